@@ -1,0 +1,349 @@
+"""The scenario: an immutable, validated description of the business to simulate.
+
+A scenario is data (Ciw's habit): YAML -> :class:`Scenario` -> ``simulate(scenario, seed)``.
+Every field is a defaulted keyword with its unit in its name, so a sweep can address any of
+them by a dotted path (``policy.service_target``, ``segments.retail.reactions.defect``).
+Definitions of the quantities are in ``shared/DOMAIN.md``; section numbers are cited below.
+
+Time is in days throughout; money in the scenario's currency; rates per year are annual.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from .distributions import Constant, Distribution, Exponential, coerce_distribution
+
+Dist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+
+PolicyType = Literal["sQ", "sS", "RS", "base_stock"]
+ServiceMetric = Literal["fill_rate", "cycle_service_level"]
+LeadTimeDemandModel = Literal["auto", "normal", "poisson", "negative_binomial"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Policy(_Model):
+    """Inventory policy of a SKU at the stock point (DOMAIN §5).
+
+    Give the parameters explicitly, or a ``service_target`` (α for ``cycle_service_level``,
+    β for ``fill_rate``) from which the reorder point / order-up-to level is derived from the
+    lead-time demand the scenario implies.  A parameter given explicitly wins over the
+    target; the target derives only the ones left unset.  ``order_quantity`` defaults to the
+    EOQ.  Set ``service_target: null`` to require explicit parameters.
+    """
+
+    type: PolicyType = "sQ"
+    service_target: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] | None = 0.95
+    service_metric: ServiceMetric = "fill_rate"
+    reorder_point: int | None = Field(default=None, ge=-1_000_000, le=100_000_000)
+    order_quantity: int | None = Field(default=None, ge=1, le=100_000_000)
+    order_up_to: int | None = Field(default=None, ge=0, le=100_000_000)
+    review_period_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    first_review_day: Days = 0.0
+    lead_time_demand: LeadTimeDemandModel = "auto"
+
+
+class PolicyOverride(_Model):
+    """Per-SKU changes to the scenario-wide ``policy``; unset fields inherit."""
+
+    type: PolicyType | None = None
+    service_target: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] | None = None
+    service_metric: ServiceMetric | None = None
+    reorder_point: int | None = Field(default=None, ge=-1_000_000, le=100_000_000)
+    order_quantity: int | None = Field(default=None, ge=1, le=100_000_000)
+    order_up_to: int | None = Field(default=None, ge=0, le=100_000_000)
+    review_period_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    first_review_day: Days | None = None
+    lead_time_demand: LeadTimeDemandModel | None = None
+
+
+class Supplier(_Model):
+    """Replenishment source (DOMAIN §2, replenishment cycle; §4 ordering and inbound cost).
+
+    Lead times are drawn independently per purchase order, so orders may cross.
+    """
+
+    lead_time_days: Dist = Field(default_factory=lambda: Constant(value=7.0))
+    cost_per_order: Money = 0.0
+    inbound_cost_per_shipment: Money = 0.0
+    inbound_cost_per_unit: Money = 0.0
+
+    @field_validator("lead_time_days")
+    @classmethod
+    def _nonneg(cls, v: Any) -> Any:
+        return _check_time_dist(v)
+
+
+class Sku(_Model):
+    """A stock-keeping unit (DOMAIN §4): unit cost and price; holding excludes capital cost."""
+
+    unit_cost: Money = 10.0
+    price: Money = 15.0
+    holding_rate_per_year: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.2
+    holding_cost_per_unit_per_year: Money | None = None
+    policy: PolicyOverride = Field(default_factory=PolicyOverride)
+    supplier: Supplier | None = None
+
+    @property
+    def annual_holding_cost_per_unit(self) -> float:
+        """Holding cost per unit per year (absolute if given, else rate × unit cost)."""
+        if self.holding_cost_per_unit_per_year is not None:
+            return self.holding_cost_per_unit_per_year
+        return self.holding_rate_per_year * self.unit_cost
+
+
+class Reactions(_Model):
+    """Stockout reaction mix {wait, backorder, switch, defect}; must sum to 1 (DOMAIN §2)."""
+
+    wait: Probability = 0.0
+    backorder: Probability = 0.0
+    switch: Probability = 1.0
+    defect: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> Reactions:
+        total = self.wait + self.backorder + self.switch + self.defect
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"wait + backorder + switch + defect must sum to 1, got {total:g}"
+            )
+        return self
+
+
+class Acquisition(_Model):
+    """New customers: Poisson arrivals; each defection costs future acquisitions."""
+
+    customers_per_year: Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False)] = 0.0
+    cost_per_customer: Money = 0.0
+    lost_acquisitions_per_defection: Annotated[float, Field(ge=0, le=100)] = 0.0
+
+
+class Segment(_Model):
+    """A customer segment (DOMAIN §2, CRM): who orders, what, how often, how they react."""
+
+    customers: int = Field(default=100, ge=0, le=10_000_000)
+    order_interval_days: Dist = Field(default_factory=lambda: Exponential(mean=7.0))
+    lines_per_order: Dist = Field(default_factory=lambda: Constant(value=1.0))
+    units_per_line: Dist = Field(default_factory=lambda: Constant(value=1.0))
+    sku_weights: dict[Name, Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
+    promised_cycle_time_days: Days = 3.0
+    reactions: Reactions = Field(default_factory=Reactions)
+    patience_days: Dist = Field(default_factory=lambda: Exponential(mean=3.0))
+    max_waits: int = Field(default=3, ge=0, le=1000)
+    defect_increase_per_stockout: Probability = 0.0
+    retention_rate_per_year: Probability = 0.8
+    acquisition: Acquisition = Field(default_factory=Acquisition)
+    payment_terms_days: Days = 0.0
+
+    @field_validator("order_interval_days", "patience_days")
+    @classmethod
+    def _nonneg(cls, v: Any) -> Any:
+        return _check_time_dist(v)
+
+    @field_validator("order_interval_days")
+    @classmethod
+    def _positive_mean(cls, v: Any) -> Any:
+        if v.mean <= 0:
+            raise ValueError("the mean time between orders must be > 0")
+        return v
+
+    @field_validator("lines_per_order", "units_per_line")
+    @classmethod
+    def _count(cls, v: Any) -> Any:
+        if v.mean <= 0:
+            raise ValueError("must have a positive mean (draws are rounded, at least 1)")
+        return v
+
+
+class OrderProcessing(_Model):
+    """Order receipt and processing: a FCFS station with ``servers`` (null: unlimited)."""
+
+    time_days: Dist = Field(default_factory=lambda: Constant(value=0.0))
+    servers: int | None = Field(default=None, ge=1, le=100_000)
+    cost_per_order: Money = 0.0
+
+    @field_validator("time_days")
+    @classmethod
+    def _nonneg(cls, v: Any) -> Any:
+        return _check_time_dist(v)
+
+
+class Expedite(_Model):
+    """Service recovery: ship backordered lines faster and dearer."""
+
+    enabled: bool = False
+    transit_days: Dist = Field(default_factory=lambda: Constant(value=1.0))
+    cost_per_shipment: Money = 0.0
+    cost_per_unit: Money = 0.0
+
+    @field_validator("transit_days")
+    @classmethod
+    def _nonneg(cls, v: Any) -> Any:
+        return _check_time_dist(v)
+
+
+class Outbound(_Model):
+    """Outbound transport to the customer (DOMAIN §2 order-to-cash; §4 transport cost)."""
+
+    transit_days: Dist = Field(default_factory=lambda: Constant(value=0.0))
+    cost_per_shipment: Money = 0.0
+    cost_per_unit: Money = 0.0
+    expedite: Expedite = Field(default_factory=Expedite)
+
+    @field_validator("transit_days")
+    @classmethod
+    def _nonneg(cls, v: Any) -> Any:
+        return _check_time_dist(v)
+
+
+class Quality(_Model):
+    """Order quality (perfect order, DOMAIN §3) and service-recovery cost per failed order."""
+
+    damage_probability: Probability = 0.0
+    documentation_error_probability: Probability = 0.0
+    recovery_cost_per_failed_order: Money = 0.0
+
+
+class StockoutCosts(_Model):
+    """Costs of unmet demand (DOMAIN §4)."""
+
+    backorder_cost_per_unit: Money = 0.0
+    backorder_cost_per_unit_per_day: Money = 0.0
+    lost_sale_penalty_per_unit: Money = 0.0
+
+
+class Finance(_Model):
+    """Fixed cost, fixed assets and the cost of capital (DOMAIN §4)."""
+
+    fixed_cost_per_year: Money = 0.0
+    fixed_logistics_assets: Money = 0.0
+    cost_of_capital_rate_per_year: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.1
+    clv_discount_rate_per_year: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.1
+    days_per_year: Annotated[float, Field(gt=0, le=366)] = 365.0
+
+
+class Run(_Model):
+    """Run control (DOMAIN §6): measured window = [warmup_days, horizon_days]."""
+
+    horizon_days: Annotated[float, Field(gt=0, le=1e8, allow_inf_nan=False)] = 730.0
+    warmup_days: Days = 90.0
+    replications: int = Field(default=10, ge=2, le=100_000)
+    seed: int = Field(default=12345, ge=0, le=2**63 - 1)
+
+    @model_validator(mode="after")
+    def _window(self) -> Run:
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(
+                f"warmup_days ({self.warmup_days:g}) must be less than "
+                f"horizon_days ({self.horizon_days:g})"
+            )
+        return self
+
+
+class Scenario(_Model):
+    """The whole business: SKUs, customers, stock point, supplier, transport, money, run."""
+
+    name: Name = "scenario"
+    description: str = ""
+    run: Run = Field(default_factory=Run)
+    policy: Policy = Field(default_factory=Policy)
+    skus: dict[Name, Sku] = Field(min_length=1)
+    segments: dict[Name, Segment] = Field(min_length=1)
+    supplier: Supplier = Field(default_factory=Supplier)
+    order_processing: OrderProcessing = Field(default_factory=OrderProcessing)
+    outbound: Outbound = Field(default_factory=Outbound)
+    quality: Quality = Field(default_factory=Quality)
+    stockout_costs: StockoutCosts = Field(default_factory=StockoutCosts)
+    finance: Finance = Field(default_factory=Finance)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        for seg_name, seg in self.segments.items():
+            if seg.sku_weights is not None:
+                unknown = sorted(set(seg.sku_weights) - set(self.skus))
+                if unknown:
+                    raise ValueError(
+                        f"segments.{seg_name}.sku_weights names unknown SKU(s) "
+                        f"{', '.join(unknown)}; known SKUs: {', '.join(self.skus)}"
+                    )
+                if sum(seg.sku_weights.values()) <= 0:
+                    raise ValueError(f"segments.{seg_name}.sku_weights must not all be 0")
+        for sku_name in self.skus:
+            pol = self.sku_policy(sku_name)
+            problem = _policy_problem(pol)
+            if problem:
+                raise ValueError(f"skus.{sku_name}.policy (merged with policy): {problem}")
+        return self
+
+    def sku_policy(self, sku_name: str) -> Policy:
+        """The effective policy of a SKU: the scenario-wide ``policy`` with its overrides."""
+        override = self.skus[sku_name].policy.model_dump(exclude_none=True)
+        if not override:
+            return self.policy
+        return Policy.model_validate({**self.policy.model_dump(), **override})
+
+    def sku_supplier(self, sku_name: str) -> Supplier:
+        """The supplier of a SKU (its own, or the scenario-wide one)."""
+        return self.skus[sku_name].supplier or self.supplier
+
+    def sku_weights(self, seg_name: str) -> list[float]:
+        """Purchase weights of a segment over ``skus`` in order (equal when unset)."""
+        weights = self.segments[seg_name].sku_weights
+        if weights is None:
+            return [1.0] * len(self.skus)
+        return [float(weights.get(name, 0.0)) for name in self.skus]
+
+
+def _check_time_dist(dist: Any) -> Any:
+    if isinstance(dist, Constant) and dist.value < 0:
+        raise ValueError(f"a time cannot be negative (got {dist.value:g})")
+    low = getattr(dist, "low", 0.0)
+    if low is not None and low < 0:
+        raise ValueError(f"a time cannot be negative (low = {low:g})")
+    values = getattr(dist, "values", None)
+    if values is not None and min(values) < 0:
+        raise ValueError("a time cannot be negative (a value in the table is below 0)")
+    if not math.isfinite(dist.mean) or dist.mean < 0:
+        raise ValueError(f"a time needs a finite, non-negative mean (got {dist.mean})")
+    return dist
+
+
+def _policy_problem(p: Policy) -> str | None:
+    """What is missing or inconsistent in an effective policy, or None."""
+    derived = p.service_target is not None
+    if p.type == "sQ":
+        if not derived and (p.reorder_point is None or p.order_quantity is None):
+            return "type sQ needs reorder_point and order_quantity, or a service_target"
+    elif p.type == "sS":
+        if not derived and (p.reorder_point is None or p.order_up_to is None):
+            return "type sS needs reorder_point and order_up_to, or a service_target"
+        if p.reorder_point is not None and p.order_up_to is not None \
+                and p.order_up_to <= p.reorder_point:
+            return (f"order_up_to ({p.order_up_to}) must exceed reorder_point "
+                    f"({p.reorder_point})")
+    elif p.type == "RS":
+        if p.review_period_days is None:
+            return "type RS needs review_period_days"
+        if not derived and p.order_up_to is None:
+            return "type RS needs order_up_to, or a service_target"
+    elif p.type == "base_stock":
+        if not derived and p.order_up_to is None:
+            return "type base_stock needs order_up_to (the base-stock level S), or a service_target"
+    return None
