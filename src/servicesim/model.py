@@ -1,0 +1,1107 @@
+"""The SimPy model: customers order, the stock point fills or runs out, customers react.
+
+``simulate(scenario, seed)`` runs one replication and returns a :class:`ReplicationResult`.
+The model never reads files, prints or plots (STYLE, habit 1).
+
+How an order flows (DOMAIN §2, order-to-cash):
+
+1. A customer of a segment places an order at time *t* (order arrivals per customer are a
+   renewal process; exponential gaps, the default, are simulated as one superposed Poisson
+   stream per segment).
+2. Stock is allocated at order entry: each line takes what is on hand.  A line that cannot be
+   filled completely meets a stockout; the shortfall gets the customer's reaction
+   (DOMAIN §2): ``wait`` (come back after a patience delay and try again, up to
+   ``max_waits`` times, then give up: lost), ``backorder`` (the line stays open and ships
+   when stock arrives, first come first served, as an extra shipment, expedited if enabled),
+   ``switch`` (lost sale) or ``defect`` (lost sale, and the customer never orders again).
+   The chance of defecting rises by ``defect_increase_per_stockout`` with every stockout the
+   customer has met before; the other reactions shrink in proportion.
+3. The order is processed (FCFS with ``servers`` servers, or no queue when unlimited), then
+   what was allocated ships as one shipment; delivery = departure + transit time.
+4. The order closes when every line is delivered or lost.  Its cycle time is last delivery
+   − order time; it is on time when that is within the segment's promise; it is perfect when
+   also complete (nothing lost), undamaged and correctly documented (DOMAIN §3).
+
+Replenishment (DOMAIN §5): continuous review (sQ, sS, base-stock) checks the inventory
+position (on hand − backorders + on order) after every demand that reduces it; periodic review
+(RS) orders up to S every R days.  Lead times are drawn per purchase order (orders may
+cross).  Lost demand (switch, defect, a wait that gives up) never reaches the inventory
+position.
+
+Measurement (DOMAIN §6): time averages and event counts cover ``[warmup_days, horizon_days]``
+(accumulators reset at the warm-up); revenue counts units *delivered* in that window; order
+figures count orders placed in the window that have closed by the horizon.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from .distributions import Constant, Exponential, integer_moments, integer_sampler
+from .kpis import SUMMARY_KEYS
+from .policy import DerivedPolicy, derive_policies
+from .scenario import Scenario
+
+SeedLike = int | np.random.SeedSequence
+
+_REACTIONS = ("wait", "backorder", "switch", "defect")
+_NEVER = -(2**62)
+"""Reorder point of periodic-review SKUs: the continuous-review check never fires."""
+
+
+# --------------------------------------------------------------------------- random streams
+
+
+def _stream(root: np.random.SeedSequence, source: str, name: str = "") -> np.random.Generator:
+    """An independent generator for one stochastic source.
+
+    The stream is keyed by the *names* of the source and of the SKU/segment, not by position,
+    so adding a SKU or a segment does not reshuffle the random numbers of the others
+    (common random numbers, STYLE habit 4).
+    """
+    key = (zlib.crc32(source.encode()), zlib.crc32(name.encode()))
+    child = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + key)
+    return np.random.Generator(np.random.PCG64(child))
+
+
+def _uniforms(rng: np.random.Generator, block: int = 1024) -> Any:
+    def gen() -> Any:
+        while True:
+            yield from rng.random(block).tolist()
+
+    return gen().__next__
+
+
+# --------------------------------------------------------------------------- histogram
+
+
+class DayHistogram:
+    """Fixed-memory histogram of durations in days, for percentiles (no per-event lists).
+
+    Bins are 0.01 day wide below 10 days, 0.1 day below 100 days, 1 day below 10,000 days;
+    a percentile is exact to within half a bin (≤ 0.005 day below 10 days).
+    """
+
+    __slots__ = ("counts", "n")
+    _EDGES = (10.0, 100.0, 10_000.0)
+
+    def __init__(self) -> None:
+        self.counts = [0] * (1000 + 900 + 9900 + 1)
+        self.n = 0
+
+    def add(self, x: float) -> None:
+        if x < 10.0:
+            i = int(x * 100.0)
+        elif x < 100.0:
+            i = 1000 + int((x - 10.0) * 10.0)
+        elif x < 10_000.0:
+            i = 1900 + int(x - 100.0)
+        else:
+            i = 11_800
+        self.counts[i] += 1
+        self.n += 1
+
+    @staticmethod
+    def _bin(i: int) -> tuple[float, float]:
+        if i < 1000:
+            return i / 100.0, (i + 1) / 100.0
+        if i < 1900:
+            lo = 10.0 + (i - 1000) / 10.0
+            return lo, lo + 0.1
+        if i < 11_800:
+            lo = 100.0 + (i - 1900)
+            return lo, lo + 1.0
+        return 10_000.0, 10_000.0
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile, interpolated linearly inside its bin; NaN when empty."""
+        if self.n == 0:
+            return math.nan
+        target = q * self.n
+        cum = 0
+        for i, c in enumerate(self.counts):
+            if c and cum + c >= target:
+                lo, hi = self._bin(i)
+                return lo + (hi - lo) * max(0.0, min(1.0, (target - cum) / c))
+            cum += c
+        return self._bin(len(self.counts) - 1)[0]  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- state objects
+
+
+class _Stock:
+    """One SKU at the stock point: levels, policy, time averages and window counters."""
+
+    __slots__ = (
+        "index", "name", "price", "unit_cost", "hold_per_day", "kind", "s", "Q", "S",
+        "on_hand", "backorders", "on_order", "queue", "lead_time", "last_t",
+        "a_oh", "a_bo", "a_oo", "t_ready", "t_nobo", "stockout_since_receipt",
+        "units_ordered", "units_first", "lines", "lines_full", "pos", "po_units",
+        "receipts", "receipts_ok", "eoc_oh", "eoc_bo", "lost_units", "bo_units",
+        "supplier",
+    )
+
+    def __init__(self) -> None:
+        self.queue: deque[list[Any]] = deque()
+        self.on_hand = self.backorders = self.on_order = 0
+        self.last_t = 0.0
+        self.stockout_since_receipt = False
+        self.reset()
+
+    def reset(self) -> None:
+        self.a_oh = self.a_bo = self.a_oo = self.t_ready = self.t_nobo = 0.0
+        self.units_ordered = self.units_first = self.lines = self.lines_full = 0
+        self.pos = self.po_units = self.receipts = self.receipts_ok = 0
+        self.eoc_oh = self.eoc_bo = 0
+        self.lost_units = self.bo_units = 0
+
+
+class _Order:
+    """An order with lines still open (backordered or waiting)."""
+
+    __slots__ = ("seg", "cust", "t", "proc_done", "pending", "last_delivery", "lost",
+                 "damaged", "doc_error")
+
+    def __init__(self, seg: _Segment, cust: int, t: float, proc_done: float) -> None:
+        self.seg = seg
+        self.cust = cust
+        self.t = t
+        self.proc_done = proc_done
+        self.pending = 0
+        self.last_delivery = -1.0
+        self.lost = False
+        self.damaged = False
+        self.doc_error = False
+
+
+class _Segment:
+    """One customer segment: its customers, samplers and window counters."""
+
+    __slots__ = (
+        "index", "name", "spec", "n_customers", "active", "pos", "stockouts", "poisson",
+        "interval", "mean_interval", "pick", "lines", "sku", "qty", "react_u", "patience",
+        "cum_other", "defect", "defect_step", "max_waits", "promise", "clv",
+        "wom_debt", "acq_u", "wake", "heap",
+        # window counters
+        "orders", "orders_full", "lines_n", "lines_full", "units", "units_first",
+        "lost_units", "defections", "lost_clv", "acquired", "acq_cost", "closed",
+        "incomplete", "on_time", "damaged", "doc_errors", "failed", "perfect", "ct_sum",
+        "ct_sq", "ct_n", "delivered", "out_cost", "bo_cost", "bo_days", "penalty_cost",
+    )
+
+    def reset(self) -> None:
+        self.orders = self.orders_full = self.lines_n = self.lines_full = 0
+        self.units = self.units_first = self.lost_units = self.defections = 0
+        self.lost_clv = self.acq_cost = 0.0
+        self.acquired = self.closed = self.incomplete = self.on_time = 0
+        self.damaged = self.doc_errors = self.failed = self.perfect = 0
+        self.ct_sum = self.ct_sq = 0.0
+        self.ct_n = 0
+        self.out_cost = self.bo_cost = self.bo_days = self.penalty_cost = 0.0
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass
+class ReplicationResult:
+    """Figures of one replication.
+
+    ``kpis`` has exactly :data:`servicesim.kpis.SUMMARY_KEYS`; ``details`` holds diagnostic
+    and theory-check figures (time averages, rates per day, queue statistics, totals over the
+    whole run for unit conservation); ``by_sku`` and ``by_segment`` are breakdowns.
+    """
+
+    seed: str
+    kpis: dict[str, float]
+    details: dict[str, float]
+    by_sku: dict[str, dict[str, float]]
+    by_segment: dict[str, dict[str, float]]
+    policies: dict[str, DerivedPolicy]
+    trace: list[tuple[float, str, dict[str, Any]]] | None = field(default=None, repr=False)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class ServiceModel:
+    """One replication of a scenario on its own SimPy environment and random streams."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: SeedLike,
+        *,
+        trace: bool = False,
+        policies: dict[str, DerivedPolicy] | None = None,
+    ) -> None:
+        sc = scenario
+        self.scenario = sc
+        self.root = seed if isinstance(seed, np.random.SeedSequence) \
+            else np.random.SeedSequence(int(seed))
+        self.env = simpy.Environment()
+        self.trace: list[tuple[float, str, dict[str, Any]]] | None = [] if trace else None
+        self.warmup = float(sc.run.warmup_days)
+        self.horizon = float(sc.run.horizon_days)
+        self.days_per_year = sc.finance.days_per_year
+        self.policies = policies if policies is not None else derive_policies(sc)
+        root = self.root
+
+        # -- stock point
+        self.stocks: list[_Stock] = []
+        for i, (name, sku) in enumerate(sc.skus.items()):
+            st = _Stock()
+            st.index, st.name = i, name
+            st.price, st.unit_cost = sku.price, sku.unit_cost
+            st.hold_per_day = sku.annual_holding_cost_per_unit / self.days_per_year
+            pol = self.policies[name]
+            st.kind = pol.type
+            if pol.type == "sQ":
+                st.s, st.Q, st.S = pol.reorder_point, pol.order_quantity, None
+                st.on_hand = pol.reorder_point + pol.order_quantity
+            elif pol.type == "RS":
+                st.s, st.Q, st.S = _NEVER, None, pol.order_up_to
+                st.on_hand = pol.order_up_to
+            else:  # sS and base_stock: order up to S when IP <= s
+                st.s, st.Q, st.S = pol.reorder_point, None, pol.order_up_to
+                st.on_hand = pol.order_up_to
+            st.on_hand = max(0, st.on_hand)
+            supplier = sc.sku_supplier(name)
+            st.supplier = supplier
+            st.lead_time = supplier.lead_time_days.sampler(_stream(root, "lead_time", name))
+            self.stocks.append(st)
+
+        # -- order processing and transport
+        op = sc.order_processing
+        self.proc_time = op.time_days.sampler(_stream(root, "processing"))
+        self.proc_zero = isinstance(op.time_days, Constant) and op.time_days.value == 0
+        self.servers: list[float] | None = [0.0] * op.servers if op.servers else None
+        self.proc_cost = op.cost_per_order
+        ob = sc.outbound
+        self.transit = ob.transit_days.sampler(_stream(root, "transit"))
+        self.ship_cost, self.ship_unit_cost = ob.cost_per_shipment, ob.cost_per_unit
+        ex = ob.expedite
+        self.expedite = ex.enabled
+        self.exp_transit = ex.transit_days.sampler(_stream(root, "expedite"))
+        self.exp_cost, self.exp_unit_cost = ex.cost_per_shipment, ex.cost_per_unit
+        q = sc.quality
+        self.p_damage, self.p_doc = q.damage_probability, q.documentation_error_probability
+        self.quality_u = _uniforms(_stream(root, "quality"))
+        self.recovery_cost = q.recovery_cost_per_failed_order
+        so = sc.stockout_costs
+        self.bo_cost_unit = so.backorder_cost_per_unit
+        self.bo_cost_day = so.backorder_cost_per_unit_per_day
+        self.penalty = so.lost_sale_penalty_per_unit
+
+        # -- segments
+        self.segments: list[_Segment] = []
+        prices = np.array([s.price - s.unit_cost for s in sc.skus.values()])
+        for j, (name, spec) in enumerate(sc.segments.items()):
+            self.segments.append(self._build_segment(j, name, spec, prices))
+
+        # -- window counters (reset at warm-up)
+        self._reset_window()
+        self.delivered_units = 0
+        self.revenue = self.cogs = 0.0
+        # whole-run totals (never reset) for unit conservation
+        self.tot_units = self.tot_shipped = self.tot_lost = self.tot_waiting = 0
+        self.order_seq = itertools.count()
+        self.hist = DayHistogram()
+        self.bo_wait_sum = 0.0
+
+    # ..................................................................... construction
+
+    def _build_segment(self, j: int, name: str, spec: Any, margins: np.ndarray) -> _Segment:
+        sc, root = self.scenario, self.root
+        seg = _Segment()
+        seg.index, seg.name, seg.spec = j, name, spec
+        n = spec.customers
+        seg.n_customers = n
+        seg.active = list(range(n))
+        seg.pos = list(range(n))
+        seg.stockouts = [0] * n
+        seg.poisson = isinstance(spec.order_interval_days, Exponential)
+        seg.mean_interval = spec.order_interval_days.mean
+        arr_rng = _stream(root, "arrivals", name)
+        if seg.poisson:
+            seg.interval = Exponential(mean=1.0).sampler(arr_rng)
+        else:
+            seg.interval = spec.order_interval_days.sampler(arr_rng)
+        seg.pick = _uniforms(_stream(root, "customer", name))
+        seg.lines = integer_sampler(spec.lines_per_order, _stream(root, "lines", name))
+        weights = np.asarray(sc.sku_weights(name), dtype=float)
+        probs = weights / weights.sum()
+        if np.count_nonzero(probs) == 1:
+            seg.sku = itertools.repeat(int(np.flatnonzero(probs)[0])).__next__
+        else:
+            cum = np.cumsum(probs)
+            cum[-1] = 1.0
+            sku_rng = _stream(root, "sku", name)
+
+            def sku_stream(cum: np.ndarray = cum, rng: np.random.Generator = sku_rng) -> Any:
+                while True:
+                    yield from np.searchsorted(cum, rng.random(1024), "right").tolist()
+
+            seg.sku = sku_stream().__next__
+        seg.qty = integer_sampler(spec.units_per_line, _stream(root, "quantity", name))
+        seg.react_u = _uniforms(_stream(root, "reaction", name))
+        seg.patience = spec.patience_days.sampler(_stream(root, "patience", name))
+        r = spec.reactions
+        seg.defect = r.defect
+        other = r.wait + r.backorder + r.switch
+        if other > 0:
+            seg.cum_other = (r.wait / other, (r.wait + r.backorder) / other)
+        else:
+            seg.cum_other = (0.0, 0.0)
+        seg.defect_step = spec.defect_increase_per_stockout
+        seg.max_waits = spec.max_waits
+        seg.promise = spec.promised_cycle_time_days
+        # customer lifetime value lost per defection (DOMAIN §4, Gupta & Lehmann)
+        mean_lines = integer_moments(spec.lines_per_order, 1)[0]
+        mean_qty = integer_moments(spec.units_per_line, 1)[0]
+        unit_margin = float(np.dot(probs, margins))
+        annual_margin = self.days_per_year / seg.mean_interval * mean_lines * mean_qty \
+            * unit_margin
+        ret, disc = spec.retention_rate_per_year, sc.finance.clv_discount_rate_per_year
+        seg.clv = annual_margin * ret / (1.0 + disc - ret)
+        seg.wom_debt = 0.0
+        # units delivered in the window, per SKU (checked per delivery: never reset)
+        seg.delivered = [0] * len(sc.skus)
+        seg.acq_u = _uniforms(_stream(root, "acquisition", name))
+        seg.wake = None
+        seg.heap = []
+        return seg
+
+    def _reset_window(self) -> None:
+        now = self.env.now
+        for st in self.stocks:
+            self._advance(st, now)
+            st.reset()
+        for seg in self.segments:
+            seg.reset()
+        self.po_cost = self.inbound_cost = 0.0
+        self.proc_n = self.proc_waited = 0
+        self.proc_wait_sum = self.proc_sojourn_sum = self.proc_busy = 0.0
+
+    # ..................................................................... helpers
+
+    @staticmethod
+    def _advance(st: _Stock, now: float) -> None:
+        """Accumulate time averages of a SKU up to ``now`` (before any level changes)."""
+        dt = now - st.last_t
+        if dt > 0.0:
+            st.a_oh += st.on_hand * dt
+            st.a_bo += st.backorders * dt
+            st.a_oo += st.on_order * dt
+            if st.on_hand > 0:
+                st.t_ready += dt
+            if st.backorders == 0:
+                st.t_nobo += dt
+            st.last_t = now
+
+    def _log(self, now: float, kind: str, **info: Any) -> None:
+        assert self.trace is not None
+        self.trace.append((now, kind, info))
+
+    # ..................................................................... processes
+
+    def _arrivals(self, seg: _Segment) -> Any:
+        """One generator for all customers of a segment."""
+        env = self.env
+        timeout = env.timeout
+        place = self._place_order
+        if seg.poisson:
+            gap, pick, mean = seg.interval, seg.pick, seg.mean_interval
+            active = seg.active
+            while True:
+                while not active:
+                    seg.wake = env.event()
+                    yield seg.wake
+                yield timeout(gap() * mean / len(active))
+                n = len(active)
+                if n:
+                    place(seg, active[int(pick() * n)] if n > 1 else active[0], env.now)
+        else:
+            heap = seg.heap
+            gap = seg.interval
+            for c in range(seg.n_customers):
+                heap.append((gap(), c))
+            heapq.heapify(heap)
+            stockouts = seg.stockouts
+            while heap:
+                t, c = heap[0]
+                yield timeout(t - env.now)
+                heapq.heappop(heap)
+                if stockouts[c] >= 0:  # -1 marks a defected customer
+                    place(seg, c, env.now)
+                    heapq.heappush(heap, (env.now + gap(), c))
+
+    def _renewal_customer(self, seg: _Segment, c: int) -> Any:
+        """An acquired customer of a non-Poisson segment orders on its own clock."""
+        env, gap, stockouts = self.env, seg.interval, seg.stockouts
+        while True:
+            yield env.timeout(gap())
+            if stockouts[c] < 0:
+                return
+            self._place_order(seg, c, env.now)
+
+    def _acquisitions(self, seg: _Segment) -> Any:
+        acq = seg.spec.acquisition
+        env = self.env
+        mean_gap = self.days_per_year / acq.customers_per_year
+        gap = Exponential(mean=mean_gap).sampler(_stream(self.root, "acquisition_gap", seg.name))
+        while True:
+            yield env.timeout(gap())
+            if seg.wom_debt > 0.0:  # word of mouth: each defection cancels acquisitions
+                u = seg.acq_u()
+                cancelled = u < min(1.0, seg.wom_debt)
+                seg.wom_debt = max(0.0, seg.wom_debt - 1.0)
+                if cancelled:
+                    continue
+            c = len(seg.stockouts)
+            seg.stockouts.append(0)
+            seg.pos.append(len(seg.active))
+            seg.active.append(c)
+            seg.acquired += 1
+            seg.acq_cost += acq.cost_per_customer
+            if self.trace is not None:
+                self._log(env.now, "acquire", segment=seg.name, customer=c)
+            if seg.poisson:
+                if seg.wake is not None and not seg.wake.triggered:
+                    seg.wake.succeed()
+            else:
+                env.process(self._renewal_customer(seg, c))
+
+    def _review(self, st: _Stock, period: float, first: float) -> Any:
+        """Periodic review (R, S): every R days order up to S (a zero order still marks the
+        cycle, so the cycle service level counts every review period)."""
+        env = self.env
+        if first > 0:
+            yield env.timeout(first)
+        while True:
+            ip = st.on_hand - st.backorders + st.on_order
+            self._purchase(st, max(0, st.S - ip), env.now)
+            yield env.timeout(period)
+
+    def _warmup_reset(self) -> Any:
+        yield self.env.timeout(self.warmup)
+        self._reset_window()
+
+    # ..................................................................... replenishment
+
+    def _purchase(self, st: _Stock, qty: int, now: float) -> None:
+        """Raise a purchase order of ``qty`` units (0: only marks a review cycle)."""
+        if qty > 0:
+            self._advance(st, now)
+            st.on_order += qty
+            st.pos += 1
+            st.po_units += qty
+            sup = st.supplier
+            self.po_cost += sup.cost_per_order
+            self.inbound_cost += sup.inbound_cost_per_shipment + sup.inbound_cost_per_unit * qty
+        lt = st.lead_time()
+        if self.trace is not None:
+            self._log(now, "purchase", sku=st.name, qty=qty, arrives=now + lt)
+        ev = self.env.timeout(lt)
+        ev.callbacks.append(lambda _ev, st=st, qty=qty: self._receive(st, qty))
+
+    def _receive(self, st: _Stock, qty: int) -> None:
+        now = self.env.now
+        self._advance(st, now)
+        # cycle service level: the cycle ends just before this receipt (DOMAIN §3)
+        st.receipts += 1
+        if st.backorders == 0 and not st.stockout_since_receipt:
+            st.receipts_ok += 1
+        st.eoc_oh += st.on_hand
+        st.eoc_bo += st.backorders
+        st.stockout_since_receipt = False
+        if self.trace is not None:
+            self._log(now, "receipt", sku=st.name, qty=qty, on_hand_before=st.on_hand)
+        if qty == 0:
+            return
+        st.on_order -= qty
+        st.on_hand += qty
+        queue = st.queue
+        while queue and st.on_hand > 0:
+            entry = queue[0]
+            order, need = entry[0], entry[1]
+            take = need if need <= st.on_hand else st.on_hand
+            st.on_hand -= take
+            st.backorders -= take
+            entry[1] = need - take
+            if entry[1] == 0:
+                queue.popleft()
+                self._ship_backorder(order, st, entry[2], entry[3], now)
+
+    def _reorder(self, st: _Stock, now: float) -> None:
+        """Continuous review: called when the inventory position has fallen to s or below."""
+        ip = st.on_hand - st.backorders + st.on_order
+        if st.kind == "sQ":
+            n = (st.s - ip) // st.Q + 1
+            self._purchase(st, n * st.Q, now)
+        else:
+            self._purchase(st, st.S - ip, now)
+
+    # ..................................................................... demand
+
+    def _place_order(self, seg: _Segment, cust: int, now: float) -> None:
+        """An order arrives: allocate stock line by line, react to stockouts, ship."""
+        warm = now >= self.warmup
+        trace = self.trace
+        # processing (FCFS queue computed arithmetically: start = max(arrival, free server))
+        if self.proc_zero:
+            done = now
+        else:
+            service = self.proc_time()
+            servers = self.servers
+            if servers is None:
+                done = now + service
+            else:
+                start = heapq.heappop(servers)
+                if start < now:
+                    start = now
+                done = start + service
+                heapq.heappush(servers, done)
+                self.proc_n += 1
+                wait = start - now
+                if wait > 0.0:
+                    self.proc_waited += 1
+                    self.proc_wait_sum += wait
+                self.proc_sojourn_sum += done - now
+                self.proc_busy += service
+        transit = self.transit()
+        delivery = done + transit
+        in_window = self.warmup <= delivery <= self.horizon
+        order: _Order | None = None
+        damaged = doc_error = False
+        if self.p_damage > 0.0:
+            damaged = self.quality_u() < self.p_damage
+        if self.p_doc > 0.0:
+            doc_error = self.quality_u() < self.p_doc
+        stocks = self.stocks
+        delivered = seg.delivered
+        hist = self.hist
+        hist_counts = hist.counts
+        n_lines = seg.lines()
+        full_lines = 0
+        ship_units = 0
+        units = 0
+        lost = False
+        defecting = False
+        for _ in range(n_lines):
+            st = stocks[seg.sku()]
+            q = seg.qty()
+            units += q
+            st.units_ordered += q
+            st.lines += 1
+            oh = st.on_hand
+            if oh >= q:
+                take = q
+                full_lines += 1
+                st.lines_full += 1
+            else:
+                take = oh
+            if take:
+                dt = now - st.last_t  # time averages up to now (inlined _advance)
+                if dt > 0.0:
+                    st.a_oh += oh * dt
+                    st.a_bo += st.backorders * dt
+                    st.a_oo += st.on_order * dt
+                    st.t_ready += dt  # oh > 0 here
+                    if st.backorders == 0:
+                        st.t_nobo += dt
+                    st.last_t = now
+                st.on_hand = oh - take
+                st.units_first += take
+                ship_units += take
+                if in_window:
+                    delivered[st.index] += take
+            short = q - take
+            if short:
+                if order is None:
+                    order = _Order(seg, cust, now, done)
+                reaction = self._react(seg, cust, defecting)
+                if reaction == "defect":
+                    defecting = True
+                if trace is not None:
+                    self._log(now, "stockout", sku=st.name, segment=seg.name,
+                              customer=cust, short=short, reaction=reaction)
+                st.stockout_since_receipt = True
+                if reaction == "backorder":
+                    self._advance(st, now)
+                    st.backorders += short
+                    st.bo_units += short
+                    seg.bo_cost += self.bo_cost_unit * short
+                    st.queue.append([order, short, short, now])
+                    order.pending += 1
+                elif reaction == "wait":
+                    order.pending += 1
+                    self.tot_waiting += short
+                    self._schedule_retry(order, st, short, 1)
+                else:
+                    self._lose(seg, st, short)
+                    lost = True
+            if st.on_hand - st.backorders + st.on_order <= st.s:
+                self._reorder(st, now)
+        self.tot_units += units
+        # the shipment of what was allocated now
+        if ship_units:
+            self.tot_shipped += ship_units
+            seg.out_cost += self.ship_cost + self.ship_unit_cost * ship_units
+        if trace is not None:
+            self._log(now, "order", segment=seg.name, customer=cust, lines=n_lines,
+                      shipped=ship_units, processed=done, delivery=delivery if ship_units
+                      else None)
+        if warm:
+            seg.orders += 1
+            seg.units += units
+            seg.units_first += ship_units
+            seg.lines_n += n_lines
+            seg.lines_full += full_lines
+            if full_lines == n_lines:
+                seg.orders_full += 1
+            if damaged or doc_error:
+                seg.failed += 1
+            if order is None:  # filled from stock at once: close now (inlined _close)
+                ct = delivery - now
+                seg.closed += 1
+                seg.ct_sum += ct
+                seg.ct_sq += ct * ct
+                seg.ct_n += 1
+                if ct < 10.0:
+                    hist_counts[int(ct * 100.0)] += 1
+                    hist.n += 1
+                else:
+                    hist.add(ct)
+                if ct <= seg.promise + 1e-9:
+                    seg.on_time += 1
+                    if not (damaged or doc_error):
+                        seg.perfect += 1
+                if damaged:
+                    seg.damaged += 1
+                if doc_error:
+                    seg.doc_errors += 1
+        if order is not None:
+            order.damaged, order.doc_error = damaged, doc_error
+            order.lost = lost
+            if ship_units:
+                order.last_delivery = delivery
+            if order.pending == 0:
+                self._close(seg, now, order.last_delivery, lost, damaged, doc_error)
+        if defecting:
+            self._defect(seg, cust)
+
+    def _react(self, seg: _Segment, cust: int, defecting: bool) -> str:
+        """Draw the customer's reaction to a stockout (DOMAIN §2)."""
+        u = seg.react_u()
+        if defecting:
+            return "defect"
+        met = seg.stockouts[cust]
+        seg.stockouts[cust] = met + 1
+        p_defect = seg.defect + seg.defect_step * met
+        if p_defect > 1.0:
+            p_defect = 1.0
+        if u < p_defect:
+            return "defect"
+        if p_defect >= 1.0:  # pragma: no cover - u < 1 always
+            return "defect"
+        v = (u - p_defect) / (1.0 - p_defect)
+        w, b = seg.cum_other
+        if v < w:
+            return "wait"
+        if v < b:
+            return "backorder"
+        return "switch"
+
+    def _lose(self, seg: _Segment, st: _Stock, units: int) -> None:
+        st.lost_units += units
+        seg.lost_units += units
+        seg.penalty_cost += self.penalty * units
+        self.tot_lost += units
+
+    def _defect(self, seg: _Segment, cust: int) -> None:
+        if seg.stockouts[cust] < 0:
+            return
+        seg.stockouts[cust] = -1
+        if seg.poisson:
+            active, pos = seg.active, seg.pos
+            i = pos[cust]
+            last = active[-1]
+            active[i] = last
+            pos[last] = i
+            active.pop()
+        seg.defections += 1
+        seg.lost_clv += seg.clv
+        seg.wom_debt += seg.spec.acquisition.lost_acquisitions_per_defection
+        if self.trace is not None:
+            self._log(self.env.now, "defect", segment=seg.name, customer=cust)
+
+    def _schedule_retry(self, order: _Order, st: _Stock, units: int, attempt: int) -> None:
+        seg = order.seg
+        ev = self.env.timeout(seg.patience())
+        ev.callbacks.append(
+            lambda _ev: self._retry(order, st, units, attempt)
+        )
+
+    def _retry(self, order: _Order, st: _Stock, units: int, attempt: int) -> None:
+        """A waiting customer comes back for the missing units."""
+        now = self.env.now
+        seg = order.seg
+        self.tot_waiting -= units
+        if seg.stockouts[order.cust] < 0:  # defected meanwhile: gives up
+            self._lose(seg, st, units)
+            order.lost = True
+            self._resolve(order, now)
+            return
+        if st.on_hand >= units:
+            self._advance(st, now)
+            st.on_hand -= units
+            if self.trace is not None:
+                self._log(now, "retry_filled", sku=st.name, units=units)
+            self._ship_extra(order, st, units, now, expedite=False)
+            if st.on_hand - st.backorders + st.on_order <= st.s:
+                self._reorder(st, now)
+            return
+        st.stockout_since_receipt = True
+        reaction = self._react(seg, order.cust, False)
+        if self.trace is not None:
+            self._log(now, "stockout", sku=st.name, segment=seg.name, customer=order.cust,
+                      short=units, reaction=reaction, attempt=attempt + 1)
+        if reaction == "wait" and attempt < seg.max_waits:
+            self.tot_waiting += units
+            self._schedule_retry(order, st, units, attempt + 1)
+            return
+        if reaction == "backorder":
+            self._advance(st, now)
+            st.backorders += units
+            st.bo_units += units
+            seg.bo_cost += self.bo_cost_unit * units
+            st.queue.append([order, units, units, now])
+            if st.on_hand - st.backorders + st.on_order <= st.s:
+                self._reorder(st, now)
+            return
+        self._lose(seg, st, units)
+        order.lost = True
+        if reaction == "defect":
+            self._defect(seg, order.cust)
+        self._resolve(order, now)
+
+    # ..................................................................... shipping
+
+    def _ship_backorder(self, order: _Order, st: _Stock, units: int, since: float,
+                        now: float) -> None:
+        seg = order.seg
+        if order.t >= self.warmup:
+            self.bo_wait_sum += (now - order.t) * units
+        seg.bo_days += (now - since) * units
+        self._ship_extra(order, st, units, now, expedite=self.expedite)
+
+    def _ship_extra(self, order: _Order, st: _Stock, units: int, now: float,
+                    expedite: bool) -> None:
+        """A separate shipment for a backordered or re-tried line."""
+        seg = order.seg
+        depart = now if now > order.proc_done else order.proc_done
+        if expedite:
+            delivery = depart + self.exp_transit()
+            seg.out_cost += self.exp_cost + self.exp_unit_cost * units
+        else:
+            delivery = depart + self.transit()
+            seg.out_cost += self.ship_cost + self.ship_unit_cost * units
+        self.tot_shipped += units
+        if self.warmup <= delivery <= self.horizon:
+            seg.delivered[st.index] += units
+        if delivery > order.last_delivery:
+            order.last_delivery = delivery
+        if self.trace is not None:
+            self._log(now, "ship_extra", sku=st.name, units=units, delivery=delivery,
+                      expedited=expedite)
+        self._resolve(order, now)
+
+    def _resolve(self, order: _Order, now: float) -> None:
+        order.pending -= 1
+        if order.pending == 0:
+            self._close(order.seg, order.t, order.last_delivery, order.lost, order.damaged,
+                        order.doc_error)
+
+    def _close(self, seg: _Segment, t: float, last_delivery: float, lost: bool,
+               damaged: bool, doc_error: bool) -> None:
+        """Order-level figures (DOMAIN §3), for orders placed in the measured window."""
+        if t < self.warmup:
+            return
+        seg.closed += 1
+        on_time = False
+        if last_delivery >= 0.0:
+            ct = last_delivery - t
+            seg.ct_sum += ct
+            seg.ct_sq += ct * ct
+            seg.ct_n += 1
+            self.hist.add(ct)
+            on_time = ct <= seg.promise + 1e-9
+        if on_time:
+            seg.on_time += 1
+        if lost:
+            seg.incomplete += 1
+        if damaged:
+            seg.damaged += 1
+        if doc_error:
+            seg.doc_errors += 1
+        if on_time and not lost and not damaged and not doc_error:
+            seg.perfect += 1
+
+    # ..................................................................... run
+
+    def run(self) -> ReplicationResult:
+        env = self.env
+        for seg in self.segments:
+            env.process(self._arrivals(seg))
+            if seg.spec.acquisition.customers_per_year > 0:
+                env.process(self._acquisitions(seg))
+        for st in self.stocks:
+            pol = self.policies[st.name]
+            if pol.type == "RS":
+                assert pol.review_period_days is not None
+                env.process(self._review(st, pol.review_period_days, pol.first_review_day))
+        if self.warmup > 0:
+            env.process(self._warmup_reset())
+        env.run(until=self.horizon)
+        for st in self.stocks:
+            self._advance(st, self.horizon)
+        return self._result()
+
+    def _result(self) -> ReplicationResult:
+        """Figures of the measured window (DOMAIN §3 service, §4 money)."""
+        sc = self.scenario
+        stocks, segments = self.stocks, self.segments
+        window = self.horizon - self.warmup
+        years = window / self.days_per_year
+        n_sku = len(stocks)
+        delivered_units = [sum(seg.delivered[st.index] for seg in segments) for st in stocks]
+
+        by_sku: dict[str, dict[str, float]] = {}
+        for st in stocks:
+            units = delivered_units[st.index]
+            by_sku[st.name] = {
+                "item_fill_rate": _ratio(st.units_first, st.units_ordered),
+                "line_fill_rate": _ratio(st.lines_full, st.lines),
+                "cycle_service_level": _ratio(st.receipts_ok, st.receipts),
+                "ready_rate": st.t_ready / window,
+                "prob_no_backorder": st.t_nobo / window,
+                "avg_on_hand_units": st.a_oh / window,
+                "avg_backorder_units": st.a_bo / window,
+                "avg_on_order_units": st.a_oo / window,
+                "avg_inventory_value": st.a_oh / window * st.unit_cost,
+                "units_ordered": float(st.units_ordered),
+                "units_delivered": float(units),
+                "lost_sales_units": float(st.lost_units),
+                "backordered_units": float(st.bo_units),
+                "purchase_orders": float(st.pos),
+                "revenue": units * st.price,
+                "gross_margin": units * (st.price - st.unit_cost),
+                "holding_cost": st.a_oh * st.hold_per_day,
+                "end_of_cycle_on_hand": _ratio(st.eoc_oh, st.receipts),
+                "end_of_cycle_backorders": _ratio(st.eoc_bo, st.receipts),
+            }
+
+        prices = [st.price for st in stocks]
+        costs = [st.unit_cost for st in stocks]
+        by_seg: dict[str, dict[str, float]] = {}
+        for seg in segments:
+            revenue = sum(u * p for u, p in zip(seg.delivered, prices, strict=True))
+            cogs = sum(u * c for u, c in zip(seg.delivered, costs, strict=True))
+            processing = self.proc_cost * seg.orders
+            recovery = self.recovery_cost * seg.failed + seg.penalty_cost
+            backorder = seg.bo_cost + self.bo_cost_day * seg.bo_days
+            cost_to_serve = processing + seg.out_cost + backorder + recovery
+            by_seg[seg.name] = {
+                "orders": float(seg.orders),
+                "order_fill_rate": _ratio(seg.orders_full, seg.orders),
+                "line_fill_rate": _ratio(seg.lines_full, seg.lines_n),
+                "item_fill_rate": _ratio(seg.units_first, seg.units),
+                "on_time_rate": _ratio(seg.on_time, seg.closed),
+                "perfect_order_rate": _ratio(seg.perfect, seg.closed),
+                "order_cycle_time_mean_days": _ratio(seg.ct_sum, seg.ct_n),
+                "lost_sales_units": float(seg.lost_units),
+                "defections": float(seg.defections),
+                "lost_customer_value": seg.lost_clv,
+                "customers_acquired": float(seg.acquired),
+                "active_customers_at_end": float(
+                    len(seg.active) if seg.poisson else sum(1 for c in seg.stockouts if c >= 0)
+                ),
+                "revenue": revenue,
+                "gross_margin": revenue - cogs,
+                "processing_cost": processing,
+                "transport_cost": seg.out_cost,
+                "backorder_cost": backorder,
+                "recovery_cost": recovery,
+                "cost_to_serve": cost_to_serve,
+                "acquisition_cost": seg.acq_cost,
+                "profit_contribution": revenue - cogs - cost_to_serve - seg.acq_cost,
+            }
+
+        def total(rows: dict[str, dict[str, float]], key: str) -> float:
+            return sum(r[key] for r in rows.values())
+
+        units_ordered = sum(st.units_ordered for st in stocks)
+        lost_units = sum(st.lost_units for st in stocks)
+        orders = sum(seg.orders for seg in segments)
+        closed = sum(seg.closed for seg in segments)
+        receipts = sum(st.receipts for st in stocks)
+        revenue = total(by_sku, "revenue")
+        gross_margin = total(by_sku, "gross_margin")
+        holding = total(by_sku, "holding_cost")
+        # backorder cost: per unit backordered + per unit-day (time integral, exact)
+        backorder_cost = sum(seg.bo_cost for seg in segments) \
+            + self.bo_cost_day * sum(st.a_bo for st in stocks)
+        outbound = sum(seg.out_cost for seg in segments)
+        transport = self.inbound_cost + outbound
+        processing = total(by_seg, "processing_cost")
+        recovery = self.recovery_cost * sum(seg.failed for seg in segments)
+        penalty = sum(seg.penalty_cost for seg in segments)
+        acquisition = total(by_seg, "acquisition_cost")
+        fixed = sc.finance.fixed_cost_per_year * years
+        logistics = holding + self.po_cost + transport + backorder_cost + processing \
+            + recovery + penalty
+        operating_profit = gross_margin - logistics - fixed - acquisition
+        inv_value = total(by_sku, "avg_inventory_value")
+        receivables = sum(  # average receivables: revenue per day × payment terms
+            by_seg[seg.name]["revenue"] / window * seg.spec.payment_terms_days
+            for seg in segments
+        )
+        capital = inv_value + sc.finance.fixed_logistics_assets + receivables
+        complete = closed - sum(seg.incomplete for seg in segments)
+        on_time = sum(seg.on_time for seg in segments)
+        undamaged = closed - sum(seg.damaged for seg in segments)
+        docs_ok = closed - sum(seg.doc_errors for seg in segments)
+        ct_n = sum(seg.ct_n for seg in segments)
+        ct_mean = _ratio(sum(seg.ct_sum for seg in segments), ct_n)
+        ct_var = (sum(seg.ct_sq for seg in segments) / ct_n - ct_mean**2) if ct_n > 1 \
+            else math.nan
+        ct_std = math.sqrt(max(ct_var, 0.0)) if ct_n > 1 else math.nan
+
+        kpis = {
+            "item_fill_rate": _ratio(sum(st.units_first for st in stocks), units_ordered),
+            "line_fill_rate": _ratio(sum(st.lines_full for st in stocks),
+                                     sum(st.lines for st in stocks)),
+            "order_fill_rate": _ratio(sum(s.orders_full for s in segments), orders),
+            "cycle_service_level": _ratio(sum(st.receipts_ok for st in stocks), receipts),
+            "ready_rate": sum(st.t_ready for st in stocks) / (window * n_sku),
+            "perfect_order_rate": _ratio(sum(s.perfect for s in segments), closed),
+            "perfect_order_index": _ratio(complete, closed) * _ratio(on_time, closed)
+            * _ratio(undamaged, closed) * _ratio(docs_ok, closed),
+            "on_time_rate": _ratio(on_time, closed),
+            "order_cycle_time_mean_days": ct_mean,
+            "order_cycle_time_p95_days": self.hist.quantile(0.95),
+            "avg_on_hand_units": sum(st.a_oh for st in stocks) / window,
+            "avg_backorder_units": sum(st.a_bo for st in stocks) / window,
+            "lost_sales_units": float(lost_units),
+            "defections": float(sum(s.defections for s in segments)),
+            "revenue": revenue,
+            "gross_margin": gross_margin,
+            "holding_cost": holding,
+            "ordering_cost": self.po_cost,
+            "transport_cost": transport,
+            "backorder_cost": backorder_cost,
+            "operating_profit": operating_profit,
+            "avg_inventory_value": inv_value,
+            "capital_employed": capital,
+            "roi": operating_profit / years / capital if capital > 0 else math.nan,
+            "economic_profit": operating_profit
+            - sc.finance.cost_of_capital_rate_per_year * capital * years,
+        }
+        assert tuple(kpis) == SUMMARY_KEYS
+        delivered = sum(delivered_units)
+        c = sc.order_processing.servers
+        details = {
+            "window_days": window,
+            "avg_net_inventory_units": sum(st.a_oh - st.a_bo for st in stocks) / window,
+            "avg_on_order_units": sum(st.a_oo for st in stocks) / window,
+            "prob_no_backorder": sum(st.t_nobo for st in stocks) / (window * n_sku),
+            "purchase_orders_per_day": sum(st.pos for st in stocks) / window,
+            "units_demanded": float(units_ordered),
+            "units_delivered": float(delivered),
+            "sales_units_per_day": delivered / window,
+            "lost_sales_units_per_day": lost_units / window,
+            "fraction_lost": _ratio(lost_units, units_ordered),
+            "avg_customer_wait_days": _ratio(self.bo_wait_sum, units_ordered),
+            "end_of_cycle_on_hand_units": _ratio(sum(st.eoc_oh for st in stocks), receipts),
+            "end_of_cycle_backorder_units": _ratio(sum(st.eoc_bo for st in stocks), receipts),
+            "order_cycle_time_std_days": ct_std,
+            "order_cycle_time_cv": _ratio(ct_std, ct_mean) if ct_n > 1 else math.nan,
+            "orders": float(orders),
+            "orders_closed": float(closed),
+            "complete_rate": _ratio(complete, closed),
+            "damage_free_rate": _ratio(undamaged, closed),
+            "documentation_rate": _ratio(docs_ok, closed),
+            "lost_sales_value": sum(st.lost_units * st.price for st in stocks),
+            "lost_customer_value": sum(s.lost_clv for s in segments),
+            "customers_acquired": float(sum(s.acquired for s in segments)),
+            "acquisition_cost": acquisition,
+            "processing_cost": processing,
+            "recovery_cost": recovery,
+            "lost_sale_penalty_cost": penalty,
+            "fixed_cost": fixed,
+            "inbound_transport_cost": self.inbound_cost,
+            "outbound_transport_cost": outbound,
+            "logistics_cost": logistics,
+            "receivables": receivables,
+            "processing_utilization": self.proc_busy / (c * window) if c else math.nan,
+            "processing_prob_wait": _ratio(self.proc_waited, self.proc_n),
+            "processing_wait_mean_days": _ratio(self.proc_wait_sum, self.proc_n),
+            "processing_time_in_system_mean_days": _ratio(self.proc_sojourn_sum, self.proc_n),
+            "processing_queue_avg": self.proc_wait_sum / window if c else math.nan,
+            "processing_in_system_avg": self.proc_sojourn_sum / window if c else math.nan,
+            # whole run (never reset): demanded = shipped + open backorders + lost + waiting
+            "total_units_demanded": float(self.tot_units),
+            "total_units_shipped": float(self.tot_shipped),
+            "total_units_lost": float(self.tot_lost),
+            "total_units_backordered_open": float(sum(st.backorders for st in stocks)),
+            "total_units_waiting": float(self.tot_waiting),
+        }
+        return ReplicationResult(
+            seed=_seed_label(self.root),
+            kpis=kpis,
+            details=details,
+            by_sku=by_sku,
+            by_segment=by_seg,
+            policies=self.policies,
+            trace=self.trace,
+        )
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else math.nan
+
+
+def _seed_label(ss: np.random.SeedSequence) -> str:
+    key = ".".join(str(k) for k in ss.spawn_key)
+    return f"{ss.entropy}" + (f"/{key}" if key else "")
+
+
+def simulate(
+    scenario: Scenario,
+    seed: SeedLike | None = None,
+    *,
+    trace: bool = False,
+    policies: dict[str, DerivedPolicy] | None = None,
+) -> ReplicationResult:
+    """Run one replication of ``scenario``; reproducible from (scenario, seed).
+
+    ``seed`` is an int or a ``numpy.random.SeedSequence`` (default: ``scenario.run.seed``).
+    With ``trace=True`` the result carries the event trace ``(time, kind, info)``.
+    """
+    if seed is None:
+        seed = scenario.run.seed
+    return ServiceModel(scenario, seed, trace=trace, policies=policies).run()
+
+
+__all__ = ["DayHistogram", "ReplicationResult", "ServiceModel", "simulate"]
