@@ -1,3 +1,37 @@
-"""servicesim: which customer service level earns the best return on the money it ties up?"""
+"""servicesim: which customer service level earns the best return on the money it ties up?
+
+The public API (the CLI is a thin layer over it)::
+
+    import servicesim
+    scenario = servicesim.load_scenario("scenarios/baseline.yaml")
+    one = servicesim.simulate(scenario, seed=1)            # one replication
+    reps = servicesim.run_replications(scenario, n=10, seed=1)
+    reps.summary()["roi"]                                   # mean and 95 % CI
+"""
+
+from .experiment import ReplicationSet, confidence_interval, run_replications
+from .kpis import KPIS, SUMMARY_KEYS
+from .load import ScenarioError, dump_scenario, load_scenario, scenario_from_dict
+from .model import ReplicationResult, simulate
+from .policy import DerivedPolicy, derive_policies
+from .scenario import Scenario
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "KPIS",
+    "SUMMARY_KEYS",
+    "DerivedPolicy",
+    "ReplicationResult",
+    "ReplicationSet",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "confidence_interval",
+    "derive_policies",
+    "dump_scenario",
+    "load_scenario",
+    "run_replications",
+    "scenario_from_dict",
+    "simulate",
+]

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Quick start without any setup: creates ./.venv, installs servicesim into it, runs a task.
+
+    python3 tasks.py run     # simulate the default scenario; tables and files in results/
+    python3 tasks.py test    # run the test suite
+    python3 tasks.py bench   # the speed benchmarks in benchmarks/
+
+Needs only Python 3.11+ and access to PyPI.  The environment is reinstalled when
+pyproject.toml changes.  Extra arguments are passed on, e.g.
+``python3 tasks.py run scenarios/theory_basestock_backorder.yaml --replications 5``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".servicesim-installed"
+
+
+def ensure_environment() -> None:
+    """Create the virtual environment and install the project with its test extras."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"servicesim needs Python 3.11 or newer (this is {sys.version.split()[0]})")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print(f"creating {VENV} ...", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing servicesim and its dependencies (one time) ...", file=sys.stderr)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    STAMP.write_text(wanted)
+
+
+def main(argv: list[str]) -> int:
+    task, rest = (argv[0], argv[1:]) if argv else ("run", [])
+    ensure_environment()
+    os.chdir(ROOT)
+    if task == "run":
+        args = rest or ["scenarios/baseline.yaml"]
+        cmd = [str(PYTHON), "-m", "servicesim", "run", *args]
+    elif task == "test":
+        cmd = [str(PYTHON), "-m", "pytest", *rest]
+    elif task == "bench":
+        for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+            print(f"== {script.name}", flush=True)
+            code = subprocess.run([str(PYTHON), str(script), *rest]).returncode
+            if code:
+                return code
+        return 0
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return subprocess.run(cmd).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
