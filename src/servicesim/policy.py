@@ -1,0 +1,555 @@
+"""Inventory policy parameters derived from a service target (DOMAIN §5).
+
+A scenario gives, per SKU, a policy type and either its parameters or a service target:
+α (``cycle_service_level``) or β (``fill_rate``).  This module turns the demand the
+scenario implies into the distribution of demand over the protection interval (the lead
+time L, or R + L for periodic review) and picks the smallest integer reorder point s /
+order-up-to level S that meets the target.  A parameter given explicitly wins; the target
+derives only the missing ones.  Every result carries the formula's own prediction of the
+service at the chosen parameters, so a report can put target, predicted and simulated
+service side by side (DOMAIN §5: "always report target and achieved side by side").
+
+Lead-time demand D over a protection interval T (T = L for continuous review, R + L for
+periodic review), with μ_d, σ_d² the mean and variance of units demanded per day::
+
+    E[D] = μ_d·E[T]          Var[D] = E[T]·σ_d² + μ_d²·Var(L)
+
+It is modelled as Poisson, negative binomial (fitted by moments) or normal.  The discrete
+models are evaluated exactly (DOMAIN §5: "use the discrete distribution, not the normal,
+where it matters"): F from the regularised incomplete gamma / beta functions and the loss
+E[(D − x)^+] = Σ_{k ≥ x} P(D > k) in its closed form μ·P(D* ≥ x) − x·P(D > x), where D* is
+the size-biased count (Poisson(μ) again; NB(n + 1, p) for NB(n, p)).  Each value costs
+O(1) whatever the mean, so an integer search over means from 10⁻² to 10⁵ and beyond takes
+a few milliseconds.  With F(x) = P(D ≤ x):
+
+* (s, Q), (s, S): α = F_L(s);  β = 1 − [E(D_L − s)^+ − E(D_L − s − Q)^+] / Q
+  (Hadley–Whitin expected shortage per cycle; exact for unit-size Poisson demand with
+  backorders, where it equals (1/Q)·Σ_{y=s+1}^{s+Q} F_L(y − 1)).  For (s, S), Q = S − s.
+  With the normal model and Q ≫ σ_L this is DOMAIN §5's σ_L·G(z) = (1 − β)·Q.
+* base-stock (S − 1, S): α = F_L(S − 1); β = 1 − [E(D_L − S + 1)^+ − E(D_L − S)^+]
+  (the (s, Q) formula with Q = 1, s = S − 1; both equal F_L(S − 1) for discrete demand).
+* (R, S): α = F_{R+L}(S);  β = 1 − [E(D_{R+L} − S)^+ − E(D_L − S)^+] / (μ_d·R).
+
+All the parameters are integers: the search returns the smallest integer that meets the
+target, so the normal model rounds up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from scipy import special, stats
+
+from .distributions import integer_moments, integer_pmf
+from .scenario import Policy, Scenario
+
+_REL_TOL = 1e-9
+"""Relative tolerance of "variance equals mean" (the Poisson case of ``auto``)."""
+
+_NO_LIMIT = 10**15
+"""A search bound far beyond any reachable parameter."""
+
+
+# ---------------------------------------------------------------------------------------
+# Small public helpers
+
+
+def normal_loss(z: float) -> float:
+    """Standard normal loss G(z) = φ(z) − z·(1 − Φ(z)) = E[(Z − z)^+] for Z ~ N(0, 1)."""
+    z = float(z)
+    pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    upper = 0.5 * math.erfc(z / math.sqrt(2.0))  # 1 − Φ(z), accurate in the upper tail
+    return max(pdf - z * upper, 0.0)
+
+
+def erlang_b(servers: int, load: float) -> float:
+    """Erlang-B blocking probability B(c, a) for ``servers`` c and offered ``load`` a.
+
+    Recursion B(0) = 1, B(n) = a·B(n−1) / (n + a·B(n−1)).  In a lost-sales base-stock
+    system with Poisson demand, S = c and a = λ·E[L], the fill rate is 1 − B(S, a).
+    """
+    if servers < 0 or int(servers) != servers:
+        raise ValueError(f"servers must be a non-negative integer (got {servers})")
+    if load < 0 or not math.isfinite(load):
+        raise ValueError(f"load must be finite and >= 0 (got {load})")
+    blocking = 1.0
+    for n in range(1, int(servers) + 1):
+        blocking = load * blocking / (n + load * blocking)
+    return blocking
+
+
+def economic_order_quantity(scenario: Scenario, sku_name: str, units_per_day: float) -> int:
+    """EOQ (units) = max(1, round(√(2·K·D / h))), rounded half up.
+
+    K = ``cost_per_order`` + ``inbound_cost_per_shipment`` of the SKU's supplier (money per
+    order), D = ``units_per_day`` × ``finance.days_per_year`` (units per year),
+    h = holding cost per unit per year + cost-of-capital rate × unit cost (money per unit per
+    year).  With K = 0 the EOQ would be 0: Q = max(1, round(μ_d)), about one day of demand.
+    With h = 0 the EOQ would be infinite: Q = max(1, round(D)), one year of demand.
+    """
+    sku = scenario.skus[sku_name]
+    supplier = scenario.sku_supplier(sku_name)
+    fixed_cost = supplier.cost_per_order + supplier.inbound_cost_per_shipment
+    units_per_year = units_per_day * scenario.finance.days_per_year
+    holding = (sku.annual_holding_cost_per_unit
+               + scenario.finance.cost_of_capital_rate_per_year * sku.unit_cost)
+    if fixed_cost <= 0:
+        quantity = units_per_day
+    elif holding <= 0:
+        quantity = units_per_year
+    else:
+        quantity = math.sqrt(2.0 * fixed_cost * units_per_year / holding)
+    return int(min(max(1, math.floor(quantity + 0.5)), 100_000_000))
+
+
+# ---------------------------------------------------------------------------------------
+# Demand implied by the scenario
+
+
+@dataclass(frozen=True)
+class SkuDemand:
+    """Demand the scenario implies for one SKU (per day, over all segments)."""
+
+    lines_per_day: float
+    """Order lines per day (a Poisson superposition over segments)."""
+    units_per_day: float
+    """Mean units demanded per day, μ_d."""
+    units_var_per_day: float
+    """Variance of units demanded per day, σ_d² (compound Poisson: Σ lines rate × E[Q²])."""
+    unit_size_one: bool
+    """Every line is exactly one unit (lead-time demand is then Poisson if L is constant)."""
+
+
+def sku_demands(scenario: Scenario) -> dict[str, SkuDemand]:
+    """Demand per SKU, in ``scenario.skus`` order.
+
+    Per segment: orders/day = customers / E[order interval]; the lines of SKU k per day =
+    orders/day × E[lines per order] × w_k / Σw; units/day = lines/day × E[Q]; the variance
+    per day = lines/day × E[Q²] (compound Poisson).  E[lines] and the moments of Q are those
+    of the rounded draws (at least 1) the model makes (:func:`integer_moments`).
+
+    Assumptions: the customer base is the initial one (defections and acquisitions are
+    ignored); the superposed orders of many customers are Poisson; the lines of one SKU do
+    not cluster within an order.
+    """
+    names = list(scenario.skus)
+    lines = np.zeros(len(names))
+    units = np.zeros(len(names))
+    second_moment = np.zeros(len(names))
+    unit_size_one = np.ones(len(names), dtype=bool)
+    for seg_name, seg in scenario.segments.items():
+        if seg.customers == 0:
+            continue
+        orders_per_day = seg.customers / seg.order_interval_days.mean
+        lines_per_order, _ = integer_moments(seg.lines_per_order, 1)
+        support, probs = integer_pmf(seg.units_per_line, 1)
+        mean_q = float(np.dot(support, probs))
+        square_q = float(np.dot(support.astype(float) ** 2, probs))
+        one = float(probs[support != 1].sum()) <= 1e-12
+        weights = np.asarray(scenario.sku_weights(seg_name), dtype=float)
+        rates = orders_per_day * lines_per_order * weights / weights.sum()
+        lines += rates
+        units += rates * mean_q
+        second_moment += rates * square_q
+        if not one:
+            unit_size_one &= rates == 0
+    return {
+        name: SkuDemand(
+            lines_per_day=float(lines[i]),
+            units_per_day=float(units[i]),
+            units_var_per_day=float(second_moment[i]),
+            unit_size_one=bool(unit_size_one[i]),
+        )
+        for i, name in enumerate(names)
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Lead-time demand distributions
+
+
+class _Demand(Protocol):
+    """Demand over a protection interval: F(x) = P(D ≤ x) and the loss E[(D − x)^+]."""
+
+    def cdf(self, x: int) -> float: ...
+
+    def loss(self, x: int) -> float: ...
+
+
+class _PointMassAtZero:
+    """No demand: D = 0."""
+
+    def cdf(self, x: int) -> float:
+        return 1.0 if x >= 0 else 0.0
+
+    def loss(self, x: int) -> float:
+        return float(max(-x, 0))
+
+
+class _PoissonDemand:
+    """Poisson(μ).  Loss in closed form: E[(D − x)^+] = μ·P(D ≥ x) − x·P(D > x).
+
+    (From k·p(k) = μ·p(k − 1); exact, O(1) per value whatever the mean.)
+    """
+
+    def __init__(self, mean: float) -> None:
+        self.mean = mean
+
+    def cdf(self, x: int) -> float:
+        return float(special.pdtr(x, self.mean)) if x >= 0 else 0.0
+
+    def _sf(self, x: int) -> float:
+        return float(special.pdtrc(x, self.mean)) if x >= 0 else 1.0
+
+    def loss(self, x: int) -> float:
+        if x <= 0:
+            return self.mean - x
+        return max(self.mean * self._sf(x - 1) - x * self._sf(x), 0.0)
+
+
+class _NegativeBinomialDemand:
+    """Negative binomial with mean μ and variance σ² > μ: n = μ²/(σ² − μ), p = μ/σ².
+
+    Loss in closed form: E[(D − x)^+] = μ·P(D' ≥ x) − x·P(D > x) with D' ~ NB(n + 1, p)
+    (from k·p_n(k) = μ·p_{n+1}(k − 1)).
+    """
+
+    def __init__(self, mean: float, var: float) -> None:
+        self.mean = mean
+        self._n = mean * mean / (var - mean)
+        self._p = mean / var
+        self._q = (var - mean) / var  # 1 − p without cancellation
+
+    def cdf(self, x: int) -> float:
+        return float(special.betainc(self._n, x + 1, self._p)) if x >= 0 else 0.0
+
+    def _sf(self, x: int, n: float) -> float:
+        return float(special.betainc(x + 1, n, self._q)) if x >= 0 else 1.0
+
+    def loss(self, x: int) -> float:
+        if x <= 0:
+            return self.mean - x
+        tail = self.mean * self._sf(x - 1, self._n + 1) - x * self._sf(x, self._n)
+        return max(tail, 0.0)
+
+
+class _NormalDemand:
+    """Normal(μ, σ); σ = 0 is the point mass at μ."""
+
+    def __init__(self, mean: float, std: float) -> None:
+        self.mean, self.std = mean, std
+
+    def cdf(self, x: int) -> float:
+        if self.std == 0:
+            return 1.0 if x >= self.mean else 0.0
+        return 0.5 * math.erfc(-(x - self.mean) / (self.std * math.sqrt(2.0)))
+
+    def loss(self, x: int) -> float:
+        if self.std == 0:
+            return max(self.mean - x, 0.0)
+        return self.std * normal_loss((x - self.mean) / self.std)
+
+
+def _lead_time_demand(mean: float, var: float, requested: str,
+                      notes: list[str], label: str) -> tuple[_Demand, str]:
+    """The demand model over an interval with moments (``mean``, ``var``) and its name.
+
+    ``auto``: Poisson when var = mean (relative 1e-9), negative binomial when var > mean,
+    normal otherwise.  ``poisson`` ignores the variance; ``negative_binomial`` needs
+    var > mean and falls back to Poisson (with a note) otherwise.
+    """
+    equal = abs(var - mean) <= _REL_TOL * max(mean, 1e-300)
+    model = requested
+    if requested == "auto":
+        model = "poisson" if equal else ("negative_binomial" if var > mean else "normal")
+    elif requested == "negative_binomial" and (equal or var <= mean):
+        notes.append(f"{label}: variance {var:.6g} <= mean {mean:.6g}, "
+                     "negative binomial impossible; used Poisson")
+        model = "poisson"
+    elif requested == "poisson" and not equal:
+        notes.append(f"{label}: Poisson forced, variance {var:.6g} replaced by the mean")
+    if model == "normal":
+        return _NormalDemand(mean, math.sqrt(max(var, 0.0))), model
+    if mean <= 0:
+        return _PointMassAtZero(), model
+    if model == "poisson":
+        return _PoissonDemand(mean), model
+    return _NegativeBinomialDemand(mean, var), model
+
+
+# ---------------------------------------------------------------------------------------
+# Service formulas and the search
+
+
+def _smallest(ok: Callable[[int], bool], start: int, floor: int, ceiling: int) -> int:
+    """Smallest integer x in (floor, ceiling] with ok(x), for ok monotone (False, then True).
+
+    Galloping search from ``start``, then bisection: O(log range) evaluations.  ``floor`` is
+    taken as failing; ``ceiling`` is returned if nothing up to it succeeds.
+    """
+    x = min(max(start, floor + 1), ceiling)
+    step = 1
+    if ok(x):
+        hi, lo = x, floor
+        while hi - step > floor:
+            if not ok(hi - step):
+                lo = hi - step
+                break
+            hi -= step
+            step *= 2
+    else:
+        lo = x
+        while True:
+            if lo >= ceiling:
+                return ceiling
+            candidate = min(lo + step, ceiling)
+            if ok(candidate):
+                hi = candidate
+                break
+            lo = candidate
+            step *= 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _fill_rate_sq(demand: _Demand, reorder_point: int, quantity: int) -> float:
+    """β of (s, Q): 1 − [E(D_L − s)^+ − E(D_L − s − Q)^+] / Q."""
+    shortage = demand.loss(reorder_point) - demand.loss(reorder_point + quantity)
+    return 1.0 - shortage / quantity
+
+
+def _fill_rate_rs(cover: _Demand, lead: _Demand, order_up_to: int, review_demand: float) -> float:
+    """β of (R, S): 1 − [E(D_{R+L} − S)^+ − E(D_L − S)^+] / (μ_d·R)."""
+    shortage = cover.loss(order_up_to) - lead.loss(order_up_to)
+    return 1.0 - shortage / review_demand
+
+
+# ---------------------------------------------------------------------------------------
+# The derived policy
+
+
+@dataclass(frozen=True)
+class DerivedPolicy:
+    """The policy of one SKU with its parameters, where they came from, and the theory.
+
+    ``source`` maps each parameter of the type to ``"given"`` (in the scenario),
+    ``"derived"`` (from the service target) or ``"eoq"`` (economic order quantity).
+    Demand figures are in units; times in days.
+    """
+
+    sku: str
+    type: str
+    reorder_point: int | None
+    """s: order when the inventory position is <= s (base-stock: S − 1)."""
+    order_quantity: int | None
+    """Q ((s, Q) only)."""
+    order_up_to: int | None
+    """S ((s, S), (R, S), base-stock)."""
+    review_period_days: float | None
+    """R ((R, S) only)."""
+    first_review_day: float
+    service_metric: str | None
+    service_target: float | None
+    source: dict[str, str]
+    lead_time_demand_model: str
+    """``poisson``, ``negative_binomial`` or ``normal``: the model actually used."""
+    demand_per_day: float
+    """μ_d."""
+    lead_time_days_mean: float
+    """E[L]."""
+    lead_time_demand_mean: float
+    """Mean demand over the protection interval (L, or R + L for (R, S))."""
+    lead_time_demand_std: float
+    safety_stock: float
+    """s (S for (R, S) and base-stock) minus the mean demand over the protection interval."""
+    predicted_service: float | None
+    """The formula's α or β (``service_metric``) at the chosen integer parameters."""
+    notes: tuple[str, ...] = field(default=())
+    """Fallbacks and caveats met while deriving (empty when none)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """A flat, JSON-friendly record (``source_<parameter>`` keys, notes joined by '; ')."""
+        record = asdict(self)
+        source = record.pop("source")
+        record["notes"] = "; ".join(self.notes)
+        record.update({f"source_{key}": value for key, value in source.items()})
+        return record
+
+
+def derive_policy(scenario: Scenario, sku_name: str,
+                  demand: SkuDemand | None = None) -> DerivedPolicy:
+    """The policy of ``sku_name`` with its missing parameters derived (DOMAIN §5).
+
+    Rules, with D_L the lead-time demand and the smallest integer meeting the target:
+
+    * ``sQ``: Q = ``order_quantity`` or the EOQ (:func:`economic_order_quantity`).
+      α: smallest s with P(D_L ≤ s) ≥ α.  β: smallest s with expected shortage per cycle
+      E[(D_L − s)^+] − E[(D_L − s − Q)^+] ≤ (1 − β)·Q.
+    * ``sS``: without either parameter, s as for ``sQ`` and S = s + Q (Q = ``order_quantity``
+      or EOQ); with s given, S = s + Q; with S given, s is derived with Q = S − s and capped
+      at S − 1.
+    * ``base_stock``: α: smallest S with P(D_L ≤ S − 1) ≥ α; β: smallest S with
+      E[(D_L − S + 1)^+] − E[(D_L − S)^+] ≤ 1 − β; the reorder point is S − 1.  A given
+      ``reorder_point`` without ``order_up_to`` means S = s + 1.
+    * ``RS``: over the protection interval R + L.  α: smallest S with
+      P(D_{R+L} ≤ S) ≥ α; β: smallest S with E[(D_{R+L} − S)^+] − E[(D_L − S)^+] ≤
+      (1 − β)·μ_d·R.
+
+    The normal model uses z = Φ⁻¹(α) (s = ⌈μ + z·σ⌉) and the loss function G; order-up-to
+    levels are at least 0.  A SKU without demand gets s = 0 and S = 0 (S = Q for ``sS``)
+    and a predicted service of 1 (nothing is demanded, nothing is short).  ``demand``
+    defaults to :func:`sku_demands` of the scenario.
+    """
+    if demand is None:
+        demand = sku_demands(scenario)[sku_name]
+    policy: Policy = scenario.sku_policy(sku_name)
+    lead_time = scenario.sku_supplier(sku_name).lead_time_days
+    mu_d, var_d = demand.units_per_day, demand.units_var_per_day
+    notes: list[str] = []
+    review = policy.review_period_days if policy.type == "RS" else None
+    cover_days = lead_time.mean + (review or 0.0)
+    cover_mean = mu_d * cover_days
+    cover_var = cover_days * var_d + mu_d**2 * lead_time.variance
+    cover, model = _lead_time_demand(cover_mean, cover_var, policy.lead_time_demand, notes,
+                                     "demand over R + L" if review else "lead-time demand")
+    alpha = policy.service_metric == "cycle_service_level"
+    no_demand = mu_d <= 0
+    normal = isinstance(cover, _NormalDemand)
+    source: dict[str, str] = {}
+
+    def goal() -> float:
+        if policy.service_target is None:  # the schema forbids this; keep the message clear
+            raise ValueError(f"skus.{sku_name}.policy: a parameter is missing and "
+                             "service_target is null")
+        return policy.service_target
+
+    def search(service: Callable[[int], float], floor: int, ceiling: int = _NO_LIMIT) -> int:
+        """The smallest parameter in (floor, ceiling] whose ``service`` meets the target."""
+        target = goal()
+        return _smallest(lambda x: service(x) >= target, math.floor(cover_mean), floor,
+                         ceiling)
+
+    def normal_quantile() -> int:
+        """⌈μ + Φ⁻¹(α)·σ⌉: the normal α rule."""
+        return math.ceil(cover_mean + float(stats.norm.ppf(goal())) * math.sqrt(cover_var))
+
+    reorder_point: int | None = None
+    order_quantity: int | None = None
+    order_up_to: int | None = None
+    if policy.type in ("sQ", "sS"):
+        quantity = policy.order_quantity
+        quantity_source = "given"
+        if quantity is None:
+            quantity = economic_order_quantity(scenario, sku_name, mu_d)
+            quantity_source = "eoq"
+        s = policy.reorder_point
+        big_s = policy.order_up_to if policy.type == "sS" else None
+        source["reorder_point"] = "given" if s is not None else "derived"
+        if policy.type == "sS":
+            source["order_up_to"] = "given" if big_s is not None else "derived"
+        if s is None and no_demand:
+            s = 0
+        elif s is None:
+            q, top = quantity, big_s
+
+            def fill(x: int) -> float:
+                """β at s = x: cycles of Q, or of S − x when S is given."""
+                return _fill_rate_sq(cover, x, q if top is None else top - x)
+
+            # s > −Q − 1 (where β = 0); with S given, s < S and Q = S − s
+            floor, ceiling = (-q - 1, _NO_LIMIT) if top is None else (-_NO_LIMIT, top - 1)
+            if alpha:
+                s = min(normal_quantile(), ceiling) if normal else search(cover.cdf, -1, ceiling)
+            else:
+                s = search(fill, floor, ceiling)
+            if big_s is not None and s == ceiling \
+                    and (cover.cdf(s) if alpha else fill(s)) < goal():
+                notes.append(f"target not reachable below order_up_to {big_s}; "
+                             f"reorder point capped at {ceiling}")
+        if policy.type == "sQ":
+            order_quantity = quantity
+            source["order_quantity"] = quantity_source
+        else:
+            if big_s is None:
+                big_s = s + quantity
+                if quantity_source == "eoq":
+                    notes.append(f"order_up_to = reorder point + EOQ ({quantity})")
+            order_up_to = big_s
+            quantity = big_s - s
+        reorder_point = s
+        predicted = cover.cdf(s) if alpha else \
+            (1.0 if no_demand else _fill_rate_sq(cover, s, quantity))
+        safety = s - cover_mean
+    elif policy.type == "base_stock":
+        big_s = policy.order_up_to
+        if big_s is None and policy.reorder_point is not None:
+            big_s = policy.reorder_point + 1
+        source["order_up_to"] = "given" if big_s is not None else "derived"
+        source["reorder_point"] = source["order_up_to"]
+        if big_s is None and no_demand:
+            big_s = 0
+        elif big_s is None and alpha:
+            big_s = max(normal_quantile() + 1, 0) if normal \
+                else search(lambda x: cover.cdf(x - 1), -1)
+        elif big_s is None:
+            big_s = search(lambda x: _fill_rate_sq(cover, x - 1, 1), -1)
+        order_up_to, reorder_point = big_s, big_s - 1
+        predicted = cover.cdf(big_s - 1) if alpha else \
+            (1.0 if no_demand else _fill_rate_sq(cover, big_s - 1, 1))
+        safety = big_s - cover_mean
+    else:  # RS: protection interval R + L
+        assert review is not None
+        lead_mean = mu_d * lead_time.mean
+        lead_var = lead_time.mean * var_d + mu_d**2 * lead_time.variance
+        lead, _ = _lead_time_demand(lead_mean, lead_var, policy.lead_time_demand, notes,
+                                    "lead-time demand")
+        review_demand = mu_d * review
+        source["order_up_to"] = "given" if policy.order_up_to is not None else "derived"
+        source["review_period_days"] = "given"
+        big_s = policy.order_up_to
+        if big_s is None and no_demand:
+            big_s = 0
+        elif big_s is None and alpha:
+            big_s = max(normal_quantile(), 0) if normal else search(cover.cdf, -1)
+        elif big_s is None:
+            big_s = search(lambda x: _fill_rate_rs(cover, lead, x, review_demand), -1)
+        order_up_to = big_s
+        predicted = cover.cdf(big_s) if alpha else \
+            (1.0 if no_demand else _fill_rate_rs(cover, lead, big_s, review_demand))
+        safety = big_s - cover_mean
+
+    return DerivedPolicy(
+        sku=sku_name,
+        type=policy.type,
+        reorder_point=reorder_point,
+        order_quantity=order_quantity,
+        order_up_to=order_up_to,
+        review_period_days=review,
+        first_review_day=policy.first_review_day,
+        service_metric=policy.service_metric,
+        service_target=policy.service_target,
+        source=source,
+        lead_time_demand_model=model,
+        demand_per_day=mu_d,
+        lead_time_days_mean=lead_time.mean,
+        lead_time_demand_mean=cover_mean,
+        lead_time_demand_std=math.sqrt(max(cover_var, 0.0)),
+        safety_stock=float(safety),
+        predicted_service=min(max(float(predicted), 0.0), 1.0),
+        notes=tuple(notes),
+    )
+
+
+def derive_policies(scenario: Scenario) -> dict[str, DerivedPolicy]:
+    """:func:`derive_policy` for every SKU, in ``scenario.skus`` order."""
+    demands = sku_demands(scenario)
+    return {name: derive_policy(scenario, name, demands[name]) for name in scenario.skus}
