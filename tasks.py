@@ -28,7 +28,7 @@ STAMP = VENV / ".servicesim-installed"
 
 def ensure_environment() -> None:
     """Create the virtual environment and install the project with its test extras."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may run on an older Python
         sys.exit(f"servicesim needs Python 3.11 or newer (this is {sys.version.split()[0]})")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted and PYTHON.exists():

@@ -426,7 +426,7 @@ def integer_pmf(dist: _Dist, min_value: int = 1) -> tuple[np.ndarray, np.ndarray
     if isinstance(dist, Empirical):
         vals = np.maximum(min_value, np.rint(dist.values)).astype(int)
         support = np.unique(vals)
-        probs = np.array([sum(p for v, p in zip(vals, dist.probabilities) if v == s)
+        probs = np.array([sum(p for v, p in zip(vals, dist.probabilities, strict=True) if v == s)
                           for s in support])
         return support, probs
     frozen = dist.scipy()
