@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -61,8 +62,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     })
 
 
-settings.register_profile("servicesim", max_examples=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+# SERVICESIM_EXAMPLES=300 for a deeper search than CI's default
+settings.register_profile("servicesim",
+                          max_examples=int(os.environ.get("SERVICESIM_EXAMPLES", "25")),
+                          deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("servicesim")
 
 

@@ -459,9 +459,11 @@ class ServiceModel:
         acq = seg.spec.acquisition
         env = self.env
         mean_gap = self.days_per_year / acq.customers_per_year
-        gap = Exponential(mean=mean_gap).sampler(_stream(self.root, "acquisition_gap", seg.name))
+        if not mean_gap < self.horizon * 1e6:  # a rate too small to matter (or underflow)
+            return
+        gap = Exponential(mean=1.0).sampler(_stream(self.root, "acquisition_gap", seg.name))
         while True:
-            yield env.timeout(gap())
+            yield env.timeout(gap() * mean_gap)
             if seg.wom_debt > 0.0:  # word of mouth: each defection cancels acquisitions
                 u = seg.acq_u()
                 cancelled = u < min(1.0, seg.wom_debt)
@@ -638,11 +640,7 @@ class ServiceModel:
                               customer=cust, short=short, reaction=reaction)
                 st.stockout_since_receipt = True
                 if reaction == "backorder":
-                    self._advance(st, now)
-                    st.backorders += short
-                    st.bo_units += short
-                    seg.bo_cost += self.bo_cost_unit * short
-                    st.queue.append([order, short, short, now])
+                    self._backorder(order, st, short, now)
                     order.pending += 1
                 elif reaction == "wait":
                     order.pending += 1
@@ -723,6 +721,14 @@ class ServiceModel:
             return "backorder"
         return "switch"
 
+    def _backorder(self, order: _Order, st: _Stock, units: int, now: float) -> None:
+        """Keep ``units`` of a line open; they ship first come, first served on receipt."""
+        self._advance(st, now)
+        st.backorders += units
+        st.bo_units += units
+        order.seg.bo_cost += self.bo_cost_unit * units
+        st.queue.append([order, units, units, now])
+
     def _lose(self, seg: _Segment, st: _Stock, units: int) -> None:
         st.lost_units += units
         seg.lost_units += units
@@ -782,11 +788,7 @@ class ServiceModel:
             self._schedule_retry(order, st, units, attempt + 1)
             return
         if reaction == "backorder":
-            self._advance(st, now)
-            st.backorders += units
-            st.bo_units += units
-            seg.bo_cost += self.bo_cost_unit * units
-            st.queue.append([order, units, units, now])
+            self._backorder(order, st, units, now)
             if st.on_hand - st.backorders + st.on_order <= st.s:
                 self._reorder(st, now)
             return
@@ -1064,7 +1066,8 @@ class ServiceModel:
             "total_units_demanded": float(self.tot_units),
             "total_units_shipped": float(self.tot_shipped),
             "total_units_lost": float(self.tot_lost),
-            "total_units_backordered_open": float(sum(st.backorders for st in stocks)),
+            # units of backordered lines still open (some may be reserved from a receipt)
+            "total_units_backordered_open": float(sum(e[2] for st in stocks for e in st.queue)),
             "total_units_waiting": float(self.tot_waiting),
         }
         return ReplicationResult(
