@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -53,7 +53,12 @@ class _Dist(BaseModel):
         serialize_by_alias=True,
     )
 
-    discrete: bool = Field(default=False, exclude=True, repr=False)
+    _DISCRETE: ClassVar[bool] = False
+
+    @property
+    def discrete(self) -> bool:
+        """Whether draws are integer counts."""
+        return self._DISCRETE
 
     @property
     def mean(self) -> float:  # pragma: no cover - overridden
@@ -223,7 +228,7 @@ class NormalRounded(Normal):
     """Normal(mean, std) rounded to the nearest integer (a count)."""
 
     type: Literal["normal_rounded"] = "normal_rounded"  # type: ignore[assignment]
-    discrete: bool = Field(default=True, exclude=True, repr=False)
+    _DISCRETE: ClassVar[bool] = True
 
     def filler(self, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
         mu, sigma = self.mean_, self.std_
@@ -290,7 +295,7 @@ class Poisson(_Dist):
 
     type: Literal["poisson"] = "poisson"
     mean_: NonNegative = Field(alias="mean")
-    discrete: bool = Field(default=True, exclude=True, repr=False)
+    _DISCRETE: ClassVar[bool] = True
 
     @property
     def mean(self) -> float:
@@ -314,7 +319,7 @@ class NegativeBinomial(_Dist):
     type: Literal["negative_binomial"] = "negative_binomial"
     mean_: Positive = Field(alias="mean")
     std_: Positive = Field(alias="std")
-    discrete: bool = Field(default=True, exclude=True, repr=False)
+    _DISCRETE: ClassVar[bool] = True
 
     @model_validator(mode="after")
     def _check(self) -> NegativeBinomial:
@@ -365,8 +370,11 @@ class Empirical(_Dist):
         total = sum(self.probabilities)
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"probabilities must sum to 1 (they sum to {total:g})")
-        object.__setattr__(self, "discrete", all(float(v).is_integer() for v in self.values))
         return self
+
+    @property
+    def discrete(self) -> bool:
+        return all(float(v).is_integer() for v in self.values)
 
     @property
     def mean(self) -> float:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .kpis import SUMMARY_KEYS
+from .kpis import PROBABILITY_KEYS, SUMMARY_KEYS
 from .model import ReplicationResult, simulate
 from .policy import DerivedPolicy, derive_policies
 from .scenario import Scenario
@@ -79,9 +79,16 @@ class ReplicationSet:
 
     def summary(self, level: float = 0.95, keys: Sequence[str] = SUMMARY_KEYS
                 ) -> dict[str, dict[str, float]]:
-        """Mean and confidence interval of each summary figure over replications."""
-        return {k: confidence_interval((r.kpis[k] for r in self.results), level)
-                for k in keys}
+        """Mean and confidence interval of each summary figure over replications.
+
+        Intervals of probabilities (fill rates, service levels) are clipped to [0, 1]."""
+        out = {}
+        for k in keys:
+            ci = confidence_interval((r.kpis[k] for r in self.results), level)
+            if k in PROBABILITY_KEYS and ci["n"] > 1:
+                ci["ci_low"], ci["ci_high"] = max(ci["ci_low"], 0.0), min(ci["ci_high"], 1.0)
+            out[k] = ci
+        return out
 
     def details_summary(self, level: float = 0.95) -> dict[str, dict[str, float]]:
         """Mean and confidence interval of each diagnostic figure."""

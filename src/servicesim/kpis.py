@@ -66,4 +66,8 @@ KPIS: tuple[Kpi, ...] = (
 )
 
 SUMMARY_KEYS: tuple[str, ...] = tuple(k.key for k in KPIS)
+PROBABILITY_KEYS: frozenset[str] = frozenset(
+    k.key for k in KPIS if k.unit == "fraction" and k.key != "roi"
+)
+"""Figures that are probabilities: their confidence intervals are clipped to [0, 1]."""
 KPI_BY_KEY: dict[str, Kpi] = {k.key: k for k in KPIS}

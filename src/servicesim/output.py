@@ -1,0 +1,367 @@
+"""Writing results without ever losing them, and showing them to a person.
+
+Every file is written atomically (a temporary file in the same folder, flushed and synced,
+then renamed over the target), so a crash, a full disk or Ctrl-C leaves either the old file
+or the new one, never half of one.  A run writes three files into ``<out_dir>/<scenario>/``:
+
+- ``replications.csv``: the tidy records, one row per replication with its seed and every
+  figure of :data:`~servicesim.kpis.SUMMARY_KEYS` at full precision;
+- ``summary.json``: mean and confidence interval of each figure, the derived policies, the
+  measured window and the servicesim version (derived from the rows, written last);
+- ``scenario.yaml``: the scenario exactly as run (overrides applied), loadable again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import numbers
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import Any, Protocol
+
+from .kpis import KPI_BY_KEY, SUMMARY_KEYS
+from .load import dump_scenario
+from .scenario import Scenario
+
+__all__ = [
+    "OutputError",
+    "ReplicationSetLike",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "format_policy",
+    "format_run_header",
+    "format_summary_table",
+    "format_value",
+    "replications_csv",
+    "safe_folder_name",
+    "summary_document",
+    "write_run_outputs",
+]
+
+ID_COLUMNS = ("scenario", "replication", "seed")
+"""The first columns of ``replications.csv``; the figures of SUMMARY_KEYS follow."""
+
+
+class OutputError(Exception):
+    """A result file could not be written; the message names the path and the reason."""
+
+
+class ReplicationSetLike(Protocol):
+    """What the writers need from ``servicesim.experiment.ReplicationSet``."""
+
+    @property
+    def scenario(self) -> Scenario: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def policies(self) -> Mapping[str, Mapping[str, Any]]: ...
+
+    @property
+    def window_days(self) -> float: ...
+
+    def rows(self) -> list[dict[str, Any]]: ...
+
+    def summary(self, level: float = 0.95) -> dict[str, dict[str, Any]]: ...
+
+
+# ------------------------------------------------------------------------ atomic files
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux), else the usual 0o022."""
+    with suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    return 0o022
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically, creating parent folders; the path written.
+
+    Raises :class:`OutputError` (naming the path) on permission, disk-full or other
+    operating-system errors; the previous file, if any, is then left untouched.
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                    suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, mode)
+            os.replace(temp, target)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(temp)
+            raise
+        _sync_folder(target.parent)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"cannot write {target}: {reason}") from exc
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where folders cannot be opened."""
+    flags = getattr(os, "O_DIRECTORY", None)
+    if flags is None:
+        return
+    with suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ----------------------------------------------------------------------- run outputs
+
+
+def _version() -> str:
+    from . import __version__  # at call time: the package may still be importing this
+
+    return __version__
+
+
+def safe_folder_name(name: str) -> str:
+    """``name`` as one folder name; a ValueError if it could leave the output folder."""
+    if (not name or name in (".", "..") or ".." in name or "/" in name or "\\" in name
+            or "\0" in name or name != name.strip() or ":" in name):
+        raise ValueError(f"scenario name {name!r} cannot be used as a folder name")
+    return name
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell: floats at full (round-trip) precision, integers exact, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))
+    return str(value)
+
+
+def replications_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Tidy CSV text: ``scenario, replication, seed``, every SUMMARY_KEY, then any extras."""
+    columns = list(ID_COLUMNS) + list(SUMMARY_KEYS)
+    known = set(columns)
+    for row in rows:
+        for key in row:
+            if key not in known:
+                columns.append(key)
+                known.add(key)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(column)) for column in columns])
+    return buffer.getvalue()
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON data: non-finite numbers become null, NumPy scalars Python numbers."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if hasattr(value, "tolist"):
+        return _jsonable(value.tolist())
+    return str(value)
+
+
+def _kpi_block(summary: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    order = [k for k in SUMMARY_KEYS if k in summary] + [k for k in summary
+                                                          if k not in KPI_BY_KEY]
+    return {key: {stat: _jsonable(summary[key].get(stat))
+                  for stat in ("mean", "ci_low", "ci_high")} for key in order}
+
+
+def summary_document(replication_set: ReplicationSetLike, level: float = 0.95,
+                     summary: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The content of ``summary.json`` (pass ``summary`` to reuse one already computed)."""
+    if summary is None:
+        summary = replication_set.summary(level=level)
+    return {
+        "scenario": replication_set.scenario.name,
+        "replications": int(replication_set.n),
+        "seed": int(replication_set.seed),
+        "kpis": _kpi_block(summary),
+        "confidence_level": level,
+        "policies": _jsonable(dict(replication_set.policies)),
+        "window_days": _jsonable(replication_set.window_days),
+        "servicesim_version": _version(),
+    }
+
+
+def write_run_outputs(replication_set: ReplicationSetLike, out_dir: str | os.PathLike[str],
+                      level: float = 0.95) -> dict[str, Path]:
+    """Write ``replications.csv``, ``summary.json`` and ``scenario.yaml`` of a run.
+
+    They go to ``out_dir/<scenario name>/``; returns ``{"replications": path,
+    "summary": path, "scenario": path}``.  Everything is rendered before anything is
+    written, and ``summary.json`` is written last.
+    """
+    scenario = replication_set.scenario
+    try:
+        folder = Path(out_dir) / safe_folder_name(scenario.name)
+    except ValueError as exc:
+        raise OutputError(str(exc)) from None
+    texts = {
+        "scenario": ("scenario.yaml", dump_scenario(scenario)),
+        "replications": ("replications.csv", replications_csv(replication_set.rows())),
+        "summary": ("summary.json", json.dumps(
+            summary_document(replication_set, level), indent=2, ensure_ascii=False,
+            allow_nan=False) + "\n"),
+    }
+    return {key: atomic_write_text(folder / name, text) for key, (name, text) in texts.items()}
+
+
+# --------------------------------------------------------------------------- display
+
+_UNIT_SHOWN = {"fraction": "%", "money/unit": "money/unit"}
+
+
+def format_value(key: str, value: Any) -> str:
+    """One figure for people: fractions as %, money with thousands separators."""
+    if value is None or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        return "n/a"
+    unit = KPI_BY_KEY[key].unit if key in KPI_BY_KEY else ""
+    number = float(value)
+    if unit == "fraction":
+        return f"{100 * number:.2f}"
+    if unit in ("money", "money/unit"):
+        return f"{number:,.2f}"
+    if unit == "days":
+        return f"{number:.2f}"
+    if unit in ("units", "customers"):
+        return f"{number:,.1f}"
+    return f"{number:.4g}"
+
+
+def format_summary_table(summary: Mapping[str, Mapping[str, Any]], title: str,
+                         level: float = 0.95) -> str:
+    """An aligned plain-text table: figure, unit, mean and the confidence interval."""
+    keys = [k for k in SUMMARY_KEYS if k in summary] + [k for k in summary
+                                                        if k not in KPI_BY_KEY]
+    rows = []
+    for key in keys:
+        stats = summary[key]
+        kpi = KPI_BY_KEY.get(key)
+        rows.append((
+            kpi.label if kpi else key,
+            _UNIT_SHOWN.get(kpi.unit, kpi.unit) if kpi else "",
+            format_value(key, stats.get("mean")),
+            format_value(key, stats.get("ci_low")),
+            format_value(key, stats.get("ci_high")),
+        ))
+    ci_head = f"{100 * level:g} % CI"
+    label_w = max([len("figure")] + [len(r[0]) for r in rows])
+    unit_w = max([len("unit")] + [len(r[1]) for r in rows])
+    mean_w = max([len("mean")] + [len(r[2]) for r in rows])
+    low_w = max([1] + [len(r[3]) for r in rows])
+    high_w = max([1] + [len(r[4]) for r in rows])
+    ci_w = max(len(ci_head), low_w + 3 + high_w)
+    header = f"{'figure':<{label_w}}  {'unit':<{unit_w}}  {'mean':>{mean_w}}  {ci_head:>{ci_w}}"
+    lines = [title, "-" * len(header), header, "-" * len(header)]
+    for label, unit, mean, low, high in rows:
+        ci = f"{low:>{low_w}} – {high:>{high_w}}"
+        lines.append(f"{label:<{label_w}}  {unit:<{unit_w}}  {mean:>{mean_w}}  {ci:>{ci_w}}")
+    return "\n".join(lines)
+
+
+_PARAMETERS = (("reorder_point", "s"), ("order_quantity", "Q"), ("order_up_to", "S"),
+               ("review_period_days", "R"))
+_METRIC_SYMBOL = {"fill_rate": "β", "cycle_service_level": "α"}
+
+
+def _number(value: Any) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else f"{number:.4g}"
+
+
+def _percent(value: Any) -> str:
+    if value is None or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        return "n/a"
+    return f"{100 * float(value):.2f} %"
+
+
+def format_policy(policy: Mapping[str, Any]) -> str:
+    """One derived SKU policy on one line: type, s/Q/S/R (and where each came from), the
+    service target and the service the formula predicts, safety stock, lead-time demand."""
+    parts = [str(policy.get("type", "?"))]
+    for key, symbol in _PARAMETERS:
+        value = policy.get(key)
+        if value is None:
+            continue
+        source = policy.get(f"source_{key}")
+        parts.append(f"{symbol}={_number(value)}" + (f" ({source})" if source else ""))
+    symbol = _METRIC_SYMBOL.get(str(policy.get("service_metric")), "service")
+    if policy.get("service_target") is not None:
+        parts.append(f"target {symbol} {_percent(policy['service_target'])}")
+    if policy.get("predicted_service") is not None:
+        parts.append(f"predicted {symbol} {_percent(policy['predicted_service'])}")
+    if policy.get("safety_stock") is not None:
+        parts.append(f"safety stock {_number(policy['safety_stock'])}")
+    mean, std = policy.get("lead_time_demand_mean"), policy.get("lead_time_demand_std")
+    if mean is not None and std is not None:
+        model = policy.get("lead_time_demand_model")
+        parts.append(f"lead-time demand {float(mean):.4g} ± {float(std):.3g}"
+                     + (f" ({model})" if model else ""))
+    text = "  ".join(parts)
+    if policy.get("notes"):
+        text += f"\n    note: {policy['notes']}"
+    return text
+
+
+def format_run_header(replication_set: ReplicationSetLike) -> str:
+    """Scenario, replications and seed, measured window, and the policy of each SKU."""
+    scenario = replication_set.scenario
+    run = scenario.run
+    lines = [
+        f"scenario      {scenario.name}",
+        f"replications  {replication_set.n} (root seed {replication_set.seed})",
+        f"window        days {run.warmup_days:g} to {run.horizon_days:g} "
+        f"({float(replication_set.window_days):g} days measured after warm-up)",
+    ]
+    policies = replication_set.policies
+    if policies:
+        lines.append("policies")
+        width = max(len(str(sku)) for sku in policies)
+        for sku, policy in policies.items():
+            lines.append(f"  {str(sku):<{width}}  {format_policy(policy)}")
+    return "\n".join(lines)
