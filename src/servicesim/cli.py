@@ -23,6 +23,7 @@ from .load import Override, ScenarioError, load_scenario
 from .output import (
     OutputError,
     format_run_header,
+    format_segment_table,
     format_summary_table,
     summary_document,
     write_run_outputs,
@@ -131,7 +132,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(format_run_header(result))
         print()
         print(format_summary_table(summary, f"{scenario.name}: mean over "
-                                   f"{_plural(result.n, 'replication')}"), flush=True)
+                                   f"{_plural(result.n, 'replication')}"))
+        print()
+        print(format_segment_table(result.breakdown_summary("segment")), flush=True)
     paths = write_run_outputs(result, args.out)
     if not args.quiet:
         folder = os.path.dirname(paths["summary"])

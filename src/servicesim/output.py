@@ -74,6 +74,11 @@ class ReplicationSetLike(Protocol):
 
     def summary(self, level: float = 0.95) -> dict[str, dict[str, Any]]: ...
 
+    def details_summary(self, level: float = 0.95) -> dict[str, dict[str, Any]]: ...
+
+    def breakdown_summary(self, by: str, level: float = 0.95
+                          ) -> dict[str, dict[str, dict[str, Any]]]: ...
+
 
 # ------------------------------------------------------------------------ atomic files
 
@@ -225,6 +230,9 @@ def summary_document(replication_set: ReplicationSetLike, level: float = 0.95,
         "policies": _jsonable(dict(replication_set.policies)),
         "window_days": _jsonable(replication_set.window_days),
         "servicesim_version": _version(),
+        "by_sku": _jsonable(replication_set.breakdown_summary("sku", level)),
+        "by_segment": _jsonable(replication_set.breakdown_summary("segment", level)),
+        "details": _jsonable(replication_set.details_summary(level)),
     }
 
 
@@ -271,6 +279,36 @@ def format_value(key: str, value: Any) -> str:
     if unit in ("units", "customers"):
         return f"{number:,.1f}"
     return f"{number:.4g}"
+
+
+_SEGMENT_COLUMNS = (
+    ("orders", "orders", "{:,.0f}"),
+    ("item_fill_rate", "fill rate %", "{:.2%}"),
+    ("on_time_rate", "on time %", "{:.2%}"),
+    ("defections", "defections", "{:,.1f}"),
+    ("revenue", "revenue", "{:,.0f}"),
+    ("cost_to_serve", "cost to serve", "{:,.0f}"),
+    ("profit_contribution", "profit contribution", "{:,.0f}"),
+)
+
+
+def format_segment_table(breakdown: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
+    """Per-segment means (the CRM view): orders, service, defections, cost to serve, profit."""
+    header = ["segment"] + [label for _, label, _ in _SEGMENT_COLUMNS]
+    rows = [header]
+    for name, figures in breakdown.items():
+        row = [name]
+        for key, _, fmt in _SEGMENT_COLUMNS:
+            mean = figures.get(key, {}).get("mean")
+            ok = isinstance(mean, numbers.Real) and math.isfinite(mean)
+            row.append(fmt.format(mean).replace("%", "") if ok else "n/a")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in rows]
+    rule = "-" * len(lines[0])
+    return "\n".join(["per segment (means; money over the measured window)", rule, lines[0],
+                      rule, *lines[1:]])
 
 
 def format_summary_table(summary: Mapping[str, Mapping[str, Any]], title: str,
