@@ -63,6 +63,16 @@ class FakeReplicationSet:
                         "n": len(xs)}
         return out
 
+    def details_summary(self, level: float = 0.95) -> dict[str, dict[str, float]]:
+        return {"window_days": {"mean": self.window_days, "ci_low": math.nan,
+                                "ci_high": math.nan, "std": 0.0, "n": self.n}}
+
+    def breakdown_summary(self, by: str, level: float = 0.95
+                          ) -> dict[str, dict[str, dict[str, float]]]:
+        names = self.scenario.skus if by == "sku" else self.scenario.segments
+        return {name: {"orders": {"mean": 1.0, "ci_low": 0.5, "ci_high": 1.5, "std": 0.1,
+                                  "n": self.n}} for name in names}
+
 
 def fake(n: int = 3) -> FakeReplicationSet:
     values = [{key: (i + 1) / 3 + j for j, key in enumerate(SUMMARY_KEYS)} for i in range(n)]
