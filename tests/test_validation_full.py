@@ -1,0 +1,31 @@
+"""servicesim against inventory and queueing theory at the full budget (slow; CI runs it).
+
+Every case's figures are compared with ``abs_full`` after the case's full budget (see
+``validation.py``).  To keep the suite's time reasonable, the curves of A2 and E3 are run at
+the full budget only at the optimal level S*: the figures at S* (including the curve point
+at S*) are checked here, while the other curve points and ``optimal_S`` are checked at the
+quick budget only (``test_validation.py``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import validation as v
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def runs() -> v.Runs:
+    return v.Runs("full")
+
+
+SIMULATED = [pytest.param(c, m, id=f"{v.short_id(c)}:{m}")
+             for c, case in v.CASES.items() for m in v.simulation_metrics(case, "full")]
+
+
+@pytest.mark.parametrize(("case_id", "metric"), SIMULATED)
+def test_simulated_mean_within_full_tolerance(runs: v.Runs, case_id: str, metric: str) -> None:
+    result = v.compare(runs, case_id, metric)
+    assert result.passed, result.message()

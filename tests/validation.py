@@ -1,0 +1,503 @@
+"""The analytic validation cases as servicesim scenarios: translate, run, read the figures.
+
+``tests/data/validation_cases.json`` is a byte-for-byte copy of the shared case file (its
+README states the criterion): a case is expressed as a scenario (time unit: day), simulated
+with the case's recommended replications, horizon and warm-up, and the mean over the
+replications of each figure is compared with the expected value.
+
+Cases with a curve (a figure named ``<metric>_S<n>``) are run at every base-stock level S of
+the curve; ``<metric>_at_S_opt`` / ``_at_optimal_S`` and the case's plain figures are at
+S* (the case's ``optimal_S``, or its input S).  Cases A1, E1 and F1 are shipped as scenario
+files in ``scenarios/``; their tests load those files, so the shipped scenarios are what is
+validated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from scipy import stats
+
+from servicesim.experiment import confidence_interval, replication_seeds
+from servicesim.model import ReplicationResult, simulate
+from servicesim.policy import derive_policy, erlang_b
+from servicesim.scenario import Scenario
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CASES_PATH = Path(__file__).resolve().parent / "data" / "validation_cases.json"
+SHARED_CASES_PATH = REPO_ROOT.parent / "shared" / "validation" / "cases.json"
+"""Where the shared original lives beside the repository (absent in a lone clone)."""
+
+SCENARIO_FILES = {
+    "A1_basestock_backorder_constL": REPO_ROOT / "scenarios" / "theory_basestock_backorder.yaml",
+    "E1_lostsales_basestock_constL": REPO_ROOT / "scenarios" / "theory_lost_sales_basestock.yaml",
+    "F1_order_processing_MM1": REPO_ROOT / "scenarios" / "theory_order_processing_mm1.yaml",
+}
+"""Cases shipped as planner-readable scenarios (their tests load these files)."""
+
+SEEDS = {"quick": 20_250_101, "full": 20_250_102}
+"""Root seed of every run of a budget (the same for each S of a curve: common random numbers)."""
+
+WORKERS = 2
+"""Processes that run replications in parallel (results are identical to a serial run)."""
+
+DAYS_PER_YEAR = 365.0
+SKU = "item"
+SEGMENT = "demand"
+
+_CURVE_POINT = re.compile(r"(?P<metric>.+)_S(?P<level>\d+)")
+_AT_OPTIMUM = ("_at_S_opt", "_at_optimal_S")
+
+CASES: dict[str, dict[str, Any]] = {
+    case["id"]: case for case in json.loads(CASES_PATH.read_text(encoding="utf-8"))
+}
+
+
+def short_id(case_id: str) -> str:
+    """``A1_basestock_backorder_constL`` -> ``A1``."""
+    return case_id.split("_", 1)[0]
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def kind(case: dict[str, Any], name: str) -> str:
+    """``simulation``, ``formula`` or ``exact`` (the tolerance kind of an expected figure)."""
+    return str(case["tolerance"][name]["kind"])
+
+
+def is_curve_case(case: dict[str, Any]) -> bool:
+    return "optimal_S" in case["expected"]
+
+
+def optimum(case: dict[str, Any]) -> int | None:
+    """S* of a base-stock case (its ``optimal_S``, else its input S); None for others."""
+    if case["inputs"].get("policy", {}).get("type") != "base_stock":
+        return None
+    if "optimal_S" in case["expected"]:
+        return int(case["expected"]["optimal_S"])
+    return int(case["inputs"]["policy"]["S"])
+
+
+def point(case: dict[str, Any], name: str) -> tuple[str, int | None]:
+    """The base figure of an expected entry and the base-stock level S it is read at.
+
+    ``total_cost_rate_S4`` -> (``total_cost_rate``, 4); ``fill_rate_at_optimal_S`` ->
+    (``fill_rate``, S*); a plain figure -> (figure, S*) for base-stock cases, else None.
+    """
+    for suffix in _AT_OPTIMUM:
+        if name.endswith(suffix):
+            return name[: -len(suffix)], optimum(case)
+    match = _CURVE_POINT.fullmatch(name)
+    if match:
+        return match["metric"], int(match["level"])
+    return name, optimum(case)
+
+
+def curve_levels(case: dict[str, Any], metric: str) -> list[int]:
+    """The S values of a curve (``profit_rate`` -> [1, 2, 3, 4, 5] in E3), ascending."""
+    levels = []
+    for name in case["expected"]:
+        match = _CURVE_POINT.fullmatch(name)
+        if match and match["metric"] == metric:
+            levels.append(int(match["level"]))
+    return sorted(levels)
+
+
+def objective(case: dict[str, Any]) -> tuple[str, Callable[..., Any]]:
+    """The curve that defines ``optimal_S`` and how to pick it (argmin cost, argmax profit)."""
+    if curve_levels(case, "total_cost_rate"):
+        return "total_cost_rate", min
+    return "profit_rate", max
+
+
+def simulation_metrics(case: dict[str, Any], tier: str) -> list[str]:
+    """Expected entries compared with a simulated mean at ``tier`` (``quick`` or ``full``).
+
+    At the full budget the curves are run only at S*: curve points at another S (and
+    ``optimal_S``) are checked at the quick budget only.
+    """
+    names = [n for n in case["expected"] if kind(case, n) == "simulation"]
+    if tier == "full" and is_curve_case(case):
+        names = [n for n in names if point(case, n)[1] == optimum(case)]
+    return names
+
+
+def levels_to_run(case: dict[str, Any], tier: str) -> list[int | None]:
+    """The base-stock levels (None: the case's own policy) a budget needs for a case."""
+    return sorted({point(case, n)[1] for n in simulation_metrics(case, tier)},
+                  key=lambda s: -1 if s is None else s)
+
+
+def _cost_rate(*keys: str) -> Callable[[ReplicationResult], float]:
+    def rate(r: ReplicationResult) -> float:
+        return sum(r.kpis[k] for k in keys) / r.details["window_days"]
+
+    return rate
+
+
+def _kpi(key: str) -> Callable[[ReplicationResult], float]:
+    return lambda r: r.kpis[key]
+
+
+def _detail(key: str) -> Callable[[ReplicationResult], float]:
+    return lambda r: r.details[key]
+
+
+FIGURES: dict[str, Callable[[ReplicationResult], float]] = {
+    "avg_on_hand": _kpi("avg_on_hand_units"),
+    "avg_backorders": _kpi("avg_backorder_units"),
+    "avg_net_inventory": _detail("avg_net_inventory_units"),
+    "avg_units_on_order": _detail("avg_on_order_units"),
+    "fill_rate": _kpi("item_fill_rate"),
+    "ready_rate": _kpi("ready_rate"),
+    "prob_no_backorder": _detail("prob_no_backorder"),
+    "csl_per_replenishment": _kpi("cycle_service_level"),
+    "csl_cycle": _kpi("cycle_service_level"),
+    "order_rate": _detail("purchase_orders_per_day"),
+    "avg_customer_wait": _detail("avg_customer_wait_days"),
+    "holding_cost_rate": _cost_rate("holding_cost"),
+    "backorder_cost_rate": _cost_rate("backorder_cost"),
+    "ordering_cost_rate": _cost_rate("ordering_cost"),
+    "total_cost_rate": _cost_rate("holding_cost", "backorder_cost", "ordering_cost"),
+    "end_of_cycle_on_hand": _detail("end_of_cycle_on_hand_units"),
+    "end_of_cycle_backorders": _detail("end_of_cycle_backorder_units"),
+    "fraction_lost": _detail("fraction_lost"),
+    "prob_stockout_time": lambda r: 1.0 - r.kpis["ready_rate"],
+    "sales_rate": _detail("sales_units_per_day"),
+    "lost_sales_rate": _detail("lost_sales_units_per_day"),
+    "profit_rate": _cost_rate("operating_profit"),
+    "utilization": _detail("processing_utilization"),
+    "prob_wait": _detail("processing_prob_wait"),
+    "mean_wait_in_queue": _detail("processing_wait_mean_days"),
+    "mean_time_in_system": _detail("processing_time_in_system_mean_days"),
+    "mean_number_in_queue": _detail("processing_queue_avg"),
+    "mean_number_in_system": _detail("processing_in_system_avg"),
+}
+"""Case figure -> how to read it from one replication (rates are per day of the window)."""
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Replications, horizon and warm-up of one budget, in days."""
+
+    replications: int
+    horizon_days: float
+    warmup_days: float
+
+
+def budget(case: dict[str, Any], tier: str) -> Budget:
+    """The case's recommended budget; a budget in customers becomes days at rate λ."""
+    rec = case["recommended_simulation"][tier]
+    if "customers_per_replication" in rec:
+        rate = float(case["inputs"]["arrival_rate"])
+        warmup = rec["warmup_customers"] / rate
+        return Budget(rec["replications"], warmup + rec["customers_per_replication"] / rate,
+                      warmup)
+    return Budget(rec["replications"], float(rec["horizon_per_replication"]),
+                  float(rec["warmup"]))
+
+
+def run_settings(case: dict[str, Any], tier: str) -> dict[str, Any]:
+    """The scenario's ``run`` block for a budget."""
+    b = budget(case, tier)
+    return {"horizon_days": b.horizon_days, "warmup_days": b.warmup_days,
+            "replications": b.replications, "seed": SEEDS[tier]}
+
+
+def run_overrides(case: dict[str, Any], tier: str) -> list[str]:
+    """``dotted.key=value`` overrides that set a scenario file's run to a budget."""
+    return [f"run.{key}={value!r}" for key, value in run_settings(case, tier).items()]
+
+
+def _lead_time(spec: dict[str, Any]) -> Any:
+    if spec["type"] == "constant":
+        return float(spec["value"])
+    if spec["type"] == "uniform":
+        return {"type": "uniform", "low": float(spec["low"]), "high": float(spec["high"])}
+    raise ValueError(f"lead time {spec['type']!r} has no mapping")
+
+
+def scenario_data(case: dict[str, Any], tier: str = "quick",
+                  order_up_to: int | None = None) -> dict[str, Any]:
+    """The case as plain scenario data (``order_up_to`` replaces a base-stock level S)."""
+    inputs = case["inputs"]
+    data: dict[str, Any] = {"name": case["id"], "run": run_settings(case, tier)}
+    if case["model"] == "queue_MMc":
+        # one station; stock is ample (S = 20 against a mean lead-time demand of 0.2)
+        rate = float(inputs["arrival_rate"])
+        data.update({
+            "policy": {"type": "base_stock", "order_up_to": 20, "service_target": None},
+            "skus": {SKU: {}},
+            "segments": {SEGMENT: {
+                "customers": 1,
+                "order_interval_days": {"type": "exponential", "mean": 1.0 / rate},
+                "reactions": {"backorder": 1.0, "switch": 0.0},
+            }},
+            "supplier": {"lead_time_days": 0.1},
+            "order_processing": {
+                "time_days": {"type": "exponential",
+                              "mean": 1.0 / float(inputs["service_rate_per_server"])},
+                "servers": int(inputs["servers"]),
+            },
+        })
+        return data
+
+    pol = inputs["policy"]
+    if pol["type"] == "base_stock":
+        level = order_up_to if order_up_to is not None else pol.get("S")
+        policy = {"type": "base_stock", "order_up_to": int(level)}
+    elif pol["type"] == "rQ":
+        policy = {"type": "sQ", "reorder_point": int(pol["r"]), "order_quantity": int(pol["Q"])}
+    elif pol["type"] == "RS":
+        policy = {"type": "RS", "review_period_days": float(pol["R"]),
+                  "order_up_to": int(pol["S"]),
+                  "first_review_day": float(pol.get("first_review_time", 0.0))}
+    else:
+        raise ValueError(f"policy {pol['type']!r} has no mapping")
+    policy["service_target"] = None
+
+    costs = inputs["costs"]
+    sku: dict[str, Any] = {
+        "holding_cost_per_unit_per_year": costs["holding_per_unit_per_time"] * DAYS_PER_YEAR,
+    }
+    if "unit_margin_per_sale" in costs:
+        sku.update(price=float(costs["unit_margin_per_sale"]), unit_cost=0.0)
+    if inputs["stockout"] == "backorder":
+        reactions = {"backorder": 1.0, "switch": 0.0}
+    elif inputs["stockout"] == "lost_sales":
+        reactions = {"switch": 1.0}
+    else:
+        raise ValueError(f"stockout {inputs['stockout']!r} has no mapping")
+    stockout_costs = {}
+    if "backorder_per_unit_per_time" in costs:
+        stockout_costs["backorder_cost_per_unit_per_day"] = \
+            float(costs["backorder_per_unit_per_time"])
+    if "lost_sale_penalty" in costs:
+        stockout_costs["lost_sale_penalty_per_unit"] = float(costs["lost_sale_penalty"])
+    supplier: dict[str, Any] = {"lead_time_days": _lead_time(inputs["lead_time"])}
+    if "fixed_cost_per_order" in costs:
+        supplier["cost_per_order"] = float(costs["fixed_cost_per_order"])
+    demand = inputs["demand"]
+    assert demand["type"] == "poisson", demand
+    data.update({
+        "policy": policy,
+        "skus": {SKU: sku},
+        "segments": {SEGMENT: {
+            "customers": 1,
+            "order_interval_days": {"type": "exponential", "mean": 1.0 / float(demand["rate"])},
+            "reactions": reactions,
+        }},
+        "supplier": supplier,
+        "stockout_costs": stockout_costs,
+    })
+    return data
+
+
+def case_scenario(case: dict[str, Any], tier: str = "quick",
+                  order_up_to: int | None = None) -> Scenario:
+    """The case as a validated :class:`Scenario` at a budget."""
+    return Scenario.model_validate(scenario_data(case, tier, order_up_to))
+
+
+def _set_dotted(data: dict[str, Any], override: str) -> None:
+    key, _, value = override.partition("=")
+    *parents, leaf = key.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[leaf] = yaml.safe_load(value)
+
+
+def load_file(path: Path, overrides: Sequence[str] = ()) -> Scenario:
+    """A scenario file with overrides, through ``servicesim.load`` when it exists."""
+    try:
+        from servicesim.load import load_scenario
+    except ImportError:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for override in overrides:
+            _set_dotted(data, override)
+        return Scenario.model_validate(data)
+    return load_scenario(path, overrides=list(overrides))
+
+
+def model_part(scenario: Scenario) -> dict[str, Any]:
+    """What a scenario says about the system (everything but name, description and run)."""
+    return scenario.model_dump(mode="json", exclude={"name", "description", "run"})
+
+
+def scenario_for(case: dict[str, Any], tier: str, order_up_to: int | None) -> Scenario:
+    """The scenario a test runs: the shipped file when there is one, else the translation."""
+    path = SCENARIO_FILES.get(case["id"])
+    if path is not None and (order_up_to is None or order_up_to == optimum(case)):
+        return load_file(path, run_overrides(case, tier))
+    return case_scenario(case, tier, order_up_to)
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def run_all(scenarios: Sequence[Scenario], workers: int = WORKERS) -> list[list[ReplicationResult]]:
+    """Replications of each scenario (``run.replications`` from root ``run.seed``), run in
+    ``workers`` processes; replication i of a scenario uses child i of its root seed, so
+    the results equal :func:`servicesim.experiment.run_replications`."""
+    jobs = [(sc, seed) for sc in scenarios
+            for seed in replication_seeds(sc.run.seed, sc.run.replications)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        flat = list(pool.map(simulate, [sc for sc, _ in jobs], [seed for _, seed in jobs]))
+    out, i = [], 0
+    for sc in scenarios:
+        out.append(flat[i: i + sc.run.replications])
+        i += sc.run.replications
+    return out
+
+
+class Runs:
+    """Replications of every (case, S) at one budget, each run once and kept."""
+
+    def __init__(self, tier: str) -> None:
+        self.tier = tier
+        self._results: dict[tuple[str, int | None], list[ReplicationResult]] = {}
+
+    def results(self, case_id: str, order_up_to: int | None) -> list[ReplicationResult]:
+        """Replications of the case at S (None: its own policy); a case's levels run
+        together on first use, so a curve keeps every worker busy."""
+        key = (case_id, order_up_to)
+        if key not in self._results:
+            case = CASES[case_id]
+            levels = levels_to_run(case, self.tier)
+            if order_up_to not in levels:
+                levels = [order_up_to]
+            runs = run_all([scenario_for(case, self.tier, s) for s in levels])
+            for s, results in zip(levels, runs, strict=True):
+                self._results[(case_id, s)] = results
+        return self._results[key]
+
+    def values(self, case_id: str, name: str) -> list[float]:
+        """A case figure (e.g. ``fill_rate_S2``) in each replication."""
+        metric, level = point(CASES[case_id], name)
+        read = FIGURES[metric]
+        return [read(r) for r in self.results(case_id, level)]
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A simulated mean against the expected value, with the case's tolerance."""
+
+    case_id: str
+    metric: str
+    tier: str
+    expected: float
+    mean: float
+    ci95: tuple[float, float]
+    ci99: tuple[float, float]
+    tolerance: float
+    n: int
+
+    @property
+    def error(self) -> float:
+        return abs(self.mean - self.expected)
+
+    @property
+    def passed(self) -> bool:
+        return self.error <= self.tolerance
+
+    @property
+    def in_ci99(self) -> bool:
+        return self.ci99[0] <= self.expected <= self.ci99[1]
+
+    def message(self) -> str:
+        return (f"{short_id(self.case_id)} {self.metric} ({self.tier} budget): expected "
+                f"{self.expected:.6g}, simulated mean {self.mean:.6g} over {self.n} "
+                f"replications, 95% CI [{self.ci95[0]:.6g}, {self.ci95[1]:.6g}], "
+                f"99% CI [{self.ci99[0]:.6g}, {self.ci99[1]:.6g}], |error| {self.error:.3g} "
+                f"vs tolerance {self.tolerance:.3g} (abs_{self.tier})")
+
+
+def compare(runs: Runs, case_id: str, metric: str) -> Comparison:
+    """Compare a simulated case figure with its expected value at the runs' budget."""
+    case = CASES[case_id]
+    values = runs.values(case_id, metric)
+    ci95 = confidence_interval(values, 0.95)
+    ci99 = confidence_interval(values, 0.99)
+    return Comparison(
+        case_id=case_id, metric=metric, tier=runs.tier,
+        expected=float(case["expected"][metric]), mean=ci95["mean"],
+        ci95=(ci95["ci_low"], ci95["ci_high"]), ci99=(ci99["ci_low"], ci99["ci_high"]),
+        tolerance=float(case["tolerance"][metric][f"abs_{runs.tier}"]), n=ci95["n"],
+    )
+
+
+def simulated_optimum(runs: Runs, case_id: str) -> tuple[int, dict[int, float]]:
+    """The S that optimises the simulated mean objective over the case's curve."""
+    case = CASES[case_id]
+    metric, pick = objective(case)
+    means = {}
+    for level in curve_levels(case, metric):
+        values = runs.values(case_id, f"{metric}_S{level}")
+        means[level] = sum(values) / len(values)
+    return pick(means, key=means.__getitem__), means
+
+
+def formula_value(case: dict[str, Any], name: str) -> float:
+    """An analytic entry recomputed from the case inputs (scipy)."""
+    inputs = case["inputs"]
+    if name == "critical_fractile":
+        h = inputs["costs"]["holding_per_unit_per_time"]
+        b = inputs["costs"]["backorder_per_unit_per_time"]
+        return b / (b + h)
+    if name in ("cdf_at_S_opt", "cdf_at_S_opt_minus_1"):
+        load = inputs["demand"]["rate"] * inputs["lead_time"]["value"]
+        level = optimum(case) - (1 if name.endswith("minus_1") else 0)
+        return float(stats.poisson(load).cdf(level))
+    if name == "offered_load":
+        lead = inputs["lead_time"]
+        if lead["type"] == "constant":
+            mean_lead = float(lead["value"])
+        else:
+            mean_lead = float(stats.uniform(lead["low"], lead["high"] - lead["low"]).mean())
+        return inputs["demand"]["rate"] * mean_lead
+    raise KeyError(f"no formula for {name!r}")
+
+
+def servicesim_value(case: dict[str, Any], name: str) -> float | None:
+    """The same analytic entry from servicesim's own helpers, where it has one."""
+    if name == "offered_load":  # λ·E[L] as servicesim derives it from the scenario
+        return derive_policy(case_scenario(case), SKU).lead_time_demand_mean
+    if name in ("cdf_at_S_opt", "cdf_at_S_opt_minus_1"):
+        # α of a base-stock level S is P(D_L <= S - 1): ask for it at S* + 1 and at S*
+        level = optimum(case) + (0 if name.endswith("minus_1") else 1)
+        data = scenario_data(case, order_up_to=level)
+        data["policy"]["service_metric"] = "cycle_service_level"
+        policy = derive_policy(Scenario.model_validate(data), SKU)
+        assert policy.predicted_service is not None
+        return policy.predicted_service
+    return None
+
+
+def erlang_fill_rates(case: dict[str, Any]) -> list[tuple[str, int, float]]:
+    """(entry, S, 1 − B(S, λ·E[L])) for every fill rate of a lost-sales base-stock case."""
+    load = formula_value(case, "offered_load")
+    out = []
+    for name in case["expected"]:
+        metric, level = point(case, name)
+        if metric == "fill_rate" and level is not None:
+            out.append((name, level, 1.0 - erlang_b(level, load)))
+    return out
+
+
+def is_close(a: float, b: float, rel: float) -> bool:
+    return math.isclose(a, b, rel_tol=rel, abs_tol=0.0)
