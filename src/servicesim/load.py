@@ -662,8 +662,8 @@ class Override(NamedTuple):
 
     @property
     def label(self) -> str:
-        if self.option == "--set":
-            return f"--set {self.key}={self.value}"
+        if self.option in ("--set", "--param"):
+            return f"{self.option} {self.key}={self.value}"
         return f"{self.option} {self.value}"
 
 
@@ -833,6 +833,19 @@ def load_scenario(path: str | os.PathLike[str],
     if overrides and isinstance(data, dict):
         applied = _apply_overrides(data, overrides, file)
     return _validate(data, file, doc.lines, applied, duplicates)
+
+
+def with_overrides(scenario: Scenario, overrides: Sequence[str | Override],
+                   source: str | None = None) -> Scenario:
+    """A copy of ``scenario`` with ``dotted.key=value`` overrides applied and validated.
+
+    The same rules and messages as ``--set`` on a file (unknown keys, bad values and values
+    out of bounds raise :class:`ScenarioError`); ``source`` names the scenario in messages.
+    """
+    file = source or f"scenario {scenario.name}"
+    data = scenario.model_dump(mode="json")
+    applied = _apply_overrides(data, overrides, file)
+    return _validate(data, file, None, applied)
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:

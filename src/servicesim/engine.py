@@ -1,0 +1,222 @@
+"""Scenario sweeps: alternatives × replications under common random numbers.
+
+An *alternative* is the base scenario with some fields set (``{"policy.service_target":
+0.95}``); a *task* is one replication of one alternative.  Replication *r* of every
+alternative uses the same seed — child *r* of ``SeedSequence(root)`` — so every alternative
+meets the same customers, quantities and lead times (common random numbers, DOMAIN §6) and
+differences between alternatives are sharp.  A task's row depends only on (alternative,
+replication), never on where or in which order it ran, so serial, process-pool and Dask runs
+give identical rows.
+
+This module is the engine; ``servicesim sweep``/``optimize`` and their result files build on
+it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .experiment import replication_seeds
+from .load import NOT_SET, Override, Problem, ScenarioError, with_overrides
+from .model import simulate
+from .scenario import Scenario
+
+MAX_ALTERNATIVES = 100_000
+"""A grid larger than this is refused (a typo in a range, not a plan)."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One swept field: its dotted key and the values it takes, in order."""
+
+    key: str
+    values: tuple[Any, ...]
+
+
+def _bad(text: str, option: str, message: str) -> ScenarioError:
+    key = text.partition("=")[0].strip()
+    return ScenarioError([Problem(option, key, text.partition("=")[2].strip() or NOT_SET,
+                                  message, None, f"{option} {text}")])
+
+
+def _range_values(text: str, spec: str, option: str) -> tuple[Any, ...]:
+    """``start:stop:step`` → start, start+step, ... up to stop (inclusive), exact decimals."""
+    parts = spec.split(":")
+    if len(parts) != 3:
+        raise _bad(text, option, "a range is start:stop:step, e.g. 0.80:0.995:0.005")
+    try:
+        start, stop, step = (Decimal(p.strip()) for p in parts)
+    except InvalidOperation:
+        raise _bad(text, option, "start, stop and step of a range must be numbers") from None
+    if not all(x.is_finite() for x in (start, stop, step)):
+        raise _bad(text, option, "start, stop and step must be finite numbers")
+    if step <= 0:
+        raise _bad(text, option, f"the step must be > 0 (got {step})")
+    if stop < start:
+        raise _bad(text, option, f"the range is empty: stop ({stop}) is below start ({start})")
+    count = int((stop - start) / step) + 1
+    if count > MAX_ALTERNATIVES:
+        raise _bad(text, option, f"the range has {count:,} values; at most "
+                                 f"{MAX_ALTERNATIVES:,} are allowed")
+    integral = all(x == x.to_integral_value() for x in (start, step))
+    values = [start + i * step for i in range(count)]
+    return tuple(int(v) if integral else float(v) for v in values)
+
+
+def parse_param(text: str, option: str = "--param") -> Param:
+    """Parse ``key=start:stop:step`` (inclusive range) or ``key=a,b,c`` (YAML values).
+
+    Raises :class:`ScenarioError` naming the option, key and value when it is malformed;
+    whether the key exists and the values are allowed is checked by :func:`alternatives`.
+    """
+    key, sep, spec = text.partition("=")
+    key, spec = key.strip(), spec.strip()
+    if not sep or not key:
+        raise _bad(text, option, "expects KEY=VALUES, e.g. policy.service_target=0.80:0.99:0.01"
+                                 " or policy.service_target=0.9,0.95,0.99")
+    if not spec:
+        raise _bad(text, option, "no values given")
+    if ":" in spec and not spec.lstrip().startswith(("{", "[")):
+        return Param(key, _range_values(text, spec, option))
+    values = []
+    for item in spec.split(",") if not spec.startswith(("{", "[")) else [spec]:
+        item = item.strip()
+        if not item:
+            raise _bad(text, option, "an empty value in the list")
+        try:
+            values.append(yaml.safe_load(item))
+        except yaml.YAMLError:
+            raise _bad(text, option, f"cannot read {item!r} as a value") from None
+    return Param(key, tuple(values))
+
+
+def grid(params: Sequence[Param]) -> list[dict[str, Any]]:
+    """The full grid: one assignment ``{key: value}`` per alternative, first key slowest."""
+    keys = [p.key for p in params]
+    if len(set(keys)) != len(keys):
+        raise ScenarioError([Problem("--param", k, NOT_SET, "swept twice", None, "--param")
+                             for k in sorted({k for k in keys if keys.count(k) > 1})])
+    size = int(np.prod([len(p.values) for p in params])) if params else 1
+    if size > MAX_ALTERNATIVES:
+        raise ScenarioError([Problem("--param", ", ".join(keys), NOT_SET,
+                                     f"the grid has {size:,} alternatives; at most "
+                                     f"{MAX_ALTERNATIVES:,} are allowed", None, "--param")])
+    return [dict(zip(keys, combo, strict=True))
+            for combo in itertools.product(*(p.values for p in params))]
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix(
+        "\n...").strip()
+
+
+def apply_params(scenario: Scenario, assignment: Mapping[str, Any],
+                 option: str = "--param") -> Scenario:
+    """The scenario with every ``key: value`` of ``assignment`` set and validated.
+
+    A key that does not exist, or a value the schema does not allow, raises
+    :class:`ScenarioError` naming the option, key, value and what is allowed.
+    """
+    if not assignment:
+        return scenario
+    return with_overrides(scenario, [Override(k, _yaml_scalar(v), option)
+                                     for k, v in assignment.items()])
+
+
+def alternatives(scenario: Scenario, params: Sequence[Param]) -> list[
+        tuple[dict[str, Any], Scenario]]:
+    """Every alternative of the grid with its validated scenario (all problems at once)."""
+    out, problems = [], []
+    for assignment in grid(params):
+        try:
+            out.append((assignment, apply_params(scenario, assignment)))
+        except ScenarioError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication of one alternative: everything a worker needs, picklable."""
+
+    alternative: int
+    params: tuple[tuple[str, Any], ...]
+    replication: int
+    root_seed: int
+    seed: np.random.SeedSequence
+    scenario: Scenario
+
+
+def make_tasks(items: Sequence[tuple[Mapping[str, Any], Scenario]], replications: int,
+               root_seed: int, first_alternative: int = 0) -> list[Task]:
+    """Tasks for ``replications`` replications of each alternative, with common seeds."""
+    seeds = replication_seeds(root_seed, replications)
+    return [Task(first_alternative + i, tuple(assignment.items()), r, root_seed, seeds[r],
+                 scenario)
+            for i, (assignment, scenario) in enumerate(items) for r in range(replications)]
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Simulate one task; its tidy row: alternative, parameters, replication, seed, figures."""
+    result = simulate(task.scenario, task.seed)
+    return {"alternative": task.alternative, **dict(task.params),
+            "replication": task.replication, "seed": task.root_seed, **result.kpis}
+
+
+def execute(tasks: Iterable[Task], executor: Executor | None = None, workers: int | None = None,
+            on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Run tasks and return their rows sorted by (alternative, replication).
+
+    ``executor`` may be any ``concurrent.futures.Executor`` (a process pool, a Dask
+    ``Client.get_executor()``, ...); without one, ``workers=1`` runs serially in this
+    process and otherwise a process pool of ``workers`` (default: all cores) is used.
+    ``on_row`` is called with each row as soon as it is done (in completion order).
+    """
+    tasks = list(tasks)
+    rows: list[dict[str, Any]] = []
+
+    def done(row: dict[str, Any]) -> None:
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+
+    if executor is None and (workers == 1 or len(tasks) <= 1):
+        for task in tasks:
+            done(run_task(task))
+    elif executor is None:
+        n = min(workers or os.cpu_count() or 1, len(tasks))
+        with ProcessPoolExecutor(max_workers=n) as pool:
+            for row in _as_done(pool, tasks):
+                done(row)
+    else:
+        for row in _as_done(executor, tasks):
+            done(row)
+    rows.sort(key=lambda r: (r["alternative"], r["replication"]))
+    return rows
+
+
+def _as_done(executor: Executor, tasks: Sequence[Task]) -> Iterator[dict[str, Any]]:
+    futures = [executor.submit(run_task, task) for task in tasks]
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+__all__ = ["Param", "Task", "alternatives", "apply_params", "execute", "grid", "make_tasks",
+           "parse_param", "run_task"]
