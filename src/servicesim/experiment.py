@@ -42,6 +42,15 @@ def confidence_interval(values: Iterable[float], level: float = 0.95) -> dict[st
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "std": sd, "n": n}
 
 
+def figure_interval(key: str, values: Iterable[float], level: float = 0.95) -> dict[str, float]:
+    """:func:`confidence_interval` of one figure; clipped to [0, 1] when it is a probability
+    (fill rates, service levels: :data:`~servicesim.kpis.PROBABILITY_KEYS`)."""
+    ci = confidence_interval(values, level)
+    if key in PROBABILITY_KEYS and ci["n"] > 1:
+        ci["ci_low"], ci["ci_high"] = max(ci["ci_low"], 0.0), min(ci["ci_high"], 1.0)
+    return ci
+
+
 def replication_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
     """The child seeds of replications 0..n-1 of root ``seed``."""
     return np.random.SeedSequence(seed).spawn(n)
@@ -82,13 +91,7 @@ class ReplicationSet:
         """Mean and confidence interval of each summary figure over replications.
 
         Intervals of probabilities (fill rates, service levels) are clipped to [0, 1]."""
-        out = {}
-        for k in keys:
-            ci = confidence_interval((r.kpis[k] for r in self.results), level)
-            if k in PROBABILITY_KEYS and ci["n"] > 1:
-                ci["ci_low"], ci["ci_high"] = max(ci["ci_low"], 0.0), min(ci["ci_high"], 1.0)
-            out[k] = ci
-        return out
+        return {k: figure_interval(k, (r.kpis[k] for r in self.results), level) for k in keys}
 
     def details_summary(self, level: float = 0.95) -> dict[str, dict[str, float]]:
         """Mean and confidence interval of each diagnostic figure."""
@@ -126,4 +129,5 @@ def run_replications(
                           policies_derived=policies)
 
 
-__all__ = ["ReplicationSet", "confidence_interval", "replication_seeds", "run_replications"]
+__all__ = ["ReplicationSet", "confidence_interval", "figure_interval", "replication_seeds",
+           "run_replications"]
