@@ -211,3 +211,30 @@ def test_day_histogram_quantiles() -> None:
     h.add(50.0)
     h.add(20_000.0)
     assert h.n == 1002
+
+
+def test_rationing_serves_the_priority_segment_better() -> None:
+    """With a critical level, stock at or below it is kept for the priority-1 segment: its
+    fill rate rises, the other segment's falls, and total demand is unchanged (backorders
+    only, so no one leaves)."""
+    def run(fraction: float) -> dict:
+        sc = Scenario.model_validate({
+            "name": "ration", "run": {"horizon_days": 400, "warmup_days": 20},
+            "policy": {"type": "sQ", "reorder_point": 20, "order_quantity": 20,
+                       "service_target": None, "critical_level_fraction": fraction},
+            "skus": {"A": {}},
+            "segments": {
+                "key": {"customers": 5, "priority": 1, "order_interval_days": {
+                    "type": "exponential", "mean": 2.0},
+                    "reactions": {"backorder": 1.0, "switch": 0.0}},
+                "retail": {"customers": 10, "priority": 2, "order_interval_days": {
+                    "type": "exponential", "mean": 2.0},
+                    "reactions": {"backorder": 1.0, "switch": 0.0}}},
+            "supplier": {"lead_time_days": 5.0},
+        })
+        return simulate(sc, 8).by_segment
+
+    plain, rationed = run(0.0), run(0.5)
+    assert rationed["key"]["item_fill_rate"] > plain["key"]["item_fill_rate"] + 0.05
+    assert rationed["retail"]["item_fill_rate"] < plain["retail"]["item_fill_rate"]
+    assert rationed["key"]["orders"] == plain["key"]["orders"]

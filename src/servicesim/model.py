@@ -143,7 +143,7 @@ class _Stock:
     """One SKU at the stock point: levels, policy, time averages and window counters."""
 
     __slots__ = (
-        "index", "name", "price", "unit_cost", "hold_per_day", "kind", "s", "Q", "S",
+        "index", "name", "price", "unit_cost", "hold_per_day", "kind", "s", "Q", "S", "critical",
         "on_hand", "backorders", "on_order", "queue", "lead_time", "last_t",
         "a_oh", "a_bo", "a_oo", "t_ready", "t_nobo", "stockout_since_receipt",
         "units_ordered", "units_first", "lines", "lines_full", "pos", "po_units",
@@ -189,6 +189,7 @@ class _Segment:
 
     __slots__ = (
         "index", "name", "spec", "n_customers", "active", "pos", "stockouts", "poisson",
+        "rationed",
         "interval", "mean_interval", "pick", "lines", "sku", "qty", "react_u", "patience",
         "cum_other", "defect", "defect_step", "max_waits", "promise", "clv",
         "wom_debt", "acq_u", "wake", "heap",
@@ -276,6 +277,13 @@ class ServiceModel:
                 st.s, st.Q, st.S = pol.reorder_point, None, pol.order_up_to
                 st.on_hand = pol.order_up_to
             st.on_hand = max(0, st.on_hand)
+            spec = sc.sku_policy(name)
+            if spec.critical_level is not None:
+                st.critical = spec.critical_level
+            else:  # a fraction of the reorder point (of S for RS and base-stock)
+                level = pol.order_up_to if pol.type in ("RS", "base_stock") \
+                    else pol.reorder_point
+                st.critical = max(0, round(spec.critical_level_fraction * (level or 0)))
             supplier = sc.sku_supplier(name)
             st.supplier = supplier
             st.lead_time = supplier.lead_time_days.sampler(_stream(root, "lead_time", name))
@@ -306,8 +314,13 @@ class ServiceModel:
         # -- segments
         self.segments: list[_Segment] = []
         prices = np.array([s.price - s.unit_cost for s in sc.skus.values()])
+        top = min(spec.priority for spec in sc.segments.values())
         for j, (name, spec) in enumerate(sc.segments.items()):
-            self.segments.append(self._build_segment(j, name, spec, prices))
+            seg = self._build_segment(j, name, spec, prices)
+            # rationing: lower-priority segments cannot take stock at or below the critical
+            # level of a SKU (which is 0, no rationing, unless the policy sets one)
+            seg.rationed = spec.priority > top and any(st.critical for st in self.stocks)
+            self.segments.append(seg)
 
         # -- window counters (reset at warm-up)
         self._reset_window()
@@ -600,6 +613,7 @@ class ServiceModel:
         units = 0
         lost = False
         defecting = False
+        rationed = seg.rationed
         for _ in range(n_lines):
             st = stocks[seg.sku()]
             q = seg.qty()
@@ -607,12 +621,13 @@ class ServiceModel:
             st.units_ordered += q
             st.lines += 1
             oh = st.on_hand
-            if oh >= q:
+            available = oh - st.critical if rationed else oh
+            if available >= q:
                 take = q
                 full_lines += 1
                 st.lines_full += 1
             else:
-                take = oh
+                take = available if available > 0 else 0
             if take:
                 dt = now - st.last_t  # time averages up to now (inlined _advance)
                 if dt > 0.0:
@@ -769,7 +784,8 @@ class ServiceModel:
             order.lost = True
             self._resolve(order, now)
             return
-        if st.on_hand >= units:
+        available = st.on_hand - st.critical if seg.rationed else st.on_hand
+        if available >= units:
             self._advance(st, now)
             st.on_hand -= units
             if self.trace is not None:
@@ -912,6 +928,7 @@ class ServiceModel:
                 "holding_cost": st.a_oh * st.hold_per_day,
                 "end_of_cycle_on_hand": _ratio(st.eoc_oh, st.receipts),
                 "end_of_cycle_backorders": _ratio(st.eoc_bo, st.receipts),
+                "critical_level": float(st.critical),
             }
 
         prices = [st.price for st in stocks]

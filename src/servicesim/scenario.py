@@ -47,6 +47,11 @@ class Policy(_Model):
     lead-time demand the scenario implies.  A parameter given explicitly wins over the
     target; the target derives only the ones left unset.  ``order_quantity`` defaults to the
     EOQ.  Set ``service_target: null`` to require explicit parameters.
+
+    Rationing (differentiated service per segment): when on-hand stock is at or below the
+    critical level — ``critical_level`` units, or else ``critical_level_fraction`` of the
+    reorder point (of S for RS and base-stock) — only the segments of the best ``priority``
+    can take it; the others meet a stockout.
     """
 
     type: PolicyType = "sQ"
@@ -58,6 +63,8 @@ class Policy(_Model):
     review_period_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     first_review_day: Days = 0.0
     lead_time_demand: LeadTimeDemandModel = "auto"
+    critical_level: int | None = Field(default=None, ge=0, le=100_000_000)
+    critical_level_fraction: Probability = 0.0
 
 
 class PolicyOverride(_Model):
@@ -72,6 +79,8 @@ class PolicyOverride(_Model):
     review_period_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     first_review_day: Days | None = None
     lead_time_demand: LeadTimeDemandModel | None = None
+    critical_level: int | None = Field(default=None, ge=0, le=100_000_000)
+    critical_level_fraction: Probability | None = None
 
 
 class Supplier(_Model):
@@ -144,6 +153,7 @@ class Segment(_Model):
     units_per_line: Dist = Field(default_factory=lambda: Constant(value=1.0))
     sku_weights: dict[Name, Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
     promised_cycle_time_days: Days = 3.0
+    priority: int = Field(default=1, ge=1, le=9)
     reactions: Reactions = Field(default_factory=Reactions)
     patience_days: Dist = Field(default_factory=lambda: Exponential(mean=3.0))
     max_waits: int = Field(default=3, ge=0, le=1000)
