@@ -75,3 +75,13 @@ def test_rows_identical_serial_and_processes_with_common_seeds() -> None:
     # the better-stocked alternative fills at least as well on each paired replication
     for r in range(3):
         assert serial[3 + r]["item_fill_rate"] >= serial[r]["item_fill_rate"]
+
+
+def test_linked_keys_move_together() -> None:
+    base = BASE.model_dump()
+    base["skus"]["B"] = {}
+    sc = Scenario.model_validate(base)
+    (assignment, alt), = alternatives(
+        sc, [parse_param("skus.A.policy.service_target+skus.B.policy.service_target=0.8")])
+    assert alt.sku_policy("A").service_target == 0.8 == alt.sku_policy("B").service_target
+    assert assignment == {"skus.A.policy.service_target+skus.B.policy.service_target": 0.8}

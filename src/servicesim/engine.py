@@ -126,12 +126,15 @@ def apply_params(scenario: Scenario, assignment: Mapping[str, Any],
     """The scenario with every ``key: value`` of ``assignment`` set and validated.
 
     A key that does not exist, or a value the schema does not allow, raises
-    :class:`ScenarioError` naming the option, key, value and what is allowed.
+    :class:`ScenarioError` naming the option, key, value and what is allowed.  Keys joined
+    by ``+`` move together: ``skus.A.policy.service_target+skus.B.policy.service_target``
+    sets both to the value (one target for a class of SKUs).
     """
     if not assignment:
         return scenario
-    return with_overrides(scenario, [Override(k, _yaml_scalar(v), option)
-                                     for k, v in assignment.items()])
+    return with_overrides(scenario, [Override(k.strip(), _yaml_scalar(v), option)
+                                     for key, v in assignment.items()
+                                     for k in key.split("+")])
 
 
 def alternatives(scenario: Scenario, params: Sequence[Param]) -> list[
