@@ -527,8 +527,10 @@ class ServiceModel:
         lt = st.lead_time()
         if self.trace is not None:
             self._log(now, "purchase", sku=st.name, qty=qty, arrives=now + lt)
-        ev = self.env.timeout(lt)
-        ev.callbacks.append(lambda _ev, st=st, qty=qty: self._receive(st, qty))
+        self.env.timeout(lt, (st, qty)).callbacks.append(self._on_receipt)
+
+    def _on_receipt(self, event: simpy.Event) -> None:
+        self._receive(*event.value)
 
     def _receive(self, st: _Stock, qty: int) -> None:
         now = self.env.now
