@@ -460,9 +460,15 @@ def integer_moments(dist: _Dist, min_value: int = 1) -> tuple[float, float]:
     return mean, float(np.dot((support - mean) ** 2, probs))
 
 
-def integer_sampler(dist: _Dist, rng: np.random.Generator, min_value: int = 1) -> Sampler:
+def integer_sampler(dist: _Dist, rng: np.random.Generator, min_value: int = 1
+                    ) -> Callable[[], int]:
     """A sampler of ``max(min_value, round(X))`` as Python ints."""
     if isinstance(dist, Constant):
         return itertools.repeat(max(min_value, round(dist.value))).__next__
     fill = dist.filler(rng)
-    return _blocked(lambda n: np.maximum(np.rint(fill(n)), min_value).astype(np.int64), BLOCK_SIZE)
+
+    def stream() -> Iterator[int]:
+        while True:
+            yield from np.maximum(np.rint(fill(BLOCK_SIZE)), min_value).astype(np.int64).tolist()
+
+    return stream().__next__

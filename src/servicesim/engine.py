@@ -140,7 +140,8 @@ def apply_params(scenario: Scenario, assignment: Mapping[str, Any],
 def alternatives(scenario: Scenario, params: Sequence[Param]) -> list[
         tuple[dict[str, Any], Scenario]]:
     """Every alternative of the grid with its validated scenario (all problems at once)."""
-    out, problems = [], []
+    out: list[tuple[dict[str, Any], Scenario]] = []
+    problems: list[Problem] = []
     for assignment in grid(params):
         try:
             out.append((assignment, apply_params(scenario, assignment)))

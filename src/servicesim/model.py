@@ -40,21 +40,23 @@ import itertools
 import math
 import zlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import simpy
 
-from .distributions import Constant, Exponential, integer_moments, integer_sampler
+from .distributions import Constant, Exponential, Sampler, integer_moments, integer_sampler
 from .kpis import SUMMARY_KEYS
 from .policy import DerivedPolicy, derive_policies
-from .scenario import Scenario
+from .scenario import Scenario, Segment, Supplier
 
 SeedLike = int | np.random.SeedSequence
 
 _REACTIONS = ("wait", "backorder", "switch", "defect")
 _NEVER = -(2**62)
+_UNIT_EXPONENTIAL = Exponential.model_validate({"type": "exponential", "mean": 1.0})
 """Reorder point of periodic-review SKUs: the continuous-review check never fires."""
 
 
@@ -139,20 +141,48 @@ class DayHistogram:
 # --------------------------------------------------------------------------- state objects
 
 
+@dataclass(slots=True, init=False, repr=False, eq=False)
 class _Stock:
     """One SKU at the stock point: levels, policy, time averages and window counters."""
 
-    __slots__ = (
-        "index", "name", "price", "unit_cost", "hold_per_day", "kind", "s", "Q", "S", "critical",
-        "on_hand", "backorders", "on_order", "queue", "lead_time", "last_t",
-        "a_oh", "a_bo", "a_oo", "t_ready", "t_nobo", "stockout_since_receipt",
-        "units_ordered", "units_first", "lines", "lines_full", "pos", "po_units",
-        "receipts", "receipts_ok", "eoc_oh", "eoc_bo", "lost_units", "bo_units",
-        "supplier",
-    )
+    index: int
+    name: str
+    price: float
+    unit_cost: float
+    hold_per_day: float
+    kind: str
+    s: int  # reorder point; _NEVER for periodic review
+    Q: int  # order quantity (sQ; 0 otherwise)
+    S: int  # order-up-to level (sS, RS, base-stock; 0 otherwise)
+    critical: int
+    on_hand: int
+    backorders: int
+    on_order: int
+    queue: deque[list[Any]]  # open backordered lines: [order, units unfilled, units, since]
+    lead_time: Sampler
+    supplier: Supplier
+    last_t: float
+    a_oh: float
+    a_bo: float
+    a_oo: float
+    t_ready: float
+    t_nobo: float
+    stockout_since_receipt: bool
+    units_ordered: int
+    units_first: int
+    lines: int
+    lines_full: int
+    pos: int
+    po_units: int
+    receipts: int
+    receipts_ok: int
+    eoc_oh: int
+    eoc_bo: int
+    lost_units: int
+    bo_units: int
 
     def __init__(self) -> None:
-        self.queue: deque[list[Any]] = deque()
+        self.queue = deque()
         self.on_hand = self.backorders = self.on_order = 0
         self.last_t = 0.0
         self.stockout_since_receipt = False
@@ -184,21 +214,64 @@ class _Order:
         self.doc_error = False
 
 
+@dataclass(slots=True, init=False, repr=False, eq=False)
 class _Segment:
     """One customer segment: its customers, samplers and window counters."""
 
-    __slots__ = (
-        "index", "name", "spec", "n_customers", "active", "pos", "stockouts", "poisson",
-        "rationed",
-        "interval", "mean_interval", "pick", "lines", "sku", "qty", "react_u", "patience",
-        "cum_other", "defect", "defect_step", "max_waits", "promise", "clv",
-        "wom_debt", "acq_u", "wake", "heap",
-        # window counters
-        "orders", "orders_full", "lines_n", "lines_full", "units", "units_first",
-        "lost_units", "defections", "lost_clv", "acquired", "acq_cost", "closed",
-        "incomplete", "on_time", "damaged", "doc_errors", "failed", "perfect", "ct_sum",
-        "ct_sq", "ct_n", "delivered", "out_cost", "bo_cost", "bo_days", "penalty_cost",
-    )
+    index: int
+    name: str
+    spec: Segment
+    n_customers: int
+    active: list[int]  # active customers (Poisson segments: swap-remove on defection)
+    pos: list[int]  # position of each customer in ``active``
+    stockouts: list[int]  # stockouts met per customer; -1 marks a defected customer
+    poisson: bool
+    rationed: bool
+    interval: Sampler
+    mean_interval: float
+    pick: Sampler
+    lines: Callable[[], int]
+    sku: Callable[[], int]
+    qty: Callable[[], int]
+    react_u: Sampler
+    patience: Sampler
+    cum_other: tuple[float, float]
+    defect: float
+    defect_step: float
+    max_waits: int
+    promise: float
+    clv: float
+    wom_debt: float
+    acq_u: Sampler
+    wake: simpy.Event | None
+    heap: list[tuple[float, int]]
+    delivered: list[int]  # units delivered in the window per SKU (never reset)
+    # window counters
+    orders: int
+    orders_full: int
+    lines_n: int
+    lines_full: int
+    units: int
+    units_first: int
+    lost_units: int
+    defections: int
+    lost_clv: float
+    acquired: int
+    acq_cost: float
+    closed: int
+    incomplete: int
+    on_time: int
+    damaged: int
+    doc_errors: int
+    failed: int
+    perfect: int
+    ct_sum: float
+    ct_sq: float
+    ct_n: int
+    out_cost: float
+    bo_cost: float
+    bo_days: float
+    penalty_cost: float
 
     def reset(self) -> None:
         self.orders = self.orders_full = self.lines_n = self.lines_full = 0
@@ -268,22 +341,25 @@ class ServiceModel:
             pol = self.policies[name]
             st.kind = pol.type
             if pol.type == "sQ":
-                st.s, st.Q, st.S = pol.reorder_point, pol.order_quantity, None
+                assert pol.reorder_point is not None and pol.order_quantity is not None
+                st.s, st.Q, st.S = pol.reorder_point, pol.order_quantity, 0
                 st.on_hand = pol.reorder_point + pol.order_quantity
             elif pol.type == "RS":
-                st.s, st.Q, st.S = _NEVER, None, pol.order_up_to
+                assert pol.order_up_to is not None
+                st.s, st.Q, st.S = _NEVER, 0, pol.order_up_to
                 st.on_hand = pol.order_up_to
             else:  # sS and base_stock: order up to S when IP <= s
-                st.s, st.Q, st.S = pol.reorder_point, None, pol.order_up_to
+                assert pol.reorder_point is not None and pol.order_up_to is not None
+                st.s, st.Q, st.S = pol.reorder_point, 0, pol.order_up_to
                 st.on_hand = pol.order_up_to
             st.on_hand = max(0, st.on_hand)
-            spec = sc.sku_policy(name)
-            if spec.critical_level is not None:
-                st.critical = spec.critical_level
+            sku_policy = sc.sku_policy(name)
+            if sku_policy.critical_level is not None:
+                st.critical = sku_policy.critical_level
             else:  # a fraction of the reorder point (of S for RS and base-stock)
                 level = pol.order_up_to if pol.type in ("RS", "base_stock") \
                     else pol.reorder_point
-                st.critical = max(0, round(spec.critical_level_fraction * (level or 0)))
+                st.critical = max(0, round(sku_policy.critical_level_fraction * (level or 0)))
             supplier = sc.sku_supplier(name)
             st.supplier = supplier
             st.lead_time = supplier.lead_time_days.sampler(_stream(root, "lead_time", name))
@@ -347,7 +423,7 @@ class ServiceModel:
         seg.mean_interval = spec.order_interval_days.mean
         arr_rng = _stream(root, "arrivals", name)
         if seg.poisson:
-            seg.interval = Exponential(mean=1.0).sampler(arr_rng)
+            seg.interval = _UNIT_EXPONENTIAL.sampler(arr_rng)
         else:
             seg.interval = spec.order_interval_days.sampler(arr_rng)
         seg.pick = _uniforms(_stream(root, "customer", name))
@@ -474,7 +550,7 @@ class ServiceModel:
         mean_gap = self.days_per_year / acq.customers_per_year
         if not mean_gap < self.horizon * 1e6:  # a rate too small to matter (or underflow)
             return
-        gap = Exponential(mean=1.0).sampler(_stream(self.root, "acquisition_gap", seg.name))
+        gap = _UNIT_EXPONENTIAL.sampler(_stream(self.root, "acquisition_gap", seg.name))
         while True:
             yield env.timeout(gap() * mean_gap)
             if seg.wom_debt > 0.0:  # word of mouth: each defection cancels acquisitions
@@ -530,7 +606,8 @@ class ServiceModel:
         self.env.timeout(lt, (st, qty)).callbacks.append(self._on_receipt)
 
     def _on_receipt(self, event: simpy.Event) -> None:
-        self._receive(*event.value)
+        st, qty = event._value  # the payload given to env.timeout
+        self._receive(st, qty)
 
     def _receive(self, st: _Stock, qty: int) -> None:
         now = self.env.now

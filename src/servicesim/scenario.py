@@ -148,14 +148,14 @@ class Segment(_Model):
     """A customer segment (DOMAIN §2, CRM): who orders, what, how often, how they react."""
 
     customers: int = Field(default=100, ge=0, le=10_000_000)
-    order_interval_days: Dist = Field(default_factory=lambda: Exponential(mean=7.0))
+    order_interval_days: Dist = Field(default_factory=lambda: _exponential(7.0))
     lines_per_order: Dist = Field(default_factory=lambda: Constant(value=1.0))
     units_per_line: Dist = Field(default_factory=lambda: Constant(value=1.0))
     sku_weights: dict[Name, Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
     promised_cycle_time_days: Days = 3.0
     priority: int = Field(default=1, ge=1, le=9)
     reactions: Reactions = Field(default_factory=Reactions)
-    patience_days: Dist = Field(default_factory=lambda: Exponential(mean=3.0))
+    patience_days: Dist = Field(default_factory=lambda: _exponential(3.0))
     max_waits: int = Field(default=3, ge=0, le=1000)
     defect_increase_per_stockout: Probability = 0.0
     retention_rate_per_year: Probability = 0.8
@@ -319,6 +319,10 @@ class Scenario(_Model):
         if weights is None:
             return [1.0] * len(self.skus)
         return [float(weights.get(name, 0.0)) for name in self.skus]
+
+
+def _exponential(mean: float) -> Exponential:
+    return Exponential.model_validate({"type": "exponential", "mean": mean})
 
 
 def _check_time_dist(dist: Any) -> Any:
