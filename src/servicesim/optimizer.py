@@ -1,0 +1,709 @@
+"""The service level that maximises an objective, with its uncertainty (DOMAIN §1, §6).
+
+``optimize(scenario, ["policy.service_target=0.80:0.999"])`` searches one to three numeric
+scenario fields for the values that maximise a summary figure (``roi`` by default) and
+reports, besides the best point and its 95 % confidence interval, the set of points whose
+objective is *not significantly below* the best's — the honest answer when the top of the
+curve is flat against the simulation noise.
+
+The search is adaptive and builds on the sweep engine (:mod:`servicesim.engine`):
+
+1. Every parameter lives on a lattice at the final resolution.  A coarse grid (9 points
+   for one parameter, 5 per parameter for two, 4 for three) is simulated with a few
+   replications each.
+2. Each round: the best point is the one with the highest mean over its replications.  Every
+   other point is compared with it by a one-sided paired t-test on their common replications
+   (common random numbers: replication *r* of every point uses the same seed), the p-values
+   Holm-corrected over all comparisons; the not-worse set is the best plus every point whose
+   comparison is not rejected at ``alpha``.
+3. Points of the not-worse set (the undecided comparisons) get more replications — the count
+   doubles, up to ``max_replications`` — and the grid is refined around the best: its
+   neighbours (the 3^d neighbourhood) at the coarsest step whose neighbourhood is not yet
+   simulated, halving the step down to the resolution.  New points get the best's replication
+   count, so their pairs with the best are complete.
+4. It stops when the best's neighbourhood is simulated at every step down to the resolution
+   and the not-worse set is the best alone or every member has ``max_replications``.
+
+The tests compare each point with the *observed* best, as DOMAIN §6 words it; since that
+best is itself chosen by the noise, the set can be slightly too small when many points are
+nearly equal (a screening procedure comparing every pair, Nelson et al. 2001, would be the
+conservative alternative).
+
+All simulations of a round run as one batch through :func:`servicesim.engine.execute`, so
+they run in parallel; every decision depends only on the rows, so the result is the same
+whichever executor ran them.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io
+import itertools
+import json
+import math
+import numbers
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .engine import Task, apply_params, execute, make_tasks
+from .experiment import confidence_interval
+from .kpis import KPI_BY_KEY, SUMMARY_KEYS
+from .load import NOT_SET, Problem, ScenarioError, dump_scenario
+from .output import OutputError, atomic_write_text, safe_folder_name
+from .scenario import Scenario
+
+DEFAULT_REPLICATIONS = 5
+"""Replications of every point of the coarse grid."""
+DEFAULT_MAX_REPLICATIONS = 40
+"""Replications a point near the top may get at most."""
+COARSE_POINTS = {1: 9, 2: 5, 3: 4}
+"""Points per parameter of the coarse grid, by the number of parameters."""
+MAX_DIMENSIONS = 3
+FINE_STEPS = 200
+"""The default resolution of a continuous parameter: its range / 200, rounded to a nice step."""
+MAX_ROUNDS = 1_000
+"""A guard only: the search ends long before (the lattice and the replications are finite)."""
+
+Point = tuple[int, ...]
+"""A point of the search: one lattice index per parameter."""
+
+
+# --------------------------------------------------------------------------- the space
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One searched field: its dotted key and the closed range ``[low, high]``.
+
+    ``integer`` makes the values whole numbers; a field the schema only allows as an
+    integer (``policy.order_up_to``) is treated as one whatever this says.
+    """
+
+    key: str
+    low: float
+    high: float
+    integer: bool = False
+
+
+def _problem(option: str, key: str, value: Any, message: str,
+             text: str | None = None) -> ScenarioError:
+    return ScenarioError([Problem(option, key, value, message, None,
+                                  f"{option} {text}" if text else None)])
+
+
+def parse_bound(text: str, option: str = "--param") -> Bound:
+    """``key=low:high`` → :class:`Bound`; a :class:`ScenarioError` naming the text if bad.
+
+    Whether the key exists and the bounds are allowed is checked by :func:`optimize`.
+    """
+    key, sep, spec = text.partition("=")
+    key, spec = key.strip(), spec.strip()
+    if not sep or not key:
+        raise _problem(option, key, NOT_SET, "expects KEY=LOW:HIGH, e.g. "
+                       "policy.service_target=0.80:0.999", text)
+    parts = spec.split(":")
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise _problem(option, key, spec or NOT_SET, "bounds are LOW:HIGH, e.g. 0.80:0.999",
+                       text)
+    try:
+        low, high = (Decimal(p.strip()) for p in parts)
+    except InvalidOperation:
+        raise _problem(option, key, spec, "LOW and HIGH must be numbers", text) from None
+    if not (low.is_finite() and high.is_finite()):
+        raise _problem(option, key, spec, "LOW and HIGH must be finite numbers", text)
+    integral = low == low.to_integral_value() and high == high.to_integral_value() \
+        and "." not in spec and "e" not in spec.lower()
+    return Bound(key, int(low) if integral else float(low),
+                 int(high) if integral else float(high))
+
+
+def nice_step(raw: float) -> float:
+    """The nearest of 1, 2, 2.5, 5 × 10^k to ``raw`` (on a log scale), e.g. 0.000995 → 0.001."""
+    exponent = math.floor(math.log10(raw))
+    mantissa = raw / 10.0 ** exponent
+    best = min((1, 2, 2.5, 5, 10), key=lambda m: abs(math.log(mantissa / m)))
+    return float(Decimal(str(best)).scaleb(exponent))
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One parameter on its lattice: ``low + k·step`` for k = 0..intervals (the last is
+    ``high``).  Integer parameters have whole-number steps and values."""
+
+    key: str
+    low: Decimal
+    high: Decimal
+    step: Decimal
+    intervals: int
+    integer: bool
+
+    def value(self, k: int) -> int | float:
+        """The parameter value at lattice index ``k``."""
+        exact = self.high if k >= self.intervals else min(self.low + k * self.step, self.high)
+        return int(exact) if self.integer else float(exact)
+
+    @property
+    def size(self) -> int:
+        """Lattice points: the fine grid's count along this parameter."""
+        return self.intervals + 1
+
+    def describe(self) -> dict[str, Any]:
+        return {"key": self.key, "low": self.value(0), "high": self.value(self.intervals),
+                "resolution": int(self.step) if self.integer else float(self.step),
+                "integer": self.integer, "points": self.size}
+
+
+def _decimal(x: float) -> Decimal:
+    return Decimal(repr(float(x))) if not isinstance(x, int) else Decimal(x)
+
+
+def _is_integer_field(scenario: Scenario, bound: Bound) -> bool:
+    """Whether the schema refuses a fractional value where it accepts a whole number."""
+    whole = math.ceil(bound.low)
+    fraction = whole + 0.5 if whole + 0.5 <= bound.high else whole - 0.5
+    if whole > bound.high or fraction < bound.low:
+        return False
+    try:
+        apply_params(scenario, {bound.key: fraction})
+        return False
+    except ScenarioError:
+        pass
+    try:
+        apply_params(scenario, {bound.key: whole})
+    except ScenarioError:
+        return False
+    return True
+
+
+def _axes(scenario: Scenario, space: Sequence[Bound],
+          resolution: float | Sequence[float] | None) -> list[Axis]:
+    """Validate the space (keys, bounds, corners against the schema) and build the lattice."""
+    if not space or len(space) > MAX_DIMENSIONS:
+        shown_keys = ", ".join(b.key for b in space) or "(none)"
+        raise _problem("--param", shown_keys, NOT_SET, f"the optimiser searches 1 to "
+                       f"{MAX_DIMENSIONS} parameters at once; got {len(space)}")
+    keys = [b.key for b in space]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise _problem("--param", ", ".join(twice), NOT_SET, "searched twice")
+    problems = []
+    for b in space:
+        shown = f"{b.low}:{b.high}"
+        if not all(isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+                   for x in (b.low, b.high)):
+            problems.append(Problem("--param", b.key, shown, "bounds must be finite numbers"))
+        elif b.low >= b.high:
+            problems.append(Problem("--param", b.key, shown,
+                                    f"the lower bound ({b.low}) must be below the upper bound "
+                                    f"({b.high})"))
+    if problems:
+        raise ScenarioError(problems)
+    if resolution is None:
+        steps: list[float | None] = [None] * len(space)
+    elif isinstance(resolution, Sequence):
+        steps = [float(r) for r in resolution]
+        if len(steps) != len(space):
+            raise _problem("--resolution", "", list(resolution),
+                           f"one resolution per parameter: {len(space)} expected")
+    else:
+        steps = [float(resolution)] * len(space)
+    axes = []
+    for b, step in zip(space, steps, strict=True):
+        if step is not None and not (math.isfinite(step) and step > 0):
+            raise _problem("--resolution", b.key, step, "the resolution must be > 0")
+        if b.integer or _is_integer_field(scenario, b):
+            low, high = math.ceil(b.low), math.floor(b.high)
+            if low >= high:
+                raise _problem("--param", b.key, f"{b.low}:{b.high}",
+                               "an integer parameter needs at least two whole numbers "
+                               "between its bounds")
+            whole = max(1, round(step)) if step is not None else 1
+            intervals = math.ceil((high - low) / whole)
+            axes.append(Axis(b.key, Decimal(low), Decimal(high), Decimal(whole), intervals,
+                             True))
+        else:
+            lo, hi = _decimal(b.low), _decimal(b.high)
+            exact = _decimal(step if step is not None
+                             else nice_step(float(hi - lo) / FINE_STEPS))
+            intervals = max(1, math.ceil((hi - lo) / exact - Decimal("1e-9")))
+            axes.append(Axis(b.key, lo, hi, exact, intervals, False))
+    # every corner of the box must be a valid scenario (unknown keys, schema bounds)
+    for corner in itertools.product(*((a.value(0), a.value(a.intervals)) for a in axes)):
+        apply_params(scenario, dict(zip(keys, corner, strict=True)))
+    return axes
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm step-down adjusted p-values (reject where adjusted ≤ alpha)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def paired_comparison(best: Sequence[float], other: Sequence[float]) -> dict[str, float]:
+    """One-sided paired t-test of H0 "other is at least as good as best" on the common
+    replications (the first ``min(len)`` of each: the same seeds).
+
+    Returns n, the mean difference best − other, its 95 % t-interval and the p-value.
+    """
+    n = min(len(best), len(other))
+    d = np.asarray(best[:n], dtype=float) - np.asarray(other[:n], dtype=float)
+    d = d[~np.isnan(d)]
+    ci = confidence_interval(d.tolist(), 0.95)
+    out = {"n_common": int(d.size), "diff": ci["mean"], "diff_ci_low": ci["ci_low"],
+           "diff_ci_high": ci["ci_high"], "p_value": 1.0}
+    if d.size >= 2:
+        mean, sd = float(d.mean()), float(d.std(ddof=1))
+        if sd > 0:
+            t = mean / (sd / math.sqrt(d.size))
+            out["p_value"] = float(stats.t.sf(t, d.size - 1))
+        else:
+            out["p_value"] = 0.0 if mean > 0 else 1.0
+    return out
+
+
+@dataclass
+class _Candidate:
+    """A simulated point: its lattice index, parameter values, scenario and objective values
+    per replication (replications 0..n-1, in order)."""
+
+    id: int
+    index: Point
+    params: dict[str, Any]
+    scenario: Scenario
+    values: list[float] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        finite = [v for v in self.values if not math.isnan(v)]
+        return sum(finite) / len(finite) if finite else -math.inf
+
+
+@dataclass(frozen=True)
+class _Assessment:
+    best: _Candidate
+    rows: dict[int, dict[str, Any]]
+    not_worse: list[_Candidate]
+
+
+def _assess(candidates: Sequence[_Candidate], alpha: float) -> _Assessment:
+    """The best point, each point's comparison with it, and the not-worse set."""
+    best = max(candidates, key=lambda c: (c.mean, -c.id))
+    others = [c for c in candidates if c is not best]
+    tests = [paired_comparison(best.values, c.values) for c in others]
+    adjusted = holm([t["p_value"] for t in tests])
+    rows: dict[int, dict[str, Any]] = {}
+    for c in candidates:
+        ci = confidence_interval(c.values, 0.95)
+        rows[c.id] = {"n": c.n, "mean": ci["mean"], "std": ci["std"],
+                      "ci_low": ci["ci_low"], "ci_high": ci["ci_high"]}
+    rows[best.id].update(n_common=best.n, diff=0.0, diff_ci_low=0.0, diff_ci_high=0.0,
+                         p_value=1.0, p_holm=1.0, not_worse=True, best=True)
+    for c, test, p_holm in zip(others, tests, adjusted, strict=True):
+        rows[c.id].update(test, p_holm=p_holm, not_worse=p_holm > alpha, best=False)
+    not_worse = [c for c in candidates if rows[c.id]["not_worse"]]
+    return _Assessment(best, rows, not_worse)
+
+
+# --------------------------------------------------------------------------- the result
+
+
+@dataclass
+class OptimizeResult:
+    """What the optimiser found (DOMAIN §6): the best point with its 95 % CI, the points not
+    significantly below it, and what it cost against the fine grid."""
+
+    best: dict[str, float]
+    objective: str
+    best_estimate: dict[str, float]
+    not_worse: list[dict[str, float]]
+    n_simulations: int
+    fine_grid_simulations: int
+    evaluations: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+    directory: Path | None
+    space: list[dict[str, Any]] = field(default_factory=list)
+    alpha: float = 0.05
+    seed: int | None = None
+    scenario_name: str = ""
+    rounds: int = 0
+
+    def report(self) -> str:
+        """Plain-language summary: best level, objective with CI, not-worse set, cost."""
+        kpi = KPI_BY_KEY.get(self.objective)
+        label = kpi.label if kpi else self.objective
+        est = self.best_estimate
+        keys = [a["key"] for a in self.space] or list(self.best)
+        lines = [
+            f"Optimised {label} ({self.objective}) of scenario {self.scenario_name!r} over "
+            + "; ".join(f"{a['key']} in [{_show(a['low'])}, {_show(a['high'])}] (step "
+                        f"{_show(a['resolution'])})" for a in self.space) + ".",
+            "Best: " + ", ".join(f"{k} = {_show(self.best[k])}" for k in keys) + ".",
+            f"{label} there: {_figure(self.objective, est['mean'])} (95 % CI "
+            f"{_figure(self.objective, est['ci_low'])} to {_figure(self.objective, est['ci_high'])}"
+            f", {est['n']} replications).",
+            f"Not significantly below the best ({len(self.not_worse)} of "
+            f"{len(self.evaluations)} points simulated; paired one-sided t-tests on common "
+            f"random numbers, Holm-corrected, alpha = {self.alpha:g}): "
+            + _describe_set(self.not_worse, keys) + ".",
+            f"Simulations used: {self.n_simulations:,}, against {self.fine_grid_simulations:,} "
+            f"for the fine grid at the same resolution and replications "
+            f"({100 * self.n_simulations / max(1, self.fine_grid_simulations):.1f} %).",
+        ]
+        if self.directory is not None:
+            lines.append(f"Results in {self.directory}")
+        return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)
+
+
+def _figure(key: str, value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    unit = KPI_BY_KEY[key].unit if key in KPI_BY_KEY else ""
+    if key == "roi" or unit == "fraction":
+        return f"{100 * value:.2f} %"
+    if unit in ("money", "money/unit"):
+        return f"{value:,.2f}"
+    return f"{value:.6g}"
+
+
+def _describe_set(points: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
+    if len(keys) == 1:
+        values = sorted(p[keys[0]] for p in points)
+        if len(values) > 6:
+            listed = ", ".join(_show(v) for v in values)
+            return (f"{keys[0]} from {_show(values[0])} to {_show(values[-1])} "
+                    f"({len(values)} simulated levels: {listed})")
+        return f"{keys[0]} = " + ", ".join(_show(v) for v in values)
+    return "; ".join("(" + ", ".join(f"{k} = {_show(p[k])}" for k in keys) + ")"
+                     for p in points)
+
+
+# --------------------------------------------------------------------------- the search
+
+
+def _coarse_indices(intervals: int, points: int) -> list[int]:
+    if intervals < points:
+        return list(range(intervals + 1))
+    return sorted({math.floor(k * intervals / (points - 1) + 0.5) for k in range(points)})
+
+
+def _strides(axes: Sequence[Axis], points: int) -> list[tuple[int, ...]]:
+    """Steps (in lattice units) per parameter, coarse to fine, each about half the last."""
+    current = [max(1, math.ceil(a.intervals / (points - 1))) for a in axes]
+    levels = [tuple(current)]
+    while any(s > 1 for s in current):
+        current = [max(1, math.ceil(s / 2)) for s in current]
+        levels.append(tuple(current))
+    return levels
+
+
+def _neighbours(index: Point, stride: Sequence[int], axes: Sequence[Axis]) -> list[Point]:
+    """The 3^d neighbourhood of ``index`` at ``stride``, clipped to the bounds."""
+    ranges = [sorted({min(max(i + e * s, 0), a.intervals) for e in (-1, 0, 1)})
+              for i, s, a in zip(index, stride, axes, strict=True)]
+    return [p for p in itertools.product(*ranges) if p != index]
+
+
+def _replication_goal(not_worse: Sequence[_Candidate], cap: int) -> int:
+    """Replications every not-worse point should reach next (0: none needed)."""
+    if len(not_worse) < 2:
+        return 0
+    most = max(c.n for c in not_worse)
+    if any(c.n < most for c in not_worse):
+        return most
+    return min(cap, 2 * most) if most < cap else 0
+
+
+@contextmanager
+def _pool(executor: Executor | None, workers: int | None) -> Iterator[Executor | None]:
+    """One process pool for the whole search (not one per round), unless told otherwise."""
+    if executor is not None or workers == 1:
+        yield executor
+        return
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        yield pool
+
+
+def _content_id(scenario: Scenario, axes: Sequence[Axis], settings: Mapping[str, Any]) -> str:
+    text = json.dumps({"scenario": dump_scenario(scenario),
+                       "space": [a.describe() for a in axes], **settings},
+                      sort_keys=True, default=str)
+    return "optimize-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+
+
+def _check_settings(objective: str, replications: int, max_replications: int,
+                    alpha: float) -> None:
+    problems = []
+    if objective not in SUMMARY_KEYS:
+        close = difflib.get_close_matches(objective, SUMMARY_KEYS, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        problems.append(Problem("--objective", "", objective, "unknown objective; allowed: "
+                                + ", ".join(SUMMARY_KEYS) + hint))
+    if not isinstance(replications, numbers.Integral) or replications < 2:
+        problems.append(Problem("--replications", "", replications,
+                                "at least 2 replications per point (a paired test needs 2)"))
+    elif not isinstance(max_replications, numbers.Integral) or max_replications < replications:
+        problems.append(Problem("--max-replications", "", max_replications,
+                                f"must be a whole number >= replications ({replications})"))
+    if not (isinstance(alpha, numbers.Real) and 0 < alpha < 1):
+        problems.append(Problem("--alpha", "", alpha, "must be between 0 and 1"))
+    if problems:
+        raise ScenarioError(problems)
+
+
+def optimize(
+    scenario: Scenario,
+    space: Sequence[str | Bound],
+    *,
+    objective: str = "roi",
+    replications: int | None = None,
+    max_replications: int | None = None,
+    resolution: float | Sequence[float] | None = None,
+    alpha: float = 0.05,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    workers: int | None = None,
+    out_dir: str | os.PathLike[str] | None = "results",
+    run_id: str | None = None,
+    progress: bool = False,
+    command: str | None = None,
+) -> OptimizeResult:
+    """Find the values of 1–3 fields that maximise ``objective`` (DOMAIN §1), with the set
+    of values not significantly worse than the best (DOMAIN §6).
+
+    ``space``: :class:`Bound`\\ s or ``"key=low:high"`` strings.  ``replications`` (default
+    5) per point at first, up to ``max_replications`` (default 40) near the top;
+    ``resolution``: the finest step (default 1 for integer fields, the range / 200 rounded
+    to a nice number otherwise); ``alpha``: level of the Holm-corrected paired tests.
+    ``seed`` (default ``scenario.run.seed``) is the root of the common random numbers.
+    Simulations run on ``executor`` (any ``concurrent.futures.Executor``) or a pool of
+    ``workers`` processes (``workers=1``: serially).  With ``out_dir`` the result files go
+    to ``out_dir/<scenario>/<run_id>/``.  Bad input raises :class:`ScenarioError`.
+    """
+    started = datetime.now(UTC)
+    bounds = [parse_bound(b) if isinstance(b, str) else b for b in space]
+    n0 = DEFAULT_REPLICATIONS if replications is None else replications
+    cap = max(n0, DEFAULT_MAX_REPLICATIONS) if max_replications is None else max_replications
+    _check_settings(objective, n0, cap, alpha)
+    n0, cap = int(n0), int(cap)
+    axes = _axes(scenario, bounds, resolution)
+    root = int(scenario.run.seed if seed is None else seed)
+    folder = None
+    if out_dir is not None:
+        try:
+            folder = Path(out_dir) / safe_folder_name(scenario.name)
+            if run_id is not None:
+                safe_folder_name(run_id)
+        except ValueError as exc:
+            raise OutputError(str(exc)) from None
+    keys = [a.key for a in axes]
+    say = _progress_printer(progress)
+    search = _Search(scenario, axes, root, cap)
+    batch = search.coarse_batch(n0)
+    rounds = 0
+    with _pool(executor, workers) as pool:
+        while batch and rounds < MAX_ROUNDS:
+            rounds += 1
+            search.record(execute(batch, executor=pool, workers=workers), objective)
+            state = _assess(search.all(), alpha)
+            say(f"round {rounds}: {len(search.runs):,} simulations, {len(search.candidates)} "
+                "points, best " + ", ".join(f"{k}={_show(v)}" for k, v in state.best.params.items())
+                + f" ({objective} {state.best.mean:.6g}), {len(state.not_worse)} not worse")
+            batch = search.next_batch(state)
+    state = _assess(search.all(), alpha)
+    if not math.isfinite(state.best.mean):
+        raise _problem("--objective", "", objective, "is undefined (NaN) in every replication "
+                       "of every point; choose another objective")
+    ordered = sorted(search.all(), key=lambda c: c.index)
+    evaluations = [{"alternative": c.id, **c.params, **state.rows[c.id]} for c in ordered]
+    most = max(c.n for c in ordered)
+    ci = confidence_interval(state.best.values, 0.95)
+    result = OptimizeResult(
+        best=dict(state.best.params), objective=objective,
+        best_estimate={"mean": ci["mean"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
+                       "n": ci["n"]},
+        not_worse=[dict(c.params) for c in ordered if state.rows[c.id]["not_worse"]],
+        n_simulations=len(search.runs), fine_grid_simulations=math.prod(a.size for a in axes)
+        * most, evaluations=evaluations,
+        runs=sorted(search.runs, key=lambda r: (r["alternative"], r["replication"])),
+        directory=None, space=[a.describe() for a in axes], alpha=alpha, seed=root,
+        scenario_name=scenario.name, rounds=rounds)
+    if folder is not None:
+        settings = {"objective": objective, "replications": n0, "max_replications": cap,
+                    "alpha": alpha, "seed": root}
+        directory = folder / (run_id or _content_id(scenario, axes, settings))
+        _write(result, directory, scenario, keys, settings, command, started)
+        result.directory = directory
+    return result
+
+
+class _Search:
+    """The points simulated so far and how to extend them (no simulation happens here)."""
+
+    def __init__(self, scenario: Scenario, axes: Sequence[Axis], root_seed: int,
+                 max_replications: int) -> None:
+        self.scenario = scenario
+        self.axes = list(axes)
+        self.root_seed = root_seed
+        self.max_replications = max_replications
+        self.points_per_axis = COARSE_POINTS[len(axes)]
+        self.strides = _strides(axes, self.points_per_axis)
+        self.candidates: dict[Point, _Candidate] = {}
+        self.runs: list[dict[str, Any]] = []
+
+    def all(self) -> list[_Candidate]:
+        return list(self.candidates.values())
+
+    def candidate(self, index: Point) -> _Candidate:
+        """The point at a lattice index (created, with its validated scenario, on first use)."""
+        if index not in self.candidates:
+            params = {a.key: a.value(i) for a, i in zip(self.axes, index, strict=True)}
+            self.candidates[index] = _Candidate(len(self.candidates), index, params,
+                                                apply_params(self.scenario, params))
+        return self.candidates[index]
+
+    def tasks_for(self, c: _Candidate, goal: int) -> list[Task]:
+        """Tasks that bring ``c`` to ``goal`` replications (the next seeds in order)."""
+        if goal <= c.n:
+            return []
+        tasks = make_tasks([(c.params, c.scenario)], goal, self.root_seed,
+                           first_alternative=c.id)
+        return [t for t in tasks if t.replication >= c.n]
+
+    def coarse_batch(self, replications: int) -> list[Task]:
+        grid = itertools.product(*(_coarse_indices(a.intervals, self.points_per_axis)
+                                   for a in self.axes))
+        return [t for index in grid for t in self.tasks_for(self.candidate(index),
+                                                             replications)]
+
+    def record(self, rows: Sequence[dict[str, Any]], objective: str) -> None:
+        """Append finished rows; they come sorted by (alternative, replication)."""
+        by_id = {c.id: c for c in self.candidates.values()}
+        for row in rows:
+            by_id[row["alternative"]].values.append(float(row[objective]))
+        self.runs.extend(rows)
+
+    def next_batch(self, state: _Assessment) -> list[Task]:
+        """More replications for the undecided points, and the best's missing neighbours at
+        the coarsest step where some are missing, at the best's new replication count."""
+        goal = _replication_goal(state.not_worse, self.max_replications)
+        tasks = [t for c in state.not_worse for t in self.tasks_for(c, goal)]
+        best_n = max(goal, state.best.n)
+        for stride in self.strides:
+            missing = [p for p in _neighbours(state.best.index, stride, self.axes)
+                       if p not in self.candidates]
+            if missing:
+                for index in missing:
+                    tasks.extend(self.tasks_for(self.candidate(index), best_n))
+                break
+        return tasks
+
+
+def _progress_printer(enabled: bool) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        if enabled:
+            print(f"optimize: {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))
+    return str(value)
+
+
+def _csv(rows: Sequence[Mapping[str, Any]], first: Sequence[str]) -> str:
+    columns = list(first)
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return buffer.getvalue()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value) if math.isfinite(value) else None
+    return str(value)
+
+
+def _write(result: OptimizeResult, directory: Path, scenario: Scenario, keys: Sequence[str],
+           settings: Mapping[str, Any], command: str | None, started: datetime) -> None:
+    """runs.csv, evaluations.csv, scenario.yaml, then result.json — each atomically."""
+    from . import __version__
+
+    runs = _csv(result.runs, ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS])
+    evaluations = _csv(result.evaluations, ["alternative", *keys])
+    document = {
+        "scenario": scenario.name, "objective": result.objective, "best": result.best,
+        "best_estimate": {**result.best_estimate, "confidence_level": 0.95},
+        "not_worse": result.not_worse, "n_simulations": result.n_simulations,
+        "fine_grid_simulations": result.fine_grid_simulations,
+        "points_simulated": len(result.evaluations), "rounds": result.rounds,
+        "space": result.space, **settings, "common_random_numbers": True,
+        "comparison": "one-sided paired t-test against the best on common replications, "
+                      "Holm-corrected", "command": command, "servicesim_version": __version__,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_text(directory / "runs.csv", runs)
+    atomic_write_text(directory / "evaluations.csv", evaluations)
+    atomic_write_text(directory / "scenario.yaml", dump_scenario(scenario))
+    atomic_write_text(directory / "result.json", json.dumps(
+        _jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+__all__ = ["Axis", "Bound", "OptimizeResult", "holm", "nice_step", "optimize",
+           "paired_comparison", "parse_bound"]
