@@ -7,14 +7,18 @@ The public API (the CLI is a thin layer over it)::
     one = servicesim.simulate(scenario, seed=1)            # one replication
     reps = servicesim.run_replications(scenario, n=10, seed=1)
     reps.summary()["roi"]                                   # mean and 95 % CI
+    sweep = servicesim.sweep(scenario, ["policy.service_target=0.80:0.99:0.01"])
+    sweep.best("roi"), sweep.directory                      # runs.csv, summary.csv, ...
 """
 
+from .executors import ExecutorError, make_executor
 from .experiment import ReplicationSet, confidence_interval, run_replications
 from .kpis import KPIS, SUMMARY_KEYS
 from .load import ScenarioError, dump_scenario, load_scenario, scenario_from_dict
 from .model import ReplicationResult, simulate
 from .policy import DerivedPolicy, derive_policies
 from .scenario import Scenario
+from .sweeping import SweepError, SweepInterrupted, SweepResult, sweep
 
 __version__ = "0.1.0"
 
@@ -22,16 +26,22 @@ __all__ = [
     "KPIS",
     "SUMMARY_KEYS",
     "DerivedPolicy",
+    "ExecutorError",
     "ReplicationResult",
     "ReplicationSet",
     "Scenario",
     "ScenarioError",
+    "SweepError",
+    "SweepInterrupted",
+    "SweepResult",
     "__version__",
     "confidence_interval",
     "derive_policies",
     "dump_scenario",
     "load_scenario",
+    "make_executor",
     "run_replications",
     "scenario_from_dict",
     "simulate",
+    "sweep",
 ]

@@ -1,0 +1,152 @@
+"""Where a sweep's tasks run: serial, local processes, or a Dask cluster.
+
+:func:`make_executor` is a context manager that yields a ``concurrent.futures.Executor`` (or
+``None`` for serial runs in this process) and a one-line description for people.  It starts
+what it needs and stops it afterwards:
+
+- ``workers=N`` (default: all cores): a process pool of N workers that ignore Ctrl-C, so an
+  interrupt reaches only the main process, which keeps the finished rows and stops the pool;
+  ``workers=1`` runs serially;
+- ``dask_local=N``: a ``dask.distributed.LocalCluster`` of N single-threaded worker processes;
+- ``scheduler="tcp://host:port"``: an existing Dask cluster.  A scheduler that does not answer
+  within ``connect_timeout`` seconds raises :class:`ExecutorError`, never hangs.
+
+Dask is imported only here, and only when asked for, so ``import servicesim`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager, suppress
+from typing import Any
+
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "ExecutorError", "make_executor", "stop_pool"]
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a Dask scheduler to answer before giving up."""
+
+
+class ExecutorError(Exception):
+    """The requested way of running could not be set up; the message says why."""
+
+
+def _ignore_sigint() -> None:
+    """Pool-worker initializer: Ctrl-C is for the main process, which stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _count(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a process pool now: cancel what has not started and end the running workers."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        with suppress(Exception):
+            terminate()
+        return
+    processes: dict[Any, Any] = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        with suppress(Exception):
+            process.terminate()
+
+
+@contextmanager
+def _process_pool(workers: int) -> Iterator[tuple[Executor | None, str]]:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    try:
+        yield pool, _count(workers, "local process", "local processes")
+    except BaseException:
+        stop_pool(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
+
+
+@contextmanager
+def _dask_client(scheduler: str, connect_timeout: float) -> Iterator[tuple[Executor, str]]:
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - a dependency of servicesim
+        raise ExecutorError(f"--scheduler needs dask.distributed ({exc}); "
+                            "pip install 'dask[distributed]'") from None
+    try:
+        client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
+    except Exception as exc:  # noqa: BLE001 - refused, timed out, malformed address, ...
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ExecutorError(
+            f"--scheduler {scheduler}: no Dask scheduler answered (waited at most "
+            f"{connect_timeout:g} s): {reason[:200]}; check the address (tcp://host:port) "
+            "and that the scheduler is running") from None
+    try:
+        workers = len(client.scheduler_info().get("workers", {}))
+        where = f"Dask cluster at {scheduler} ({_count(workers, 'worker', 'workers')})"
+        yield client.get_executor(pure=False), where
+    finally:
+        with suppress(Exception):
+            client.close(timeout=connect_timeout)
+
+
+@contextmanager
+def _dask_local(workers: int) -> Iterator[tuple[Executor, str]]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - a dependency of servicesim
+        raise ExecutorError(f"--dask-local needs dask.distributed ({exc}); "
+                            "pip install 'dask[distributed]'") from None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    try:
+        client = Client(cluster, set_as_default=False)
+        try:
+            yield (client.get_executor(pure=False), "Dask LocalCluster of "
+                   + _count(workers, "worker process", "worker processes"))
+        finally:
+            with suppress(Exception):
+                client.close()
+    finally:
+        with suppress(Exception):
+            cluster.close()
+
+
+@contextmanager
+def make_executor(workers: int | None = None, scheduler: str | None = None,
+                  dask_local: int | None = None,
+                  connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+                  ) -> Iterator[tuple[Executor | None, str]]:
+    """Yield ``(executor, description)``: ``executor`` is ``None`` for a serial run.
+
+    At most one of ``scheduler`` (a Dask scheduler address), ``dask_local`` (workers of a
+    new LocalCluster) and ``workers`` (local processes; default all cores, 1 = serial) is
+    used, in that order.  Raises :class:`ExecutorError` for a bad count or an unreachable
+    scheduler.
+    """
+    if scheduler is not None and dask_local is not None:
+        raise ExecutorError("give either --scheduler or --dask-local, not both")
+    if scheduler is not None:
+        if not scheduler.strip():
+            raise ExecutorError("--scheduler needs an address such as tcp://host:8786")
+        if not connect_timeout > 0:
+            raise ExecutorError(f"the connect timeout must be > 0 s (got {connect_timeout})")
+        with _dask_client(scheduler.strip(), connect_timeout) as made:
+            yield made
+        return
+    if dask_local is not None:
+        if dask_local < 1:
+            raise ExecutorError(f"--dask-local needs at least 1 worker (got {dask_local})")
+        with _dask_local(dask_local) as made:
+            yield made
+        return
+    if workers is not None and workers < 1:
+        raise ExecutorError(f"--workers must be at least 1 (got {workers})")
+    count = workers or os.cpu_count() or 1
+    if count == 1:
+        yield None, "serially in this process"
+        return
+    with _process_pool(count) as made:
+        yield made

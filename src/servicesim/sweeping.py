@@ -1,0 +1,589 @@
+"""Sweeps: every alternative of a parameter grid × replications, in files that survive a kill.
+
+``sweep(scenario, ["policy.service_target=0.80:0.99:0.01"])`` runs each alternative (the
+scenario with the swept fields set) for the same replications — replication *r* of every
+alternative uses child *r* of ``SeedSequence(seed)``, so all alternatives meet the same
+customers, quantities and lead times (common random numbers, DOMAIN §6) — and writes
+``<out_dir>/<scenario name>/<sweep id>/``:
+
+- ``runs.csv``: one row per alternative × replication (``alternative``, each swept key,
+  ``replication``, ``seed``, every figure of :data:`~servicesim.kpis.SUMMARY_KEYS` at full
+  precision), sorted by (alternative, replication).  Rows are added as runs finish and the
+  file is rewritten atomically at most about once a second, so a kill leaves whole rows;
+- ``summary.csv``: mean, 95 % Student-t interval, standard deviation and count per
+  alternative and figure, derived from ``runs.csv`` when the sweep completes;
+- ``manifest.json``: what was run (scenario, parameters, replications, root seed), by which
+  commands, with which servicesim version, when, and its status (``running``, ``complete``,
+  ``interrupted`` or ``failed``);
+- ``scenario.yaml``: the base scenario as run.
+
+The default sweep id is a hash of what is run, so the same sweep finds its folder again:
+``resume=True`` runs only the missing (alternative, replication) pairs, and the final
+``runs.csv`` is byte for byte that of an uninterrupted run.  :func:`plan_sweep` checks
+everything (parameters, folder, an earlier run to resume) before anything runs;
+:func:`run_sweep` runs a plan; :func:`sweep` does both.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import numbers
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .engine import Param, Task, alternatives, apply_params, execute, make_tasks, parse_param
+from .executors import make_executor
+from .experiment import figure_interval
+from .kpis import SUMMARY_KEYS
+from .load import dump_scenario
+from .output import OutputError, atomic_write_text, safe_folder_name
+from .scenario import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+
+__all__ = [
+    "CONFIDENCE_LEVEL",
+    "SweepError",
+    "SweepInterrupted",
+    "SweepPlan",
+    "SweepResult",
+    "default_sweep_id",
+    "plan_sweep",
+    "run_sweep",
+    "sweep",
+]
+
+RUNS_FILE, SUMMARY_FILE = "runs.csv", "summary.csv"
+MANIFEST_FILE, SCENARIO_FILE = "manifest.json", "scenario.yaml"
+CONFIDENCE_LEVEL = 0.95
+STATS = ("mean", "ci_low", "ci_high", "std", "n")
+"""The statistics of each figure in ``summary.csv``, after the alternative and figure."""
+
+_SWEEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
+_FLUSH_SECONDS = 1.0
+Key = tuple[int, int]  # (alternative, replication)
+
+
+class SweepError(OutputError):
+    """A sweep's folder cannot be used as asked: it holds rows and ``resume`` was not
+    given, or it holds another sweep.  The message says what to do."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C after saving its finished rows (status ``interrupted``)."""
+
+    def __init__(self, directory: Path, done: int, total: int) -> None:
+        super().__init__(f"sweep interrupted: {done} of {total} runs kept in {directory}")
+        self.directory, self.done, self.total = directory, done, total
+
+
+# ----------------------------------------------------------------------------- cells
+
+
+def _cell(value: Any) -> str:
+    """One CSV cell: floats round-trip exactly (repr), mappings and lists as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+def _line(cells: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON data (tuples become lists), for comparing and hashing."""
+    return json.loads(json.dumps(value, allow_nan=False, default=str))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _version() -> str:
+    from . import __version__  # at call time: the package imports this module
+
+    return __version__
+
+
+# ------------------------------------------------------------------------------ plan
+
+
+def default_sweep_id(scenario: Scenario, params: Sequence[Param], replications: int,
+                     seed: int) -> str:
+    """``sweep-`` and 10 hex digits of a SHA-256 over everything that decides the rows."""
+    content = json.dumps(_identity(scenario, params, replications, seed), sort_keys=True,
+                         separators=(",", ":"), allow_nan=False)
+    return "sweep-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:10]
+
+
+def _identity(scenario: Scenario, params: Sequence[Param], replications: int,
+              seed: int) -> dict[str, Any]:
+    return {"scenario": _plain(scenario.model_dump(mode="json")),
+            "params": [{"key": p.key, "values": _plain(list(p.values))} for p in params],
+            "replications": replications, "seed": seed}
+
+
+def _check_sweep_id(sweep_id: str) -> str:
+    if not isinstance(sweep_id, str) or not _SWEEP_ID.match(sweep_id) or ".." in sweep_id \
+            or len(sweep_id) > 100:
+        raise SweepError(f"--id {sweep_id!r}: a sweep id is 1 to 100 letters, digits, '_', "
+                         "'.' or '-', starting with a letter or digit, without '..'")
+    return sweep_id
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A checked sweep, ready to run: its alternatives, folder and the rows already done.
+
+    Made by :func:`plan_sweep`; :func:`run_sweep` runs it.
+    """
+
+    scenario: Scenario
+    """The base scenario as run (``run.replications`` and ``run.seed`` set)."""
+    params: tuple[Param, ...]
+    items: tuple[tuple[dict[str, Any], Scenario], ...] = field(repr=False)
+    """Every alternative: its assignment ``{key: value}`` and its validated scenario."""
+    replications: int
+    seed: int
+    sweep_id: str
+    directory: Path
+    done: dict[Key, dict[str, Any]] = field(repr=False)
+    """Rows found in an earlier run's ``runs.csv`` (resume), by (alternative, replication)."""
+    sessions: tuple[dict[str, Any], ...] = field(repr=False, default=())
+    """Earlier runs of this sweep, from its manifest (resume)."""
+
+    @property
+    def n_alternatives(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_planned(self) -> int:
+        """Simulations of the whole sweep (alternatives × replications)."""
+        return len(self.items) * self.replications
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns of ``runs.csv``."""
+        return ["alternative", *(p.key for p in self.params), "replication", "seed",
+                *SUMMARY_KEYS]
+
+    def pending(self) -> list[Task]:
+        """The tasks not yet done, in (alternative, replication) order."""
+        tasks = make_tasks(list(self.items), self.replications, self.seed)
+        return [t for t in tasks if (t.alternative, t.replication) not in self.done]
+
+    def row_cells(self, row: Mapping[str, Any]) -> list[str]:
+        return [_cell(row.get(column)) for column in self.columns]
+
+    def identity(self) -> dict[str, Any]:
+        """What decides the rows; a resumed sweep must match it."""
+        return _identity(self.scenario, self.params, self.replications, self.seed)
+
+
+def plan_sweep(scenario: Scenario, params: Sequence[Param | str], *,
+               replications: int | None = None, seed: int | None = None,
+               out_dir: str | Path = "results", sweep_id: str | None = None,
+               resume: bool = False) -> SweepPlan:
+    """Check a sweep and find what is left to run; nothing is run or written.
+
+    ``params`` are :class:`~servicesim.engine.Param` or ``"key=start:stop:step"`` /
+    ``"key=a,b,c"`` strings.  Raises :class:`~servicesim.load.ScenarioError` for a bad
+    parameter (unknown key, empty range, a value the schema refuses) and
+    :class:`SweepError` when the folder holds rows and ``resume`` is false, or holds
+    another sweep.
+    """
+    parsed = tuple(parse_param(p) if isinstance(p, str) else p for p in params)
+    for p in parsed:
+        if not isinstance(p, Param):
+            raise TypeError(f"params must be engine.Param or 'key=values' strings, got {p!r}")
+    changes: dict[str, Any] = {}
+    if replications is not None and replications != scenario.run.replications:
+        changes["run.replications"] = replications
+    if seed is not None and seed != scenario.run.seed:
+        changes["run.seed"] = seed
+    for key, value in changes.items():
+        option = "--replications" if key == "run.replications" else "--seed"
+        scenario = apply_params(scenario, {key: value}, option=option)
+    items = tuple(alternatives(scenario, parsed))
+    n, root = scenario.run.replications, scenario.run.seed
+    sweep_id = _check_sweep_id(sweep_id) if sweep_id is not None else \
+        default_sweep_id(scenario, parsed, n, root)
+    try:
+        directory = Path(out_dir) / safe_folder_name(scenario.name) / sweep_id
+    except ValueError as exc:
+        raise SweepError(str(exc)) from None
+    plan = SweepPlan(scenario, parsed, items, n, root, sweep_id, directory, {})
+    done, sessions = _earlier_run(plan, resume)
+    return SweepPlan(scenario, parsed, items, n, root, sweep_id, directory, done,
+                     tuple(sessions))
+
+
+# ---------------------------------------------------------------------- earlier runs
+
+
+def _differences(old: Any, new: Any, path: str = "", limit: int = 3) -> list[str]:
+    """Up to ``limit`` dotted paths where two JSON documents differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found: list[str] = []
+        for key in list(old) + [k for k in new if k not in old]:
+            if len(found) >= limit:
+                break
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in old or key not in new:
+                found.append(sub)
+            else:
+                found += _differences(old[key], new[key], sub, limit - len(found))
+        return found
+    return [] if old == new else [path or "(whole)"]
+
+
+def _earlier_run(plan: SweepPlan, resume: bool) -> tuple[dict[Key, dict[str, Any]],
+                                                       list[dict[str, Any]]]:
+    """The rows and sessions of an earlier run in the plan's folder, checked."""
+    runs_path, manifest_path = plan.directory / RUNS_FILE, plan.directory / MANIFEST_FILE
+    done = _read_runs(runs_path, plan)
+    if done and not resume:
+        raise SweepError(
+            f"{plan.directory} already holds {len(done)} of {plan.n_planned} runs of a sweep; "
+            "continue it with --resume (resume=True), or choose another --id or --out")
+    if not resume:
+        return {}, []
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if done:
+            raise SweepError(f"{plan.directory} has {RUNS_FILE} but no {MANIFEST_FILE}, so "
+                             "its rows cannot be checked against this sweep; choose another "
+                             "--id or --out") from None
+        return {}, []
+    except (OSError, ValueError) as exc:
+        raise SweepError(f"cannot read {manifest_path}: {exc}; choose another --id or "
+                         "--out") from None
+    expected = plan.identity()
+    found = {key: manifest.get(key) for key in expected} if isinstance(manifest, dict) else {}
+    if found != expected:
+        what = []
+        for key in expected:
+            if found.get(key) != expected[key]:
+                paths = _differences(found.get(key), expected[key])
+                detail = f" ({', '.join(paths)})" if key == "scenario" and paths else ""
+                what.append(f"{key}{detail}")
+        raise SweepError(
+            f"cannot resume {plan.directory}: it holds a different sweep (differs in "
+            f"{'; '.join(what)}); run the same scenario, --param, --replications and --seed "
+            "as before, or choose another --id")
+    sessions = manifest.get("sessions")
+    return done, [s for s in sessions if isinstance(s, dict)] if isinstance(sessions,
+                                                                            list) else []
+
+
+def _read_runs(path: Path, plan: SweepPlan) -> dict[Key, dict[str, Any]]:
+    """The valid rows of an existing ``runs.csv`` (a missing file has none).
+
+    A row is kept only if it belongs to this plan and writes back to exactly the same
+    cells; anything else (a torn or foreign line) is ignored and run again.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SweepError(f"cannot read {path}: {exc}") from None
+    rows: dict[Key, dict[str, Any]] = {}
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader, None)
+        if header is None:
+            return {}
+        if header != plan.columns:
+            if not any(True for _ in reader):
+                return {}
+            raise SweepError(f"{path} has other columns than this sweep's; choose another "
+                             "--id or --out")
+        for cells in reader:
+            row = _parse_row(cells, plan)
+            if row is not None:
+                rows.setdefault((row["alternative"], row["replication"]), row)
+    except csv.Error:
+        pass  # a torn last line: keep what was read
+    return rows
+
+
+def _parse_row(cells: list[str], plan: SweepPlan) -> dict[str, Any] | None:
+    columns = plan.columns
+    if len(cells) != len(columns):
+        return None
+    try:
+        alternative = int(cells[0])
+        replication = int(cells[len(plan.params) + 1])
+        seed = int(cells[len(plan.params) + 2])
+        figures = [float(c) for c in cells[len(plan.params) + 3:]]
+    except ValueError:
+        return None
+    if not (0 <= alternative < plan.n_alternatives and 0 <= replication < plan.replications
+            and seed == plan.seed):
+        return None
+    row = {"alternative": alternative, **plan.items[alternative][0],
+           "replication": replication, "seed": seed,
+           **dict(zip(SUMMARY_KEYS, figures, strict=True))}
+    return row if plan.row_cells(row) == cells else None
+
+
+# ------------------------------------------------------------------------------- run
+
+
+class _RunsFile:
+    """``runs.csv`` kept whole: rows held in memory, rewritten atomically when due."""
+
+    def __init__(self, path: Path, plan: SweepPlan) -> None:
+        self.path, self.plan = path, plan
+        self.header = _line(plan.columns)
+        self.lines: dict[Key, str] = {k: _line(plan.row_cells(r)) for k, r in plan.done.items()}
+        self.rows: dict[Key, dict[str, Any]] = dict(plan.done)
+        self.dirty = True
+        self.last_write = -math.inf
+        self.interval = _FLUSH_SECONDS
+
+    def add(self, row: dict[str, Any]) -> None:
+        key = (row["alternative"], row["replication"])
+        self.lines[key] = _line(self.plan.row_cells(row))
+        self.rows[key] = row
+        self.dirty = True
+        if time.monotonic() - self.last_write >= self.interval:
+            self.write()
+
+    def write(self) -> None:
+        """Rewrite the file now (sorted by alternative, replication) if anything changed."""
+        if not self.dirty:
+            return
+        start = time.monotonic()
+        atomic_write_text(self.path, self.header + "".join(self.lines[k]
+                                                           for k in sorted(self.lines)))
+        self.dirty = False
+        self.last_write = time.monotonic()
+        # a large file is rewritten less often, so that writing never dominates
+        self.interval = max(_FLUSH_SECONDS, 5 * (self.last_write - start))
+
+
+@contextmanager
+def _progress_bar(enabled: bool, total: int, initial: int) -> Iterator[Callable[[], None]]:
+    """A tqdm bar on stderr (with ETA) when enabled and stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=initial, unit="run", file=sys.stderr, smoothing=0.1,
+               dynamic_ncols=True, desc="sweep")
+    try:
+        yield lambda: bar.update(1)
+    finally:
+        bar.close()
+
+
+def _summary_rows(plan: SweepPlan, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and confidence interval of each figure per alternative (probabilities clipped)."""
+    by_alternative: dict[int, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_alternative.setdefault(int(row["alternative"]), []).append(row)
+    out = []
+    for index, group in sorted(by_alternative.items()):
+        assignment = plan.items[index][0]
+        for key in SUMMARY_KEYS:
+            ci = figure_interval(key, (float(r[key]) for r in group), CONFIDENCE_LEVEL)
+            out.append({"alternative": index, **assignment, "figure": key,
+                        **{stat: ci[stat] for stat in STATS}})
+    return out
+
+
+def _summary_csv(plan: SweepPlan, summary: Sequence[Mapping[str, Any]]) -> str:
+    columns = ["alternative", *(p.key for p in plan.params), "figure", *STATS]
+    return _line(columns) + "".join(_line([_cell(r.get(c)) for c in columns])
+                                    for r in summary)
+
+
+def _manifest(plan: SweepPlan, status: str, sessions: Sequence[Mapping[str, Any]],
+              n_done: int) -> str:
+    first = sessions[0] if sessions else {}
+    last = sessions[-1] if sessions else {}
+    document = {
+        "scenario_name": plan.scenario.name,
+        "sweep_id": plan.sweep_id,
+        "status": status,
+        "started": first.get("started"),
+        "ended": last.get("ended"),
+        "command": last.get("command"),
+        "servicesim_version": _version(),
+        "replications": plan.replications,
+        "seed": plan.seed,
+        "common_random_numbers": (
+            f"every alternative uses the same {plan.replications} replication seeds: "
+            "replication r runs with child r of numpy.random.SeedSequence(seed), so all "
+            "alternatives meet the same customers, quantities and lead times"),
+        "params": plan.identity()["params"],
+        "n_alternatives": plan.n_alternatives,
+        "n_simulations_planned": plan.n_planned,
+        "n_simulations": n_done,
+        "confidence_level": CONFIDENCE_LEVEL,
+        "files": {"runs": RUNS_FILE, "summary": SUMMARY_FILE, "scenario": SCENARIO_FILE},
+        "sessions": list(sessions),
+        "scenario": plan.identity()["scenario"],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int | None = None,
+              progress: bool = False, command: str | None = None) -> SweepResult:
+    """Run what is left of ``plan`` and write its files; the whole sweep's result.
+
+    ``executor`` may be any ``concurrent.futures.Executor`` (a process pool, a Dask
+    ``Client.get_executor()``); without one, ``workers`` local processes run it (default
+    all cores, ``1`` serially).  ``progress`` shows a bar on stderr when it is a terminal.
+    Ctrl-C saves the finished rows, marks the sweep ``interrupted`` and raises
+    :class:`SweepInterrupted`; ``resume=True`` in :func:`plan_sweep` continues it.
+    """
+    folder = plan.directory
+    session: dict[str, Any] = {"command": command, "started": _now(), "ended": None,
+                               "status": "running", "n_simulations": 0}
+    sessions = [*plan.sessions, session]
+    tasks = plan.pending()
+    runs = _RunsFile(folder / RUNS_FILE, plan)
+    atomic_write_text(folder / SCENARIO_FILE, dump_scenario(plan.scenario))
+    runs.write()
+    with suppress(FileNotFoundError):  # a summary of an earlier run is stale until the end
+        (folder / SUMMARY_FILE).unlink()
+    atomic_write_text(folder / MANIFEST_FILE, _manifest(plan, "running", sessions,
+                                                        len(runs.rows)))
+
+    def finish(status: str) -> None:
+        session.update(status=status, ended=_now(),
+                       n_simulations=len(runs.rows) - len(plan.done))
+        runs.write()
+        atomic_write_text(folder / MANIFEST_FILE, _manifest(plan, status, sessions,
+                                                            len(runs.rows)))
+
+    with _progress_bar(progress, plan.n_planned, len(plan.done)) as advance:
+        def on_row(row: dict[str, Any]) -> None:
+            runs.add(row)
+            advance()
+
+        local = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
+        try:
+            if executor is not None or local == 1:
+                execute(tasks, executor, workers=1, on_row=on_row)
+            else:
+                with make_executor(workers=local) as (pool, _):
+                    execute(tasks, pool, workers=1, on_row=on_row)
+        except KeyboardInterrupt:
+            finish("interrupted")
+            raise SweepInterrupted(folder, len(runs.rows), plan.n_planned) from None
+        except BaseException:
+            finish("failed")
+            raise
+    rows = [runs.rows[k] for k in sorted(runs.rows)]
+    summary = _summary_rows(plan, rows)
+    atomic_write_text(folder / SUMMARY_FILE, _summary_csv(plan, summary))
+    finish("complete")
+    return SweepResult(plan=plan, runs=rows, summary=summary,
+                       n_simulations=len(rows) - len(plan.done))
+
+
+def sweep(scenario: Scenario, params: Sequence[Param | str], *,
+          replications: int | None = None, seed: int | None = None,
+          executor: Executor | None = None, workers: int | None = None,
+          out_dir: str | Path = "results", sweep_id: str | None = None, resume: bool = False,
+          progress: bool = False, command: str | None = None) -> SweepResult:
+    """Run every alternative of the ``params`` grid for the same replications; write files.
+
+    ``replications`` and ``seed`` default to ``scenario.run``; results go to
+    ``out_dir/<scenario name>/<sweep id>/`` (see the module docstring).  Raises
+    :class:`~servicesim.load.ScenarioError` for a bad parameter, :class:`SweepError` for a
+    folder that cannot be used, :class:`SweepInterrupted` on Ctrl-C (rows kept).
+    """
+    plan = plan_sweep(scenario, params, replications=replications, seed=seed,
+                      out_dir=out_dir, sweep_id=sweep_id, resume=resume)
+    return run_sweep(plan, executor=executor, workers=workers, progress=progress,
+                     command=command)
+
+
+# ---------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The rows and per-alternative summary of a finished sweep, and where they are."""
+
+    plan: SweepPlan = field(repr=False)
+    runs: list[dict[str, Any]] = field(repr=False)
+    """One row per alternative × replication (as in ``runs.csv``)."""
+    summary: list[dict[str, Any]] = field(repr=False)
+    """One row per alternative × figure: mean, ci_low, ci_high, std, n (as ``summary.csv``)."""
+    n_simulations: int
+    """Simulations run by this call (fewer than the sweep's when it resumed)."""
+
+    @property
+    def directory(self) -> Path:
+        return self.plan.directory
+
+    @property
+    def sweep_id(self) -> str:
+        return self.plan.sweep_id
+
+    def intervals(self) -> dict[int, dict[str, dict[str, Any]]]:
+        """``{alternative: {figure: {"mean", "ci_low", "ci_high", "std", "n"}}}``."""
+        out: dict[int, dict[str, dict[str, Any]]] = {}
+        for row in self.summary:
+            out.setdefault(row["alternative"], {})[row["figure"]] = {s: row[s] for s in STATS}
+        return out
+
+    def best(self, objective: str = "roi") -> dict[str, Any]:
+        """The alternative with the highest mean ``objective``: ``{"alternative", "params",
+        "mean", "ci_low", "ci_high", "std", "n"}`` (the first one on a tie)."""
+        if objective not in SUMMARY_KEYS:
+            raise ValueError(f"unknown objective {objective!r}; one of {', '.join(SUMMARY_KEYS)}")
+        candidates = [r for r in self.summary
+                      if r["figure"] == objective and not math.isnan(r["mean"])]
+        if not candidates:
+            raise ValueError(f"no alternative has a defined mean {objective}")
+        top = max(candidates, key=lambda r: (r["mean"], -r["alternative"]))
+        return {"alternative": top["alternative"],
+                "params": dict(self.plan.items[top["alternative"]][0]),
+                **{s: top[s] for s in STATS}}
+
+    def to_frames(self) -> tuple[pandas.DataFrame, pandas.DataFrame]:
+        """``(runs, summary)`` as pandas DataFrames (``pip install 'servicesim[pandas]'``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("SweepResult.to_frames needs pandas: "
+                              "pip install 'servicesim[pandas]'") from None
+        keys = [p.key for p in self.plan.params]
+        runs = pd.DataFrame(self.runs, columns=self.plan.columns)
+        summary = pd.DataFrame(self.summary,
+                               columns=["alternative", *keys, "figure", *STATS])
+        return runs, summary
