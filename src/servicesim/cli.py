@@ -2,6 +2,8 @@
 
 ``servicesim run SCENARIO.yaml`` loads a scenario (applying ``--set`` overrides), runs its
 replications, prints the derived policies and a summary table, and writes the results;
+``servicesim sweep SCENARIO.yaml --param KEY=VALUES ...`` runs every alternative of a grid
+under common random numbers (:func:`servicesim.sweeping.sweep`), locally or on Dask;
 ``servicesim validate FILE...`` checks scenario files and reports every problem at once.
 
 Exit codes: 0 success, 2 bad input (scenario, option or output path), 1 unexpected error,
@@ -13,21 +15,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import numbers
 import os
+import shlex
 import sys
 import traceback
-from collections.abc import Sequence
-from typing import NoReturn, TextIO
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from .executors import DEFAULT_CONNECT_TIMEOUT, ExecutorError
+from .kpis import KPI_BY_KEY
 from .load import Override, ScenarioError, load_scenario
 from .output import (
     OutputError,
     format_run_header,
     format_segment_table,
     format_summary_table,
+    format_value,
     summary_document,
     write_run_outputs,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .scenario import Scenario
+    from .sweeping import SweepPlan, SweepResult
 
 PROG = "servicesim"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -66,22 +78,35 @@ def build_parser() -> argparse.ArgumentParser:
                     "summary with confidence intervals, and write replications.csv, "
                     "summary.json and scenario.yaml to OUT/<scenario name>/.",
     )
-    run.add_argument("scenario", metavar="SCENARIO.yaml")
-    run.add_argument("--replications", metavar="N",
-                     help="number of replications (overrides run.replications)")
-    run.add_argument("--seed", metavar="S", help="root random seed (overrides run.seed)")
-    run.add_argument("--horizon-days", metavar="D",
-                     help="simulated days including warm-up (overrides run.horizon_days)")
-    run.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                     dest="overrides",
-                     help="change a scenario value, e.g. --set policy.service_target=0.98 "
-                          "(repeatable; VALUE is YAML)")
+    _add_scenario_options(run)
     run.add_argument("--out", metavar="DIR", default="results",
                      help="results folder (default: results); files go to DIR/<scenario>/")
     run.add_argument("--json", action="store_true",
                      help="print only the summary as JSON on stdout (messages to stderr)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.set_defaults(handler=_cmd_run)
+
+    sweep = commands.add_parser(
+        "sweep", parents=[common],
+        help="run every alternative of a parameter grid under common random numbers",
+        description="Run every alternative of a grid of scenario values (one --param per "
+                    "swept key; several make a full grid), each for the same replications "
+                    "(common random numbers), and write runs.csv, summary.csv, "
+                    "manifest.json and scenario.yaml to OUT/<scenario name>/<sweep id>/.",
+    )
+    _add_scenario_options(sweep)
+    sweep.add_argument("--param", metavar="KEY=VALUES", action="append", required=True,
+                       dest="params",
+                       help="a swept scenario key and its values: a range start:stop:step "
+                            "(inclusive), e.g. policy.service_target=0.80:0.99:0.01, or a "
+                            "list a,b,c (repeatable: a full grid)")
+    _add_output_options(sweep, "sweep")
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue an interrupted sweep: run only the missing runs")
+    _add_executor_options(sweep)
+    sweep.add_argument("--quiet", action="store_true",
+                       help="print nothing but errors (and no progress bar)")
+    sweep.set_defaults(handler=_cmd_sweep)
 
     validate = commands.add_parser(
         "validate", parents=[common], help="check scenario files and report every problem",
@@ -90,6 +115,79 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("scenarios", metavar="SCENARIO.yaml", nargs="+")
     validate.set_defaults(handler=_cmd_validate)
     return parser
+
+
+def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
+    """SCENARIO.yaml and the options that change it: --replications, --seed, ..., --set."""
+    parser.add_argument("scenario", metavar="SCENARIO.yaml")
+    parser.add_argument("--replications", metavar="N",
+                        help="number of replications (overrides run.replications)")
+    parser.add_argument("--seed", metavar="S", help="root random seed (overrides run.seed)")
+    parser.add_argument("--horizon-days", metavar="D",
+                        help="simulated days including warm-up (overrides run.horizon_days)")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                        dest="overrides",
+                        help="change a scenario value, e.g. --set policy.service_target=0.98 "
+                             "(repeatable; VALUE is YAML)")
+
+
+def _add_output_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--out", metavar="DIR", default="results",
+                        help=f"results folder (default: results); files go to "
+                             f"DIR/<scenario>/<{what} id>/")
+    parser.add_argument("--id", metavar="NAME", dest="run_id",
+                        help=f"name of the {what} folder (default: a hash of what is run, so "
+                             "the same command finds it again)")
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") \
+            from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _add_executor_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", metavar="N", type=_count,
+                       help="local worker processes (default: all cores; 1 runs serially)")
+    where.add_argument("--scheduler", metavar="ADDR",
+                       help="run on an existing Dask cluster, e.g. tcp://host:8786")
+    where.add_argument("--dask-local", metavar="N", type=_count,
+                       help="start a Dask LocalCluster of N worker processes for this run")
+    parser.add_argument("--scheduler-timeout", metavar="SECONDS", type=_seconds,
+                        default=DEFAULT_CONNECT_TIMEOUT,
+                        help="give up on a --scheduler that does not answer within this "
+                             f"time (default: {DEFAULT_CONNECT_TIMEOUT:g})")
+
+
+def _load(args: argparse.Namespace) -> Scenario:
+    """The scenario file with --replications, --seed, --horizon-days and --set applied."""
+    overrides: list[str | Override] = list(args.overrides)
+    for option, key, value in (
+        ("--replications", "run.replications", args.replications),
+        ("--seed", "run.seed", args.seed),
+        ("--horizon-days", "run.horizon_days", args.horizon_days),
+    ):
+        if value is not None:
+            overrides.append(Override(key, value, option))
+    return load_scenario(args.scenario, overrides)
 
 
 def _error(message: str, stream: TextIO | None = None) -> None:
@@ -104,15 +202,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    overrides: list[str | Override] = list(args.overrides)
-    for option, key, value in (
-        ("--replications", "run.replications", args.replications),
-        ("--seed", "run.seed", args.seed),
-        ("--horizon-days", "run.horizon_days", args.horizon_days),
-    ):
-        if value is not None:
-            overrides.append(Override(key, value, option))
-    scenario = load_scenario(args.scenario, overrides)
+    scenario = _load(args)
 
     from .experiment import run_replications  # the engine is needed only to run
 
@@ -143,6 +233,132 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _values(values: Sequence[Any], shown: int = 6) -> str:
+    texts = [json.dumps(v) if isinstance(v, Mapping | list) else str(v) for v in values]
+    if len(texts) > shown:
+        texts = [*texts[: shown - 2], "...", texts[-1]]
+    return ", ".join(texts)
+
+
+def _sweep_header(plan: SweepPlan, how: str, file: str) -> str:
+    run = plan.scenario.run
+    lines = [f"scenario      {plan.scenario.name} ({file})",
+             f"grid          {_plural(plan.n_alternatives, 'alternative')}"
+             + (":" if plan.params else " (no --param: the scenario as it is)")]
+    for param in plan.params:
+        lines.append(f"  {param.key} = {_values(param.values)}"
+                     f" ({_plural(len(param.values), 'value')})")
+    lines += [
+        f"replications  {plan.replications} per alternative (root seed {plan.seed}): "
+        f"{plan.n_planned:,} simulations of {run.horizon_days:g} days "
+        f"({run.horizon_days - run.warmup_days:g} measured after warm-up)",
+        f"common random numbers: every alternative uses the same {plan.replications} "
+        "replication seeds",
+    ]
+    if plan.done:
+        lines.append(f"resuming      {len(plan.done):,} of {plan.n_planned:,} runs already done; "
+                     f"{plan.n_planned - len(plan.done):,} to run")
+    lines.append(f"running on    {how}")
+    lines.append(f"results in    {plan.directory}{os.sep}")
+    return "\n".join(lines)
+
+
+_SWEEP_COLUMNS = (("item_fill_rate", "item fill rate %"), ("roi", "ROI %"),
+                  ("operating_profit", "operating profit"),
+                  ("avg_inventory_value", "inventory value"))
+
+
+def _with_ci(key: str, stats: Mapping[str, Any]) -> str:
+    """``mean ± half-width`` of the 95 % interval (the unclipped side if it was clipped)."""
+    values = [stats.get(s) for s in ("mean", "ci_low", "ci_high")]
+    numbers_only = [float(x) for x in values if isinstance(x, numbers.Real)]
+    if len(numbers_only) != 3 or not all(math.isfinite(x) for x in numbers_only):
+        return format_value(key, values[0])
+    mean, low, high = numbers_only
+    half = max(mean - low, high - mean)
+    if KPI_BY_KEY[key].unit == "money":
+        return f"{mean:,.0f} ± {half:,.0f}"
+    return f"{format_value(key, mean)} ± {format_value(key, half)}"
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return json.dumps(value) if isinstance(value, Mapping | list) else str(value)
+
+
+def _sweep_table(result: SweepResult) -> str:
+    """One line per alternative: its values and the key figures with 95 % intervals."""
+    keys = [p.key for p in result.plan.params]
+    best = result.best("roi")["alternative"] if any(
+        isinstance(r["mean"], numbers.Real) and math.isfinite(r["mean"])
+        for r in result.summary if r["figure"] == "roi") else None
+    header = ["", "alt", *keys, *(label for _, label in _SWEEP_COLUMNS)]
+    rows = [header]
+    intervals = result.intervals()
+    for index, (assignment, _) in enumerate(result.plan.items):
+        figures = intervals.get(index, {})
+        rows.append(["*" if index == best else "", str(index),
+                     *(_param_text(assignment[k]) for k in keys),
+                     *(_with_ci(key, figures.get(key, {})) for key, _ in _SWEEP_COLUMNS)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i < 2 + len(keys) else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+             for r in rows]
+    rule = "-" * max(len(line) for line in lines)
+    n = result.plan.replications
+    title = (f"{result.plan.scenario.name}: mean ± 95 % CI half-width over "
+             f"{_plural(n, 'replication')} per alternative; money over the measured window")
+    note = "* best mean ROI" if best is not None else "no alternative has a defined ROI"
+    return "\n".join([title, rule, lines[0], rule, *lines[1:], rule, note])
+
+
+def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
+    argv = list(args.argv)
+    if not args.resume:
+        argv.append("--resume")
+    if args.run_id is None:
+        argv += ["--id", sweep_id]
+    return shlex.join([PROG, *argv])
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    from .executors import make_executor  # the engine is needed only to run
+    from .sweeping import SweepInterrupted, plan_sweep, run_sweep
+
+    plan = plan_sweep(scenario, args.params, out_dir=args.out, sweep_id=args.run_id,
+                      resume=args.resume)
+    to_run = plan.n_planned - len(plan.done)
+    workers = min(args.workers or os.cpu_count() or 1, max(to_run, 1))
+    if args.scheduler is None and args.dask_local is None and to_run == 0:
+        workers = 1
+    try:
+        with make_executor(workers=workers, scheduler=args.scheduler,
+                           dask_local=args.dask_local,
+                           connect_timeout=args.scheduler_timeout) as (executor, how):
+            if not args.quiet:
+                print(_sweep_header(plan, how, args.scenario), flush=True)
+            result = run_sweep(plan, executor=executor, workers=workers,
+                               progress=not args.quiet,
+                               command=shlex.join([PROG, *args.argv]))
+    except SweepInterrupted as stop:
+        print(f"\n{PROG}: interrupted: {stop.done:,} of {stop.total:,} runs kept in "
+              f"{stop.directory / 'runs.csv'} (manifest status: interrupted)\n"
+              f"continue with:\n  {_resume_command(args, plan.sweep_id)}", file=sys.stderr,
+              flush=True)
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        print()
+        print(_sweep_table(result))
+        earlier = plan.n_planned - result.n_simulations
+        print(f"\n{result.n_simulations:,} simulations run"
+              + (f" ({earlier:,} from an earlier run)" if earlier else "")
+              + f"; results written to {result.directory}{os.sep} "
+              "(runs.csv, summary.csv, manifest.json, scenario.yaml)", flush=True)
+    return EXIT_OK
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for file in args.scenarios:
@@ -159,7 +375,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
     try:
         parser = build_parser()
         try:
@@ -170,8 +387,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _error(str(exc))
             return EXIT_USAGE
         debug = bool(args.debug)
+        args.argv = argv  # to repeat the command line (manifest, --resume hint)
         return int(args.handler(args))
-    except (ScenarioError, OutputError) as exc:
+    except (ScenarioError, OutputError, ExecutorError) as exc:
         _error(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
