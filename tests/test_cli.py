@@ -284,3 +284,28 @@ def test_python_dash_m_run(tiny: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["replications"] == 2
     assert (tmp_path / "results" / "tiny" / "replications.csv").exists()
+
+
+def test_optimize_default_search(tiny: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["optimize", str(tiny), "--replications", "2", "--max-replications", "4",
+                 "--workers", "1", "--out", str(tmp_path), "--id", "opt"]) == 0
+    out = capsys.readouterr().out
+    assert "policy.service_target in [0.5, 0.999]" in out and "serially" in out
+    assert "Best: policy.service_target = " in out and "Simulations used:" in out
+    document = json.loads((tmp_path / "tiny" / "opt" / "result.json").read_text("utf-8"))
+    assert document["objective"] == "roi"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--param", "policy.service_target"], "needs its --bounds"),
+    (["--param", "policy.service_targt", "--bounds", "0.5", "0.9"], "did you mean"),
+    (["--bounds", "0.5", "1.5"], "must be < 1"),
+    (["--objective", "revenue"], "invalid choice"),
+])
+def test_optimize_bad_search_exits_2(tiny: Path, tmp_path: Path, argv: list[str],
+                                     message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["optimize", str(tiny), "--out", str(tmp_path), *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and message in err
+    error_lines(err)

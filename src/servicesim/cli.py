@@ -14,6 +14,7 @@ unless ``--debug`` is given.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import numbers
@@ -108,6 +109,37 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print nothing but errors (and no progress bar)")
     sweep.set_defaults(handler=_cmd_sweep)
 
+    optimize = commands.add_parser(
+        "optimize", parents=[common],
+        help="find the service level (or other fields) that maximises ROI, with its "
+             "uncertainty",
+        description="Search 1 to 3 numeric scenario fields for the values that maximise an "
+                    "objective: a coarse grid, then more points and replications only near "
+                    "the top. Reports the best, its 95 %% CI and the values not "
+                    "significantly below it, and writes the files to "
+                    "OUT/<scenario name>/<run id>/.",
+    )
+    _add_scenario_options(optimize, replications=False)
+    optimize.add_argument("--objective", default="roi",
+                          choices=("roi", "operating_profit", "economic_profit"),
+                          help="the figure to maximise (default: roi)")
+    optimize.add_argument("--param", metavar="KEY", action="append", default=[],
+                          dest="keys", help="a searched scenario key (repeatable, up to 3; "
+                          "default policy.service_target); each needs --bounds")
+    optimize.add_argument("--bounds", metavar=("LOW", "HIGH"), nargs=2, action="append",
+                          default=[], help="the range of the --param before it "
+                          "(default for policy.service_target: 0.5 0.999)")
+    optimize.add_argument("--integer", action="store_true",
+                          help="search whole numbers only (every --param)")
+    optimize.add_argument("--replications", metavar="N", type=_count,
+                          help="replications of every point at first (default 5)")
+    optimize.add_argument("--max-replications", metavar="N", type=_count,
+                          help="replications a point near the top may get (default 40)")
+    _add_output_options(optimize, "run")
+    _add_executor_options(optimize)
+    optimize.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    optimize.set_defaults(handler=_cmd_optimize)
+
     validate = commands.add_parser(
         "validate", parents=[common], help="check scenario files and report every problem",
         description="Check scenario files; report every problem in each file at once.",
@@ -117,11 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
+def _add_scenario_options(parser: argparse.ArgumentParser, replications: bool = True) -> None:
     """SCENARIO.yaml and the options that change it: --replications, --seed, ..., --set."""
     parser.add_argument("scenario", metavar="SCENARIO.yaml")
-    parser.add_argument("--replications", metavar="N",
-                        help="number of replications (overrides run.replications)")
+    if replications:
+        parser.add_argument("--replications", metavar="N", dest="run_replications",
+                            help="number of replications (overrides run.replications)")
     parser.add_argument("--seed", metavar="S", help="root random seed (overrides run.seed)")
     parser.add_argument("--horizon-days", metavar="D",
                         help="simulated days including warm-up (overrides run.horizon_days)")
@@ -181,7 +214,7 @@ def _load(args: argparse.Namespace) -> Scenario:
     """The scenario file with --replications, --seed, --horizon-days and --set applied."""
     overrides: list[str | Override] = list(args.overrides)
     for option, key, value in (
-        ("--replications", "run.replications", args.replications),
+        ("--replications", "run.replications", getattr(args, "run_replications", None)),
         ("--seed", "run.seed", args.seed),
         ("--horizon-days", "run.horizon_days", args.horizon_days),
     ):
@@ -359,6 +392,56 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DEFAULT_SEARCH = ("policy.service_target", ("0.5", "0.999"))
+"""What ``optimize`` searches without --param: the service target from 50 % to 99.9 %."""
+
+
+def _search_space(args: argparse.Namespace, scenario: Scenario) -> list[Any]:
+    """The optimiser's space from --param KEY --bounds LOW HIGH pairs (and --integer);
+    each key and both bounds are checked against the scenario before anything starts."""
+    from .engine import apply_params
+    from .optimizer import parse_bound
+
+    keys, bounds = list(args.keys), [tuple(b) for b in args.bounds]
+    if not keys and len(bounds) <= 1:
+        keys = [DEFAULT_SEARCH[0]]
+        bounds = bounds or [DEFAULT_SEARCH[1]]
+    if len(keys) != len(bounds):
+        raise _UsageError(f"every --param needs its --bounds LOW HIGH (got {len(keys)} "
+                          f"--param and {len(bounds)} --bounds)")
+    space = []
+    for key, (low, high) in zip(keys, bounds, strict=True):
+        bound = parse_bound(f"{key}={low}:{high}")
+        for value in (bound.low, bound.high):
+            apply_params(scenario, {bound.key: value})
+        space.append(dataclasses.replace(bound, integer=True) if args.integer else bound)
+    return space
+
+
+def _cmd_optimize(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    space = _search_space(args, scenario)
+    from .executors import make_executor  # the engine is needed only to run
+    from .optimizer import optimize
+
+    with make_executor(workers=args.workers, scheduler=args.scheduler,
+                       dask_local=args.dask_local,
+                       connect_timeout=args.scheduler_timeout) as (executor, how):
+        if not args.quiet:
+            print(f"optimising {args.objective} of {scenario.name} ({args.scenario}) over "
+                  + ", ".join(f"{b.key} in [{b.low}, {b.high}]" for b in space)
+                  + f"; running on {how}", flush=True)
+        result = optimize(scenario, space, objective=args.objective,
+                          replications=args.replications,
+                          max_replications=args.max_replications, executor=executor,
+                          workers=1 if executor is None else None, out_dir=args.out,
+                          run_id=args.run_id, progress=not args.quiet,
+                          command=shlex.join([PROG, *args.argv]))
+    if not args.quiet:
+        print(result.report(), flush=True)
+    return EXIT_OK
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for file in args.scenarios:
@@ -389,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         debug = bool(args.debug)
         args.argv = argv  # to repeat the command line (manifest, --resume hint)
         return int(args.handler(args))
-    except (ScenarioError, OutputError, ExecutorError) as exc:
+    except (ScenarioError, OutputError, ExecutorError, _UsageError) as exc:
         _error(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
