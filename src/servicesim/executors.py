@@ -68,6 +68,12 @@ def _process_pool(workers: int) -> Iterator[tuple[Executor | None, str]]:
         pool.shutdown(wait=True)
 
 
+def dask_setup(worker: Any) -> None:
+    """Dask preload hook, run in each worker process of :func:`make_executor`'s
+    LocalCluster: Ctrl-C is for the main process, which closes the cluster itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
 def _dask_client(scheduler: str, connect_timeout: float) -> Iterator[tuple[Executor, str]]:
     try:
@@ -100,7 +106,7 @@ def _dask_local(workers: int) -> Iterator[tuple[Executor, str]]:
         raise ExecutorError(f"--dask-local needs dask.distributed ({exc}); "
                             "pip install 'dask[distributed]'") from None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=None, preload=[__name__])
     try:
         client = Client(cluster, set_as_default=False)
         try:
