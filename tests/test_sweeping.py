@@ -148,6 +148,11 @@ def test_resume_refuses_a_different_sweep(tmp_path: Path) -> None:
     with pytest.raises(SweepError, match="replications"):
         sweep(BASE, ["policy.service_target=0.7,0.95"], replications=4, out_dir=tmp_path,
               sweep_id="x", resume=True)
+    with pytest.raises(SweepError, match="already holds runs"):  # not one row matches
+        sweep(BASE, ["policy.service_target=0.6,0.8"], out_dir=tmp_path, sweep_id="x")
+    with pytest.raises(SweepError, match="params"):
+        sweep(BASE, ["policy.service_target=0.6,0.8"], out_dir=tmp_path, sweep_id="x",
+              resume=True)
 
 
 def test_resume_ignores_torn_and_foreign_lines(tmp_path: Path) -> None:

@@ -266,13 +266,13 @@ def _earlier_run(plan: SweepPlan, resume: bool) -> tuple[dict[Key, dict[str, Any
                                                        list[dict[str, Any]]]:
     """The rows and sessions of an earlier run in the plan's folder, checked."""
     runs_path, manifest_path = plan.directory / RUNS_FILE, plan.directory / MANIFEST_FILE
-    done = _read_runs(runs_path, plan)
-    if done and not resume:
-        raise SweepError(
-            f"{plan.directory} already holds {len(done)} of {plan.n_planned} runs of a sweep; "
-            "continue it with --resume (resume=True), or choose another --id or --out")
     if not resume:
+        if _has_rows(runs_path):  # whichever sweep they belong to: never overwrite rows
+            raise SweepError(
+                f"{plan.directory} already holds runs of a sweep ({RUNS_FILE}); continue it "
+                "with --resume (resume=True), or choose another --id or --out")
         return {}, []
+    done = _read_runs(runs_path, plan)
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -300,6 +300,18 @@ def _earlier_run(plan: SweepPlan, resume: bool) -> tuple[dict[Key, dict[str, Any
     sessions = manifest.get("sessions")
     return done, [s for s in sessions if isinstance(s, dict)] if isinstance(sessions,
                                                                             list) else []
+
+
+def _has_rows(path: Path) -> bool:
+    """Whether a file exists with anything after its first line."""
+    try:
+        with path.open("rb") as handle:
+            handle.readline()
+            return bool(handle.read(1))
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise SweepError(f"cannot read {path}: {exc}") from None
 
 
 def _read_runs(path: Path, plan: SweepPlan) -> dict[Key, dict[str, Any]]:
