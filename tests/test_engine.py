@@ -85,3 +85,13 @@ def test_linked_keys_move_together() -> None:
         sc, [parse_param("skus.A.policy.service_target+skus.B.policy.service_target=0.8")])
     assert alt.sku_policy("A").service_target == 0.8 == alt.sku_policy("B").service_target
     assert assignment == {"skus.A.policy.service_target+skus.B.policy.service_target": 0.8}
+
+
+def test_reaction_mixes_can_be_swept_as_a_yaml_list() -> None:
+    p = parse_param("segments.s.reactions=[{backorder: 1}, {switch: 0.5, defect: 0.5}]")
+    assert p.values == ({"backorder": 1}, {"switch": 0.5, "defect": 0.5})
+    alts = alternatives(BASE, [p])
+    assert alts[1][1].segments["s"].reactions.defect == 0.5
+    assert alts[0][1].segments["s"].reactions.switch == 0.0  # unset keys take defaults
+    with pytest.raises(ScenarioError, match="sum to 1"):
+        alternatives(BASE, [parse_param("segments.s.reactions=[{wait: 0.5}]")])

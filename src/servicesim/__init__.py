@@ -16,6 +16,7 @@ from .experiment import ReplicationSet, confidence_interval, run_replications
 from .kpis import KPIS, SUMMARY_KEYS
 from .load import ScenarioError, dump_scenario, load_scenario, scenario_from_dict
 from .model import ReplicationResult, simulate
+from .optimizer import Bound, OptimizeResult, optimize, parse_bound
 from .policy import DerivedPolicy, derive_policies
 from .scenario import Scenario
 from .sweeping import SweepError, SweepInterrupted, SweepResult, sweep
@@ -23,6 +24,10 @@ from .sweeping import SweepError, SweepInterrupted, SweepResult, sweep
 __version__ = "0.1.0"
 
 __all__ = [
+    "Bound",
+    "OptimizeResult",
+    "optimize",
+    "parse_bound",
     "KPIS",
     "SUMMARY_KEYS",
     "DerivedPolicy",

@@ -73,7 +73,8 @@ def _range_values(text: str, spec: str, option: str) -> tuple[Any, ...]:
 
 
 def parse_param(text: str, option: str = "--param") -> Param:
-    """Parse ``key=start:stop:step`` (inclusive range) or ``key=a,b,c`` (YAML values).
+    """Parse ``key=start:stop:step`` (inclusive range), ``key=a,b,c`` (YAML values) or
+    ``key=[v1, v2]`` (a YAML list, whose items may be mappings such as reaction mixes).
 
     Raises :class:`ScenarioError` naming the option, key and value when it is malformed;
     whether the key exists and the values are allowed is checked by :func:`alternatives`.
@@ -87,8 +88,16 @@ def parse_param(text: str, option: str = "--param") -> Param:
         raise _bad(text, option, "no values given")
     if ":" in spec and not spec.lstrip().startswith(("{", "[")):
         return Param(key, _range_values(text, spec, option))
+    if spec.startswith("["):  # a YAML list: each item is one value (mappings allowed)
+        try:
+            items = yaml.safe_load(spec)
+        except yaml.YAMLError:
+            raise _bad(text, option, f"cannot read {spec!r} as a YAML list") from None
+        if not isinstance(items, list) or not items:
+            raise _bad(text, option, "a [list] of values needs at least one value")
+        return Param(key, tuple(items))
     values = []
-    for item in spec.split(",") if not spec.startswith(("{", "[")) else [spec]:
+    for item in spec.split(",") if not spec.startswith("{") else [spec]:
         item = item.strip()
         if not item:
             raise _bad(text, option, "an empty value in the list")

@@ -119,11 +119,13 @@ class Sku(_Model):
 
 
 class Reactions(_Model):
-    """Stockout reaction mix {wait, backorder, switch, defect}; must sum to 1 (DOMAIN §2)."""
+    """Stockout reaction mix {wait, backorder, switch, defect}; must sum to 1 (DOMAIN §2).
+
+    Unset reactions are 0; a segment without ``reactions`` switches (lost sales)."""
 
     wait: Probability = 0.0
     backorder: Probability = 0.0
-    switch: Probability = 1.0
+    switch: Probability = 0.0
     defect: Probability = 0.0
 
     @model_validator(mode="after")
@@ -154,7 +156,7 @@ class Segment(_Model):
     sku_weights: dict[Name, Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
     promised_cycle_time_days: Days = 3.0
     priority: int = Field(default=1, ge=1, le=9)
-    reactions: Reactions = Field(default_factory=Reactions)
+    reactions: Reactions = Field(default_factory=lambda: Reactions(switch=1.0))
     patience_days: Dist = Field(default_factory=lambda: _exponential(3.0))
     max_waits: int = Field(default=3, ge=0, le=1000)
     defect_increase_per_stockout: Probability = 0.0
