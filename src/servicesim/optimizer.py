@@ -64,6 +64,7 @@ from .kpis import KPI_BY_KEY, SUMMARY_KEYS
 from .load import NOT_SET, Problem, ScenarioError, dump_scenario
 from .output import OutputError, atomic_write_text, safe_folder_name
 from .scenario import Scenario
+from .sweeping import progress_bar
 
 DEFAULT_REPLICATIONS = 5
 """Replications of every point of the coarse grid."""
@@ -353,6 +354,15 @@ class OptimizeResult:
     scenario_name: str = ""
     rounds: int = 0
 
+    def to_frames(self) -> tuple[Any, Any]:
+        """``(evaluations, runs)`` as pandas DataFrames (``pip install 'servicesim[pandas]'``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("OptimizeResult.to_frames needs pandas: "
+                              "pip install 'servicesim[pandas]'") from None
+        return pd.DataFrame(self.evaluations), pd.DataFrame(self.runs)
+
     def report(self) -> str:
         """Plain-language summary: best level, objective with CI, not-worse set, cost."""
         kpi = KPI_BY_KEY.get(self.objective)
@@ -535,7 +545,10 @@ def optimize(
     with _pool(executor, workers) as pool:
         while batch and rounds < MAX_ROUNDS:
             rounds += 1
-            search.record(execute(batch, executor=pool, workers=workers), objective)
+            with progress_bar(progress, len(batch), 0, f"optimize round {rounds}") as tick:
+                rows = execute(batch, executor=pool, workers=workers,
+                               on_row=lambda _row: tick())
+            search.record(rows, objective)
             state = _assess(search.all(), alpha)
             say(f"round {rounds}: {len(search.runs):,} simulations, {len(search.candidates)} "
                 "points, best " + ", ".join(f"{k}={_show(v)}" for k, v in state.best.params.items())

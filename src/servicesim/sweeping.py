@@ -403,7 +403,8 @@ class _RunsFile:
 
 
 @contextmanager
-def _progress_bar(enabled: bool, total: int, initial: int) -> Iterator[Callable[[], None]]:
+def progress_bar(enabled: bool, total: int, initial: int, desc: str = "sweep"
+                  ) -> Iterator[Callable[[], None]]:
     """A tqdm bar on stderr (with ETA) when enabled and stderr is a terminal."""
     if not enabled or not sys.stderr.isatty():
         yield lambda: None
@@ -411,7 +412,7 @@ def _progress_bar(enabled: bool, total: int, initial: int) -> Iterator[Callable[
     from tqdm import tqdm
 
     bar = tqdm(total=total, initial=initial, unit="run", file=sys.stderr, smoothing=0.1,
-               dynamic_ncols=True, desc="sweep")
+               dynamic_ncols=True, desc=desc, leave=desc == "sweep")
     try:
         yield lambda: bar.update(1)
     finally:
@@ -499,7 +500,7 @@ def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int
         atomic_write_text(folder / MANIFEST_FILE, _manifest(plan, status, sessions,
                                                             len(runs.rows)))
 
-    with _progress_bar(progress, plan.n_planned, len(plan.done)) as advance:
+    with progress_bar(progress, plan.n_planned, len(plan.done)) as advance:
         def on_row(row: dict[str, Any]) -> None:
             runs.add(row)
             advance()
