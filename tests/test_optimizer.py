@@ -189,8 +189,8 @@ def fake_execute(surface: Any, noise_sd: float) -> Any:
     """An ``engine.execute`` stand-in: objective = surface(params) + a common shock per
     replication (common random numbers) + a little independent noise, all seeded."""
 
-    def execute(tasks: Sequence[Task], executor: Any = None, workers: Any = None) -> list[
-            dict[str, Any]]:
+    def execute(tasks: Sequence[Task], executor: Any = None, workers: Any = None,
+                on_row: Any = None) -> list[dict[str, Any]]:
         rows = []
         for t in tasks:
             params = dict(t.params)
