@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--quiet", action="store_true", help="print nothing but errors")
     optimize.set_defaults(handler=_cmd_optimize)
 
+    _add_compare_command(commands, common)
+
     validate = commands.add_parser(
         "validate", parents=[common], help="check scenario files and report every problem",
         description="Check scenario files; report every problem in each file at once.",
@@ -439,6 +441,134 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                           command=shlex.join([PROG, *args.argv]))
     if not args.quiet:
         print(result.report(), flush=True)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------- servicesim compare
+
+
+def _add_compare_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    compare = commands.add_parser(
+        "compare", parents=[common],
+        help="what-if: compare scenarios (files or --set-variant) under common random "
+             "numbers",
+        description="Run several scenarios (files, and variants of the first file made with "
+                    "--set-variant) for the same replications (common random numbers) and "
+                    "report each key figure side by side with its paired difference to the "
+                    "first scenario and the 95 %% CI of that difference; writes runs.csv, "
+                    "comparison.csv, manifest.json and a chart to OUT/<compare id>/.",
+    )
+    compare.add_argument("scenarios", metavar="SCENARIO.yaml", nargs="+",
+                         help="scenario files; the first is the reference")
+    compare.add_argument("--set-variant", metavar="LABEL:KEY=VALUE[,KEY=VALUE...]",
+                         action="append", default=[], dest="variants",
+                         help="a labelled variant of the first file, e.g. \"shorter lead "
+                              "time:supplier.lead_time_days.mean=8\" (repeatable)")
+    compare.add_argument("--replications", metavar="N", dest="run_replications",
+                         help="replications of every scenario (default: the first file's "
+                              "run.replications)")
+    compare.add_argument("--seed", metavar="S",
+                         help="root random seed (default: the first file's run.seed)")
+    compare.add_argument("--horizon-days", metavar="D",
+                         help="simulated days including warm-up, for every scenario")
+    compare.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                         dest="overrides", help="change a value in every scenario "
+                         "(repeatable; VALUE is YAML)")
+    compare.add_argument("--out", metavar="DIR", default="results",
+                         help="results folder (default: results); files go to "
+                              "DIR/<compare id>/")
+    compare.add_argument("--id", metavar="NAME", dest="run_id",
+                         help="name of the comparison folder (default: compare- and a hash "
+                              "of what is run)")
+    _add_executor_options(compare)
+    compare.add_argument("--json", action="store_true",
+                         help="print only the comparison table as JSON on stdout")
+    compare.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    compare.set_defaults(handler=_cmd_compare)
+
+
+def _compare_inputs(args: argparse.Namespace) -> tuple[list[Scenario], list[str]]:
+    """The scenarios (files with the common options applied, then the variants of the
+    first file) and their labels; every problem of every input at once."""
+    from pathlib import Path
+
+    from .compare import apply_variant, parse_variant
+
+    common: list[str | Override] = list(args.overrides)
+    for option, key, value in (("--replications", "run.replications", args.run_replications),
+                               ("--seed", "run.seed", args.seed),
+                               ("--horizon-days", "run.horizon_days", args.horizon_days)):
+        if value is not None:
+            common.append(Override(key, value, option))
+    problems: list[Any] = []
+    scenarios: list[Scenario] = []
+    labels: list[str] = []
+    for file in args.scenarios:
+        try:
+            scenarios.append(load_scenario(file, common))
+            labels.append(Path(file).stem)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    variants = []
+    for text in args.variants:
+        try:
+            variants.append(parse_variant(text))
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    if scenarios and len(scenarios) == len(args.scenarios):
+        for variant in variants:
+            try:
+                scenarios.append(apply_variant(scenarios[0], variant,
+                                               source=args.scenarios[0]))
+                labels.append(variant.label)
+            except ScenarioError as exc:
+                problems.extend(exc.problems)
+    if problems:
+        raise ScenarioError(problems)
+    if len(scenarios) < 2:
+        raise _UsageError("compare needs at least two scenarios: several files, or one file "
+                          "and --set-variant LABEL:KEY=VALUE")
+    if len(set(labels)) != len(labels):  # two files with the same stem: use the paths
+        labels = [*args.scenarios, *labels[len(args.scenarios):]]
+    return scenarios, labels
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    scenarios, labels = _compare_inputs(args)
+    from .compare import KEY_FIGURES, compare
+    from .executors import make_executor
+
+    n = scenarios[0].run.replications
+    tasks = n * len(scenarios)
+    workers = min(args.workers or os.cpu_count() or 1, tasks)
+    info = sys.stderr if args.json else sys.stdout
+    with make_executor(workers=workers, scheduler=args.scheduler, dask_local=args.dask_local,
+                       connect_timeout=args.scheduler_timeout) as (executor, how):
+        if not args.quiet:
+            print(f"comparing {len(scenarios)} scenarios against the reference "
+                  f"{labels[0]!r}:", file=info)
+            for label, scenario in zip(labels, scenarios, strict=True):
+                print(f"  {label}  ({scenario.name}, {scenario.run.horizon_days:g} days, "
+                      f"{scenario.run.horizon_days - scenario.run.warmup_days:g} measured)",
+                      file=info)
+            print(f"common random numbers: every scenario meets the same {n} replication "
+                  f"seeds (root seed {scenarios[0].run.seed}); {tasks:,} simulations on "
+                  f"{how}", file=info, flush=True)
+        result = compare(scenarios, labels, executor=executor,
+                         workers=1 if executor is None else None, out_dir=args.out,
+                         run_id=args.run_id, progress=not args.quiet,
+                         command=shlex.join([PROG, *args.argv]))
+    if args.json:
+        print(json.dumps(result.to_dict(KEY_FIGURES), indent=2, ensure_ascii=False,
+                         allow_nan=False), flush=True)
+    elif not args.quiet:
+        print()
+        print(result.report(), flush=True)
+    chart = result.plot()
+    if not args.quiet:
+        print(f"\nresults written to {result.directory}{os.sep} (runs.csv, comparison.csv, "
+              f"manifest.json, {chart['png'].name}, {chart['svg'].name})", file=info,
+              flush=True)
     return EXIT_OK
 
 

@@ -1,0 +1,722 @@
+"""What-if comparison: several scenarios under common random numbers, paired differences.
+
+``compare([baseline, shorter_lead_time], ["baseline", "shorter lead time"])`` runs every
+scenario for the same replications — replication *r* of every scenario uses child *r* of
+``SeedSequence(seed)``, so all of them meet the same customers, quantities and lead times
+(common random numbers, DOMAIN §6).  The first scenario is the *reference*; for every other
+one and every figure the comparison reports the **paired difference** (scenario − reference)
+over the common replications, its 95 % paired-t interval and two-sided p-value.  Because the
+luck of the draw is shared, these differences are far sharper than the scenarios' own
+intervals suggest.
+
+Files go to ``<out_dir>/<compare id>/``: ``runs.csv`` (one row per scenario × replication),
+``comparison.csv`` (one row per figure × scenario), ``manifest.json`` (labels, scenarios as
+run, seed, replications, command, version, times) and, with :meth:`Comparison.plot` (the
+command does it), ``compare.png``/``compare.svg``.
+
+Variants of one file are written ``LABEL:key=value[,key=value...]``
+(:func:`parse_variant`), the same dotted keys as ``--set``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import numbers
+import os
+import re
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+from .engine import apply_params, execute, make_tasks
+from .executors import make_executor
+from .experiment import confidence_interval, figure_interval
+from .kpis import KPI_BY_KEY, SUMMARY_KEYS
+from .load import NOT_SET, Override, Problem, ScenarioError, with_overrides
+from .output import OutputError, atomic_write_text, safe_folder_name
+from .scenario import Scenario
+from .sweeping import progress_bar
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+
+__all__ = [
+    "CONFIDENCE_LEVEL",
+    "KEY_FIGURES",
+    "Comparison",
+    "Variant",
+    "apply_variant",
+    "compare",
+    "default_compare_id",
+    "paired_difference",
+    "parse_variant",
+]
+
+CONFIDENCE_LEVEL = 0.95
+KEY_FIGURES: tuple[str, ...] = (
+    "item_fill_rate", "order_fill_rate", "on_time_rate", "order_cycle_time_mean_days",
+    "lost_sales_units", "defections", "revenue", "operating_profit", "avg_inventory_value",
+    "roi", "economic_profit",
+)
+"""The figures the report and the chart show (``comparison.csv`` has every figure)."""
+
+RUNS_FILE, TABLE_FILE, MANIFEST_FILE = "runs.csv", "comparison.csv", "manifest.json"
+TABLE_COLUMNS = ("figure", "scenario", "label", "mean", "ci_low", "ci_high", "std", "n",
+                 "diff", "diff_ci_low", "diff_ci_high", "p_value", "n_pairs")
+"""The columns of ``comparison.csv``; the ``diff`` columns are empty for the reference."""
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
+MAX_LABEL = 80
+
+
+# --------------------------------------------------------------------------- variants
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A labelled set of changes to a scenario: ``LABEL:key=value,key=value``."""
+
+    label: str
+    overrides: tuple[Override, ...]
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside ``{}``, ``[]`` and quotes (so YAML mappings stay whole)."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(text):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth = max(depth - 1, 0)
+        elif char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def parse_variant(text: str, option: str = "--set-variant") -> Variant:
+    """Parse ``LABEL:key=value[,key=value...]`` (values are YAML; a mapping value such as
+    ``{wait: 0.1, switch: 0.9}`` may contain commas).
+
+    Raises :class:`ScenarioError` naming the option and what is wrong; whether the keys
+    exist and the values are allowed is checked when the variant is applied.
+    """
+    usage = (f"{option} expects LABEL:key=value[,key=value...], e.g. "
+             "\"shorter lead time:supplier.lead_time_days.mean=8\"")
+
+    def bad(message: str) -> ScenarioError:
+        return ScenarioError([Problem(f"{option} {text}", "", NOT_SET, message)])
+
+    label, sep, changes = text.partition(":")
+    label = label.strip()
+    if not sep or "=" in label:
+        raise bad(f"no label before ':'; {usage}")
+    if not label:
+        raise bad(f"the label before ':' is empty; {usage}")
+    if len(label) > MAX_LABEL or not label.isprintable():
+        raise bad(f"a label is at most {MAX_LABEL} printable characters")
+    overrides = []
+    for part in _split_top_level(changes):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            shown = part.strip() or "(nothing)"
+            raise bad(f"{shown!r} is not key=value; {usage}")
+        overrides.append(Override(key.strip(), value.strip(), option))
+    return Variant(label, tuple(overrides))
+
+
+def apply_variant(scenario: Scenario, variant: Variant | str,
+                  source: str | None = None) -> Scenario:
+    """The scenario with the variant's changes applied and validated (a ScenarioError names
+    the variant, the key, the value and what is allowed)."""
+    if isinstance(variant, str):
+        variant = parse_variant(variant)
+    origins = {}
+    overrides = []
+    for o in variant.overrides:
+        plain = Override(o.key, o.value)  # applied as --set, reported as the variant
+        overrides.append(plain)
+        origins[plain.label] = f"{o.option} {variant.label}:{o.key}={o.value}"
+    try:
+        return with_overrides(scenario, overrides, source=source)
+    except ScenarioError as exc:
+        raise ScenarioError([dataclasses.replace(p, origin=origins.get(p.origin, p.origin))
+                             for p in exc.problems]) from None
+
+
+# ------------------------------------------------------------------------- statistics
+
+
+def paired_difference(reference: Sequence[float], other: Sequence[float],
+                      level: float = CONFIDENCE_LEVEL) -> dict[str, float]:
+    """Mean of ``other − reference`` over replications defined in both, its paired-t
+    interval and two-sided p-value (H0: no difference).
+
+    A difference with no spread (identical scenarios) has a zero-width interval and p = 1
+    when it is 0, p = 0 otherwise.
+    """
+    a = np.asarray(reference, dtype=float)
+    b = np.asarray(other, dtype=float)
+    n = min(a.size, b.size)
+    d = b[:n] - a[:n]
+    d = d[~np.isnan(d)]
+    ci = confidence_interval(d.tolist(), level)
+    p = math.nan
+    if d.size >= 2:
+        sd = float(d.std(ddof=1))
+        mean = float(d.mean())
+        if sd > 0:
+            t = mean / (sd / math.sqrt(d.size))
+            p = float(2 * stats.t.sf(abs(t), d.size - 1))
+        else:
+            p = 1.0 if mean == 0 else 0.0
+    return {"diff": ci["mean"], "diff_ci_low": ci["ci_low"], "diff_ci_high": ci["ci_high"],
+            "p_value": p, "n_pairs": int(d.size)}
+
+
+def _significant(row: Mapping[str, Any]) -> bool:
+    low, high = row.get("diff_ci_low"), row.get("diff_ci_high")
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return False
+    return low > 0 or high < 0
+
+
+# ---------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Scenarios run under common random numbers: tidy runs and the comparison table."""
+
+    labels: tuple[str, ...]
+    scenarios: tuple[Scenario, ...] = field(repr=False)
+    replications: int
+    seed: int
+    runs: list[dict[str, Any]] = field(repr=False)
+    """One row per scenario × replication: scenario (index), label, replication, seed
+    (the root seed) and every figure."""
+    table: list[dict[str, Any]] = field(repr=False)
+    """One row per figure × scenario (:data:`TABLE_COLUMNS`): mean and 95 % CI, and for
+    every scenario after the first the paired difference to the first."""
+    compare_id: str = ""
+    directory: Path | None = None
+
+    @property
+    def reference(self) -> str:
+        return self.labels[0]
+
+    def row(self, figure: str, label: str) -> dict[str, Any]:
+        """The table row of one figure and scenario (by label)."""
+        for row in self.table:
+            if row["figure"] == figure and row["label"] == label:
+                return row
+        raise KeyError(f"no row for figure {figure!r} and scenario {label!r}")
+
+    def difference(self, figure: str, label: str) -> dict[str, float]:
+        """``{"diff", "diff_ci_low", "diff_ci_high", "p_value", "n_pairs"}`` of ``label``
+        against the reference."""
+        row = self.row(figure, label)
+        return {k: row[k] for k in ("diff", "diff_ci_low", "diff_ci_high", "p_value",
+                                    "n_pairs")}
+
+    def report(self, figures: Sequence[str] = KEY_FIGURES) -> str:
+        """An aligned text table: per figure the reference mean, and per alternative its
+        mean and Δ ± the half-width of its 95 % paired CI, ``*`` where the CI excludes 0."""
+        return format_comparison(self, figures)
+
+    def to_dict(self, figures: Sequence[str] | None = None) -> dict[str, Any]:
+        """The comparison as JSON-ready data (non-finite numbers as ``None``)."""
+        keys = list(figures) if figures is not None else list(SUMMARY_KEYS)
+        table: dict[str, dict[str, dict[str, Any]]] = {}
+        for row in self.table:
+            if row["figure"] in keys:
+                entry = {k: _jsonable(row[k]) for k in TABLE_COLUMNS
+                         if k not in ("figure", "label", "scenario")}
+                if row["scenario"] == 0:
+                    entry = {k: v for k, v in entry.items()
+                             if k not in ("diff", "diff_ci_low", "diff_ci_high", "p_value",
+                                          "n_pairs")}
+                table.setdefault(row["figure"], {})[row["label"]] = entry
+        return {"reference": self.reference, "labels": list(self.labels),
+                "replications": self.replications, "seed": self.seed,
+                "confidence_level": CONFIDENCE_LEVEL, "common_random_numbers": True,
+                "figures": table,
+                "directory": str(self.directory) if self.directory is not None else None}
+
+    def to_frames(self) -> tuple[pandas.DataFrame, pandas.DataFrame]:
+        """``(runs, table)`` as pandas DataFrames (``pip install 'servicesim[pandas]'``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Comparison.to_frames needs pandas: "
+                              "pip install 'servicesim[pandas]'") from None
+        runs = pd.DataFrame(self.runs, columns=_run_columns())
+        table = pd.DataFrame(self.table, columns=list(TABLE_COLUMNS))
+        return runs, table
+
+    def plot(self, directory: str | os.PathLike[str] | None = None,
+             figures: Sequence[str] = KEY_FIGURES) -> dict[str, Path]:
+        """Draw the paired differences as bars with 95 % CI error bars; write
+        ``compare.png`` (300 dpi) and ``compare.svg`` to ``directory`` (default: the
+        comparison's folder).  Returns ``{"png": path, "svg": path}``."""
+        folder = Path(directory) if directory is not None else self.directory
+        if folder is None:
+            raise ValueError("no folder to write the chart to: pass directory=")
+        return write_chart(self, folder, figures)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return str(value)
+
+
+def _check_labels(scenarios: Sequence[Scenario], labels: Sequence[str] | None) -> list[str]:
+    if labels is None:
+        labels = [s.name for s in scenarios]
+    labels = [str(label).strip() for label in labels]
+    problems = []
+    if len(labels) != len(scenarios):
+        problems.append(Problem("labels", "", NOT_SET, f"{len(labels)} labels for "
+                                f"{len(scenarios)} scenarios; give one label per scenario"))
+    for label in labels:
+        if not label or len(label) > MAX_LABEL or not label.isprintable():
+            problems.append(Problem("labels", "", label, f"a label is 1 to {MAX_LABEL} "
+                                    "printable characters"))
+    repeated = sorted({x for x in labels if labels.count(x) > 1})
+    if repeated:
+        problems.append(Problem("labels", "", NOT_SET, "labels must differ; repeated: "
+                                + ", ".join(repr(x) for x in repeated)
+                                + " (give labels, or use --set-variant LABEL:...)"))
+    if problems:
+        raise ScenarioError(problems)
+    return labels
+
+
+def default_compare_id(scenarios: Sequence[Scenario], labels: Sequence[str],
+                       replications: int, seed: int) -> str:
+    """``compare-`` and 10 hex digits of a SHA-256 over everything that decides the rows."""
+    content = json.dumps(_identity(scenarios, labels, replications, seed), sort_keys=True,
+                         separators=(",", ":"), default=str)
+    return "compare-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:10]
+
+
+def _identity(scenarios: Sequence[Scenario], labels: Sequence[str], replications: int,
+              seed: int) -> dict[str, Any]:
+    return {"labels": list(labels), "replications": replications, "seed": seed,
+            "scenarios": [_jsonable(s.model_dump(mode="json")) for s in scenarios]}
+
+
+def _check_id(compare_id: str) -> str:
+    if not isinstance(compare_id, str) or not _ID.match(compare_id) or ".." in compare_id \
+            or len(compare_id) > 100:
+        raise OutputError(f"--id {compare_id!r}: a comparison id is 1 to 100 letters, digits, "
+                          "'_', '.' or '-', starting with a letter or digit, without '..'")
+    return compare_id
+
+
+def _run_columns() -> list[str]:
+    return ["scenario", "label", "replication", "seed", *SUMMARY_KEYS]
+
+
+def _table(labels: Sequence[str], runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    by_scenario: dict[int, list[Mapping[str, Any]]] = {}
+    for row in runs:
+        by_scenario.setdefault(int(row["scenario"]), []).append(row)
+    out = []
+    for key in SUMMARY_KEYS:
+        reference = [float(r[key]) for r in by_scenario.get(0, [])]
+        for index, label in enumerate(labels):
+            values = [float(r[key]) for r in by_scenario.get(index, [])]
+            ci = figure_interval(key, values, CONFIDENCE_LEVEL)
+            row: dict[str, Any] = {"figure": key, "scenario": index, "label": label,
+                                   **{s: ci[s] for s in ("mean", "ci_low", "ci_high", "std",
+                                                         "n")}}
+            if index == 0:
+                row.update(diff=None, diff_ci_low=None, diff_ci_high=None, p_value=None,
+                           n_pairs=None)
+            else:
+                row.update(paired_difference(reference, values))
+            out.append(row)
+    return out
+
+
+def compare(
+    scenarios: Sequence[Scenario],
+    labels: Sequence[str] | None = None,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    workers: int | None = None,
+    out_dir: str | os.PathLike[str] | None = "results",
+    run_id: str | None = None,
+    progress: bool = False,
+    command: str | None = None,
+) -> Comparison:
+    """Run ``scenarios`` under common random numbers and compare them with the first.
+
+    ``labels`` name the scenarios (default: their names; they must differ).
+    ``replications`` and ``seed`` default to the first scenario's ``run`` block; every
+    scenario is run with them (and its manifest entry says so).  Simulations run on
+    ``executor`` (any ``concurrent.futures.Executor``) or ``workers`` local processes
+    (default all cores, ``1`` serially).  With ``out_dir`` the files go to
+    ``out_dir/<run_id>/`` (default id: ``compare-`` and a hash of what is run).  Bad input
+    raises :class:`ScenarioError` (or :class:`OutputError` for a bad id or folder).
+    """
+    started = datetime.now(UTC)
+    scenarios = list(scenarios)
+    if not scenarios:
+        raise ScenarioError([Problem("compare", "", NOT_SET, "no scenarios to compare")])
+    for s in scenarios:
+        if not isinstance(s, Scenario):
+            raise TypeError(f"scenarios must be servicesim.Scenario objects, got {s!r}")
+    names = _check_labels(scenarios, labels)
+    reference = scenarios[0].run
+    n = int(reference.replications if replications is None else replications)
+    root = int(reference.seed if seed is None else seed)
+    if replications is not None and (not isinstance(replications, numbers.Integral)
+                                     or replications < 2):
+        raise ScenarioError([Problem("--replications", "", replications,
+                                     "at least 2 replications (a paired interval needs 2)")])
+    # every scenario as run: the common replications and seed written into it
+    as_run = [apply_params(s, {"run.replications": n, "run.seed": root}, option="compare")
+              for s in scenarios]
+    directory = None
+    compare_id = ""
+    if out_dir is not None:
+        compare_id = _check_id(run_id) if run_id is not None else \
+            default_compare_id(as_run, names, n, root)
+        directory = Path(out_dir) / compare_id
+        _check_folder(directory, _identity(as_run, names, n, root))
+    tasks = make_tasks([({}, s) for s in as_run], n, root)
+    with progress_bar(progress, len(tasks), 0, "compare") as advance:
+        local = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
+        if executor is not None or local == 1:
+            rows = execute(tasks, executor, workers=1, on_row=lambda _r: advance())
+        else:
+            with make_executor(workers=local) as (pool, _):
+                rows = execute(tasks, pool, workers=1, on_row=lambda _r: advance())
+    runs = [{"scenario": r["alternative"], "label": names[r["alternative"]],
+             "replication": r["replication"], "seed": r["seed"],
+             **{k: r[k] for k in SUMMARY_KEYS}} for r in rows]
+    result = Comparison(tuple(names), tuple(as_run), n, root, runs, _table(names, runs),
+                        compare_id, directory)
+    if directory is not None:
+        _write(result, directory, command, started)
+    return result
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def _check_folder(directory: Path, identity: Mapping[str, Any]) -> None:
+    """A folder may be reused only by the same comparison (the same rows again)."""
+    try:
+        safe_folder_name(directory.name)
+    except ValueError as exc:
+        raise OutputError(str(exc)) from None
+    manifest = directory / MANIFEST_FILE
+    if not manifest.exists():
+        if (directory / RUNS_FILE).exists():
+            raise OutputError(f"{directory} holds {RUNS_FILE} of something else; choose "
+                              "another --id or --out")
+        return
+    try:
+        found = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"cannot read {manifest}: {exc}; choose another --id or --out") \
+            from None
+    if not isinstance(found, dict) or {k: found.get(k) for k in identity} != \
+            _jsonable(dict(identity)):
+        raise OutputError(f"{directory} holds another comparison; choose another --id or "
+                          "--out")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))
+    return str(value)
+
+
+def _csv(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return buffer.getvalue()
+
+
+def _write(result: Comparison, directory: Path, command: str | None,
+           started: datetime) -> None:
+    """runs.csv, comparison.csv, then manifest.json — each atomically."""
+    from . import __version__
+
+    identity = _identity(result.scenarios, result.labels, result.replications, result.seed)
+    document = {
+        "compare_id": result.compare_id,
+        "reference": result.reference,
+        **identity,
+        "common_random_numbers": (
+            f"every scenario uses the same {result.replications} replication seeds: "
+            "replication r runs with child r of numpy.random.SeedSequence(seed), so all "
+            "scenarios meet the same customers, quantities and lead times"),
+        "differences": "scenario − reference per replication; mean, 95 % paired-t interval "
+                       "and two-sided p-value over the replications defined in both",
+        "confidence_level": CONFIDENCE_LEVEL,
+        "n_simulations": len(result.runs),
+        "files": {"runs": RUNS_FILE, "comparison": TABLE_FILE},
+        "command": command,
+        "servicesim_version": __version__,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_text(directory / RUNS_FILE, _csv(_run_columns(), result.runs))
+    atomic_write_text(directory / TABLE_FILE, _csv(TABLE_COLUMNS, result.table))
+    atomic_write_text(directory / MANIFEST_FILE, json.dumps(
+        _jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+# ---------------------------------------------------------------------------- display
+
+_UNIT = {"fraction": "%", "money": "money", "days": "days", "units": "units",
+         "customers": "customers", "money/unit": "money/unit"}
+
+
+def _fmt(key: str, value: Any, signed: bool = False) -> str:
+    """A figure for people: fractions in % (differences in percentage points), money whole."""
+    if value is None or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        return "n/a"
+    unit = KPI_BY_KEY[key].unit if key in KPI_BY_KEY else ""
+    sign = "+" if signed else ""
+    number = float(value)
+    if unit == "fraction":
+        text = f"{100 * number:{sign}.2f}"
+    elif unit == "money":
+        text = f"{number:{sign},.0f}"
+    elif unit in ("days", "money/unit"):
+        text = f"{number:{sign}.2f}"
+    elif unit in ("units", "customers"):
+        text = f"{number:{sign},.1f}"
+    else:
+        text = f"{number:{sign}.4g}"
+    return "+0" + text[2:] if signed and text.startswith("-0") and float(
+        text.replace(",", "")) == 0 else text
+
+
+def _delta_text(key: str, row: Mapping[str, Any]) -> str:
+    diff, low, high = row.get("diff"), row.get("diff_ci_low"), row.get("diff_ci_high")
+    if diff is None or not math.isfinite(diff):
+        return "n/a"
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return _fmt(key, diff, signed=True)
+    half = max(diff - low, high - diff)
+    return f"{_fmt(key, diff, signed=True)} ± {_fmt(key, half)}" + \
+        (" *" if _significant(row) else "  ")
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_comparison(result: Comparison, figures: Sequence[str] = KEY_FIGURES) -> str:
+    """The comparison table for people (see :meth:`Comparison.report`)."""
+    keys = [k for k in figures if k in KPI_BY_KEY]
+    alternatives = list(range(1, len(result.labels)))
+    body = []
+    for key in keys:
+        kpi = KPI_BY_KEY[key]
+        cells = [kpi.label, _UNIT[kpi.unit], _fmt(key, result.row(key, result.reference)
+                                                  ["mean"])]
+        for index in alternatives:
+            row = result.row(key, result.labels[index])
+            cells += [_fmt(key, row["mean"]), _delta_text(key, row)]
+        body.append(cells)
+    head2 = ["figure", "unit", "mean"]
+    for _ in alternatives:
+        head2 += ["mean", "Δ ± 95 % CI"]
+    columns = list(zip(*([head2] + body), strict=True))
+    widths = [max(len(c) for c in column) for column in columns]
+    # group headers: the reference above its mean, each alternative above its two columns
+    limit = 40
+    groups = [(2, 3, "reference: " + result.reference)] + [
+        (3 + 2 * i, 5 + 2 * i, result.labels[index]) for i, index in enumerate(alternatives)]
+    for start, stop, title in groups:
+        span = sum(widths[start:stop]) + 2 * (stop - start - 1)
+        title = _clip(title, max(span, limit))
+        if len(title) > span:
+            widths[stop - 1] += len(title) - span
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    top = " " * (sum(widths[:2]) + 4)
+    for start, stop, title in groups:
+        span = sum(widths[start:stop]) + 2 * (stop - start - 1)
+        top += _clip(title, max(span, limit)).rjust(span) + "  "
+    lines = [line(cells) for cells in body]
+    header = line(head2)
+    rule = "-" * max(len(header), *(len(x) for x in lines), len(top.rstrip()))
+    title = (f"What-if comparison against {result.reference!r}: mean over "
+             f"{result.replications} replications (common random numbers, root seed "
+             f"{result.seed}); money over the measured window")
+    notes = [f"Δ = scenario − reference, paired over the {result.replications} common "
+             "replications; ± the half-width of its 95 % paired-t interval; "
+             "% figures differ in percentage points",
+             "* the interval of Δ excludes 0"]
+    return "\n".join([title, rule, top.rstrip(), header, rule, *lines, rule, *notes])
+
+
+# ------------------------------------------------------------------------------ chart
+
+_AXIS_UNIT = {"fraction": "percentage points", "money": "money", "days": "days",
+              "units": "units", "customers": "customers", "money/unit": "money/unit"}
+_COLOURS = ("#1f5a99", "#d9822b", "#2e8b57", "#a23b72", "#6c757d", "#8c6d1f")
+_LOCAL_STYLE = {
+    "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 9.5, "xtick.labelsize": 9,
+    "ytick.labelsize": 9, "axes.spines.top": False, "axes.spines.right": False,
+    "axes.grid": True, "axes.grid.axis": "x", "grid.color": "#dddddd", "grid.linewidth": 0.6,
+    "figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white",
+    "font.family": "DejaVu Sans",
+}
+
+
+def _style() -> Any:
+    """The house style shipped in the package when there is one, else a readable local one."""
+    path = Path(__file__).with_name("style") / "servicesim.mplstyle"
+    if not path.is_file():
+        return [_LOCAL_STYLE]
+    # eleven small panels: smaller type than a one-chart slide, and a layout of our own
+    return [str(path), {"figure.constrained_layout.use": False, "font.size": 10,
+                        "axes.titlesize": 11, "axes.titlepad": 6, "axes.labelsize": 9.5,
+                        "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 10,
+                        "axes.grid.axis": "x"}]
+
+
+def write_chart(result: Comparison, directory: str | os.PathLike[str],
+                figures: Sequence[str] = KEY_FIGURES) -> dict[str, Path]:
+    """Bars of the paired differences with 95 % CI error bars, one panel per figure;
+    ``compare.png`` (300 dpi) and ``compare.svg`` in ``directory``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    keys = [k for k in figures if k in KPI_BY_KEY]
+    alternatives = list(range(1, len(result.labels)))
+    folder = Path(directory)
+    columns = 4
+    panels = len(keys) + 1  # one more for the legend
+    rows = math.ceil(panels / columns)
+    with plt.style.context(_style()):
+        fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 0.9 + 2.1 * rows),
+                                 squeeze=False)
+        flat = axes.ravel()
+        for ax, key in zip(flat, keys, strict=False):
+            kpi = KPI_BY_KEY[key]
+            scale = 100.0 if kpi.unit == "fraction" else 1.0
+            for position, index in enumerate(alternatives):
+                row = result.row(key, result.labels[index])
+                diff = row["diff"]
+                if diff is None or not math.isfinite(diff):
+                    continue
+                low, high = row["diff_ci_low"], row["diff_ci_high"]
+                colour = _COLOURS[(index - 1) % len(_COLOURS)]
+                strong = _significant(row)
+                y = -position
+                ax.barh(y, scale * diff, height=0.6, color=colour,
+                        alpha=1.0 if strong else 0.35, edgecolor=colour, linewidth=1)
+                if math.isfinite(low) and math.isfinite(high):
+                    ax.errorbar(scale * diff, y, xerr=[[scale * (diff - low)],
+                                                       [scale * (high - diff)]],
+                                fmt="none", ecolor="#222222", elinewidth=1.1, capsize=3)
+            ax.axvline(0, color="#222222", linewidth=0.9)
+            ax.set_yticks([])
+            ax.set_ylim(-len(alternatives) + 0.4, 0.6)
+            ax.set_title(kpi.label, loc="left")
+            ax.set_xlabel(f"Δ, {_AXIS_UNIT[kpi.unit]}")
+            ax.ticklabel_format(axis="x", style="plain", useOffset=False) \
+                if kpi.unit != "fraction" else None
+            ax.xaxis.set_major_formatter(_tick_formatter(kpi.unit))
+            _symmetric(ax)
+        for ax in flat[len(keys):]:
+            ax.axis("off")
+        legend_ax = flat[len(keys)]
+        handles = [Patch(color=_COLOURS[(i - 1) % len(_COLOURS)], label=_clip(
+            result.labels[i], 38)) for i in alternatives]
+        handles.append(Patch(facecolor="#888888", alpha=0.35, label="pale: 95 % CI includes 0"))
+        legend_ax.legend(handles=handles, loc="center left", frameon=False,
+                         title=f"vs {_clip(result.reference, 30)}", alignment="left")
+        names = ", ".join(_clip(result.labels[i], 40) for i in alternatives)
+        fig.suptitle(f"What-if: {names} vs {_clip(result.reference, 40)}",
+                     x=0.01, ha="left", fontsize=13, fontweight="bold")
+        fig.text(0.01, 1 - 0.55 / fig.get_figheight(),
+                 f"Paired difference (scenario − reference) with 95 % CI over "
+                 f"{result.replications} common-random-number replications; money over the "
+                 "measured window", ha="left", va="top", fontsize=9.5, color="#444444")
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.75 / fig.get_figheight()))
+        paths = {"png": folder / "compare.png", "svg": folder / "compare.svg"}
+        for kind, path in paths.items():
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=kind, dpi=300)
+            from .output import atomic_write_bytes
+
+            atomic_write_bytes(path, buffer.getvalue())
+        plt.close(fig)
+    return paths
+
+
+def _tick_formatter(unit: str) -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    def show(value: float, _position: int) -> str:
+        if unit == "money":
+            return f"{value:+,.0f}" if value else "0"
+        return f"{value:+.3g}" if value else "0"
+
+    return FuncFormatter(show)
+
+
+def _symmetric(ax: Any) -> None:
+    """Zero in the middle, so the direction of a difference reads at a glance."""
+    low, high = ax.get_xlim()
+    reach = max(abs(low), abs(high)) or 1.0
+    ax.set_xlim(-reach, reach)
