@@ -598,9 +598,8 @@ def format_comparison(result: Comparison, figures: Sequence[str] = KEY_FIGURES) 
              f"{result.replications} replications (common random numbers, root seed "
              f"{result.seed}); money over the measured window")
     notes = [f"Δ = scenario − reference, paired over the {result.replications} common "
-             "replications; ± the half-width of its 95 % paired-t interval; "
-             "% figures differ in percentage points",
-             "* the interval of Δ excludes 0"]
+             "replications, ± the half-width of its 95 % paired-t interval",
+             "  (Δ of % figures in percentage points); * the interval of Δ excludes 0"]
     return "\n".join([title, rule, top.rstrip(), header, rule, *lines, rule, *notes])
 
 
@@ -608,7 +607,8 @@ def format_comparison(result: Comparison, figures: Sequence[str] = KEY_FIGURES) 
 
 _AXIS_UNIT = {"fraction": "percentage points", "money": "money", "days": "days",
               "units": "units", "customers": "customers", "money/unit": "money/unit"}
-_COLOURS = ("#1f5a99", "#d9822b", "#2e8b57", "#a23b72", "#6c757d", "#8c6d1f")
+_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
+"""Okabe & Ito: distinguishable with every common colour-vision deficiency."""
 _LOCAL_STYLE = {
     "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 9.5, "xtick.labelsize": 9,
     "ytick.labelsize": 9, "axes.spines.top": False, "axes.spines.right": False,
@@ -639,6 +639,7 @@ def write_chart(result: Comparison, directory: str | os.PathLike[str],
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
     keys = [k for k in figures if k in KPI_BY_KEY]
     alternatives = list(range(1, len(result.labels)))
@@ -673,10 +674,10 @@ def write_chart(result: Comparison, directory: str | os.PathLike[str],
             ax.set_ylim(-len(alternatives) + 0.4, 0.6)
             ax.set_title(kpi.label, loc="left")
             ax.set_xlabel(f"Δ, {_AXIS_UNIT[kpi.unit]}")
-            ax.ticklabel_format(axis="x", style="plain", useOffset=False) \
-                if kpi.unit != "fraction" else None
+            reference = result.row(key, result.reference)["mean"]
+            _symmetric(ax, _least_reach(kpi.unit, scale * reference))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=True))
             ax.xaxis.set_major_formatter(_tick_formatter(kpi.unit))
-            _symmetric(ax)
         for ax in flat[len(keys):]:
             ax.axis("off")
         legend_ax = flat[len(keys)]
@@ -708,15 +709,28 @@ def _tick_formatter(unit: str) -> Any:
     from matplotlib.ticker import FuncFormatter
 
     def show(value: float, _position: int) -> str:
+        if abs(value) < 1e-12:
+            return "0"
         if unit == "money":
-            return f"{value:+,.0f}" if value else "0"
-        return f"{value:+.3g}" if value else "0"
+            for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+                if abs(value) >= size:
+                    return f"{value / size:+.3g}{suffix}"
+            return f"{value:+,.0f}"
+        return f"{value:+.3g}"
 
     return FuncFormatter(show)
 
 
-def _symmetric(ax: Any) -> None:
+def _least_reach(unit: str, reference: float) -> float:
+    """The smallest half-width of a panel's axis: 1 % of the reference's size (0.5 points
+    for rates), so that noise around a tiny difference does not fill the panel."""
+    floor = 0.5 if unit == "fraction" else 0.0
+    size = abs(reference) if reference is not None and math.isfinite(reference) else 0.0
+    return max(floor, 0.01 * size)
+
+
+def _symmetric(ax: Any, least: float = 0.0) -> None:
     """Zero in the middle, so the direction of a difference reads at a glance."""
     low, high = ax.get_xlim()
-    reach = max(abs(low), abs(high)) or 1.0
+    reach = max(abs(low), abs(high), least) or 1.0
     ax.set_xlim(-reach, reach)
