@@ -547,7 +547,11 @@ def _delta_text(key: str, row: Mapping[str, Any]) -> str:
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return _fmt(key, diff, signed=True)
     half = max(diff - low, high - diff)
-    return f"{_fmt(key, diff, signed=True)} ± {_fmt(key, half)}" + \
+    shown, spread = _fmt(key, diff, signed=True), _fmt(key, half)
+    if half > 0 and float(spread.replace(",", "")) == 0:  # too small for the usual decimals
+        scale = 100.0 if key in KPI_BY_KEY and KPI_BY_KEY[key].unit == "fraction" else 1.0
+        shown, spread = f"{scale * diff:+.2g}", f"{scale * half:.2g}"
+    return f"{shown} ± {spread}" + \
         (" *" if _significant(row) else "  ")
 
 
