@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_options(sweep)
     sweep.add_argument("--quiet", action="store_true",
                        help="print nothing but errors (and no progress bar)")
+    _add_no_plots_option(sweep)
     sweep.set_defaults(handler=_cmd_sweep)
 
     optimize = commands.add_parser(
@@ -138,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(optimize, "run")
     _add_executor_options(optimize)
     optimize.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_no_plots_option(optimize)
     optimize.set_defaults(handler=_cmd_optimize)
+    _add_plot_command(commands, common)
 
     _add_compare_command(commands, common)
 
@@ -391,6 +394,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               + (f" ({earlier:,} from an earlier run)" if earlier else "")
               + f"; results written to {result.directory}{os.sep} "
               "(runs.csv, summary.csv, manifest.json, scenario.yaml)", flush=True)
+    _plot_after(args, result.directory)
     return EXIT_OK
 
 
@@ -441,7 +445,59 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                           command=shlex.join([PROG, *args.argv]))
     if not args.quiet:
         print(result.report(), flush=True)
+    if result.directory is not None:
+        _plot_after(args, result.directory)
     return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ plot
+
+
+def _add_no_plots_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-plots", action="store_true",
+                        help="do not write the charts into the results folder")
+
+
+def _add_plot_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    plot = commands.add_parser(
+        "plot", parents=[common], help="draw the trade-off charts of a sweep or optimisation",
+        description="Write the trade-off charts of a sweep or optimize results folder "
+                    "(PNG at 300 dpi and SVG) into RESULTS_DIR/charts/.")
+    plot.add_argument("results_dir", metavar="RESULTS_DIR")
+    plot.add_argument("--out", metavar="DIR", help="folder for the charts "
+                      "(default: RESULTS_DIR/charts)")
+    plot.add_argument("--format", metavar="FORMATS", default="png,svg",
+                      help="comma-separated: png, svg, pdf (default: png,svg)")
+    plot.set_defaults(handler=_cmd_plot)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plots import PlotError, plot_all
+
+    try:
+        paths = plot_all(args.results_dir, out_dir=args.out,
+                         formats=args.format.split(","))
+    except PlotError as exc:
+        raise _UsageError(str(exc)) from None
+    folder = paths[0].parent if paths else args.out
+    print(f"{len(paths)} chart files written to {folder}{os.sep}", flush=True)
+    return EXIT_OK
+
+
+def _plot_after(args: argparse.Namespace, directory: Any) -> None:
+    """The charts of a finished sweep/optimisation, unless --no-plots."""
+    if args.no_plots:
+        return
+    from .plots import PlotError, plot_all
+
+    try:
+        paths = plot_all(directory)
+    except PlotError as exc:
+        _error(f"charts not written: {exc}")
+        return
+    if not args.quiet and paths:
+        print(f"charts written to {paths[0].parent}{os.sep} (servicesim plot to redraw)",
+              flush=True)
 
 
 # ------------------------------------------------------------------- servicesim compare

@@ -1,0 +1,185 @@
+"""Charts of a tiny sweep: content of each chart, files written, the plot command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.collections as mcoll
+import pytest
+
+from servicesim import plots
+from servicesim.cli import main
+from servicesim.engine import apply_params
+from servicesim.load import load_scenario
+from servicesim.sweeping import sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = (0.8, 0.9, 0.97)
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    scenario = apply_params(load_scenario(str(ROOT / "scenarios" / "baseline.yaml")),
+                            {"run.horizon_days": 120, "run.warmup_days": 20})
+    result = sweep(scenario, ["policy.service_target=" + ",".join(map(str, TARGETS))],
+                   replications=3, workers=1, out_dir=tmp_path_factory.mktemp("sweep"))
+    return result.directory
+
+
+@pytest.fixture(scope="module")
+def results(sweep_dir: Path) -> plots.Results:
+    return plots.load_results(sweep_dir)
+
+
+def _title(ax) -> str:
+    return ax.get_title(loc="left") + ax.get_title()
+
+
+def _texts(figure) -> str:
+    parts = [t.get_text() for t in figure.texts]
+    for ax in figure.axes:
+        parts += [_title(ax), ax.get_xlabel(), ax.get_ylabel()]
+        parts += [t.get_text() for t in ax.texts]
+        legend = ax.get_legend()
+        if legend is not None:
+            parts += [t.get_text() for t in legend.get_texts()]
+    return "\n".join(parts)
+
+
+def test_load_results_of_a_sweep(results: plots.Results) -> None:
+    assert results.kind == "sweep"
+    assert results.scenario_name == "baseline"
+    assert results.keys == ["policy.service_target"]
+    assert results.objective == "roi"
+    assert [a.params["policy.service_target"] for a in results.alternatives] == list(TARGETS)
+    best = max(results.alternatives, key=lambda a: a.mean("roi"))
+    assert results.best == best.id
+    assert results.best in results.not_worse
+    for a in results.alternatives:
+        mean, low, high = a.interval("item_fill_rate")
+        assert 0 <= low <= mean <= high <= 1
+
+
+def test_objective_chart(results: plots.Results) -> None:
+    figure = plots.objective_chart(results)
+    ax = figure.axes[0]
+    bands = [c for c in ax.collections if isinstance(c, mcoll.PolyCollection)]
+    assert bands, "no confidence band (fill_between)"
+    best_x = results.best_alternative.params["policy.service_target"]
+    stars = [line for line in ax.get_lines() if line.get_marker() == "*"]
+    assert stars and stars[0].get_xdata()[0] == pytest.approx(best_x)
+    assert "%" in ax.get_ylabel() and "%" in ax.get_xlabel()
+    assert "baseline" in _title(ax)
+    assert "Optimum" in _texts(figure)
+
+
+@pytest.mark.parametrize("name", list(plots.CHARTS))
+def test_every_chart_names_the_scenario_and_labels_units(results: plots.Results,
+                                                         name: str) -> None:
+    figure = plots.CHARTS[name](results)
+    ax = figure.axes[0]
+    assert "baseline" in _title(ax)
+    lowest = figure.axes[-1]
+    for label in (lowest.get_xlabel(), ax.get_ylabel()):
+        assert any(u in label for u in ("%", "days", "money")), label
+    assert ax.get_lines() or ax.patches or ax.collections
+
+
+def test_cost_breakdown_stacks_five_kinds(results: plots.Results) -> None:
+    figure = plots.cost_breakdown_chart(results)
+    labels = _texts(figure)
+    for kind in ("Holding", "Ordering", "Transport", "Backorder", "Lost margin"):
+        assert kind in labels
+    assert len(figure.axes[0].patches) == 5 * len(results.alternatives)
+
+
+def test_tradeoff_and_service_charts(results: plots.Results) -> None:
+    text = _texts(plots.tradeoff_chart(results))
+    assert "Revenue" in text and "Total cost" in text and "Operating profit" in text
+    figure = plots.service_chart(results)
+    line = figure.axes[0].get_lines()[0]
+    x, y = line.get_xdata(), line.get_ydata()
+    assert list(x) == pytest.approx(list(y))  # the 45° line
+    assert "45°" in _texts(figure)
+
+
+def test_cycle_time_chart_shows_ecdf_and_promises(results: plots.Results) -> None:
+    figure = plots.cycle_time_chart(results)
+    ax = figure.axes[0]
+    steps = [line for line in ax.get_lines() if len(line.get_xdata()) > 10]
+    assert 1 <= len(steps) <= 3
+    for line in steps:
+        assert line.get_ydata()[-1] == pytest.approx(1.0)
+    assert "promise 3 d" in _texts(figure)
+
+
+def test_unmet_demand_chart_splits_by_reaction(results: plots.Results) -> None:
+    text = _texts(plots.unmet_demand_chart(results))
+    for word in ("Backordered", "Switched", "Defected", "re-simulated"):
+        assert word in text
+
+
+def test_plot_all_writes_png_and_svg(sweep_dir: Path, tmp_path: Path) -> None:
+    paths = plots.plot_all(sweep_dir, out_dir=tmp_path)
+    assert len(paths) == 2 * len(plots.CHARTS)
+    for path in paths:
+        assert path.is_file() and path.stat().st_size > 1000
+    png = next(p for p in paths if p.suffix == ".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = next(p for p in paths if p.suffix == ".svg")
+    assert "<svg" in svg.read_text(encoding="utf-8")[:2000]
+
+
+def test_single_alternative_and_categorical_param(tmp_path: Path) -> None:
+    scenario = apply_params(load_scenario(str(ROOT / "scenarios" / "baseline.yaml")),
+                            {"run.horizon_days": 60, "run.warmup_days": 10})
+    result = sweep(scenario, ["policy.type=sQ,sS"], replications=2, workers=1,
+                   out_dir=tmp_path)
+    loaded = plots.load_results(result.directory)
+    for chart in plots.CHARTS.values():
+        chart(loaded)
+    one = sweep(scenario, ["policy.service_target=0.9"], replications=2, workers=1,
+                out_dir=tmp_path / "one")
+    paths = plots.plot_all(one.directory, formats=["png"])
+    assert len(paths) == len(plots.CHARTS)
+
+
+def test_style_is_a_context_not_global(results: plots.Results) -> None:
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    plots.objective_chart(results)
+    assert dict(matplotlib.rcParams) == before
+    assert plots.STYLE_FILE.is_file()
+
+
+def test_plot_command(sweep_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["plot", str(sweep_dir), "--out", str(tmp_path), "--format", "svg"]) == 0
+    assert len(list(tmp_path.glob("*.svg"))) == len(plots.CHARTS)
+    assert str(tmp_path) in capsys.readouterr().out
+
+
+def test_plot_command_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["plot", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["plot", str(tmp_path / "empty")]) == 2
+    assert "not a sweep or optimisation results folder" in capsys.readouterr().err
+
+
+def test_load_results_of_an_optimisation(tmp_path: Path) -> None:
+    from servicesim.optimizer import optimize
+
+    scenario = apply_params(load_scenario(str(ROOT / "scenarios" / "baseline.yaml")),
+                            {"run.horizon_days": 60, "run.warmup_days": 10})
+    result = optimize(scenario, ["policy.service_target=0.8:0.98"], replications=2,
+                      max_replications=2, resolution=0.045, workers=1, out_dir=tmp_path)
+    loaded = plots.load_results(result.directory)
+    assert loaded.kind == "optimize"
+    assert loaded.best_alternative.params == result.best
+    assert len(loaded.not_worse) == len(result.not_worse)
+    document = json.loads((result.directory / "result.json").read_text())
+    assert document["objective"] == loaded.objective
+    figure = plots.objective_chart(loaded)
+    assert _title(figure.axes[0]).startswith("baseline")
