@@ -289,7 +289,7 @@ def test_python_dash_m_run(tiny: Path, tmp_path: Path) -> None:
 def test_optimize_default_search(tiny: Path, tmp_path: Path,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["optimize", str(tiny), "--replications", "2", "--max-replications", "4",
-                 "--workers", "1", "--out", str(tmp_path), "--id", "opt"]) == 0
+                 "--workers", "1", "--out", str(tmp_path), "--id", "opt", "--no-plots"]) == 0
     out = capsys.readouterr().out
     assert "policy.service_target in [0.5, 0.999]" in out and "serially" in out
     assert "Best: policy.service_target = " in out and "Simulations used:" in out

@@ -51,7 +51,7 @@ def reference(tiny_file: Path, tmp_path_factory: pytest.TempPathFactory) -> byte
     """runs.csv of the MANY sweep run without interruption."""
     out = tmp_path_factory.mktemp("reference")
     assert main(["sweep", str(tiny_file), "--param", MANY, "--out", str(out), "--quiet",
-                 "--workers", "2"]) == 0
+                 "--workers", "2", "--no-plots"]) == 0
     (runs,) = out.glob("tiny/*/runs.csv")
     return runs.read_bytes()
 
@@ -223,7 +223,7 @@ def group_gone(pgid: int, timeout: float = 10) -> bool:
 def test_resume_after_sigkill_gives_identical_rows(tiny_file: Path, tmp_path: Path,
                                                    reference: bytes) -> None:
     args = ["sweep", str(tiny_file), "--param", MANY, "--out", str(tmp_path), "--quiet",
-            "--workers", "2"]
+            "--workers", "2", "--no-plots"]
     process = start(args, tmp_path)
     runs = wait_for_rows(process, tmp_path)
     os.killpg(process.pid, signal.SIGKILL)
@@ -246,7 +246,7 @@ def test_resume_after_sigkill_gives_identical_rows(tiny_file: Path, tmp_path: Pa
 def test_ctrl_c_keeps_rows_and_prints_the_resume_command(tiny_file: Path, tmp_path: Path,
                                                         reference: bytes) -> None:
     args = ["sweep", str(tiny_file), "--param", MANY, "--out", str(tmp_path), "--quiet",
-            "--workers", "2"]
+            "--workers", "2", "--no-plots"]
     process = start(args, tmp_path)
     runs = wait_for_rows(process, tmp_path)
     os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
@@ -277,7 +277,8 @@ def test_cli_prints_the_plan_and_a_table(tiny_file: Path, tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", str(tiny_file), "--param", "policy.service_target=0.7,0.95",
                  "--param", "supplier.lead_time_days=3,6", "--replications", "2",
-                 "--out", str(tmp_path), "--id", "demo", "--workers", "1"]) == 0
+                 "--out", str(tmp_path), "--id", "demo", "--workers", "1",
+                 "--no-plots"]) == 0
     out = capsys.readouterr().out
     assert "grid          4 alternatives:" in out
     assert "policy.service_target = 0.7, 0.95 (2 values)" in out
