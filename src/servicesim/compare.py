@@ -20,7 +20,6 @@ Variants of one file are written ``LABEL:key=value[,key=value...]``
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import io
@@ -44,7 +43,7 @@ from .executors import make_executor
 from .experiment import confidence_interval, figure_interval
 from .kpis import KPI_BY_KEY, SUMMARY_KEYS
 from .load import NOT_SET, Override, Problem, ScenarioError, with_overrides
-from .output import OutputError, atomic_write_text, safe_folder_name
+from .output import OutputError, atomic_write_text, csv_text, jsonable, safe_folder_name
 from .scenario import Scenario
 from .sweeping import progress_bar
 
@@ -247,7 +246,7 @@ class Comparison:
         table: dict[str, dict[str, dict[str, Any]]] = {}
         for row in self.table:
             if row["figure"] in keys:
-                entry = {k: _jsonable(row[k]) for k in TABLE_COLUMNS
+                entry = {k: jsonable(row[k]) for k in TABLE_COLUMNS
                          if k not in ("figure", "label", "scenario")}
                 if row["scenario"] == 0:
                     entry = {k: v for k, v in entry.items()
@@ -285,21 +284,6 @@ class Comparison:
 # --------------------------------------------------------------------------- running
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    return str(value)
-
-
 def _check_labels(scenarios: Sequence[Scenario], labels: Sequence[str] | None) -> list[str]:
     if labels is None:
         labels = [s.name for s in scenarios]
@@ -333,7 +317,7 @@ def default_compare_id(scenarios: Sequence[Scenario], labels: Sequence[str],
 def _identity(scenarios: Sequence[Scenario], labels: Sequence[str], replications: int,
               seed: int) -> dict[str, Any]:
     return {"labels": list(labels), "replications": replications, "seed": seed,
-            "scenarios": [_jsonable(s.model_dump(mode="json")) for s in scenarios]}
+            "scenarios": [jsonable(s.model_dump(mode="json")) for s in scenarios]}
 
 
 def _check_id(compare_id: str) -> str:
@@ -457,30 +441,9 @@ def _check_folder(directory: Path, identity: Mapping[str, Any]) -> None:
         raise OutputError(f"cannot read {manifest}: {exc}; choose another --id or --out") \
             from None
     if not isinstance(found, dict) or {k: found.get(k) for k in identity} != \
-            _jsonable(dict(identity)):
+            jsonable(dict(identity)):
         raise OutputError(f"{directory} holds another comparison; choose another --id or "
                           "--out")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool | str):
-        return str(value)
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        return repr(float(value))
-    return str(value)
-
-
-def _csv(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    return buffer.getvalue()
 
 
 def _write(result: Comparison, directory: Path, command: str | None,
@@ -507,10 +470,10 @@ def _write(result: Comparison, directory: Path, command: str | None,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    atomic_write_text(directory / RUNS_FILE, _csv(_run_columns(), result.runs))
-    atomic_write_text(directory / TABLE_FILE, _csv(TABLE_COLUMNS, result.table))
+    atomic_write_text(directory / RUNS_FILE, csv_text(result.runs, _run_columns(), extend=False))
+    atomic_write_text(directory / TABLE_FILE, csv_text(result.table, TABLE_COLUMNS, extend=False))
     atomic_write_text(directory / MANIFEST_FILE, json.dumps(
-        _jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 # ---------------------------------------------------------------------------- display

@@ -36,10 +36,8 @@ whichever executor ran them.
 
 from __future__ import annotations
 
-import csv
 import difflib
 import hashlib
-import io
 import itertools
 import json
 import math
@@ -62,7 +60,7 @@ from .engine import Task, apply_params, execute, make_tasks
 from .experiment import confidence_interval
 from .kpis import KPI_BY_KEY, SUMMARY_KEYS
 from .load import NOT_SET, Problem, ScenarioError, dump_scenario
-from .output import OutputError, atomic_write_text, safe_folder_name
+from .output import OutputError, atomic_write_text, csv_text, jsonable, safe_folder_name
 from .scenario import Scenario
 from .sweeping import progress_bar
 
@@ -654,51 +652,13 @@ def _progress_printer(enabled: bool) -> Callable[[str], None]:
 # --------------------------------------------------------------------------- the files
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool | str):
-        return str(value)
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        return repr(float(value))
-    return str(value)
-
-
-def _csv(rows: Sequence[Mapping[str, Any]], first: Sequence[str]) -> str:
-    columns = list(first)
-    for row in rows:
-        columns.extend(k for k in row if k not in columns)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    return buffer.getvalue()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value) if math.isfinite(value) else None
-    return str(value)
-
-
 def _write(result: OptimizeResult, directory: Path, scenario: Scenario, keys: Sequence[str],
            settings: Mapping[str, Any], command: str | None, started: datetime) -> None:
     """runs.csv, evaluations.csv, scenario.yaml, then result.json — each atomically."""
     from . import __version__
 
-    runs = _csv(result.runs, ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS])
-    evaluations = _csv(result.evaluations, ["alternative", *keys])
+    runs = csv_text(result.runs, ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS])
+    evaluations = csv_text(result.evaluations, ["alternative", *keys])
     document = {
         "scenario": scenario.name, "objective": result.objective, "best": result.best,
         "best_estimate": {**result.best_estimate, "confidence_level": 0.95},
@@ -715,7 +675,7 @@ def _write(result: OptimizeResult, directory: Path, scenario: Scenario, keys: Se
     atomic_write_text(directory / "evaluations.csv", evaluations)
     atomic_write_text(directory / "scenario.yaml", dump_scenario(scenario))
     atomic_write_text(directory / "result.json", json.dumps(
-        _jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 __all__ = ["Axis", "Bound", "OptimizeResult", "holm", "nice_step", "optimize",

@@ -161,8 +161,10 @@ def safe_folder_name(name: str) -> str:
     return name
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell: floats at full (round-trip) precision, integers exact, None empty."""
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell: floats at full (round-trip) precision, integers exact, None empty,
+    mappings and lists as compact JSON."""
     if value is None:
         return ""
     if isinstance(value, bool | str):
@@ -171,32 +173,40 @@ def _cell(value: Any) -> str:
         return str(int(value))
     if isinstance(value, numbers.Real):
         return repr(float(value))
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(jsonable(value), separators=(",", ":"), ensure_ascii=False)
     return str(value)
 
 
-def replications_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Tidy CSV text: ``scenario, replication, seed``, every SUMMARY_KEY, then any extras."""
-    columns = list(ID_COLUMNS) + list(SUMMARY_KEYS)
-    known = set(columns)
-    for row in rows:
-        for key in row:
-            if key not in known:
-                columns.append(key)
-                known.add(key)
+def csv_text(rows: Sequence[Mapping[str, Any]], first: Sequence[str] = (),
+             extend: bool = True) -> str:
+    """Tidy CSV text: the ``first`` columns, then (with ``extend``) any other keys met."""
+    columns = list(first)
+    if extend:
+        known = set(columns)
+        for row in rows:
+            for key in row:
+                if key not in known:
+                    columns.append(key)
+                    known.add(key)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(row.get(column)) for column in columns])
+        writer.writerow([csv_cell(row.get(column)) for column in columns])
     return buffer.getvalue()
 
 
-def _jsonable(value: Any) -> Any:
+def replications_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Tidy CSV text: ``scenario, replication, seed``, every SUMMARY_KEY, then any extras."""
+    return csv_text(rows, [*ID_COLUMNS, *SUMMARY_KEYS])
+
+def jsonable(value: Any) -> Any:
     """Plain JSON data: non-finite numbers become null, NumPy scalars Python numbers."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, numbers.Integral):
@@ -205,14 +215,14 @@ def _jsonable(value: Any) -> Any:
         number = float(value)
         return number if math.isfinite(number) else None
     if hasattr(value, "tolist"):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     return str(value)
 
 
 def _kpi_block(summary: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     order = [k for k in SUMMARY_KEYS if k in summary] + [k for k in summary
                                                           if k not in KPI_BY_KEY]
-    return {key: {stat: _jsonable(summary[key].get(stat))
+    return {key: {stat: jsonable(summary[key].get(stat))
                   for stat in ("mean", "ci_low", "ci_high")} for key in order}
 
 
@@ -227,12 +237,12 @@ def summary_document(replication_set: ReplicationSetLike, level: float = 0.95,
         "seed": int(replication_set.seed),
         "kpis": _kpi_block(summary),
         "confidence_level": level,
-        "policies": _jsonable(dict(replication_set.policies)),
-        "window_days": _jsonable(replication_set.window_days),
+        "policies": jsonable(dict(replication_set.policies)),
+        "window_days": jsonable(replication_set.window_days),
         "servicesim_version": _version(),
-        "by_sku": _jsonable(replication_set.breakdown_summary("sku", level)),
-        "by_segment": _jsonable(replication_set.breakdown_summary("segment", level)),
-        "details": _jsonable(replication_set.details_summary(level)),
+        "by_sku": jsonable(replication_set.breakdown_summary("sku", level)),
+        "by_segment": jsonable(replication_set.breakdown_summary("segment", level)),
+        "details": jsonable(replication_set.details_summary(level)),
     }
 
 

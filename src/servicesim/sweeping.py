@@ -31,7 +31,6 @@ import hashlib
 import io
 import json
 import math
-import numbers
 import os
 import re
 import sys
@@ -49,7 +48,7 @@ from .executors import make_executor
 from .experiment import figure_interval
 from .kpis import SUMMARY_KEYS
 from .load import dump_scenario
-from .output import OutputError, atomic_write_text, safe_folder_name
+from .output import OutputError, atomic_write_text, csv_cell, safe_folder_name
 from .scenario import Scenario
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,21 +91,6 @@ class SweepInterrupted(KeyboardInterrupt):
 
 
 # ----------------------------------------------------------------------------- cells
-
-
-def _cell(value: Any) -> str:
-    """One CSV cell: floats round-trip exactly (repr), mappings and lists as compact JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, bool | str):
-        return str(value)
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        return repr(float(value))
-    if isinstance(value, Mapping | list | tuple):
-        return json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False)
-    return str(value)
 
 
 def _line(cells: Sequence[str]) -> str:
@@ -198,7 +182,7 @@ class SweepPlan:
         return [t for t in tasks if (t.alternative, t.replication) not in self.done]
 
     def row_cells(self, row: Mapping[str, Any]) -> list[str]:
-        return [_cell(row.get(column)) for column in self.columns]
+        return [csv_cell(row.get(column)) for column in self.columns]
 
     def identity(self) -> dict[str, Any]:
         """What decides the rows; a resumed sweep must match it."""
@@ -436,7 +420,7 @@ def _summary_rows(plan: SweepPlan, rows: Sequence[Mapping[str, Any]]) -> list[di
 
 def _summary_csv(plan: SweepPlan, summary: Sequence[Mapping[str, Any]]) -> str:
     columns = ["alternative", *(p.key for p in plan.params), "figure", *STATS]
-    return _line(columns) + "".join(_line([_cell(r.get(c)) for c in columns])
+    return _line(columns) + "".join(_line([csv_cell(r.get(c)) for c in columns])
                                     for r in summary)
 
 
