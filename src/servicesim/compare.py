@@ -156,7 +156,7 @@ def apply_variant(scenario: Scenario, variant: Variant | str,
     try:
         return with_overrides(scenario, overrides, source=source)
     except ScenarioError as exc:
-        raise ScenarioError([dataclasses.replace(p, origin=origins.get(p.origin, p.origin))
+        raise ScenarioError([dataclasses.replace(p, origin=origins.get(p.origin or "", p.origin))
                              for p in exc.problems]) from None
 
 
@@ -334,8 +334,8 @@ def _run_columns() -> list[str]:
 
 def _table(labels: Sequence[str], runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     by_scenario: dict[int, list[Mapping[str, Any]]] = {}
-    for row in runs:
-        by_scenario.setdefault(int(row["scenario"]), []).append(row)
+    for run in runs:
+        by_scenario.setdefault(int(run["scenario"]), []).append(run)
     out = []
     for key in SUMMARY_KEYS:
         reference = [float(r[key]) for r in by_scenario.get(0, [])]

@@ -361,7 +361,9 @@ def _new_figure(nrows: int = 1, sharex: bool = False) -> tuple[Any, Any]:
 
     figure = Figure()
     FigureCanvasAgg(figure)
-    figure.get_layout_engine().set(rect=(0, 0.075, 1, 0.925))  # room for the caption
+    engine = figure.get_layout_engine()
+    if engine is not None:  # room for the caption
+        engine.set(rect=(0, 0.075, 1, 0.925))  # type: ignore[call-arg]
     axes = figure.subplots(nrows, 1, sharex=sharex, squeeze=True)
     return figure, axes
 
@@ -401,7 +403,7 @@ def _unit_suffix(key: str) -> str:
 
 def _param_is_fraction(key: str, values: Sequence[Any]) -> bool:
     leaf = key.split("+")[0].rsplit(".", 1)[-1]
-    return all(isinstance(v, numbers.Real) and 0 <= v <= 1 for v in values) and any(
+    return all(isinstance(v, numbers.Real) and 0 <= float(v) <= 1 for v in values) and any(
         word in leaf for word in ("target", "rate", "fraction", "level", "share"))
 
 
