@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_no_plots_option(optimize)
     optimize.set_defaults(handler=_cmd_optimize)
     _add_plot_command(commands, common)
+    _add_report_command(commands, common)
 
     _add_compare_command(commands, common)
 
@@ -455,7 +456,8 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
 
 def _add_no_plots_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plots", action="store_true",
-                        help="do not write the charts into the results folder")
+                        help="do not write the charts (nor the report) into the results "
+                             "folder")
 
 
 def _add_plot_command(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -498,6 +500,46 @@ def _plot_after(args: argparse.Namespace, directory: Any) -> None:
     if not args.quiet and paths:
         print(f"charts written to {paths[0].parent}{os.sep} (servicesim plot to redraw)",
               flush=True)
+    _report_after(args, directory)
+
+
+# ------------------------------------------------------------------- servicesim report
+
+
+def _add_report_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    report = commands.add_parser(
+        "report", parents=[common], help="write the HTML report and Excel workbook of results",
+        description="Write report.html (self-contained: summary, charts, figures with 95 %% "
+                    "CIs, scenario) and report.xlsx (the same tables) of a sweep or optimize "
+                    "results folder.")
+    report.add_argument("results_dir", metavar="RESULTS_DIR")
+    report.add_argument("--out", metavar="DIR", help="folder for the report "
+                        "(default: RESULTS_DIR)")
+    report.set_defaults(handler=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import ReportError, write_report
+
+    try:
+        paths = write_report(args.results_dir, out_dir=args.out)
+    except ReportError as exc:
+        raise _UsageError(str(exc)) from None
+    print(f"report written to {paths['html']} and {paths['xlsx']}", flush=True)
+    return EXIT_OK
+
+
+def _report_after(args: argparse.Namespace, directory: Any) -> None:
+    """The report of a finished sweep/optimisation (after its charts, so they are reused)."""
+    from .report import ReportError, write_report
+
+    try:
+        paths = write_report(directory)
+    except ReportError as exc:
+        _error(f"report not written: {exc}")
+        return
+    if not args.quiet:
+        print(f"report written to {paths['html']} and {paths['xlsx'].name}", flush=True)
 
 
 # ------------------------------------------------------------------- servicesim compare
