@@ -107,3 +107,44 @@ def test_report_command_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "no such folder" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2
     assert "not a sweep or optimisation results folder" in capsys.readouterr().err
+
+
+def _synthetic(points: list[tuple[float, float, float]], tmp_path: Path) -> plots.Results:
+    """Results of a sweep of policy.service_target: (target, ROI, inventory value) each."""
+    from servicesim.kpis import SUMMARY_KEYS
+
+    alternatives = []
+    for i, (target, roi, inventory) in enumerate(points):
+        figures = {k: {"mean": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 5}
+                   for k in SUMMARY_KEYS}
+        figures["roi"] = {"mean": roi, "ci_low": roi - 0.01, "ci_high": roi + 0.01, "n": 5}
+        figures["avg_inventory_value"] = {"mean": inventory, "ci_low": inventory,
+                                          "ci_high": inventory, "n": 5}
+        figures["item_fill_rate"] = {"mean": target + 0.005, "ci_low": target,
+                                     "ci_high": target + 0.01, "n": 5}
+        alternatives.append(plots.Alternative(i, {"policy.service_target": target}, figures))
+    best = max(alternatives, key=lambda a: a.mean("roi")).id
+    return plots.Results(tmp_path, "sweep", "x", ["policy.service_target"], "roi",
+                         alternatives, best, [best, *([best + 1] if best + 1 < len(points)
+                                                      else [])], [])
+
+
+def test_sentence_of_an_inner_optimum(tmp_path: Path) -> None:
+    results = _synthetic([(0.9, 0.20, 1000.0), (0.95, 0.25, 1500.0), (0.97, 0.24, 2000.0),
+                          (0.99, 0.21, 4000.0)], tmp_path)
+    assert summary_sentence(results) == (
+        "ROI peaks at a 95.0 % fill-rate target (achieved fill rate 95.5 %, 95 % CI "
+        "95.0–96.0 %; ROI 25.0 %, 95 % CI 24.0–26.0 %); levels from 95.0 % to 97.0 % are not "
+        "significantly worse. Going from 95.0 % to 99.0 % adds 2,500 of average inventory "
+        "value and lowers ROI by 4.0 percentage points.")
+
+
+def test_sentence_of_an_edge_optimum_and_of_one_alternative(tmp_path: Path) -> None:
+    edge = summary_sentence(_synthetic([(0.8, 0.2, 1000.0), (0.9, 0.3, 1500.0)], tmp_path))
+    assert edge.startswith("ROI peaks at a 90.0 % fill-rate target")
+    assert "The optimum is the highest level tried" in edge
+    assert "Going from 90.0 % to 80.0 % frees 500 of average inventory value and lowers ROI " \
+           "by 10.0 percentage points." in edge
+    one = summary_sentence(_synthetic([(0.8, 0.2, 1000.0)], tmp_path))
+    assert one.startswith("Only one alternative was simulated (policy.service_target = 80.0 %)")
+    assert "nothing to compare" in one

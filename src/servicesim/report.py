@@ -24,6 +24,7 @@ import io
 import json
 import math
 import numbers
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -349,7 +350,33 @@ def _how_to_read(results: Results) -> str:
 def _caption(stem: str) -> str:
     chart = CHARTS.get(stem)
     doc = (chart.__doc__ or "").strip().split("\n\n")[0] if chart else ""
-    return " ".join(doc.split())
+    doc = re.sub(r":\w+:`~?([^`]+)`", lambda m: m.group(1).rsplit(".", 1)[-1], doc)
+    return " ".join(doc.replace("``", "").split())
+
+
+EMBED_WIDTH = 1800
+"""Embedded charts are scaled down to this width in pixels (the 300 dpi files stay)."""
+
+
+def _embedded_png(path: Path) -> bytes:
+    """The chart's PNG, scaled down for the page (about 240 dpi on A4) and reduced to 256
+    colours (about a tenth of the bytes) when Pillow, which matplotlib requires, can do it;
+    the file as it is otherwise."""
+    data = path.read_bytes()
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width <= EMBED_WIDTH:
+                return data
+            height = round(image.height * EMBED_WIDTH / image.width)
+            small = image.convert("RGB").resize((EMBED_WIDTH, height), Image.LANCZOS)
+            small = small.quantize(256, method=Image.Quantize.MEDIANCUT)  # flat chart colours
+            buffer = io.BytesIO()
+            small.save(buffer, format="PNG", optimize=True)
+            return buffer.getvalue()
+    except Exception:  # noqa: BLE001 - an unreadable image is embedded unchanged
+        return data
 
 
 def _html(results: Results, sentence: str, charts: Sequence[Path], yaml_text: str) -> str:
@@ -359,7 +386,7 @@ def _html(results: Results, sentence: str, charts: Sequence[Path], yaml_text: st
     kind = "sweep" if results.kind == "sweep" else "optimisation"
     figures = []
     for path in charts:
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        data = base64.b64encode(_embedded_png(path)).decode("ascii")
         figures.append(f'<figure><img alt="{_e(path.stem)}" src="data:image/png;base64,{data}">'
                        f"<figcaption>{_e(_caption(path.stem))}</figcaption></figure>")
     return f"""<!DOCTYPE html>
