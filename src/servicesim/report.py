@@ -162,6 +162,7 @@ def summary_sentence(results: Results) -> str:
     single alternative."""
     objective = results.objective
     label = KPI_BY_KEY[objective].label.split(" (")[0]
+    name = label if label.isupper() else label[0].lower() + label[1:]  # mid-sentence
     best = results.best_alternative
     metric = _service_metric(results)
     service_key = "item_fill_rate" if metric == "fill_rate" else "cycle_service_level"
@@ -169,7 +170,7 @@ def summary_sentence(results: Results) -> str:
     mean, low, high = best.interval(service_key)
     o_mean, o_low, o_high = best.interval(objective)
     achieved = (f"achieved {service_name} {_pct(mean)}, 95 % CI {_ci_text(service_key, low, high)}"
-                f"; {label} {fmt(objective, o_mean)}, 95 % CI "
+                f"; {name} {fmt(objective, o_mean)}, 95 % CI "
                 f"{_ci_text(objective, o_low, o_high)}")
     if len(results.alternatives) == 1:
         return (f"Only one alternative was simulated ({_params_text(best.params)}): "
@@ -218,7 +219,7 @@ def summary_sentence(results: Results) -> str:
             f"Going from {_param_text(key, best.params[key])} to "
             f"{_param_text(key, other.params[key])} {moves} "
             f"{fmt('avg_inventory_value', abs(inventory))} of average inventory value and "
-            f"{direction} {label} by {_difference_text(objective, change)}.")
+            f"{direction} {name} by {_difference_text(objective, change)}.")
     others = len([i for i in results.not_worse if i not in {a.id for a in line}])
     if others:
         sentences.append(f"{others} alternative{'s' if others > 1 else ''} with other values "
