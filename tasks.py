@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Quick start without any setup: creates ./.venv, installs servicesim into it, runs a task.
 
-    python3 tasks.py run     # simulate the default scenario; tables and files in results/
+    python3 tasks.py run     # the main job: find the ROI-maximising service level of the
+                             # default scenario; charts, tables and files in results/
     python3 tasks.py test    # run the test suite
     python3 tasks.py bench   # the speed benchmarks in benchmarks/
 
 Needs only Python 3.11+ and access to PyPI.  The environment is reinstalled when
 pyproject.toml changes.  Extra arguments are passed on, e.g.
-``python3 tasks.py run scenarios/theory_basestock_backorder.yaml --replications 5``.
+``python3 tasks.py run scenarios/theory_basestock_backorder.yaml`` (that scenario's
+service-target search), or any servicesim command: ``python3 tasks.py servicesim run
+scenarios/baseline.yaml``.
 """
 
 from __future__ import annotations
@@ -48,8 +51,12 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     os.chdir(ROOT)
     if task == "run":
-        args = rest or ["scenarios/baseline.yaml"]
-        cmd = [str(PYTHON), "-m", "servicesim", "run", *args]
+        scenario = rest[0] if rest else "scenarios/baseline.yaml"
+        cmd = [str(PYTHON), "-m", "servicesim", "optimize", scenario, "--param",
+               "policy.service_target", "--bounds", "0.80", "0.999", "--max-replications",
+               "20", *rest[1:]]
+    elif task == "servicesim":
+        cmd = [str(PYTHON), "-m", "servicesim", *rest]
     elif task == "test":
         cmd = [str(PYTHON), "-m", "pytest", *rest]
     elif task == "bench":
