@@ -607,9 +607,11 @@ def objective_chart(results: Results) -> Any:
             f"(95 % CI {_figure_text(objective, low)} to {_figure_text(objective, high)})")
     xs = list(axis.positions.values())
     middle = (min(xs) + max(xs)) / 2
-    ax.annotate(text, xy=(axis.x(best), mean), xytext=(-30 if axis.x(best) > middle else 30,
-                                                       -90), textcoords="offset points",
-                ha="right" if axis.x(best) > middle else "left", va="top", fontsize=14,
+    right = axis.x(best) > middle
+    # the box sits low on the optimum's side, under the curve, clear of the points
+    ax.annotate(text, xy=(axis.x(best), mean), xytext=(0.97 if right else 0.03, 0.22),
+                textcoords="axes fraction", ha="right" if right else "left", va="bottom",
+                fontsize=14,
                 bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": GREY,
                       "alpha": 0.92},
                 arrowprops={"arrowstyle": "->", "color": GREY, "linewidth": 1.5}, zorder=6)
@@ -748,16 +750,18 @@ def inventory_chart(results: Results) -> Any:
                     yerr=[fill[:, 0] - fill[:, 1], fill[:, 2] - fill[:, 0]], color=color,
                     marker="o", capsize=3, elinewidth=1.2, label=name or "simulated alternatives")
         if axis.key is not None and len(alts) <= 12:
+            # labels below-right for the first series, above-left for the second, ...
+            offset, align = ((8, -18), "left") if i % 2 == 0 else ((-8, 10), "right")
             for a, x, y in zip(alts, inv[:, 0], fill[:, 0], strict=True):
                 ax.annotate(_value_text(axis.key, a.params[axis.key]), (x, y),
-                            xytext=(8, -16), textcoords="offset points", fontsize=11.5,
-                            color=GREY)
+                            xytext=offset, textcoords="offset points", fontsize=11.5,
+                            color=color, ha=align)
     if len(axis.series) > 1:
         points = [(a.mean("avg_inventory_value"), a.mean("item_fill_rate"), a.id)
                   for a in results.alternatives]
         front = _frontier(points)
-        ax.plot([p[0] for p in front], [p[1] for p in front], color="black", linewidth=3.5,
-                alpha=0.35, zorder=1, label="efficient frontier")
+        ax.plot([p[0] for p in front], [p[1] for p in front], color="black", linewidth=2.2,
+                linestyle="--", alpha=0.75, zorder=4, label="efficient frontier")
     best = results.best_alternative
     ax.plot([best.mean("avg_inventory_value")], [best.mean("item_fill_rate")], marker="*",
             markersize=24, color=PALETTE[3], markeredgecolor="white", linestyle="none",
