@@ -861,6 +861,7 @@ def cycle_time_chart(results: Results) -> Any:
     shown = _shown_alternatives(results)
     sims = results.resimulate(shown)
     right = 0.0
+    curves = []
     for i, a in enumerate(shown):
         sim = sims[a.id]
         total = sim.cycle_time_counts.sum()
@@ -873,9 +874,11 @@ def cycle_time_chart(results: Results) -> Any:
         ecdf = np.concatenate([[0.0], cumulative[:last]])
         idx = int(np.searchsorted(cumulative, 0.995))
         right = max(right, float(sim.cycle_time_edges[min(idx, last - 1)]))
-        ax.step(edges, ecdf, where="post", color=PALETTE[[3, 0, 2][i % 3]],
-                linewidth=3.2 if a.id == results.best else 2.2,
-                label=f"{_describe(results, a)}: {int(total):,} orders")
+        style = {"color": PALETTE[[3, 0, 2][i % 3]],
+                 "linewidth": 3.2 if a.id == results.best else 2.2}
+        ax.step(edges, ecdf, where="post", label=f"{_describe(results, a)}: {int(total):,} "
+                "orders", **style)
+        curves.append((edges, ecdf, style))
     scenario = results.scenario()
     promises: dict[float, list[str]] = {}
     for name, segment in scenario.segments.items():
@@ -889,6 +892,21 @@ def cycle_time_chart(results: Results) -> Any:
     ax.set_xlim(0, right or None)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(_percent(0))
+    if curves:  # the alternatives differ in the tail (backorders, waits): zoom on it
+        start = min(float(e[np.searchsorted(c, 0.9)]) for e, c, _ in curves if c[-1] >= 0.9)
+        tail = ax.inset_axes((0.56, 0.2, 0.41, 0.44))
+        for edges, ecdf, style in curves:
+            tail.step(edges, ecdf, where="post", **style)
+        for j, days in enumerate(sorted(promises)):
+            tail.axvline(days, color=GREY, linestyle=[":", "--", "-."][j % 3], linewidth=1.5)
+        tail.set_facecolor("white")
+        tail.set_zorder(6)
+        tail.set_xlim(start, right or None)
+        tail.set_ylim(0.9, 1.002)
+        tail.yaxis.set_major_formatter(_percent(0))
+        tail.tick_params(labelsize=11)
+        tail.set_title("the slowest 10 % of orders", fontsize=12.5)
+        tail.grid(True, alpha=0.4)
     ax.set_xlabel("Order cycle time: order to last delivery (days)")
     ax.set_ylabel("Orders delivered within (%)")
     ax.legend(loc="upper left", title="Re-simulated alternative", title_fontsize=14)
