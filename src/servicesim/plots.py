@@ -971,8 +971,9 @@ def unmet_demand_chart(results: Results) -> Any:
     from matplotlib.lines import Line2D
 
     handles, labels = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], linestyle="none", marker="$n$", color="#222222"))
-    labels.append("above the bars: defections (customers, mean)")
+    # a text-only entry (no mathtext marker: it would need fonts the machine may lack)
+    handles.append(Line2D([], [], linestyle="none", marker=""))
+    labels.append("numbers above the bars: defections (customers, mean)")
     ax.legend(handles, labels, loc="upper right")
     _title(ax, results, "where unmet demand went")
     _caption(figure, "Reactions from one re-simulated replication per alternative "
