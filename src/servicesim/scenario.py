@@ -109,6 +109,15 @@ class Sku(_Model):
     holding_cost_per_unit_per_year: Money | None = None
     policy: PolicyOverride = Field(default_factory=PolicyOverride)
     supplier: Supplier | None = None
+    units_per_line: Dist | None = None
+    """Units per order line of this SKU (rounded, at least 1); unset: the segment's."""
+
+    @field_validator("units_per_line")
+    @classmethod
+    def _count(cls, v: Any) -> Any:
+        if v is not None and v.mean <= 0:
+            raise ValueError("must have a positive mean (draws are rounded, at least 1)")
+        return v
 
     @property
     def annual_holding_cost_per_unit(self) -> float:
