@@ -18,6 +18,7 @@ exact mean and variance of that transformed quantity.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Iterator
@@ -454,10 +455,40 @@ def integer_pmf(dist: _Dist, min_value: int = 1) -> tuple[np.ndarray, np.ndarray
 
 
 def integer_moments(dist: _Dist, min_value: int = 1) -> tuple[float, float]:
-    """Mean and variance of ``max(min_value, round(X))``: what the model really draws."""
+    """Mean and variance of ``max(min_value, round(X))``: what the model really draws.
+
+    Poisson and negative binomial counts clamped at 0 or 1 have closed forms
+    (E[max(1, X)] = E[X] + P(X = 0), E[max(1, X)²] = E[X²] + P(X = 0)): O(1), so deriving the
+    policies of thousands of SKUs with their own quantity distributions stays fast.  Other
+    distributions go through :func:`integer_pmf` (cached per distribution).
+    """
+    if isinstance(dist, Poisson | NegativeBinomial) and min_value in (0, 1):
+        mean, var = dist.mean, dist.variance
+        if min_value == 0:
+            return float(mean), float(var)
+        if isinstance(dist, Poisson):
+            p_zero = math.exp(-mean)
+        else:
+            n, p = dist._params()
+            p_zero = math.exp(n * math.log(p))
+        clamped_mean = mean + p_zero
+        second = var + mean * mean + p_zero
+        return float(clamped_mean), float(max(second - clamped_mean * clamped_mean, 0.0))
+    try:
+        return _cached_moments(dist, min_value)
+    except TypeError:  # an unhashable distribution (a table with list fields)
+        return _pmf_moments(dist, min_value)
+
+
+def _pmf_moments(dist: _Dist, min_value: int) -> tuple[float, float]:
     support, probs = integer_pmf(dist, min_value)
     mean = float(np.dot(support, probs))
     return mean, float(np.dot((support - mean) ** 2, probs))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_moments(dist: _Dist, min_value: int) -> tuple[float, float]:
+    return _pmf_moments(dist, min_value)
 
 
 def integer_sampler(dist: _Dist, rng: np.random.Generator, min_value: int = 1

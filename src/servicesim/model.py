@@ -159,9 +159,11 @@ class _Stock:
     backorders: int
     on_order: int
     queue: deque[list[Any]]  # open backordered lines: [order, units unfilled, units, since]
+    qty: Callable[[], int] | None  # the SKU's own units per line (None: the segment's)
     lead_time: Sampler
     supplier: Supplier
-    last_t: float
+    # time integrals over the window, kept *to the horizon*: a level change of Δ at time t
+    # adds Δ·(horizon − t), so nothing needs bringing up to date between changes
     a_oh: float
     a_bo: float
     a_oo: float
@@ -184,12 +186,17 @@ class _Stock:
     def __init__(self) -> None:
         self.queue = deque()
         self.on_hand = self.backorders = self.on_order = 0
-        self.last_t = 0.0
         self.stockout_since_receipt = False
-        self.reset()
+        self.reset(0.0)
 
-    def reset(self) -> None:
-        self.a_oh = self.a_bo = self.a_oo = self.t_ready = self.t_nobo = 0.0
+    def reset(self, remaining: float) -> None:
+        """Start the window with ``remaining`` days to the horizon: the integrals hold the
+        current levels until the horizon; the counters are zero."""
+        self.a_oh = self.on_hand * remaining
+        self.a_bo = self.backorders * remaining
+        self.a_oo = self.on_order * remaining
+        self.t_ready = remaining if self.on_hand > 0 else 0.0
+        self.t_nobo = remaining if self.backorders == 0 else 0.0
         self.units_ordered = self.units_first = self.lines = self.lines_full = 0
         self.pos = self.po_units = self.receipts = self.receipts_ok = 0
         self.eoc_oh = self.eoc_bo = 0
@@ -311,6 +318,9 @@ class ReplicationResult:
 class ServiceModel:
     """One replication of a scenario on its own SimPy environment and random streams."""
 
+    _LOOKAHEAD = True
+    """Place an order without a queue round trip when no event can come before it."""
+
     def __init__(
         self,
         scenario: Scenario,
@@ -363,6 +373,9 @@ class ServiceModel:
             supplier = sc.sku_supplier(name)
             st.supplier = supplier
             st.lead_time = supplier.lead_time_days.sampler(_stream(root, "lead_time", name))
+            # a SKU's own quantity per line: its own stream, keyed by its name (CRN)
+            st.qty = None if sku.units_per_line is None else \
+                integer_sampler(sku.units_per_line, _stream(root, "sku_quantity", name))
             self.stocks.append(st)
 
         # -- order processing and transport
@@ -457,10 +470,12 @@ class ServiceModel:
         seg.promise = spec.promised_cycle_time_days
         # customer lifetime value lost per defection (DOMAIN §4, Gupta & Lehmann)
         mean_lines = integer_moments(spec.lines_per_order, 1)[0]
-        mean_qty = integer_moments(spec.units_per_line, 1)[0]
-        unit_margin = float(np.dot(probs, margins))
-        annual_margin = self.days_per_year / seg.mean_interval * mean_lines * mean_qty \
-            * unit_margin
+        seg_qty = integer_moments(spec.units_per_line, 1)[0]
+        mean_qty = np.array([seg_qty if sku.units_per_line is None
+                             else integer_moments(sku.units_per_line, 1)[0]
+                             for sku in sc.skus.values()])
+        line_margin = float(np.dot(probs, mean_qty * margins))  # margin of a line
+        annual_margin = self.days_per_year / seg.mean_interval * mean_lines * line_margin
         ret, disc = spec.retention_rate_per_year, sc.finance.clv_discount_rate_per_year
         seg.clv = annual_margin * ret / (1.0 + disc - ret)
         seg.wom_debt = 0.0
@@ -472,10 +487,9 @@ class ServiceModel:
         return seg
 
     def _reset_window(self) -> None:
-        now = self.env.now
+        remaining = self.horizon - self.env.now
         for st in self.stocks:
-            self._advance(st, now)
-            st.reset()
+            st.reset(remaining)
         for seg in self.segments:
             seg.reset()
         self.po_cost = self.inbound_cost = 0.0
@@ -484,19 +498,18 @@ class ServiceModel:
 
     # ..................................................................... helpers
 
-    @staticmethod
-    def _advance(st: _Stock, now: float) -> None:
-        """Accumulate time averages of a SKU up to ``now`` (before any level changes)."""
-        dt = now - st.last_t
-        if dt > 0.0:
-            st.a_oh += st.on_hand * dt
-            st.a_bo += st.backorders * dt
-            st.a_oo += st.on_order * dt
-            if st.on_hand > 0:
-                st.t_ready += dt
-            if st.backorders == 0:
-                st.t_nobo += dt
-            st.last_t = now
+    def _settle(self, st: _Stock, now: float, on_hand: int, backorders: int,
+                on_order: int) -> None:
+        """Book the level changes of a SKU at ``now`` (from the levels given to the current
+        ones) in its time integrals, which run to the horizon (see :class:`_Stock`)."""
+        remaining = self.horizon - now
+        st.a_oh += (st.on_hand - on_hand) * remaining
+        st.a_bo += (st.backorders - backorders) * remaining
+        st.a_oo += (st.on_order - on_order) * remaining
+        if (st.on_hand > 0) != (on_hand > 0):
+            st.t_ready += remaining if st.on_hand > 0 else -remaining
+        if (st.backorders == 0) != (backorders == 0):
+            st.t_nobo += remaining if st.backorders == 0 else -remaining
 
     def _log(self, now: float, kind: str, **info: Any) -> None:
         assert self.trace is not None
@@ -505,10 +518,20 @@ class ServiceModel:
     # ..................................................................... processes
 
     def _arrivals(self, seg: _Segment) -> Any:
-        """One generator for all customers of a segment."""
+        """One generator for all customers of a segment.
+
+        Look-ahead: when the next order comes strictly before every event in SimPy's queue
+        (the run's stop event at the horizon is always there), nothing else can happen in
+        between, so the process moves the clock to it and places the order at once instead
+        of a round trip through the event queue (a timeout per order).  Events at the same
+        time keep SimPy's order: the order waits its turn through the queue then.  The
+        figures are the same either way (``_LOOKAHEAD = False`` turns it off; tested).
+        """
         env = self.env
         timeout = env.timeout
         place = self._place_order
+        queue = env._queue  # SimPy's event heap of (time, priority, id, event)
+        lookahead = self._LOOKAHEAD
         if seg.poisson:
             gap, pick, mean = seg.interval, seg.pick, seg.mean_interval
             active = seg.active
@@ -516,10 +539,15 @@ class ServiceModel:
                 while not active:
                     seg.wake = env.event()
                     yield seg.wake
-                yield timeout(gap() * mean / len(active))
+                delay = gap() * mean / len(active)
+                t = env._now + delay
+                if lookahead and queue and t < queue[0][0]:
+                    env._now = t
+                else:
+                    yield timeout(delay)
                 n = len(active)
                 if n:
-                    place(seg, active[int(pick() * n)] if n > 1 else active[0], env.now)
+                    place(seg, active[int(pick() * n)] if n > 1 else active[0], env._now)
         else:
             heap = seg.heap
             gap = seg.interval
@@ -529,11 +557,15 @@ class ServiceModel:
             stockouts = seg.stockouts
             while heap:
                 t, c = heap[0]
-                yield timeout(t - env.now)
+                if lookahead and queue and t < queue[0][0]:
+                    env._now = t
+                else:
+                    yield timeout(t - env._now)
                 heapq.heappop(heap)
                 if stockouts[c] >= 0:  # -1 marks a defected customer
-                    place(seg, c, env.now)
-                    heapq.heappush(heap, (env.now + gap(), c))
+                    now = env._now
+                    place(seg, c, now)
+                    heapq.heappush(heap, (now + gap(), c))
 
     def _renewal_customer(self, seg: _Segment, c: int) -> Any:
         """An acquired customer of a non-Poisson segment orders on its own clock."""
@@ -593,7 +625,7 @@ class ServiceModel:
     def _purchase(self, st: _Stock, qty: int, now: float) -> None:
         """Raise a purchase order of ``qty`` units (0: only marks a review cycle)."""
         if qty > 0:
-            self._advance(st, now)
+            st.a_oo += qty * (self.horizon - now)
             st.on_order += qty
             st.pos += 1
             st.po_units += qty
@@ -611,7 +643,6 @@ class ServiceModel:
 
     def _receive(self, st: _Stock, qty: int) -> None:
         now = self.env.now
-        self._advance(st, now)
         # cycle service level: the cycle ends just before this receipt (DOMAIN §3)
         st.receipts += 1
         if st.backorders == 0 and not st.stockout_since_receipt:
@@ -623,6 +654,7 @@ class ServiceModel:
             self._log(now, "receipt", sku=st.name, qty=qty, on_hand_before=st.on_hand)
         if qty == 0:
             return
+        on_hand, backorders, on_order = st.on_hand, st.backorders, st.on_order
         st.on_order -= qty
         st.on_hand += qty
         queue = st.queue
@@ -636,13 +668,16 @@ class ServiceModel:
             if entry[1] == 0:
                 queue.popleft()
                 self._ship_backorder(order, st, entry[2], entry[3], now)
+        self._settle(st, now, on_hand, backorders, on_order)
 
     def _reorder(self, st: _Stock, now: float) -> None:
-        """Continuous review: called when the inventory position has fallen to s or below."""
+        """Continuous review: called when the inventory position has fallen to s or below.
+
+        (s, Q) orders the smallest multiple of Q that lifts the position above s; (s, S) and
+        base-stock order up to S (``st.Q`` is 0 for them)."""
         ip = st.on_hand - st.backorders + st.on_order
-        if st.kind == "sQ":
-            n = (st.s - ip) // st.Q + 1
-            self._purchase(st, n * st.Q, now)
+        if st.Q:
+            self._purchase(st, ((st.s - ip) // st.Q + 1) * st.Q, now)
         else:
             self._purchase(st, st.S - ip, now)
 
@@ -693,9 +728,12 @@ class ServiceModel:
         lost = False
         defecting = False
         rationed = seg.rationed
+        remaining = self.horizon - now
+        pick_sku, seg_qty = seg.sku, seg.qty
         for _ in range(n_lines):
-            st = stocks[seg.sku()]
-            q = seg.qty()
+            st = stocks[pick_sku()]
+            own_qty = st.qty
+            q = seg_qty() if own_qty is None else own_qty()
             units += q
             st.units_ordered += q
             st.lines += 1
@@ -708,15 +746,9 @@ class ServiceModel:
             else:
                 take = available if available > 0 else 0
             if take:
-                dt = now - st.last_t  # time averages up to now (inlined _advance)
-                if dt > 0.0:
-                    st.a_oh += oh * dt
-                    st.a_bo += st.backorders * dt
-                    st.a_oo += st.on_order * dt
-                    st.t_ready += dt  # oh > 0 here
-                    if st.backorders == 0:
-                        st.t_nobo += dt
-                    st.last_t = now
+                st.a_oh -= take * remaining  # time integral to the horizon (see _Stock)
+                if take == oh:
+                    st.t_ready -= remaining
                 st.on_hand = oh - take
                 st.units_first += take
                 ship_units += take
@@ -743,8 +775,12 @@ class ServiceModel:
                 else:
                     self._lose(seg, st, short)
                     lost = True
-            if st.on_hand - st.backorders + st.on_order <= st.s:
-                self._reorder(st, now)
+            position = st.on_hand - st.backorders + st.on_order
+            if position <= st.s:  # continuous review (inlined _reorder)
+                if st.Q:
+                    self._purchase(st, ((st.s - position) // st.Q + 1) * st.Q, now)
+                else:
+                    self._purchase(st, st.S - position, now)
         self.tot_units += units
         # the shipment of what was allocated now
         if ship_units:
@@ -817,7 +853,9 @@ class ServiceModel:
 
     def _backorder(self, order: _Order, st: _Stock, units: int, now: float) -> None:
         """Keep ``units`` of a line open; they ship first come, first served on receipt."""
-        self._advance(st, now)
+        if st.backorders == 0:
+            st.t_nobo -= self.horizon - now
+        st.a_bo += units * (self.horizon - now)
         st.backorders += units
         st.bo_units += units
         order.seg.bo_cost += self.bo_cost_unit * units
@@ -865,8 +903,9 @@ class ServiceModel:
             return
         available = st.on_hand - st.critical if seg.rationed else st.on_hand
         if available >= units:
-            self._advance(st, now)
+            on_hand = st.on_hand
             st.on_hand -= units
+            self._settle(st, now, on_hand, st.backorders, st.on_order)
             if self.trace is not None:
                 self._log(now, "retry_filled", sku=st.name, units=units)
             self._ship_extra(order, st, units, now, expedite=False)
@@ -971,8 +1010,6 @@ class ServiceModel:
         if self.warmup > 0:
             env.process(self._warmup_reset())
         env.run(until=self.horizon)
-        for st in self.stocks:
-            self._advance(st, self.horizon)
         return self._result()
 
     def _result(self) -> ReplicationResult:

@@ -44,7 +44,7 @@ from typing import Any, Protocol
 import numpy as np
 from scipy import special, stats
 
-from .distributions import integer_moments, integer_pmf
+from .distributions import integer_moments
 from .scenario import Policy, Scenario
 
 _REL_TOL = 1e-9
@@ -124,39 +124,51 @@ class SkuDemand:
     """Every line is exactly one unit (lead-time demand is then Poisson if L is constant)."""
 
 
+def _quantity_moments(dist: Any) -> tuple[float, float, bool]:
+    """E[Q], E[Q²] of the rounded quantity per line (at least 1), and whether Q ≡ 1."""
+    mean, var = integer_moments(dist, 1)
+    return mean, var + mean * mean, mean - 1.0 <= 1e-12
+
+
 def sku_demands(scenario: Scenario) -> dict[str, SkuDemand]:
     """Demand per SKU, in ``scenario.skus`` order.
 
     Per segment: orders/day = customers / E[order interval]; the lines of SKU k per day =
     orders/day × E[lines per order] × w_k / Σw; units/day = lines/day × E[Q]; the variance
-    per day = lines/day × E[Q²] (compound Poisson).  E[lines] and the moments of Q are those
-    of the rounded draws (at least 1) the model makes (:func:`integer_moments`).
+    per day = lines/day × E[Q²] (compound Poisson).  Q is the SKU's own ``units_per_line``
+    where it has one, else the segment's.  E[lines] and the moments of Q are those of the
+    rounded draws (at least 1) the model makes (:func:`integer_moments`).
 
     Assumptions: the customer base is the initial one (defections and acquisitions are
     ignored); the superposed orders of many customers are Poisson; the lines of one SKU do
     not cluster within an order.
     """
     names = list(scenario.skus)
-    lines = np.zeros(len(names))
-    units = np.zeros(len(names))
-    second_moment = np.zeros(len(names))
-    unit_size_one = np.ones(len(names), dtype=bool)
+    n_sku = len(names)
+    lines = np.zeros(n_sku)
+    units = np.zeros(n_sku)
+    second_moment = np.zeros(n_sku)
+    unit_size_one = np.ones(n_sku, dtype=bool)
+    # SKUs with their own quantity distribution (the same whatever the segment)
+    own = np.zeros(n_sku, dtype=bool)
+    own_mean, own_square = np.zeros(n_sku), np.zeros(n_sku)
+    own_one = np.ones(n_sku, dtype=bool)
+    for i, sku in enumerate(scenario.skus.values()):
+        if sku.units_per_line is not None:
+            own[i] = True
+            own_mean[i], own_square[i], own_one[i] = _quantity_moments(sku.units_per_line)
     for seg_name, seg in scenario.segments.items():
         if seg.customers == 0:
             continue
         orders_per_day = seg.customers / seg.order_interval_days.mean
         lines_per_order, _ = integer_moments(seg.lines_per_order, 1)
-        support, probs = integer_pmf(seg.units_per_line, 1)
-        mean_q = float(np.dot(support, probs))
-        square_q = float(np.dot(support.astype(float) ** 2, probs))
-        one = float(probs[support != 1].sum()) <= 1e-12
+        mean_q, square_q, one = _quantity_moments(seg.units_per_line)
         weights = np.asarray(scenario.sku_weights(seg_name), dtype=float)
         rates = orders_per_day * lines_per_order * weights / weights.sum()
         lines += rates
-        units += rates * mean_q
-        second_moment += rates * square_q
-        if not one:
-            unit_size_one &= rates == 0
+        units += rates * np.where(own, own_mean, mean_q)
+        second_moment += rates * np.where(own, own_square, square_q)
+        unit_size_one &= (rates == 0) | np.where(own, own_one, one)
     return {
         name: SkuDemand(
             lines_per_day=float(lines[i]),
@@ -412,6 +424,10 @@ def derive_policy(scenario: Scenario, sku_name: str,
     if demand is None:
         demand = sku_demands(scenario)[sku_name]
     policy: Policy = scenario.sku_policy(sku_name)
+    # the effective policy of one SKU: a per-class target is already resolved to its float
+    service_target = policy.service_target
+    if isinstance(service_target, dict):  # pragma: no cover - sku_policy resolves classes
+        raise TypeError(f"skus.{sku_name}: per-class service_target was not resolved")
     lead_time = scenario.sku_supplier(sku_name).lead_time_days
     mu_d, var_d = demand.units_per_day, demand.units_var_per_day
     notes: list[str] = []
@@ -427,10 +443,10 @@ def derive_policy(scenario: Scenario, sku_name: str,
     source: dict[str, str] = {}
 
     def goal() -> float:
-        if policy.service_target is None:  # the schema forbids this; keep the message clear
+        if service_target is None:  # the schema forbids this; keep the message clear
             raise ValueError(f"skus.{sku_name}.policy: a parameter is missing and "
                              "service_target is null")
-        return policy.service_target
+        return service_target
 
     def search(service: Callable[[int], float], floor: int, ceiling: int = _NO_LIMIT) -> int:
         """The smallest parameter in (floor, ceiling] whose ``service`` meets the target."""
@@ -536,7 +552,7 @@ def derive_policy(scenario: Scenario, sku_name: str,
         review_period_days=review,
         first_review_day=policy.first_review_day,
         service_metric=policy.service_metric,
-        service_target=policy.service_target,
+        service_target=service_target,
         source=source,
         lead_time_demand_model=model,
         demand_per_day=mu_d,
