@@ -6,9 +6,10 @@ replications, prints the derived policies and a summary table, and writes the re
 under common random numbers (:func:`servicesim.sweeping.sweep`), locally or on Dask;
 ``servicesim validate FILE...`` checks scenario files and reports every problem at once.
 
-Exit codes: 0 success, 2 bad input (scenario, option or output path), 1 unexpected error,
-130 interrupted.  Errors go to stderr as ``servicesim: error: ...``, never as a traceback
-unless ``--debug`` is given.
+Exit codes: 0 success, 2 bad input (scenario, option or output path, a result file that
+cannot be written), 1 unexpected error or a worker that keeps dying, 130 interrupted by
+Ctrl-C, 143 by SIGTERM.  Errors go to stderr as ``servicesim: error: ...``, never as a
+traceback unless ``--debug`` is given.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from .executors import DEFAULT_CONNECT_TIMEOUT, ExecutorError
+from .executors import (
+    DEFAULT_CONNECT_TIMEOUT,
+    ExecutorError,
+    signal_number,
+    terminate_as_interrupt,
+)
 from .kpis import KPI_BY_KEY
 from .load import Override, ScenarioError, load_scenario
 from .output import (
@@ -137,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--max-replications", metavar="N", type=_count,
                           help="replications a point near the top may get (default 40)")
     _add_output_options(optimize, "run")
+    optimize.add_argument("--resume", action="store_true",
+                          help="continue an interrupted optimisation: reuse its finished runs")
     _add_executor_options(optimize)
     optimize.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _add_no_plots_option(optimize)
@@ -363,6 +371,7 @@ def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     scenario = _load(args)
+    from .engine import WorkerDied
     from .executors import make_executor  # the engine is needed only to run
     from .sweeping import SweepInterrupted, plan_sweep, run_sweep
 
@@ -386,7 +395,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               f"{stop.directory / 'runs.csv'} (manifest status: interrupted)\n"
               f"continue with:\n  {_resume_command(args, plan.sweep_id)}", file=sys.stderr,
               flush=True)
-        return EXIT_INTERRUPTED
+        return 128 + stop.signum
+    except (WorkerDied, OutputError) as exc:  # rows finished before are kept: say how to go on
+        _error(str(exc))
+        runs = plan.directory / "runs.csv"
+        if runs.is_file() and len(runs.read_bytes().splitlines()) > 1:
+            print(f"finished runs are kept in {runs}; continue with:\n  "
+                  f"{_resume_command(args, plan.sweep_id)}", file=sys.stderr, flush=True)
+        return EXIT_FAILURE if isinstance(exc, WorkerDied) else EXIT_USAGE
     if not args.quiet:
         print()
         print(_sweep_table(result))
@@ -429,21 +445,30 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     scenario = _load(args)
     space = _search_space(args, scenario)
     from .executors import make_executor  # the engine is needed only to run
-    from .optimizer import optimize
+    from .optimizer import OptimizeInterrupted, optimize
 
-    with make_executor(workers=args.workers, scheduler=args.scheduler,
-                       dask_local=args.dask_local,
-                       connect_timeout=args.scheduler_timeout) as (executor, how):
-        if not args.quiet:
-            print(f"optimising {args.objective} of {scenario.name} ({args.scenario}) over "
-                  + ", ".join(f"{b.key} in [{b.low}, {b.high}]" for b in space)
-                  + f"; running on {how}", flush=True)
-        result = optimize(scenario, space, objective=args.objective,
-                          replications=args.replications,
-                          max_replications=args.max_replications, executor=executor,
-                          workers=1 if executor is None else None, out_dir=args.out,
-                          run_id=args.run_id, progress=not args.quiet,
-                          command=shlex.join([PROG, *args.argv]))
+    try:
+        with make_executor(workers=args.workers, scheduler=args.scheduler,
+                           dask_local=args.dask_local,
+                           connect_timeout=args.scheduler_timeout) as (executor, how):
+            if not args.quiet:
+                print(f"optimising {args.objective} of {scenario.name} ({args.scenario}) over "
+                      + ", ".join(f"{b.key} in [{b.low}, {b.high}]" for b in space)
+                      + f"; running on {how}", flush=True)
+            result = optimize(scenario, space, objective=args.objective,
+                              replications=args.replications,
+                              max_replications=args.max_replications, executor=executor,
+                              workers=1 if executor is None else None, out_dir=args.out,
+                              run_id=args.run_id, progress=not args.quiet,
+                              command=shlex.join([PROG, *args.argv]), resume=args.resume)
+    except OptimizeInterrupted as stop:
+        where = stop.directory
+        print(f"\n{PROG}: interrupted: {stop.done:,} finished runs kept in "
+              f"{where / 'runs.csv' if where else '(nowhere)'} (result.json status: "
+              f"interrupted)\ncontinue with:\n  "
+              f"{_resume_command(args, where.name if where else '')}", file=sys.stderr,
+              flush=True)
+        return 128 + stop.signum
     if not args.quiet:
         print(result.report(), flush=True)
     if result.directory is not None:
@@ -699,13 +724,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         debug = bool(args.debug)
         args.argv = argv  # to repeat the command line (manifest, --resume hint)
-        return int(args.handler(args))
+        with terminate_as_interrupt():  # SIGTERM stops cleanly, as Ctrl-C does
+            return int(args.handler(args))
     except (ScenarioError, OutputError, ExecutorError, _UsageError) as exc:
         _error(str(exc))
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return 128 + signal_number(exc)
     except BrokenPipeError:  # e.g. `servicesim run x.yaml | head`
         _silence_stdout()
         return EXIT_FAILURE

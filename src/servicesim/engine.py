@@ -16,8 +16,17 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +34,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .executors import ProcessPool
 from .experiment import replication_seeds
 from .load import NOT_SET, Override, Problem, ScenarioError, with_overrides
 from .model import simulate
@@ -189,14 +199,53 @@ def run_task(task: Task) -> dict[str, Any]:
             "replication": task.replication, "seed": task.root_seed, **result.kpis}
 
 
+MAX_ATTEMPTS = 3
+"""How often one task may end the worker process running it before :func:`execute` gives up."""
+
+
+class WorkerDied(RuntimeError):
+    """Worker processes died running a task again and again (a crash that ends the process:
+    memory exhausted, a fault in native code); the message names the task.  The rows
+    finished before are delivered (``on_row``) and kept by sweeps."""
+
+    def __init__(self, message: str, task: Task | None = None) -> None:
+        super().__init__(message)
+        self.task = task
+
+
+def describe_task(task: Task) -> str:
+    """``alternative 3 (policy.service_target=0.9), replication 2`` for messages."""
+    params = ", ".join(f"{key}={value}" for key, value in task.params) or "base scenario"
+    return f"alternative {task.alternative} ({params}), replication {task.replication}"
+
+
+def _died(task: Task, attempts: int, detail: str = "") -> WorkerDied:
+    return WorkerDied(
+        f"{describe_task(task)}: the worker process running it died {attempts} "
+        f"time{'s' if attempts != 1 else ''}{detail}, so it was given up; the other runs' "
+        "rows are kept.  A process ends like this when memory runs out or native code "
+        "crashes: try fewer --workers, a shorter horizon or fewer SKUs, then --resume",
+        task)
+
+
 def execute(tasks: Iterable[Task], executor: Executor | None = None, workers: int | None = None,
-            on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+            on_row: Callable[[dict[str, Any]], None] | None = None, *,
+            run: Callable[[Task], dict[str, Any]] = run_task,
+            max_attempts: int = MAX_ATTEMPTS) -> list[dict[str, Any]]:
     """Run tasks and return their rows sorted by (alternative, replication).
 
     ``executor`` may be any ``concurrent.futures.Executor`` (a process pool, a Dask
     ``Client.get_executor()``, ...); without one, ``workers=1`` runs serially in this
     process and otherwise a process pool of ``workers`` (default: all cores) is used.
-    ``on_row`` is called with each row as soon as it is done (in completion order).
+    ``on_row`` is called with each row as soon as it is done (in completion order);
+    ``run`` is what a worker calls on a task (default :func:`run_task`).
+
+    A worker process that dies breaks a process pool: the pool is rebuilt and the runs
+    it held are run again, each alone, so that the one that ended the worker is found; a
+    task that ends its worker ``max_attempts`` times raises :class:`WorkerDied` (after
+    every other row came).  Dask reschedules a lost worker's tasks itself and gives up on
+    a task that kills several workers (``KilledWorker``), also raised as
+    :class:`WorkerDied`.  Every task yields exactly one row.
     """
     tasks = list(tasks)
     rows: list[dict[str, Any]] = []
@@ -206,30 +255,148 @@ def execute(tasks: Iterable[Task], executor: Executor | None = None, workers: in
         if on_row is not None:
             on_row(row)
 
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1 (got {max_attempts})")
     if executor is None and (workers == 1 or len(tasks) <= 1):
         for task in tasks:
-            done(run_task(task))
+            done(run(task))
     elif executor is None:
         n = min(workers or os.cpu_count() or 1, len(tasks))
-        with ProcessPoolExecutor(max_workers=n) as pool:
-            for row in _as_done(pool, tasks):
+        with ProcessPool(n) as pool:
+            for row in _on_pool(pool, tasks, run, max_attempts):
                 done(row)
     else:
-        for row in _as_done(executor, tasks):
+        for row in _as_done(executor, tasks, run, max_attempts):
             done(row)
     rows.sort(key=lambda r: (r["alternative"], r["replication"]))
     return rows
 
 
-def _as_done(executor: Executor, tasks: Sequence[Task]) -> Iterator[dict[str, Any]]:
-    futures = [executor.submit(run_task, task) for task in tasks]
+def _as_done(executor: Executor, tasks: Sequence[Task], run: Callable[[Task], dict[str, Any]],
+             max_attempts: int) -> Iterator[dict[str, Any]]:
+    if isinstance(executor, ProcessPool):
+        yield from _on_pool(executor, tasks, run, max_attempts)
+        return
+    if isinstance(executor, ProcessPoolExecutor):  # the caller's: replaced if it breaks
+        with ProcessPool.adopting(executor) as pool:
+            yield from _on_pool(pool, tasks, run, max_attempts)
+        return
+    futures = {executor.submit(run, task): task for task in tasks}
     try:
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                row = future.result()
+            except Exception as exc:
+                if type(exc).__name__ != "KilledWorker":  # distributed.scheduler.KilledWorker
+                    raise
+                text = " ".join(str(exc).split())[:200]
+                raise _died(futures[future], _dask_attempts(),
+                            f" (Dask gave up on it: {text})") from None
+            yield row
     finally:
         for future in futures:
             future.cancel()
 
 
-__all__ = ["Param", "Task", "alternatives", "apply_params", "execute", "grid", "make_tasks",
-           "parse_param", "run_task"]
+def _dask_attempts() -> int:
+    """Workers a Dask task may kill before the scheduler gives up on it (allowed-failures+1)."""
+    try:
+        import dask
+
+        return int(dask.config.get("distributed.scheduler.allowed-failures")) + 1
+    except Exception:  # noqa: BLE001 - only for the message
+        return 4
+
+
+def _on_pool(pool: ProcessPool, tasks: Sequence[Task], run: Callable[[Task], dict[str, Any]],
+             max_attempts: int) -> Iterator[dict[str, Any]]:
+    """Rows of ``tasks`` from a restartable process pool, surviving dead workers.
+
+    At most two tasks per worker are in flight, so a broken pool loses few runs.  After a
+    break the pool is rebuilt and the lost runs (the suspects) are run one at a time: a
+    break while a suspect runs alone is charged to it, and one charged ``max_attempts``
+    times is given up (:class:`WorkerDied`, raised when every other task is done).
+    Innocent runs are never charged, and every break either charges a task or is
+    followed by a row, so this ends.
+    """
+    waiting: deque[Task] = deque(tasks)
+    suspects: deque[Task] = deque()
+    charged: dict[tuple[int, int], int] = {}
+    given_up: list[WorkerDied] = []
+    running: dict[Future[dict[str, Any]], Task] = {}
+    window = 2 * pool.workers
+    idle_breaks = 0  # breaks since the last row that no task could be charged with
+
+    def submit(task: Task) -> bool:
+        try:
+            running[pool.submit(run, task)] = task
+            return True
+        except BrokenExecutor:  # broke before this task was sent: nothing to charge
+            suspects.appendleft(task)
+            return False
+
+    alone: Task | None = None  # the suspect running by itself, if one is
+    try:
+        while waiting or suspects or running:
+            broken = False
+            if suspects:
+                if not running:
+                    alone = suspects.popleft()
+                    broken = not submit(alone)
+            else:
+                alone = None
+                while waiting and len(running) < window and not broken:
+                    broken = not submit(waiting.popleft())
+            lost: list[Task] = []
+            if running and not broken:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    task = running.pop(future)
+                    try:
+                        row = future.result()
+                    except BrokenExecutor:
+                        broken = True
+                        lost.append(task)
+                    else:
+                        idle_breaks = 0
+                        yield row
+            if not broken:
+                continue
+            # the pool is broken: every other future fails soon; keep those that finished
+            finished, late = wait(running, timeout=60)
+            for future in finished:
+                task = running.pop(future)
+                try:
+                    row = future.result()
+                except BrokenExecutor:
+                    lost.append(task)
+                else:
+                    idle_breaks = 0
+                    yield row
+            for future in late:
+                future.cancel()
+                lost.append(running.pop(future))
+            pool.restart()
+            if alone is not None and lost == [alone]:
+                key = (alone.alternative, alone.replication)
+                charged[key] = charged.get(key, 0) + 1
+                if charged[key] >= max_attempts:
+                    given_up.append(_died(alone, charged[key]))
+                    continue
+            else:
+                idle_breaks += 1
+                if idle_breaks > max_attempts + 1:
+                    raise WorkerDied(f"the process pool broke {idle_breaks} times in a row "
+                                     "without finishing a run; its workers cannot run (out of "
+                                     "memory?): try fewer --workers")
+            suspects.extendleft(reversed(sorted(lost, key=lambda t: (t.alternative,
+                                                                     t.replication))))
+    finally:
+        for future in running:
+            future.cancel()
+    if given_up:
+        raise given_up[0]
+
+
+__all__ = ["MAX_ATTEMPTS", "Param", "Task", "WorkerDied", "alternatives", "apply_params",
+           "describe_task", "execute", "grid", "make_tasks", "parse_param", "run_task"]

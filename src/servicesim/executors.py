@@ -4,12 +4,16 @@
 ``None`` for serial runs in this process) and a one-line description for people.  It starts
 what it needs and stops it afterwards:
 
-- ``workers=N`` (default: all cores): a process pool of N workers that ignore Ctrl-C, so an
-  interrupt reaches only the main process, which keeps the finished rows and stops the pool;
+- ``workers=N`` (default: all cores): a :class:`ProcessPool` of N workers that ignore Ctrl-C,
+  so an interrupt reaches only the main process, which keeps the finished rows and stops the
+  pool; the pool can be rebuilt after a worker died (see :func:`servicesim.engine.execute`);
   ``workers=1`` runs serially;
 - ``dask_local=N``: a ``dask.distributed.LocalCluster`` of N single-threaded worker processes;
 - ``scheduler="tcp://host:port"``: an existing Dask cluster.  A scheduler that does not answer
   within ``connect_timeout`` seconds raises :class:`ExecutorError`, never hangs.
+
+SIGTERM is made an interrupt like Ctrl-C by :func:`terminate_as_interrupt` (the command line
+uses it), so ``kill PID`` keeps the finished rows too; the exception says which signal it was.
 
 Dask is imported only here, and only when asked for, so ``import servicesim`` stays fast.
 """
@@ -18,12 +22,15 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager, suppress
+from types import FrameType, TracebackType
 from typing import Any
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "ExecutorError", "make_executor", "stop_pool"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "ExecutorError", "ProcessPool", "Terminated",
+           "make_executor", "signal_number", "stop_pool", "terminate_as_interrupt"]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a Dask scheduler to answer before giving up."""
@@ -34,8 +41,39 @@ class ExecutorError(Exception):
 
 
 def _ignore_sigint() -> None:
-    """Pool-worker initializer: Ctrl-C is for the main process, which stops the pool."""
+    """Pool-worker initializer: Ctrl-C is for the main process, which stops the pool; SIGTERM
+    ends the worker (a forked worker would otherwise inherit the main process's handler)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: handled like Ctrl-C (finished work kept), exit code 143."""
+
+    signum = int(signal.SIGTERM)
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` in the main thread (as Ctrl-C
+    raises ``KeyboardInterrupt``); elsewhere than in the main thread this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(f"terminated by signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def signal_number(interrupt: BaseException) -> int:
+    """The signal behind an interrupt: SIGTERM for :class:`Terminated`, else SIGINT."""
+    return int(getattr(interrupt, "signum", signal.SIGINT))
 
 
 def _count(count: int, singular: str, plural: str) -> str:
@@ -56,16 +94,71 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
             process.terminate()
 
 
+class ProcessPool(Executor):
+    """A local process pool that can be rebuilt when one of its workers died.
+
+    A ``ProcessPoolExecutor`` whose worker dies is broken for good; :meth:`restart` stops
+    what is left of it and starts a new one of the same size.  Used as a context manager it
+    shuts down normally after the block and stops the workers at once after an exception
+    (Ctrl-C).  ``ProcessPool(pool=existing)`` adopts a ``ProcessPoolExecutor`` of the
+    caller: it is used until it breaks and is then replaced by a pool of this object's own,
+    which :meth:`shutdown` stops (the caller's pool stays the caller's to shut down).
+    """
+
+    def __init__(self, workers: int, pool: ProcessPoolExecutor | None = None) -> None:
+        if workers < 1:
+            raise ExecutorError(f"a process pool needs at least 1 worker (got {workers})")
+        self.workers = workers
+        self.restarts = 0
+        self._owned = pool is None
+        self._pool = pool if pool is not None else self._new()
+
+    @staticmethod
+    def adopting(pool: ProcessPoolExecutor) -> ProcessPool:
+        """A restartable view of a caller's ``ProcessPoolExecutor`` (see the class)."""
+        return ProcessPool(int(getattr(pool, "_max_workers", None) or os.cpu_count() or 1),
+                           pool=pool)
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=_ignore_sigint)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def restart(self) -> None:
+        """Stop the current (broken) pool's workers and start a new pool."""
+        if self._owned:
+            stop_pool(self._pool)
+        self._pool = self._new()
+        self._owned = True
+        self.restarts += 1
+
+    def pids(self) -> list[int]:
+        """Process ids of the current workers (started on first use)."""
+        processes: dict[int, Any] = getattr(self._pool, "_processes", None) or {}
+        return sorted(processes)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._owned:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def stop(self) -> None:
+        """Cancel what has not started and end the running workers now."""
+        if self._owned:
+            stop_pool(self._pool)
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if kind is None:
+            self.shutdown(wait=True)
+        else:
+            self.stop()
+
+
 @contextmanager
 def _process_pool(workers: int) -> Iterator[tuple[Executor | None, str]]:
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
-    try:
+    with ProcessPool(workers) as pool:
         yield pool, _count(workers, "local process", "local processes")
-    except BaseException:
-        stop_pool(pool)
-        raise
-    else:
-        pool.shutdown(wait=True)
 
 
 def dask_setup(worker: Any) -> None:

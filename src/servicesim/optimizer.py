@@ -31,21 +31,28 @@ conservative alternative).
 
 All simulations of a round run as one batch through :func:`servicesim.engine.execute`, so
 they run in parallel; every decision depends only on the rows, so the result is the same
-whichever executor ran them.
+whichever executor ran them.  For the same reason an interrupted search can resume: Ctrl-C
+(or SIGTERM) writes the finished rows to ``runs.csv`` with a ``result.json`` of status
+``interrupted`` and raises :class:`OptimizeInterrupted`; ``optimize(..., resume=True)``
+replays the search, taking every row it already has from that ``runs.csv`` instead of
+simulating it again, and ends with the same files as an uninterrupted search.
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
 import hashlib
+import io
 import itertools
 import json
 import math
 import numbers
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,10 +64,18 @@ import numpy as np
 from scipy import stats
 
 from .engine import Task, apply_params, execute, make_tasks
+from .executors import ProcessPool, signal_number
 from .experiment import confidence_interval
 from .kpis import KPI_BY_KEY, SUMMARY_KEYS
 from .load import NOT_SET, Problem, ScenarioError, dump_scenario
-from .output import OutputError, atomic_write_text, csv_text, jsonable, safe_folder_name
+from .output import (
+    OutputError,
+    atomic_write_text,
+    csv_cell,
+    csv_text,
+    jsonable,
+    safe_folder_name,
+)
 from .scenario import Scenario
 from .sweeping import progress_bar
 
@@ -459,7 +474,7 @@ def _pool(executor: Executor | None, workers: int | None) -> Iterator[Executor |
     if executor is not None or workers == 1:
         yield executor
         return
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    with ProcessPool(workers or os.cpu_count() or 1) as pool:
         yield pool
 
 
@@ -506,6 +521,7 @@ def optimize(
     run_id: str | None = None,
     progress: bool = False,
     command: str | None = None,
+    resume: bool = False,
 ) -> OptimizeResult:
     """Find the values of 1–3 fields that maximise ``objective`` (DOMAIN §1), with the set
     of values not significantly worse than the best (DOMAIN §6).
@@ -518,6 +534,8 @@ def optimize(
     Simulations run on ``executor`` (any ``concurrent.futures.Executor``) or a pool of
     ``workers`` processes (``workers=1``: serially).  With ``out_dir`` the result files go
     to ``out_dir/<scenario>/<run_id>/``.  Bad input raises :class:`ScenarioError`.
+    Ctrl-C writes the rows finished so far and raises :class:`OptimizeInterrupted`;
+    ``resume=True`` reuses the rows of an earlier (interrupted) run in the same folder.
     """
     started = datetime.now(UTC)
     bounds = [parse_bound(b) if isinstance(b, str) else b for b in space]
@@ -536,22 +554,43 @@ def optimize(
         except ValueError as exc:
             raise OutputError(str(exc)) from None
     keys = [a.key for a in axes]
+    settings = {"objective": objective, "replications": n0, "max_replications": cap,
+                "alpha": alpha, "seed": root}
+    content_id = _content_id(scenario, axes, settings)
+    directory = None if folder is None else folder / (run_id or content_id)
+    earlier = _earlier_rows(directory, content_id) if resume and directory is not None else {}
     say = _progress_printer(progress)
     search = _Search(scenario, axes, root, cap)
     batch = search.coarse_batch(n0)
     rounds = 0
-    with _pool(executor, workers) as pool:
-        while batch and rounds < MAX_ROUNDS:
-            rounds += 1
-            with progress_bar(progress, len(batch), 0, f"optimize round {rounds}") as tick:
-                rows = execute(batch, executor=pool, workers=workers,
-                               on_row=lambda _row: tick())
-            search.record(rows, objective)
-            state = _assess(search.all(), alpha)
-            say(f"round {rounds}: {len(search.runs):,} simulations, {len(search.candidates)} "
-                "points, best " + ", ".join(f"{k}={_show(v)}" for k, v in state.best.params.items())
-                + f" ({objective} {state.best.mean:.6g}), {len(state.not_worse)} not worse")
-            batch = search.next_batch(state)
+    this_round: list[dict[str, Any]] = []  # rows of the round running now
+    try:
+        with _pool(executor, workers) as pool:
+            while batch and rounds < MAX_ROUNDS:
+                rounds += 1
+                known = [row for row in (_reuse(earlier, t, keys) for t in batch) if row]
+                this_round[:] = known
+                have = {(r["alternative"], r["replication"]) for r in known}
+                batch = [t for t in batch if (t.alternative, t.replication) not in have]
+                with progress_bar(progress, len(batch), 0,
+                                  f"optimize round {rounds}") as tick:
+                    def on_row(row: dict[str, Any], tick: Callable[[], None] = tick) -> None:
+                        this_round.append(row)
+                        tick()
+
+                    rows = execute(batch, executor=pool, workers=workers, on_row=on_row)
+                search.record(sorted([*known, *rows], key=lambda r: (r["alternative"],
+                                                                     r["replication"])),
+                              objective)
+                this_round.clear()
+                _say_round(search, objective, alpha, rounds, say)
+                batch = search.next_batch(_assess(search.all(), alpha))
+    except KeyboardInterrupt as exc:
+        rows = [*search.runs, *this_round]
+        if directory is not None:
+            _write_interrupted(directory, scenario, keys, settings, content_id, rows, command,
+                               started, rounds)
+        raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
     state = _assess(search.all(), alpha)
     if not math.isfinite(state.best.mean):
         raise _problem("--objective", "", objective, "is undefined (NaN) in every replication "
@@ -570,13 +609,118 @@ def optimize(
         runs=sorted(search.runs, key=lambda r: (r["alternative"], r["replication"])),
         directory=None, space=[a.describe() for a in axes], alpha=alpha, seed=root,
         scenario_name=scenario.name, rounds=rounds)
-    if folder is not None:
-        settings = {"objective": objective, "replications": n0, "max_replications": cap,
-                    "alpha": alpha, "seed": root}
-        directory = folder / (run_id or _content_id(scenario, axes, settings))
-        _write(result, directory, scenario, keys, settings, command, started)
+    if directory is not None:
+        _write(result, directory, scenario, keys, {**settings, "content_id": content_id},
+               command, started)
         result.directory = directory
     return result
+
+
+def _say_round(search: _Search, objective: str, alpha: float, rounds: int,
+                   say: Callable[[str], None]) -> None:
+    state = _assess(search.all(), alpha)
+    say(f"round {rounds}: {len(search.runs):,} simulations, {len(search.candidates)} "
+        "points, best " + ", ".join(f"{k}={_show(v)}" for k, v in state.best.params.items())
+        + f" ({objective} {state.best.mean:.6g}), {len(state.not_worse)} not worse")
+
+
+class OptimizeInterrupted(KeyboardInterrupt):
+    """An optimisation stopped by Ctrl-C (or SIGTERM) after writing its finished rows to
+    ``directory/runs.csv`` (``result.json`` status ``interrupted``); ``resume=True``
+    continues it.  ``signum`` is the signal (SIGINT or SIGTERM)."""
+
+    def __init__(self, directory: Path | None, done: int,
+                 signum: int = int(signal.SIGINT)) -> None:
+        where = f" kept in {directory}" if directory is not None else " (no out_dir: not kept)"
+        super().__init__(f"optimisation interrupted: {done} runs{where}")
+        self.directory, self.done, self.signum = directory, done, signum
+
+
+def _earlier_rows(directory: Path, content_id: str) -> dict[tuple[int, int], dict[str, str]]:
+    """The rows of an earlier run of the same search in ``directory`` (none if there is no
+    earlier run); a folder holding another search is refused."""
+    result, runs = directory / "result.json", directory / "runs.csv"
+    try:
+        document = json.loads(result.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"cannot resume {directory}: cannot read {result} ({exc}); "
+                          "choose another --id or --out") from None
+    found = document.get("content_id") if isinstance(document, dict) else None
+    if found != content_id:
+        raise OutputError(f"cannot resume {directory}: it holds another optimisation "
+                          f"(content id {found!r}, this one is {content_id!r}); run the same "
+                          "scenario, --param, --bounds and settings as before, or choose "
+                          "another --id")
+    try:
+        text = runs.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"cannot read {runs}: {exc}") from None
+    rows: dict[tuple[int, int], dict[str, str]] = {}
+    try:
+        for cells in csv.DictReader(io.StringIO(text)):
+            try:
+                key = (int(cells["alternative"]), int(cells["replication"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+            rows.setdefault(key, cells)
+    except csv.Error:
+        pass  # a torn line ends what can be used
+    return rows
+
+
+def _number(cell: str) -> int | float:
+    try:
+        return int(cell)
+    except ValueError:
+        return float(cell)
+
+
+def _reuse(earlier: Mapping[tuple[int, int], Mapping[str, str]], task: Task,
+           keys: Sequence[str]) -> dict[str, Any] | None:
+    """The earlier row of ``task`` as :func:`~servicesim.engine.run_task` would return it,
+    if there is one for the same point and seed (else None: it is simulated)."""
+    cells = earlier.get((task.alternative, task.replication))
+    if cells is None:
+        return None
+    params = dict(task.params)
+    if any(cells.get(k) != csv_cell(params[k]) for k in keys) or \
+            cells.get("seed") != str(task.root_seed):
+        return None
+    try:
+        figures = {k: _number(v) for k, v in cells.items()
+                   if k not in ("alternative", "replication", "seed", *keys)}
+    except (TypeError, ValueError):
+        return None
+    if any(k not in figures for k in SUMMARY_KEYS):
+        return None
+    return {"alternative": task.alternative, **params, "replication": task.replication,
+            "seed": task.root_seed, **figures}
+
+
+def _write_interrupted(directory: Path, scenario: Scenario, keys: Sequence[str],
+                       settings: Mapping[str, Any], content_id: str,
+                       rows: Sequence[dict[str, Any]], command: str | None,
+                       started: datetime, rounds: int) -> None:
+    """runs.csv (the finished rows), scenario.yaml and a result.json of status interrupted."""
+    from . import __version__
+
+    ordered = sorted(rows, key=lambda r: (r["alternative"], r["replication"]))
+    document = {
+        "status": "interrupted", "scenario": scenario.name, **settings,
+        "content_id": content_id, "n_simulations": len(ordered), "rounds": rounds,
+        "command": command, "servicesim_version": __version__,
+        "started": started.isoformat(timespec="seconds"),
+        "interrupted": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_text(directory / "runs.csv", csv_text(
+        ordered, ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS]))
+    atomic_write_text(directory / "scenario.yaml", dump_scenario(scenario))
+    atomic_write_text(directory / "result.json", json.dumps(
+        jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 class _Search:
@@ -660,6 +804,7 @@ def _write(result: OptimizeResult, directory: Path, scenario: Scenario, keys: Se
     runs = csv_text(result.runs, ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS])
     evaluations = csv_text(result.evaluations, ["alternative", *keys])
     document = {
+        "status": "complete",
         "scenario": scenario.name, "objective": result.objective, "best": result.best,
         "best_estimate": {**result.best_estimate, "confidence_level": 0.95},
         "not_worse": result.not_worse, "n_simulations": result.n_simulations,
@@ -678,5 +823,5 @@ def _write(result: OptimizeResult, directory: Path, scenario: Scenario, keys: Se
         jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
-__all__ = ["Axis", "Bound", "OptimizeResult", "holm", "nice_step", "optimize",
-           "paired_comparison", "parse_bound"]
+__all__ = ["Axis", "Bound", "OptimizeInterrupted", "OptimizeResult", "holm", "nice_step",
+           "optimize", "paired_comparison", "parse_bound"]

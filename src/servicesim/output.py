@@ -109,10 +109,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                     suffix=".tmp")
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+            _write_temp(fd, data)
             os.chmod(temp, mode)
             os.replace(temp, target)
         except BaseException:
@@ -124,6 +121,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         reason = exc.strerror or str(exc)
         raise OutputError(f"cannot write {target}: {reason}") from exc
     return target
+
+
+def _write_temp(fd: int, data: bytes) -> None:
+    """Write ``data`` to the open temporary file ``fd``, flush it to disk and close it."""
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:

@@ -33,6 +33,7 @@ import json
 import math
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .engine import Param, Task, alternatives, apply_params, execute, make_tasks, parse_param
-from .executors import make_executor
+from .executors import make_executor, signal_number
 from .experiment import figure_interval
 from .kpis import SUMMARY_KEYS
 from .load import dump_scenario
@@ -83,11 +84,14 @@ class SweepError(OutputError):
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """A sweep stopped by Ctrl-C after saving its finished rows (status ``interrupted``)."""
+    """A sweep stopped by Ctrl-C (or SIGTERM) after saving its finished rows (status
+    ``interrupted``); ``signum`` is the signal (SIGINT or SIGTERM)."""
 
-    def __init__(self, directory: Path, done: int, total: int) -> None:
+    def __init__(self, directory: Path, done: int, total: int,
+                 signum: int = int(signal.SIGINT)) -> None:
         super().__init__(f"sweep interrupted: {done} of {total} runs kept in {directory}")
         self.directory, self.done, self.total = directory, done, total
+        self.signum = signum
 
 
 # ----------------------------------------------------------------------------- cells
@@ -461,8 +465,11 @@ def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int
     ``executor`` may be any ``concurrent.futures.Executor`` (a process pool, a Dask
     ``Client.get_executor()``); without one, ``workers`` local processes run it (default
     all cores, ``1`` serially).  ``progress`` shows a bar on stderr when it is a terminal.
-    Ctrl-C saves the finished rows, marks the sweep ``interrupted`` and raises
-    :class:`SweepInterrupted`; ``resume=True`` in :func:`plan_sweep` continues it.
+    Ctrl-C (and SIGTERM within :func:`~servicesim.executors.terminate_as_interrupt`) saves
+    the finished rows, marks the sweep ``interrupted`` and raises :class:`SweepInterrupted`;
+    any other failure (a worker that keeps dying: :class:`~servicesim.engine.WorkerDied`, a
+    full disk: :class:`~servicesim.output.OutputError`) saves what it can, marks the sweep
+    ``failed`` and is raised.  ``resume=True`` in :func:`plan_sweep` continues either.
     """
     folder = plan.directory
     session: dict[str, Any] = {"command": command, "started": _now(), "ended": None,
@@ -496,11 +503,13 @@ def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int
             else:
                 with make_executor(workers=local) as (pool, _):
                     execute(tasks, pool, workers=1, on_row=on_row)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             finish("interrupted")
-            raise SweepInterrupted(folder, len(runs.rows), plan.n_planned) from None
+            raise SweepInterrupted(folder, len(runs.rows), plan.n_planned,
+                                   signal_number(exc)) from None
         except BaseException:
-            finish("failed")
+            with suppress(OutputError):  # a full disk: the first error is the one to tell
+                finish("failed")
             raise
     rows = [runs.rows[k] for k in sorted(runs.rows)]
     summary = _summary_rows(plan, rows)
