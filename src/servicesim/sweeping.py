@@ -32,7 +32,6 @@ import io
 import json
 import math
 import os
-import re
 import signal
 import sys
 import time
@@ -49,7 +48,13 @@ from .executors import make_executor, signal_number
 from .experiment import figure_interval
 from .kpis import SUMMARY_KEYS
 from .load import dump_scenario
-from .output import OutputError, atomic_write_text, csv_cell, safe_folder_name
+from .output import (
+    OutputError,
+    atomic_write_text,
+    csv_cell,
+    name_problem,
+    safe_folder_name,
+)
 from .scenario import Scenario
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,7 +78,6 @@ CONFIDENCE_LEVEL = 0.95
 STATS = ("mean", "ci_low", "ci_high", "std", "n")
 """The statistics of each figure in ``summary.csv``, after the alternative and figure."""
 
-_SWEEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
 _FLUSH_SECONDS = 1.0
 Key = tuple[int, int]  # (alternative, replication)
 
@@ -137,10 +141,10 @@ def _identity(scenario: Scenario, params: Sequence[Param], replications: int,
 
 
 def _check_sweep_id(sweep_id: str) -> str:
-    if not isinstance(sweep_id, str) or not _SWEEP_ID.match(sweep_id) or ".." in sweep_id \
-            or len(sweep_id) > 100:
-        raise SweepError(f"--id {sweep_id!r}: a sweep id is 1 to 100 letters, digits, '_', "
-                         "'.' or '-', starting with a letter or digit, without '..'")
+    problem = name_problem(sweep_id)
+    if problem is not None:
+        shown = repr(sweep_id) if len(repr(sweep_id)) <= 80 else repr(sweep_id)[:77] + "..."
+        raise SweepError(f"--id {shown}: a sweep id names a folder; {problem}")
     return sweep_id
 
 
@@ -513,8 +517,14 @@ def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int
             raise
     rows = [runs.rows[k] for k in sorted(runs.rows)]
     summary = _summary_rows(plan, rows)
-    atomic_write_text(folder / SUMMARY_FILE, _summary_csv(plan, summary))
-    finish("complete")
+    try:
+        runs.write()  # every row safe before anything else is written
+        atomic_write_text(folder / SUMMARY_FILE, _summary_csv(plan, summary))
+        finish("complete")
+    except OutputError:
+        with suppress(OutputError):
+            finish("failed")
+        raise
     return SweepResult(plan=plan, runs=rows, summary=summary,
                        n_simulations=len(rows) - len(plan.done))
 

@@ -1,0 +1,450 @@
+"""Faults (issue #6): dead pool workers, SIGTERM and Ctrl-C, a full disk and an unwritable
+results folder lose no finished row, leave no half-written file, and what is resumed equals
+what runs without a fault, byte for byte.
+
+Every fault here is injected on purpose and counted (``FAULTS``); the SIGKILL and SIGINT of
+a CLI sweep are in ``test_sweeping.py``, the Dask faults in ``test_dask.py``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import queue
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from servicesim import output, sweeping
+from servicesim.cli import main
+from servicesim.engine import (
+    MAX_ATTEMPTS,
+    Task,
+    WorkerDied,
+    alternatives,
+    execute,
+    make_tasks,
+    parse_param,
+    run_task,
+)
+from servicesim.executors import ProcessPool
+from servicesim.scenario import Scenario
+from servicesim.sweeping import sweep
+
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "run": {"horizon_days": 120, "warmup_days": 20, "replications": 3, "seed": 7},
+    "skus": {"A": {"unit_cost": 10, "price": 15}},
+    "policy": {"service_target": 0.9},
+    "segments": {"s": {"customers": 20,
+                       "order_interval_days": {"type": "exponential", "mean": 1.0},
+                       "reactions": {"backorder": 0.5, "switch": 0.5}}},
+}
+BASE = Scenario.model_validate(TINY)
+PARAM = "policy.service_target=0.5:0.895:0.005"  # 80 alternatives x 3: about 2 s on 2 cores
+RUNS = 80 * 3
+FEW = "policy.service_target=0.5:0.95:0.05"  # 10 alternatives x 3
+
+
+@pytest.fixture(scope="module")
+def tiny_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scenario") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """runs.csv of the PARAM sweep without any fault (a plain 2-process pool)."""
+    result = sweep(BASE, [PARAM], workers=2, out_dir=tmp_path_factory.mktemp("reference"))
+    return (result.directory / "runs.csv").read_bytes()
+
+
+def few_tasks(replications: int = 3) -> list[Task]:
+    return make_tasks(alternatives(BASE, [parse_param(FEW)]), replications, root_seed=7)
+
+
+def data_rows(path: Path) -> int:
+    try:
+        return max(len(path.read_bytes().splitlines()) - 1, 0)
+    except FileNotFoundError:
+        return 0
+
+
+def temp_files(folder: Path) -> list[str]:
+    """Leftovers of atomic writes (``.<name>.<random>.tmp``)."""
+    return sorted(p.name for p in folder.rglob("*.tmp"))
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """The result files under ``folder`` and their bytes (temporary files aside)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.suffix != ".tmp"}
+
+
+# ------------------------------------------------------------- tasks that kill workers
+# Module-level (picklable): a forked pool worker runs them instead of run_task.
+
+
+def die_first_time(marker_dir: str, victims: frozenset[tuple[int, int]], task: Task
+                   ) -> dict[str, Any]:
+    """Kill this worker process the first time a victim task runs (marker file: the first
+    attempt only), then run it normally."""
+    key = (task.alternative, task.replication)
+    if key in victims:
+        try:
+            (Path(marker_dir) / f"died-{key[0]}-{key[1]}").open("x").close()
+        except FileExistsError:
+            pass
+        else:
+            if key[1] % 2:
+                os._exit(3)  # an abrupt exit
+            os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer does
+    return run_task(task)
+
+
+def always_die(victim: tuple[int, int], log: str, task: Task) -> dict[str, Any]:
+    """Kill this worker every time ``victim`` runs (logging each attempt)."""
+    if (task.alternative, task.replication) == victim:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write("attempt\n")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return run_task(task)
+
+
+class KillingPool(ProcessPool):
+    """A process pool that SIGKILLs one of its own workers at the ``at``-th submission,
+    while runs are in flight (the test "kills a pool pid")."""
+
+    def __init__(self, workers: int, at: int) -> None:
+        super().__init__(workers)
+        self.at, self.submitted, self.killed = at, 0, 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        future = super().submit(fn, *args, **kwargs)
+        self.submitted += 1
+        if self.submitted == self.at:
+            os.kill(self.pids()[0], signal.SIGKILL)
+            self.killed += 1
+        return future
+
+
+# ------------------------------------------------------------------ dead pool workers
+
+
+def test_workers_killed_on_a_first_attempt_are_replaced_and_rows_equal_serial(
+        tmp_path: Path) -> None:
+    tasks = few_tasks()
+    victims = frozenset({(1, 0), (4, 1), (8, 2)})  # SIGKILL, os._exit, SIGKILL
+    seen: list[tuple[int, int]] = []
+    with ProcessPool(2) as pool:
+        rows = execute(tasks, pool, on_row=lambda r: seen.append((r["alternative"],
+                                                                   r["replication"])),
+                       run=partial(die_first_time, str(tmp_path), victims))
+        restarts = pool.restarts
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "died-1-0", "died-4-1", "died-8-2"]  # every fault was injected
+    assert 1 <= restarts <= len(victims)  # two victims may share one broken pool
+    assert sorted(seen) == [(t.alternative, t.replication) for t in tasks]  # once each
+    assert repr(rows) == repr(execute(tasks, workers=1))  # same seeds, identical figures
+
+
+def test_a_run_that_always_kills_its_worker_is_given_up_after_bounded_attempts(
+        tmp_path: Path) -> None:
+    tasks = few_tasks(replications=2)[:8]
+    log = tmp_path / "attempts.log"
+    seen: list[tuple[int, int]] = []
+    start = time.monotonic()
+    with ProcessPool(2) as pool, pytest.raises(WorkerDied) as info:
+        execute(tasks, pool, on_row=lambda r: seen.append((r["alternative"],
+                                                           r["replication"])),
+                run=partial(always_die, (2, 1), str(log)))
+    assert time.monotonic() - start < 30
+    message = str(info.value)
+    assert message.startswith("alternative 2 (policy.service_target=0.6), replication 1: "
+                              f"the worker process running it died {MAX_ATTEMPTS} times")
+    assert "rows are kept" in message and "--resume" in message
+    assert info.value.task is not None and info.value.task.alternative == 2
+    # once among others (not charged), then MAX_ATTEMPTS times alone (charged): bounded
+    assert log.read_text(encoding="utf-8").count("attempt") == MAX_ATTEMPTS + 1
+    assert pool.restarts == MAX_ATTEMPTS + 1
+    assert sorted(seen) == [(t.alternative, t.replication) for t in tasks
+                            if (t.alternative, t.replication) != (2, 1)]  # the rest, once
+
+
+def test_a_pool_worker_killed_mid_sweep_loses_no_row(tmp_path: Path,
+                                                     reference: bytes) -> None:
+    pool = KillingPool(2, at=40)
+    with pool:
+        result = sweep(BASE, [PARAM], executor=pool, out_dir=tmp_path)
+    assert pool.killed == 1 and pool.restarts >= 1
+    runs = result.directory / "runs.csv"
+    assert runs.read_bytes() == reference
+    assert data_rows(runs) == RUNS
+    manifest = json.loads((result.directory / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "complete" and manifest["n_simulations"] == RUNS
+
+
+# ------------------------------------------------------------------- SIGTERM, Ctrl-C
+
+
+def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """``python -m servicesim`` in its own process group."""
+    return subprocess.Popen([sys.executable, "-m", "servicesim", *args], cwd=cwd,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test starts; any still running at the end are killed (with their group)."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str],
+               timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, "the command ended before the fault was injected"
+        assert time.monotonic() < deadline, "timed out waiting for the command"
+        time.sleep(0.02)
+
+
+def group_gone(pgid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigterm_stops_a_sweep_keeps_its_rows_and_the_resume_equals_a_full_run(
+        tiny_file: Path, tmp_path: Path, reference: bytes,
+        processes: list[subprocess.Popen[str]]) -> None:
+    args = ["sweep", str(tiny_file), "--param", PARAM, "--out", str(tmp_path), "--quiet",
+            "--workers", "2", "--no-plots"]
+    process = start(args, tmp_path)
+    processes.append(process)
+    found: list[Path] = []
+
+    def has_rows() -> bool:
+        found[:] = list(tmp_path.glob("tiny/*/runs.csv"))
+        return bool(found) and data_rows(found[0]) > 0
+
+    wait_until(has_rows, process)
+    sent = time.monotonic()
+    os.kill(process.pid, signal.SIGTERM)  # `kill PID`: the main process only
+    _, err = process.communicate(timeout=30)
+    assert time.monotonic() - sent < 10, "the sweep took too long to stop"
+    assert process.returncode == 143, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert group_gone(process.pid), "pool workers outlived the sweep"
+    runs = found[0]
+    assert not temp_files(runs.parent)
+    kept = data_rows(runs)
+    manifest = json.loads((runs.parent / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "interrupted" and manifest["n_simulations"] == kept
+    assert 0 < kept < RUNS
+    assert reference.startswith(runs.read_bytes()[:40])  # the same header
+    kept_lines = set(runs.read_bytes().splitlines())
+    assert kept_lines <= set(reference.splitlines())  # every kept row is a finished row
+
+    command = err.strip().splitlines()[-1].strip()
+    assert command.startswith("servicesim sweep ") and command.endswith(
+        f"--resume --id {runs.parent.name}")
+    assert main(shlex.split(command)[1:]) == 0
+    assert runs.read_bytes() == reference
+    manifest = json.loads((runs.parent / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "complete"
+    assert [s["status"] for s in manifest["sessions"]] == ["interrupted", "complete"]
+    assert manifest["sessions"][-1]["n_simulations"] == RUNS - kept
+
+
+class LineReader(threading.Thread):
+    """Reads a pipe line by line into a queue (so a test can wait for a line)."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.text: list[str] = []
+
+    def run(self) -> None:
+        for line in self.stream:
+            self.text.append(line)
+            self.lines.put(line)
+
+    def wait_for(self, prefix: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            if line.startswith(prefix):
+                return line
+
+
+def test_ctrl_c_stops_optimize_keeping_its_runs_and_resume_gives_the_same_result(
+        tiny_file: Path, tmp_path: Path, processes: list[subprocess.Popen[str]]) -> None:
+    args = ["optimize", str(tiny_file), "--replications", "2", "--max-replications", "16",
+            "--out", str(tmp_path / "stopped"), "--workers", "2", "--no-plots"]
+    process = start(args, tmp_path)
+    processes.append(process)
+    reader = LineReader(process.stderr)
+    reader.start()
+    reader.wait_for("optimize: round 1:")
+    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole group
+    process.wait(timeout=30)
+    reader.join(timeout=10)
+    err = "".join(reader.text)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "interrupted:" in err
+    assert group_gone(process.pid), "pool workers outlived the optimisation"
+    (folder,) = (tmp_path / "stopped" / "tiny").iterdir()
+    document = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    assert document["status"] == "interrupted" and document["objective"] == "roi"
+    kept = data_rows(folder / "runs.csv")
+    assert kept == document["n_simulations"] >= 18  # at least the first round's 9 x 2
+    assert not temp_files(folder)
+
+    command = err.strip().splitlines()[-1].strip()
+    assert command.startswith("servicesim optimize ") and "--resume" in command
+    assert main([*shlex.split(command)[1:], "--quiet"]) == 0
+    assert main([*args[:args.index("--out")], "--out", str(tmp_path / "whole"), "--workers",
+                 "2", "--no-plots", "--quiet"]) == 0
+    (whole,) = (tmp_path / "whole" / "tiny").iterdir()
+    assert whole.name == folder.name  # the same search, the same content id
+    assert (folder / "runs.csv").read_bytes() == (whole / "runs.csv").read_bytes()
+    assert (folder / "evaluations.csv").read_bytes() == (whole / "evaluations.csv").read_bytes()
+    resumed = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    fresh = json.loads((whole / "result.json").read_text(encoding="utf-8"))
+    assert resumed["status"] == "complete" and resumed["best"] == fresh["best"]
+    assert resumed["not_worse"] == fresh["not_worse"]
+    assert resumed["n_simulations"] == fresh["n_simulations"] > kept
+
+
+# ------------------------------------------------------------- full disk, no permission
+
+
+def full_disk_after(good_writes: int, folder: Path) -> tuple[Callable[[int, bytes], None],
+                                                             dict[str, Any]]:
+    """A stand-in for output._write_temp: the first ``good_writes`` writes succeed, later
+    ones write half their data and fail with ENOSPC (as a filling disk does).  At the first
+    failure it records the files of ``folder`` as they were."""
+    real = output._write_temp
+    state: dict[str, Any] = {"calls": 0, "failures": 0, "before": None}
+
+    def write(fd: int, data: bytes) -> None:
+        state["calls"] += 1
+        if state["calls"] <= good_writes:
+            real(fd, data)
+            return
+        if state["before"] is None:
+            state["before"] = snapshot(folder) if folder.exists() else {}
+        state["failures"] += 1
+        try:
+            os.write(fd, data[: len(data) // 2])
+        finally:
+            os.close(fd)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    return write, state
+
+
+def test_a_disk_that_fills_mid_sweep_keeps_what_was_written_and_resume_completes(
+        tiny_file: Path, tmp_path: Path, reference: bytes, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sweep", str(tiny_file), "--param", PARAM, "--out", str(tmp_path), "--quiet",
+            "--workers", "2", "--no-plots"]
+    monkeypatch.setattr(sweeping, "_FLUSH_SECONDS", 0.0)  # runs.csv rewritten at every row
+    # scenario.yaml, runs.csv (header), manifest.json, runs.csv (1 row): then the disk is full
+    write, state = full_disk_after(4, tmp_path)
+    monkeypatch.setattr(output, "_write_temp", write)
+    assert main(args) == 2
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert state["failures"] >= 1 and "Traceback" not in err
+    (folder,) = (tmp_path / "tiny").iterdir()
+    runs = folder / "runs.csv"
+    assert err.startswith(f"servicesim: error: cannot write {runs}: No space left on device\n")
+    assert f"continue with:\n  servicesim sweep {tiny_file}" in err
+    assert not temp_files(tmp_path)
+    assert snapshot(tmp_path) == state["before"]  # nothing written after the disk filled
+    header, row = runs.read_bytes().splitlines()  # as written before the disk filled
+    assert row in reference.splitlines()[1:] and reference.startswith(header)
+
+    assert main([*args, "--resume"]) == 0  # space again
+    assert runs.read_bytes() == reference
+
+
+def test_a_full_disk_leaves_the_earlier_results_of_a_run_byte_identical(
+        tiny_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["run", str(tiny_file), "--out", str(tmp_path), "--quiet"]
+    assert main([*args, "--set", "run.seed=1"]) == 0
+    before = snapshot(tmp_path)
+    assert set(before) == {"tiny/replications.csv", "tiny/summary.json", "tiny/scenario.yaml"}
+    write, state = full_disk_after(0, tmp_path)
+    monkeypatch.setattr(output, "_write_temp", write)
+    assert main([*args, "--set", "run.seed=2"]) == 2
+    err = capsys.readouterr().err
+    assert state["failures"] == 1  # the first file failed; nothing else was tried
+    assert err.startswith(f"servicesim: error: cannot write {tmp_path / 'tiny'}")
+    assert err.rstrip().endswith("No space left on device") and "Traceback" not in err
+    assert snapshot(tmp_path) == before and not temp_files(tmp_path)
+
+
+def test_an_unwritable_results_folder_is_named_simulated(
+        tiny_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The permission error as the operating system raises it (works as root too)."""
+    def refuse(*args: Any, dir: str | None = None, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), dir)
+
+    monkeypatch.setattr(output.tempfile, "mkstemp", refuse)
+    assert main(["sweep", str(tiny_file), "--param", FEW, "--out", str(tmp_path),
+                 "--quiet", "--workers", "1", "--no-plots"]) == 2
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert err.startswith(f"servicesim: error: cannot write {tmp_path / 'tiny'}")
+    assert "scenario.yaml: Permission denied" in err and "Traceback" not in err
+    assert "continue with" not in err  # no rows: nothing to resume
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0o500 folder anyway; "
+                                             "test_an_unwritable_results_folder_is_named_"
+                                             "simulated covers the same error")
+def test_an_unwritable_results_folder_is_named(tiny_file: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sweep", str(tiny_file), "--param", FEW, "--out", str(tmp_path), "--quiet",
+            "--workers", "1", "--no-plots", "--id", "s"]
+    assert main(args) == 0
+    folder = tmp_path / "tiny" / "s"
+    before = snapshot(folder)
+    folder.chmod(0o500)
+    try:
+        assert main([*args, "--resume"]) == 2
+    finally:
+        folder.chmod(0o700)
+    err = capsys.readouterr().err
+    assert err.startswith(f"servicesim: error: cannot write {folder}")
+    assert "Permission denied" in err and "Traceback" not in err
+    assert snapshot(folder) == before and not temp_files(folder)
