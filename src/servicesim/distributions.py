@@ -32,18 +32,33 @@ Sampler = Callable[[], float]
 """A zero-argument callable returning one draw."""
 
 BLOCK_SIZE = 1024
-"""Draws fetched from NumPy per refill of a sampler's buffer."""
+"""Draws fetched from NumPy per refill of a sampler's buffer (at most)."""
+
+FIRST_BLOCK = 16
+"""Draws in a sampler's first refill; each refill doubles it up to the block size, so the
+thousands of samplers of a large item master (most SKUs draw a few values a month) cost
+little to start, while busy ones soon draw full blocks.  NumPy's generators give the same
+sequence whatever the block sizes."""
+
+
+def block_sizes(block: int = BLOCK_SIZE) -> Iterator[int]:
+    """Refill sizes of a sampler: 16, 32, 64, ... up to ``block``, then ``block`` for ever."""
+    size = min(FIRST_BLOCK, block)
+    while True:
+        yield size
+        if size < block:
+            size = min(2 * size, block)
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 def _blocked(fill: Callable[[int], np.ndarray], block: int) -> Sampler:
-    """A sampler that refills a buffer of ``block`` draws from ``fill(block)``."""
+    """A sampler that refills a buffer from ``fill(n)`` (n growing up to ``block``)."""
 
     def stream() -> Iterator[float]:
-        while True:
-            yield from fill(block).tolist()
+        for size in block_sizes(block):
+            yield from fill(size).tolist()
 
     return stream().__next__
 
@@ -499,7 +514,7 @@ def integer_sampler(dist: _Dist, rng: np.random.Generator, min_value: int = 1
     fill = dist.filler(rng)
 
     def stream() -> Iterator[int]:
-        while True:
-            yield from np.maximum(np.rint(fill(BLOCK_SIZE)), min_value).astype(np.int64).tolist()
+        for size in block_sizes():
+            yield from np.maximum(np.rint(fill(size)), min_value).astype(np.int64).tolist()
 
     return stream().__next__

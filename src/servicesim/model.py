@@ -47,7 +47,14 @@ from typing import Any
 import numpy as np
 import simpy
 
-from .distributions import Constant, Exponential, Sampler, integer_moments, integer_sampler
+from .distributions import (
+    Constant,
+    Exponential,
+    Sampler,
+    block_sizes,
+    integer_moments,
+    integer_sampler,
+)
 from .kpis import SUMMARY_KEYS
 from .policy import DerivedPolicy, derive_policies
 from .scenario import Scenario, Segment, Supplier
@@ -75,12 +82,37 @@ def _stream(root: np.random.SeedSequence, source: str, name: str = "") -> np.ran
     return np.random.Generator(np.random.PCG64(child))
 
 
-def _uniforms(rng: np.random.Generator, block: int = 1024) -> Any:
+def _uniforms(rng: np.random.Generator) -> Any:
     def gen() -> Any:
-        while True:
-            yield from rng.random(block).tolist()
+        for size in block_sizes():
+            yield from rng.random(size).tolist()
 
     return gen().__next__
+
+
+# --------------------------------------------------------------------------- events
+
+
+class _Receipt(simpy.Event):
+    """A purchase order arriving at the stock point after its lead time.
+
+    A timeout with its payload in plain attributes (scheduled directly, as SimPy's own
+    ``Timeout`` does), so the arrival processes can recognise receipts at the head of the
+    event queue and book them in passing (:meth:`ServiceModel._catch_up`).
+    """
+
+    def __init__(self, env: simpy.Environment, delay: float, stock: _Stock, qty: int,
+                 callback: Callable[[simpy.Event], None]) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self.stock = stock
+        self.qty = qty
+        self._value = None
+        self._ok = True
+        heapq.heappush(env._queue, (env._now + delay, _NORMAL, next(env._eid), self))
+
+
+_NORMAL = simpy.events.NORMAL
 
 
 # --------------------------------------------------------------------------- histogram
@@ -451,8 +483,8 @@ class ServiceModel:
             sku_rng = _stream(root, "sku", name)
 
             def sku_stream(cum: np.ndarray = cum, rng: np.random.Generator = sku_rng) -> Any:
-                while True:
-                    yield from np.searchsorted(cum, rng.random(1024), "right").tolist()
+                for size in block_sizes():
+                    yield from np.searchsorted(cum, rng.random(size), "right").tolist()
 
             seg.sku = sku_stream().__next__
         seg.qty = integer_sampler(spec.units_per_line, _stream(root, "quantity", name))
@@ -523,8 +555,10 @@ class ServiceModel:
         Look-ahead: when the next order comes strictly before every event in SimPy's queue
         (the run's stop event at the horizon is always there), nothing else can happen in
         between, so the process moves the clock to it and places the order at once instead
-        of a round trip through the event queue (a timeout per order).  Events at the same
-        time keep SimPy's order: the order waits its turn through the queue then.  The
+        of a round trip through the event queue (a timeout per order).  Receipts at the
+        head of the queue that fall due first are booked in passing, in queue order
+        (:meth:`_catch_up`); any other event due first (or at the same time) makes the
+        order wait its turn through the queue, so SimPy's order of events is kept.  The
         figures are the same either way (``_LOOKAHEAD = False`` turns it off; tested).
         """
         env = self.env
@@ -532,6 +566,7 @@ class ServiceModel:
         place = self._place_order
         queue = env._queue  # SimPy's event heap of (time, priority, id, event)
         lookahead = self._LOOKAHEAD
+        catch_up = self._catch_up
         if seg.poisson:
             gap, pick, mean = seg.interval, seg.pick, seg.mean_interval
             active = seg.active
@@ -540,11 +575,12 @@ class ServiceModel:
                     seg.wake = env.event()
                     yield seg.wake
                 delay = gap() * mean / len(active)
-                t = env._now + delay
-                if lookahead and queue and t < queue[0][0]:
+                before = env._now
+                t = before + delay
+                if lookahead and (queue and queue[0][0] > t or catch_up(t)):
                     env._now = t
                 else:
-                    yield timeout(delay)
+                    yield timeout(delay if env._now == before else t - env._now)
                 n = len(active)
                 if n:
                     place(seg, active[int(pick() * n)] if n > 1 else active[0], env._now)
@@ -557,7 +593,7 @@ class ServiceModel:
             stockouts = seg.stockouts
             while heap:
                 t, c = heap[0]
-                if lookahead and queue and t < queue[0][0]:
+                if lookahead and (queue and queue[0][0] > t or catch_up(t)):
                     env._now = t
                 else:
                     yield timeout(t - env._now)
@@ -635,11 +671,30 @@ class ServiceModel:
         lt = st.lead_time()
         if self.trace is not None:
             self._log(now, "purchase", sku=st.name, qty=qty, arrives=now + lt)
-        self.env.timeout(lt, (st, qty)).callbacks.append(self._on_receipt)
+        _Receipt(self.env, lt, st, qty, self._on_receipt)
 
     def _on_receipt(self, event: simpy.Event) -> None:
-        st, qty = event._value  # the payload given to env.timeout
-        self._receive(st, qty)
+        assert isinstance(event, _Receipt)
+        self._receive(event.stock, event.qty)
+
+    def _catch_up(self, t: float) -> bool:
+        """Book the receipts due at or before ``t`` that head the event queue, in queue
+        order, as SimPy would process them; True when nothing else is due by ``t`` either,
+        so an order at ``t`` can be placed at once (look-ahead, see :meth:`_arrivals`)."""
+        env = self.env
+        queue = env._queue
+        while queue:
+            head = queue[0]
+            if head[0] > t:
+                return True
+            event = head[3]
+            if type(event) is not _Receipt:
+                return False
+            heapq.heappop(queue)
+            env._now = head[0]
+            event.callbacks = None  # type: ignore[assignment]  # processed (SimPy's mark)
+            self._receive(event.stock, event.qty)
+        return True
 
     def _receive(self, st: _Stock, qty: int) -> None:
         now = self.env.now
