@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_command(commands, common)
 
     _add_compare_command(commands, common)
+    _add_items_commands(commands, common)
 
     validate = commands.add_parser(
         "validate", parents=[common], help="check scenario files and report every problem",
@@ -750,3 +751,73 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+# ----------------------------------------------------------------- items and generate
+
+
+def _add_items_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    generate = commands.add_parser(
+        "generate", parents=[common],
+        help="write a synthetic item master, demand history and scenario (demos, tests)",
+        description="Write items.csv, history.csv and scenario.yaml (which references them) "
+                    "to DIR: Pareto revenue (about 20 %% of SKUs make 80 %%), fast and "
+                    "intermittent movers, prices over four orders of magnitude, varied "
+                    "lead times, two segments. The same seed writes the same files.",
+    )
+    generate.add_argument("--skus", metavar="N", type=_count, default=1000,
+                          help="number of SKUs (default 1000)")
+    generate.add_argument("--days", metavar="D", type=_count, default=730,
+                          help="days of history (default 730)")
+    generate.add_argument("--seed", metavar="S", type=int, default=7,
+                          help="random seed (default 7)")
+    generate.add_argument("--lines-per-day", metavar="X", type=_seconds, default=None,
+                          help="expected order lines a day in total (default 0.2 per SKU)")
+    generate.add_argument("--out", metavar="DIR", required=True,
+                          help="folder to write the three files to")
+    generate.set_defaults(handler=_cmd_generate)
+
+    items = commands.add_parser(
+        "items", parents=[common],
+        help="fit a scenario's item master and history and report the fit per SKU",
+        description="Load SCENARIO.yaml, fit its items: section (order-line rate and "
+                    "units-per-line distribution per SKU, ABC and XYZ classes), print a "
+                    "compact report and write the full per-SKU report to "
+                    "OUT/<scenario name>/items_fit.csv.",
+    )
+    items.add_argument("scenario", metavar="SCENARIO.yaml")
+    items.add_argument("--out", metavar="DIR", default="results",
+                       help="results folder (default: results)")
+    items.add_argument("--top", metavar="N", type=_count, default=10,
+                       help="SKUs shown in the top-by-revenue table (default 10)")
+    items.set_defaults(handler=_cmd_items)
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import generate
+
+    if args.seed < 0:
+        raise _UsageError(f"--seed must be >= 0, got {args.seed}")
+    data = generate(skus=args.skus, days=args.days, seed=args.seed, out_dir=args.out,
+                    lines_per_day=args.lines_per_day)
+    print(f"wrote {data.items} ({_plural(data.skus, 'SKU')}), {data.history} "
+          f"({data.lines:,} order lines over {data.days} days) and {data.scenario}")
+    print(f"revenue share of the top 20 % of SKUs: {data.pareto_share:.1%}; SKUs with "
+          f"under one order line a week: {data.intermittent_share:.0%}", flush=True)
+    return EXIT_OK
+
+
+def _cmd_items(args: argparse.Namespace) -> int:
+    from .items import load_with_fit
+    from .output import atomic_write_text
+
+    scenario, fit = load_with_fit(args.scenario)
+    if fit is None:
+        raise _UsageError(f"{args.scenario} has no items: section to fit (or it was "
+                          "already expanded, as in a results folder's scenario.yaml)")
+    print(fit.summary(top=args.top))
+    path = atomic_write_text(os.path.join(args.out, scenario.name, "items_fit.csv"),
+                             fit.to_csv())
+    print(f"\nper-SKU fit written to {path}", flush=True)
+    return EXIT_OK
+

@@ -680,6 +680,9 @@ def parse_override(text: str, option: str = "--set", file: str = "<override>") -
 def _step_keys(annotation: Any, node: Any) -> tuple[list[str], Any] | None:
     """Keys allowed below a schema type, and how to find the child type (None: a leaf)."""
     annotation = _unwrap(annotation)
+    mapping = _dict_member(annotation)
+    if mapping is not None and isinstance(node, dict):  # e.g. a per-class service_target
+        annotation = mapping
     members = _tagged_members(annotation)
     if members is not None:
         tag = node.get("type") if isinstance(node, dict) else (
@@ -692,8 +695,20 @@ def _step_keys(annotation: Any, node: Any) -> tuple[list[str], Any] | None:
     if _is_model(annotation):
         return _model_keys(annotation), annotation
     if typing.get_origin(annotation) is dict:
-        return [str(k) for k in node] if isinstance(node, dict) else [], annotation
+        keys = [str(k) for k in node] if isinstance(node, dict) else []
+        key_type = _unwrap(typing.get_args(annotation)[0])
+        if typing.get_origin(key_type) is typing.Literal:  # fixed labels may be added
+            keys += [str(k) for k in typing.get_args(key_type) if str(k) not in keys]
+        return keys, annotation
     return None
+
+
+def _dict_member(annotation: Any) -> Any:
+    """The ``dict[...]`` member of a union such as ``float | dict[str, float]``, or None."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    return next((a for a in typing.get_args(annotation) if typing.get_origin(a) is dict),
+                None)
 
 
 def _set_path(data: dict[Any, Any], override: Override, value: Any, file: str) -> \
@@ -746,10 +761,16 @@ def _set_path(data: dict[Any, Any], override: Override, value: Any, file: str) -
             # a distribution keeps its type: a bare number is a constant; an absent one
             # starts from the schema default, so ``supplier.lead_time_days.value=3`` works
             is_dist = _tagged_members(_unwrap(annotation)) is not None
-            if is_dist and isinstance(child, int | float) and not isinstance(child, bool):
+            is_number = isinstance(child, int | float) and not isinstance(child, bool)
+            if is_dist and is_number:
                 child = {"type": "constant", "value": child}
             elif is_dist and child is None and isinstance(default, BaseModel):
                 child = default.model_dump(mode="json")
+            elif _dict_member(_unwrap(annotation)) is not None and (is_number or child is None):
+                # a single value that may also be a mapping (policy.service_target.A=0.98):
+                # it becomes the mapping's default
+                scalar = child if is_number else default
+                child = {} if scalar is None else {"default": scalar}
             else:
                 child = {}
             container[key] = child
@@ -829,6 +850,10 @@ def load_scenario(path: str | os.PathLike[str],
         for key_path, first, line in doc.duplicates
     ]
     data = doc.data
+    if isinstance(data, dict) and isinstance(data.get("items"), dict):
+        from .items import expand_items  # reads the item master and history, fits demand
+
+        data = expand_items(data, file, doc.lines)[0]
     applied: list[_Applied] = []
     if overrides and isinstance(data, dict):
         applied = _apply_overrides(data, overrides, file)

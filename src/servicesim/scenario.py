@@ -11,6 +11,7 @@ Time is in days throughout; money in the scenario's currency; rates per year are
 from __future__ import annotations
 
 import math
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,7 +23,13 @@ from pydantic import (
     model_validator,
 )
 
-from .distributions import Constant, Distribution, Exponential, coerce_distribution
+from .distributions import (
+    Constant,
+    Distribution,
+    Exponential,
+    coerce_distribution,
+    integer_moments,
+)
 
 Dist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -33,6 +40,15 @@ Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9]
 PolicyType = Literal["sQ", "sS", "RS", "base_stock"]
 ServiceMetric = Literal["fill_rate", "cycle_service_level"]
 LeadTimeDemandModel = Literal["auto", "normal", "poisson", "negative_binomial"]
+AbcClass = Literal["A", "B", "C"]
+XyzClass = Literal["X", "Y", "Z"]
+ClassLabel = Literal[
+    "A", "B", "C", "X", "Y", "Z", "AX", "AY", "AZ", "BX", "BY", "BZ", "CX", "CY", "CZ",
+    "default",
+]
+"""Keys of a per-class ``service_target`` mapping: ABC, XYZ, combined ("AX") or default."""
+CLASS_LABELS: tuple[str, ...] = typing.get_args(ClassLabel)
+Target = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
@@ -55,7 +71,7 @@ class Policy(_Model):
     """
 
     type: PolicyType = "sQ"
-    service_target: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] | None = 0.95
+    service_target: Target | dict[ClassLabel, Target] | None = 0.95
     service_metric: ServiceMetric = "fill_rate"
     reorder_point: int | None = Field(default=None, ge=-1_000_000, le=100_000_000)
     order_quantity: int | None = Field(default=None, ge=1, le=100_000_000)
@@ -65,6 +81,38 @@ class Policy(_Model):
     lead_time_demand: LeadTimeDemandModel = "auto"
     critical_level: int | None = Field(default=None, ge=0, le=100_000_000)
     critical_level_fraction: Probability = 0.0
+
+    @field_validator("service_target", mode="before")
+    @classmethod
+    def _class_targets(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            bad = [k for k in v if k not in CLASS_LABELS]
+            if bad:
+                raise ValueError(
+                    f"unknown class label(s) {', '.join(map(str, bad))}; a per-class target "
+                    f"mapping takes the labels {', '.join(CLASS_LABELS)}, e.g. "
+                    "{A: 0.98, B: 0.95, C: 0.9}")
+            if not v:
+                raise ValueError("a per-class target mapping needs at least one label")
+            for key, value in v.items():
+                if isinstance(value, bool) or not isinstance(value, int | float) \
+                        or not 0 < value < 1 or not math.isfinite(value):
+                    raise ValueError(f"the target of class {key} must be a number strictly "
+                                     f"between 0 and 1, got {value!r}")
+        return v
+
+    def target_for(self, abc: str | None, xyz: str | None) -> float | None:
+        """The service target of a SKU of classes ``abc``/``xyz``: the most specific label
+        of a per-class mapping wins (combined "AX" > ABC > XYZ > ``default``).
+
+        Raises ``KeyError`` when a mapping has no label that applies."""
+        target = self.service_target
+        if not isinstance(target, dict):
+            return target
+        for label in (f"{abc}{xyz}" if abc and xyz else None, abc, xyz, "default"):
+            if label is not None and label in target:
+                return target[label]  # type: ignore[index]
+        raise KeyError(abc, xyz)
 
 
 class PolicyOverride(_Model):
@@ -111,6 +159,10 @@ class Sku(_Model):
     supplier: Supplier | None = None
     units_per_line: Dist | None = None
     """Units per order line of this SKU (rounded, at least 1); unset: the segment's."""
+    abc_class: AbcClass | None = None
+    """ABC class by revenue (A: the SKUs making the first 80 % of revenue, by default)."""
+    xyz_class: XyzClass | None = None
+    """XYZ class by the coefficient of variation of weekly demand (X: steadiest)."""
 
     @field_validator("units_per_line")
     @classmethod
@@ -172,6 +224,9 @@ class Segment(_Model):
     retention_rate_per_year: Probability = 0.8
     acquisition: Acquisition = Field(default_factory=Acquisition)
     payment_terms_days: Days = 0.0
+    demand_share: Probability | None = None
+    """Share of item demand without a segment in the history (unset: an equal share of
+    what the other segments leave); shares sum to 1 across segments."""
 
     @field_validator("order_interval_days", "patience_days")
     @classmethod
@@ -278,6 +333,38 @@ class Run(_Model):
         return self
 
 
+class ItemsSource(_Model):
+    """Where the SKUs came from: an item master (and demand history) expanded at load time.
+
+    Provenance only: validation never reads these files.  ``calibrated`` means the
+    segments' ``sku_weights`` are lines per day fitted from the item data, and each
+    segment's ``order_interval_days`` is derived from them (exponential with mean
+    ``customers × E[lines_per_order] / Σ sku_weights``) so that simulated line rates equal
+    the data's.
+    """
+
+    master: str
+    sheet: str | None = None
+    history: str | None = None
+    abc_thresholds: tuple[Probability, Probability] = (0.8, 0.95)
+    """Cumulative revenue shares closing classes A and B."""
+    xyz_thresholds: tuple[Annotated[float, Field(gt=0, allow_inf_nan=False)],
+                          Annotated[float, Field(gt=0, allow_inf_nan=False)]] = (0.5, 1.0)
+    """Coefficients of variation of weekly demand closing classes X and Y."""
+    master_sha256: str | None = None
+    history_sha256: str | None = None
+    calibrated: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ItemsSource:
+        for name in ("abc_thresholds", "xyz_thresholds"):
+            low, high = getattr(self, name)
+            if not 0 < low < high:
+                raise ValueError(f"{name} must be increasing and above 0, got [{low:g}, "
+                                 f"{high:g}]")
+        return self
+
+
 class Scenario(_Model):
     """The whole business: SKUs, customers, stock point, supplier, transport, money, run."""
 
@@ -293,9 +380,11 @@ class Scenario(_Model):
     quality: Quality = Field(default_factory=Quality)
     stockout_costs: StockoutCosts = Field(default_factory=StockoutCosts)
     finance: Finance = Field(default_factory=Finance)
+    items: ItemsSource | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
+        _check_demand_shares(self.segments)
         for seg_name, seg in self.segments.items():
             if seg.sku_weights is not None:
                 unknown = sorted(set(seg.sku_weights) - set(self.skus))
@@ -306,16 +395,49 @@ class Scenario(_Model):
                     )
                 if sum(seg.sku_weights.values()) <= 0:
                     raise ValueError(f"segments.{seg_name}.sku_weights must not all be 0")
-        for sku_name in self.skus:
+        if self.items is not None and self.items.calibrated:
+            self._derive_order_intervals()
+        per_class = isinstance(self.policy.service_target, dict)
+        for sku_name, sku in self.skus.items():
+            if per_class and sku.policy.service_target is None:
+                try:
+                    self.policy.target_for(sku.abc_class, sku.xyz_class)
+                except KeyError:
+                    labels = ", ".join(map(str, self.policy.service_target))  # type: ignore[arg-type]
+                    raise ValueError(
+                        f"policy.service_target has no target for SKU {sku_name} (ABC class "
+                        f"{sku.abc_class or 'unset'}, XYZ class {sku.xyz_class or 'unset'}); "
+                        f"the labels given are {labels}: add default or a label of its "
+                        "class") from None
             pol = self.sku_policy(sku_name)
             problem = _policy_problem(pol)
             if problem:
                 raise ValueError(f"skus.{sku_name}.policy (merged with policy): {problem}")
         return self
 
+    def _derive_order_intervals(self) -> None:
+        """Calibrated item demand: each segment's order interval gives the data's line rate."""
+        for seg_name, seg in list(self.segments.items()):
+            lines_per_day = sum((seg.sku_weights or {}).values())
+            if lines_per_day <= 0:
+                raise ValueError(f"segments.{seg_name} gets no demand from the item data "
+                                 "(all its sku_weights are 0); give it a demand_share > 0 "
+                                 "or remove it")
+            if seg.customers == 0:
+                raise ValueError(f"segments.{seg_name}.customers must be > 0: the item data "
+                                 f"gives it {lines_per_day:.4g} order lines per day")
+            lines_per_order = integer_moments(seg.lines_per_order, 1)[0]
+            mean = seg.customers * lines_per_order / lines_per_day
+            self.segments[seg_name] = seg.model_copy(
+                update={"order_interval_days": _exponential(mean)})
+
     def sku_policy(self, sku_name: str) -> Policy:
-        """The effective policy of a SKU: the scenario-wide ``policy`` with its overrides."""
-        override = self.skus[sku_name].policy.model_dump(exclude_none=True)
+        """The effective policy of a SKU: the scenario-wide ``policy`` with its overrides,
+        and a per-class ``service_target`` resolved to the SKU's own (a float)."""
+        sku = self.skus[sku_name]
+        override = sku.policy.model_dump(exclude_none=True)
+        if isinstance(self.policy.service_target, dict) and "service_target" not in override:
+            override["service_target"] = self.policy.target_for(sku.abc_class, sku.xyz_class)
         if not override:
             return self.policy
         return Policy.model_validate({**self.policy.model_dump(), **override})
@@ -334,6 +456,25 @@ class Scenario(_Model):
 
 def _exponential(mean: float) -> Exponential:
     return Exponential.model_validate({"type": "exponential", "mean": mean})
+
+
+def _check_demand_shares(segments: dict[str, Segment]) -> None:
+    """Given shares lie in [0, 1] and sum to 1; unset ones split what is left equally."""
+    given = {n: s.demand_share for n, s in segments.items() if s.demand_share is not None}
+    total = sum(v for v in given.values() if v is not None)
+    if len(given) == len(segments) and abs(total - 1) > 1e-6:
+        raise ValueError(f"segments: the demand_share values must sum to 1, got {total:g} "
+                         f"({', '.join(f'{n}: {v:g}' for n, v in given.items() if v is not None)})")
+    if total > 1 + 1e-6:
+        raise ValueError(f"segments: the demand_share values given sum to {total:g}, above 1")
+
+
+def demand_shares(segments: dict[str, Segment]) -> dict[str, float]:
+    """Each segment's share of item demand that the history does not assign to a segment."""
+    given = {n: s.demand_share for n, s in segments.items() if s.demand_share is not None}
+    rest = [n for n in segments if n not in given]
+    left = max(0.0, 1.0 - sum(v for v in given.values() if v is not None))
+    return {n: given[n] if n in given else left / len(rest) for n in segments}  # type: ignore[misc]
 
 
 def _check_time_dist(dist: Any) -> Any:
