@@ -297,6 +297,26 @@ def _lead_time_demand(mean: float, var: float, requested: str,
 # Service formulas and the search
 
 
+def _loss_inverse(excess: float) -> float | None:
+    """z with G(z) = ``excess`` (G the standard normal loss); None when ``excess`` <= 0.
+
+    Newton's method from the left of the root (G is convex and decreasing, G(z) >= −z), a
+    few iterations; a starting point for the integer search, not a result.
+    """
+    if not excess > 0 or not math.isfinite(excess):
+        return None
+    z = -excess - 1.0
+    for _ in range(40):
+        upper = 0.5 * math.erfc(z / math.sqrt(2.0))  # 1 − Φ(z) = −G'(z)
+        if upper < 1e-300:
+            break
+        step = (normal_loss(z) - excess) / upper
+        z += step
+        if abs(step) < 1e-3:
+            break
+    return z
+
+
 def _smallest(ok: Callable[[int], bool], start: int, floor: int, ceiling: int) -> int:
     """Smallest integer x in (floor, ceiling] with ok(x), for ok monotone (False, then True).
 
@@ -448,11 +468,28 @@ def derive_policy(scenario: Scenario, sku_name: str,
                              "service_target is null")
         return service_target
 
-    def search(service: Callable[[int], float], floor: int, ceiling: int = _NO_LIMIT) -> int:
-        """The smallest parameter in (floor, ceiling] whose ``service`` meets the target."""
+    def search(service: Callable[[int], float], floor: int, ceiling: int = _NO_LIMIT,
+               z: float | None = None) -> int:
+        """The smallest parameter in (floor, ceiling] whose ``service`` meets the target.
+
+        The search starts at ⌈μ + z·σ⌉ (``z`` from the normal approximation, where one is
+        given), else at ⌊μ⌋; the result does not depend on the start, only the number of
+        evaluations does (a few instead of a dozen or two)."""
         target = goal()
-        return _smallest(lambda x: service(x) >= target, math.floor(cover_mean), floor,
-                         ceiling)
+        std = math.sqrt(max(cover_var, 0.0))
+        start = math.floor(cover_mean)
+        if z is not None and math.isfinite(z) and abs(z * std) < 1e12:
+            start = math.ceil(cover_mean + z * std)
+        return _smallest(lambda x: service(x) >= target, start, floor, ceiling)
+
+    def alpha_z() -> float:
+        """z = Φ⁻¹(α) (a starting point of the search)."""
+        return float(special.ndtri(goal()))
+
+    def beta_z(shortage_allowed: float) -> float | None:
+        """z with σ·G(z) = allowed shortage per cycle (a starting point of the search)."""
+        std = math.sqrt(max(cover_var, 0.0))
+        return _loss_inverse(shortage_allowed / std) if std > 0 else None
 
     def normal_quantile() -> int:
         """⌈μ + Φ⁻¹(α)·σ⌉: the normal α rule."""
@@ -484,9 +521,11 @@ def derive_policy(scenario: Scenario, sku_name: str,
             # s > −Q − 1 (where β = 0); with S given, s < S and Q = S − s
             floor, ceiling = (-q - 1, _NO_LIMIT) if top is None else (-_NO_LIMIT, top - 1)
             if alpha:
-                s = min(normal_quantile(), ceiling) if normal else search(cover.cdf, -1, ceiling)
+                s = min(normal_quantile(), ceiling) if normal \
+                    else search(cover.cdf, -1, ceiling, alpha_z())
             else:
-                s = search(fill, floor, ceiling)
+                s = search(fill, floor, ceiling,
+                           beta_z((1.0 - goal()) * q) if top is None else None)
             if big_s is not None and s == ceiling \
                     and (cover.cdf(s) if alpha else fill(s)) < goal():
                 notes.append(f"target not reachable below order_up_to {big_s}; "
@@ -515,9 +554,10 @@ def derive_policy(scenario: Scenario, sku_name: str,
             big_s = 0
         elif big_s is None and alpha:
             big_s = max(normal_quantile() + 1, 0) if normal \
-                else search(lambda x: cover.cdf(x - 1), -1)
+                else search(lambda x: cover.cdf(x - 1), -1, z=alpha_z())
         elif big_s is None:
-            big_s = search(lambda x: _fill_rate_sq(cover, x - 1, 1), -1)
+            big_s = search(lambda x: _fill_rate_sq(cover, x - 1, 1), -1,
+                           z=beta_z(1.0 - goal()))
         order_up_to, reorder_point = big_s, big_s - 1
         predicted = cover.cdf(big_s - 1) if alpha else \
             (1.0 if no_demand else _fill_rate_sq(cover, big_s - 1, 1))
@@ -535,9 +575,11 @@ def derive_policy(scenario: Scenario, sku_name: str,
         if big_s is None and no_demand:
             big_s = 0
         elif big_s is None and alpha:
-            big_s = max(normal_quantile(), 0) if normal else search(cover.cdf, -1)
+            big_s = max(normal_quantile(), 0) if normal \
+                else search(cover.cdf, -1, z=alpha_z())
         elif big_s is None:
-            big_s = search(lambda x: _fill_rate_rs(cover, lead, x, review_demand), -1)
+            big_s = search(lambda x: _fill_rate_rs(cover, lead, x, review_demand), -1,
+                           z=beta_z((1.0 - goal()) * review_demand))
         order_up_to = big_s
         predicted = cover.cdf(big_s) if alpha else \
             (1.0 if no_demand else _fill_rate_rs(cover, lead, big_s, review_demand))
