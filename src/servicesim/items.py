@@ -682,11 +682,13 @@ def choose_model(n: int, m: float, v: float) -> tuple[str, str, float, float]:
     """
     if n == 0:
         return "none", "no order lines", math.nan, math.nan
-    if v == 0 or m == 1:
-        return ("constant", f"every line was for {m:g} unit(s)", math.nan, math.nan)
+    if m == 1:
+        return "constant", "every line was for 1 unit", math.nan, math.nan
     if n == 1:
         return "poisson", "one line only: too few to judge dispersion, Poisson assumed", \
             math.nan, math.nan
+    if v == 0:
+        return "constant", f"every line was for {m:g} units", math.nan, math.nan
     poisson_var = _poisson_drawn(_poisson_for_mean(m))[1]
     ratio = v / poisson_var
     statistic = (n - 1) * ratio
@@ -893,9 +895,8 @@ def weekly_cv(weekly: np.ndarray) -> np.ndarray:
 def xyz_classes(weekly: Mapping[str, Sequence[float]],
                 thresholds: tuple[float, float] = (0.5, 1.0)) -> dict[str, str]:
     """XYZ classes of weekly demand series (see :func:`xyz_class`)."""
-    names = list(weekly)
-    cvs = weekly_cv(np.asarray([weekly[k] for k in names], dtype=float))
-    return {k: xyz_class(float(c), thresholds) for k, c in zip(names, cvs, strict=True)}
+    return {k: xyz_class(float(weekly_cv(np.asarray([v], dtype=float))[0]), thresholds)
+            for k, v in weekly.items()}
 
 
 # ---------------------------------------------------------------------------- the fit
