@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,10 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 def few_tasks(replications: int = 3) -> list[Task]:
     return make_tasks(alternatives(BASE, [parse_param(FEW)]), replications, root_seed=7)
+
+
+def seen_keys(rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    return [(r["alternative"], r["replication"]) for r in rows]
 
 
 def data_rows(path: Path) -> int:
@@ -158,6 +163,17 @@ def test_workers_killed_on_a_first_attempt_are_replaced_and_rows_equal_serial(
     assert 1 <= restarts <= len(victims)  # two victims may share one broken pool
     assert sorted(seen) == [(t.alternative, t.replication) for t in tasks]  # once each
     assert repr(rows) == repr(execute(tasks, workers=1))  # same seeds, identical figures
+
+
+def test_a_callers_process_pool_that_breaks_is_replaced(tmp_path: Path) -> None:
+    """A plain ProcessPoolExecutor passed in: once broken, a new pool finishes the runs."""
+    tasks = few_tasks(replications=2)
+    with ProcessPoolExecutor(max_workers=2) as callers:
+        rows = execute(tasks, callers,
+                       run=partial(die_first_time, str(tmp_path), frozenset({(3, 0)})))
+    assert [p.name for p in tmp_path.iterdir()] == ["died-3-0"]
+    assert seen_keys(rows) == [(t.alternative, t.replication) for t in tasks]
+    assert repr(rows) == repr(execute(tasks, workers=1))
 
 
 def test_a_run_that_always_kills_its_worker_is_given_up_after_bounded_attempts(

@@ -219,10 +219,11 @@ def describe_task(task: Task) -> str:
     return f"alternative {task.alternative} ({params}), replication {task.replication}"
 
 
-def _died(task: Task, attempts: int, detail: str = "") -> WorkerDied:
+def _died(task: Task, attempts: int | None, detail: str = "") -> WorkerDied:
+    times = "" if attempts is None else f" {attempts} time{'s' if attempts != 1 else ''}"
     return WorkerDied(
-        f"{describe_task(task)}: the worker process running it died {attempts} "
-        f"time{'s' if attempts != 1 else ''}{detail}, so it was given up; the other runs' "
+        f"{describe_task(task)}: the worker process running it died{times}{detail}, so "
+        "it was given up; the other runs' "
         "rows are kept.  A process ends like this when memory runs out or native code "
         "crashes: try fewer --workers, a shorter horizon or fewer SKUs, then --resume",
         task)
@@ -282,6 +283,7 @@ def _as_done(executor: Executor, tasks: Sequence[Task], run: Callable[[Task], di
             yield from _on_pool(pool, tasks, run, max_attempts)
         return
     futures = {executor.submit(run, task): task for task in tasks}
+    given_up: list[WorkerDied] = []
     try:
         for future in as_completed(futures):
             try:
@@ -290,22 +292,14 @@ def _as_done(executor: Executor, tasks: Sequence[Task], run: Callable[[Task], di
                 if type(exc).__name__ != "KilledWorker":  # distributed.scheduler.KilledWorker
                     raise
                 text = " ".join(str(exc).split())[:200]
-                raise _died(futures[future], _dask_attempts(),
-                            f" (Dask gave up on it: {text})") from None
+                given_up.append(_died(futures[future], None, f" (Dask gave up on it: {text})"))
+                continue
             yield row
     finally:
         for future in futures:
             future.cancel()
-
-
-def _dask_attempts() -> int:
-    """Workers a Dask task may kill before the scheduler gives up on it (allowed-failures+1)."""
-    try:
-        import dask
-
-        return int(dask.config.get("distributed.scheduler.allowed-failures")) + 1
-    except Exception:  # noqa: BLE001 - only for the message
-        return 4
+    if given_up:
+        raise given_up[0]
 
 
 def _on_pool(pool: ProcessPool, tasks: Sequence[Task], run: Callable[[Task], dict[str, Any]],
