@@ -121,8 +121,13 @@ _NORMAL = simpy.events.NORMAL
 class DayHistogram:
     """Fixed-memory histogram of durations in days, for percentiles (no per-event lists).
 
-    Bins are 0.01 day wide below 10 days, 0.1 day below 100 days, 1 day below 10,000 days;
-    a percentile is exact to within half a bin (≤ 0.005 day below 10 days).
+    11,801 counters whatever the number of values: bins are 0.01 day wide below 10 days,
+    0.1 day below 100 days and 1 day below 10,000 days; longer durations share one last
+    bin (counted at 10,000 days).  A quantile lies in the bin of the exact sample quantile
+    (interpolated linearly inside it), so its error is at most one bin width:
+    **at most max(0.01 day, 1 % of the value)** for values below 10,000 days (1 % relative
+    from 1 day up; 0.01 day absolute below).  ``tests/test_scale.py`` checks this bound
+    against exact quantiles of a sample.
     """
 
     __slots__ = ("counts", "n")
@@ -787,8 +792,12 @@ class ServiceModel:
         pick_sku, seg_qty = seg.sku, seg.qty
         for _ in range(n_lines):
             st = stocks[pick_sku()]
+            # the segment's draw is taken for every line, so a SKU given its own quantity
+            # does not shift the quantities of the others (common random numbers)
+            q = seg_qty()
             own_qty = st.qty
-            q = seg_qty() if own_qty is None else own_qty()
+            if own_qty is not None:
+                q = own_qty()
             units += q
             st.units_ordered += q
             st.lines += 1
