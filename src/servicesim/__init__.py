@@ -9,10 +9,14 @@ The public API (the CLI is a thin layer over it)::
     reps.summary()["roi"]                                   # mean and 95 % CI
     sweep = servicesim.sweep(scenario, ["policy.service_target=0.80:0.99:0.01"])
     sweep.best("roi"), sweep.directory                      # runs.csv, summary.csv, ...
+    path = servicesim.generate_dataset(skus=1000, days=730, seed=7, out_dir="data/gen")
+    big, fit = servicesim.load_with_fit(path)    # item master + history, fitted per SKU
 """
 
 from .executors import ExecutorError, make_executor
 from .experiment import ReplicationSet, confidence_interval, run_replications
+from .generate import generate_dataset
+from .items import ItemsFit, load_with_fit
 from .kpis import KPIS, SUMMARY_KEYS
 from .load import ScenarioError, dump_scenario, load_scenario, scenario_from_dict
 from .model import ReplicationResult, simulate
@@ -31,6 +35,7 @@ __all__ = [
     "KPIS",
     "SUMMARY_KEYS",
     "DerivedPolicy",
+    "ItemsFit",
     "ExecutorError",
     "ReplicationResult",
     "ReplicationSet",
@@ -42,6 +47,8 @@ __all__ = [
     "__version__",
     "confidence_interval",
     "derive_policies",
+    "generate_dataset",
+    "load_with_fit",
     "dump_scenario",
     "load_scenario",
     "make_executor",
