@@ -316,7 +316,7 @@ def test_bad_params_exit_2_with_a_clear_message(tiny_file: Path, tmp_path: Path,
     (["--workers", "0"], "--workers"),
     (["--workers", "2", "--dask-local", "2"], "not allowed with"),
     (["--scheduler-timeout", "0"], "--scheduler-timeout"),
-    (["--id", "../x"], "sweep id"),
+    (["--id", "../x"], "--id '../x'"),
     ([], None),
 ])
 def test_bad_options_exit_2(tiny_file: Path, tmp_path: Path, argv: list[str],
