@@ -1,0 +1,200 @@
+"""Planner-scale benchmark (issue #5): the generated 1,000-SKU item master, two segments.
+
+In one run it measures and prints:
+
+* order lines simulated in 2 years (one replication, warm-up 0 so every line counts), the
+  wall time, µs per order line with and without the set-up (policy derivation for every
+  SKU + model construction, also shown on its own), lines per second;
+* peak memory (max RSS) of a fresh process simulating 2 and 8 years of the same scenario;
+* the ratio of servicesim's µs per order line to the lean SimPy reference model of
+  ``bench_core.py`` (µs per order, measured in this run, interleaved).
+
+Targets (PASS/FAIL; exit status 1 on a fail): <= 3 µs per order line including set-up;
+peak memory < 1 GB; peak memory for 8 years within 10 % of that for 2.  Times are the
+best of ``--repeats``; on a shared machine the ratio to the reference is the steadier
+figure (the load average is printed).
+
+The data come from ``servicesim.generate.generate_dataset`` into a temporary directory
+(history of ``--days`` days); loading them (fitting the history) is timed and printed but
+is not part of the simulation's wall time.
+
+Run:  python benchmarks/bench_scale.py [--skus 1000] [--years 2 --long-years 8] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_core import lean_model  # noqa: E402  (the lean SimPy reference, not a copy)
+
+from servicesim.generate import generate_dataset  # noqa: E402
+from servicesim.load import load_scenario  # noqa: E402
+from servicesim.model import ServiceModel  # noqa: E402
+from servicesim.policy import derive_policies  # noqa: E402
+from servicesim.scenario import Scenario  # noqa: E402
+
+US_PER_LINE_TARGET = 3.0
+MEMORY_TARGET_BYTES = 1 << 30
+FLATNESS_TARGET = 0.10
+DAYS_PER_YEAR = 365.0
+
+
+def benchmark_scenario(path: Path, years: float, as_generated: bool = False) -> Scenario:
+    """The generated scenario over ``years`` with no warm-up (every simulated line counts).
+
+    Unless ``as_generated``, the customer base is held: defections become switches (lost
+    sales) and the defection increase per stockout is 0.  As generated, most customers
+    defect within two years (there are no acquisitions), so demand dies out and a longer
+    horizon would simulate next to nothing: no test of speed or memory at steady load.
+    """
+    sc = load_scenario(path)
+    run = sc.run.model_copy(update={"horizon_days": years * DAYS_PER_YEAR,
+                                    "warmup_days": 0.0})
+    update: dict[str, Any] = {"run": run}
+    if not as_generated:
+        segments = {}
+        for name, seg in sc.segments.items():
+            r = seg.reactions
+            reactions = r.model_copy(update={"switch": r.switch + r.defect, "defect": 0.0})
+            segments[name] = seg.model_copy(update={"reactions": reactions,
+                                                    "defect_increase_per_stockout": 0.0})
+        update["segments"] = segments
+    return sc.model_copy(update=update)
+
+
+def simulate_timed(sc: Scenario, seed: int) -> dict[str, float]:
+    """One replication from scratch: set-up (policies + model) and run timed apart."""
+    t0 = time.perf_counter()
+    policies = derive_policies(sc)
+    t1 = time.perf_counter()
+    model = ServiceModel(sc, seed, policies=policies)
+    t2 = time.perf_counter()
+    result = model.run()
+    t3 = time.perf_counter()
+    return {
+        "derive_s": t1 - t0, "build_s": t2 - t1, "setup_s": t2 - t0, "run_s": t3 - t2,
+        "total_s": t3 - t0,
+        "lines": float(sum(seg.lines_n for seg in model.segments)),
+        "orders": float(sum(seg.orders for seg in model.segments)),
+        "item_fill_rate": result.kpis["item_fill_rate"],
+        "defections": result.kpis["defections"],
+        "customers": float(sum(seg.n_customers for seg in model.segments)),
+    }
+
+
+def child(path: Path, years: float, seed: int, as_generated: bool) -> None:
+    """Run in a fresh process: simulate and report own peak RSS (bytes) as JSON."""
+    sc = benchmark_scenario(path, years, as_generated)
+    figures = simulate_timed(sc, seed)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({**figures, "peak_rss_bytes": peak_kib * 1024, "years": years}))
+
+
+def measure_memory(path: Path, years: float, seed: int, as_generated: bool
+                   ) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(path), "--years", str(years),
+         "--seed", str(seed)] + (["--as-generated"] if as_generated else []),
+        check=True, capture_output=True, text=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skus", type=int, default=1000, help="SKUs in the item master")
+    parser.add_argument("--days", type=int, default=730, help="days of generated history")
+    parser.add_argument("--years", type=float, default=2.0, help="simulated years (timed)")
+    parser.add_argument("--long-years", type=float, default=8.0,
+                        help="simulated years of the memory-flatness run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs (best is kept)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--as-generated", action="store_true",
+                        help="keep the generated defections (the customer base dies out)")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        child(args.child, args.years, args.seed, args.as_generated)
+        return 0
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="servicesim-bench-") as tmp:
+        t0 = time.perf_counter()
+        path = Path(generate_dataset(skus=args.skus, days=args.days, seed=args.seed,
+                                     out_dir=tmp))
+        generated_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sc = benchmark_scenario(path, args.years, args.as_generated)
+        load_s = time.perf_counter() - t0
+
+        # speed: servicesim and the lean reference, interleaved, best of N
+        runs, lean_us = [], []
+        for rep in range(args.repeats):
+            t0 = time.perf_counter()
+            orders, _ = lean_model(rep)
+            lean_us.append((time.perf_counter() - t0) / orders * 1e6)
+            runs.append(simulate_timed(sc, args.seed))
+        best = min(runs, key=lambda r: r["total_s"])
+        lines = best["lines"]
+        us_total = best["total_s"] / lines * 1e6
+        us_run = best["run_s"] / lines * 1e6
+        lean_best = min(lean_us)
+
+        # memory: a fresh process per horizon
+        short = measure_memory(path, args.years, args.seed, args.as_generated)
+        long = measure_memory(path, args.long_years, args.seed, args.as_generated)
+    load_after = os.getloadavg()
+
+    growth = long["peak_rss_bytes"] / short["peak_rss_bytes"] - 1.0
+    speed_ok = us_total <= US_PER_LINE_TARGET
+    memory_ok = max(short["peak_rss_bytes"], long["peak_rss_bytes"]) < MEMORY_TARGET_BYTES
+    flat_ok = abs(growth) <= FLATNESS_TARGET
+    mib = 1024.0 * 1024.0
+    print(f"servicesim scale benchmark: {len(sc.skus)} SKUs, {len(sc.segments)} segments, "
+          f"{args.years:g} simulated years, one replication (seed {args.seed})")
+    print(f"  machine load average (1 min) before / after: {load_before[0]:.2f} / "
+          f"{load_after[0]:.2f} on {os.cpu_count()} cores")
+    print(f"  data: generated in {generated_s:.2f} s, loaded and fitted in {load_s:.2f} s "
+          "(not part of the wall time below)")
+    print("  customers: " + ("as generated" if args.as_generated else
+                             "held (defections counted as switches; --as-generated keeps "
+                             "them)") + f"; {best['defections']:,.0f} of "
+          f"{best['customers']:,.0f} defected")
+    print(f"  order lines simulated   {lines:,.0f}  ({best['orders']:,.0f} orders; "
+          f"item fill rate {best['item_fill_rate']:.3f})")
+    print(f"  set-up                  {best['setup_s']:.3f} s  (policies for {len(sc.skus)} "
+          f"SKUs {best['derive_s']:.3f} s, model {best['build_s']:.3f} s)")
+    print(f"  simulation              {best['run_s']:.3f} s  ({us_run:.2f} µs per line)")
+    print(f"  wall time               {best['total_s']:.3f} s  (best of {args.repeats})")
+    print(f"  µs per order line       {us_total:.2f}  incl. set-up (target <= "
+          f"{US_PER_LINE_TARGET:g}): {verdict(speed_ok)}")
+    print(f"  lines per second        {lines / best['total_s']:,.0f} incl. set-up, "
+          f"{lines / best['run_s']:,.0f} simulation only")
+    print(f"  lean SimPy reference    {lean_best:.2f} µs per order (bench_core.py)")
+    print(f"  ratio servicesim µs/line / reference µs/order = {us_total / lean_best:.2f} "
+          f"incl. set-up, {us_run / lean_best:.2f} simulation only")
+    print(f"  peak memory {args.years:g} years   {short['peak_rss_bytes'] / mib:,.0f} MiB "
+          f"({short['lines']:,.0f} lines)  (target < 1024 MiB): {verdict(memory_ok)}")
+    print(f"  peak memory {args.long_years:g} years   {long['peak_rss_bytes'] / mib:,.0f} MiB "
+          f"({long['lines']:,.0f} lines)")
+    print(f"  {args.long_years:g} years vs {args.years:g} years   {growth:+.1%} "
+          f"(target within ±{FLATNESS_TARGET:.0%}): {verdict(flat_ok)}")
+    return 0 if speed_ok and memory_ok and flat_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
