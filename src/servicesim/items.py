@@ -22,15 +22,18 @@ dispersion (rules in :func:`fit_quantities`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
+import gc
 import hashlib
 import io
+import itertools
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,9 +163,7 @@ def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[An
         raise _fail(file, "empty file: expected a header row with the column names")
     header = [c.strip().lower() for c in records[0]]
     rows = [(i + 1, r) for i, r in enumerate(records)
-            if i and r and (len(r) > 1 or r[0].strip())]
-    if any(not "".join(r).strip() for _, r in rows):  # rows of empty cells: ",,,"
-        rows = [(i, r) for i, r in rows if "".join(r).strip()]
+            if i and r and (r[0].strip() or any(c.strip() for c in r))]
     return header, rows
 
 
@@ -414,9 +415,10 @@ def read_history(table: Table, skus: Mapping[str, int],
     problems = cells.problems
     row_numbers = [r for r, _ in table.rows]
 
-    def column(name: str) -> list[Any]:
-        i = cells.index[name]
-        return [v[i] if i < len(v) else None for _, v in table.rows]
+    columns = list(itertools.zip_longest(*(v for _, v in table.rows)))
+
+    def column(name: str) -> Sequence[Any]:
+        return columns[cells.index[name]]
 
     # dates: few distinct values, parsed once each
     date_col = column("date")
@@ -443,12 +445,14 @@ def read_history(table: Table, skus: Mapping[str, int],
     unknown_segments: dict[str, list[int]] = {}
     seg_idx = [-1] * len(row_numbers)
     if seg_col is not None:
-        for j, raw in enumerate(seg_col):
+        quick: dict[Any, int] = {**seg_index, "": -1, None: -1}
+        seg_idx = [quick.get(raw, -2) for raw in seg_col]
+        for j in (j for j, found in enumerate(seg_idx) if found == -2):
+            raw = seg_col[j]
             if _blank(raw):
+                seg_idx[j] = -1
                 continue
-            found = seg_index.get(raw if isinstance(raw, str) else str(raw))
-            if found is None:
-                found = seg_index.get(str(raw).strip())
+            found = seg_index.get(str(raw).strip())
             if found is None:
                 unknown_segments.setdefault(str(raw).strip(), []).append(row_numbers[j])
                 found = -2
@@ -708,13 +712,14 @@ def choose_model(n: int, m: float, v: float) -> tuple[str, str, float, float]:
         f"{_p(2 * min(p_over, p_under))})", ratio, 2 * min(p_over, p_under)
 
 
-def fit_quantities(values: np.ndarray | Sequence[int]) -> QuantityFit:
+def fit_quantities(values: np.ndarray | Sequence[int], report: bool = True) -> QuantityFit:
     """Fit the units-per-line distribution to one SKU's order-line quantities (>= 1).
 
     The model is chosen by :func:`choose_model`; its parameters are solved so that what
     the simulation draws, ``max(1, round(X))``, has the data's mean and variance
     (only the mean for Poisson, which has one parameter).  CIs are 95 %: the data's mean
-    (t), variance (asymptotic, from the fourth moment) and the parameters (delta method).
+    (t), variance (asymptotic, from the fourth moment) and the parameters (delta method);
+    with ``report=False`` the CIs and the goodness of fit are skipped (loading is faster).
     """
     q = np.asarray(values, dtype=float)
     n = len(q)
@@ -748,6 +753,13 @@ def fit_quantities(values: np.ndarray | Sequence[int]) -> QuantityFit:
                        f"so the {fallback.replace('_', ' ')} takes the data's raw moments")
         fit.model = model = fallback
     fit.param_mean, fit.param_std = params
+    support, probs = drawn_pmf(model, fit.param_mean, fit.param_std)
+    fit.model_mean = float(support @ probs)
+    fit.model_variance = float(((support - fit.model_mean) ** 2) @ probs)
+    if not report:
+        return fit
+    fit.gof_p_value = _chi2_gof(q.astype(np.int64), support, probs,
+                                1 if model == "poisson" else 2)
     # delta method: parameters as a function of the data's (mean, variance)
     cov = np.array([[v / n, mu3 / n], [mu3 / n, var_of_var]])
     jac = np.full((2, 2), math.nan)
@@ -764,11 +776,6 @@ def fit_quantities(values: np.ndarray | Sequence[int]) -> QuantityFit:
         fit.param_mean_ci = (params[0] - 1.96 * sd[0], params[0] + 1.96 * sd[0])
         if model != "poisson":
             fit.param_std_ci = (params[1] - 1.96 * sd[1], params[1] + 1.96 * sd[1])
-    support, probs = drawn_pmf(model, fit.param_mean, fit.param_std)
-    fit.model_mean = float(support @ probs)
-    fit.model_variance = float(((support - fit.model_mean) ** 2) @ probs)
-    fit.gof_p_value = _chi2_gof(q.astype(np.int64), support, probs,
-                                1 if model == "poisson" else 2)
     return fit
 
 
@@ -1010,13 +1017,14 @@ def _section_problems(section: dict[str, Any], file: str, line: int | None) -> l
 
 
 def expand_items(data: dict[str, Any], file: str,
-                 lines: Mapping[tuple[Any, ...], int] | None = None
+                 lines: Mapping[tuple[Any, ...], int] | None = None, report: bool = True
                  ) -> tuple[dict[str, Any], ItemsFit | None]:
     """Expand a document's ``items:`` section into ``skus`` and segment calibration.
 
     Paths are relative to the scenario ``file``.  SKUs listed under ``skus:`` override the
     item master's fields (deep merge).  A section that carries file hashes is provenance of
     an already expanded scenario (e.g. ``scenario.yaml`` in results): it is left alone.
+    ``report=False`` skips the fit's CIs and goodness of fit (what loading needs is kept).
     Raises :class:`~servicesim.load.ScenarioError` listing every problem.
     """
     section = data.get("items")
@@ -1043,23 +1051,26 @@ def expand_items(data: dict[str, Any], file: str,
     segments_doc = data.get("segments")
     segment_names = [str(s) for s in segments_doc] if isinstance(segments_doc, dict) else []
 
-    master_table = read_table(base / source.master, source.sheet, _shown(file, source.master))
-    master, ignored_master, problems = read_master(master_table)
-    history = None
-    ignored_history: list[str] = []
-    if source.history is not None and (master or not problems):
-        try:
-            history_table = read_table(base / source.history, None,
-                                       _shown(file, source.history))
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
-        else:
-            history, ignored_history, more = read_history(
-                history_table, {k: i for i, k in enumerate(master)}, segment_names)
-            problems.extend(more)
+    with _collector_paused():  # many small lists: the cyclic GC would triple the time
+        master_table = read_table(base / source.master, source.sheet,
+                                  _shown(file, source.master))
+        master, ignored_master, problems = read_master(master_table)
+        history = None
+        ignored_history: list[str] = []
+        if source.history is not None and (master or not problems):
+            try:
+                history_table = read_table(base / source.history, None,
+                                           _shown(file, source.history))
+            except ScenarioError as exc:
+                problems.extend(exc.problems)
+            else:
+                history, ignored_history, more = read_history(
+                    history_table, {k: i for i, k in enumerate(master)}, segment_names)
+                problems.extend(more)
+                del history_table.rows[:]  # the arrays hold what is needed
     if problems:
         raise ScenarioError(problems)
-    fit, per_segment = _fit(master, history, source, master_table.file,
+    fit, per_segment = _fit(master, history, source, report, master_table.file,
                             history_table.file if history is not None else None,
                             data.get("segments"))
     fit.ignored_columns = {master_table.file: ignored_master}
@@ -1070,11 +1081,23 @@ def expand_items(data: dict[str, Any], file: str,
     return out, fit
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reading builds ~10^5 lists that hold no cycles)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _shown(file: str, relative: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(file), relative))
 
 
-def _fit(master: Mapping[str, MasterRow], history: History | None, source: Any,
+def _fit(master: Mapping[str, MasterRow], history: History | None, source: Any, report: bool,
          master_file: str, history_file: str | None, segments_doc: Any
          ) -> tuple[ItemsFit, dict[str, dict[str, float]]]:
     names = list(master)
@@ -1106,7 +1129,7 @@ def _fit(master: Mapping[str, MasterRow], history: History | None, source: Any,
         record: dict[str, Any] = {"sku": sku}
         if history is not None and counts[i] > 0:
             q = quantities[bounds[i]: bounds[i + 1]]
-            qfit = fit_quantities(q)
+            qfit = fit_quantities(q, report)
             rate = counts[i] / history.span_days
             low, high = _rate_ci(int(counts[i]), history.span_days)
             record.update(demand_source="history", lines=int(counts[i]), lines_per_day=rate,
