@@ -395,3 +395,57 @@ def test_dotted_class_target_through_set(tmp_path: Path) -> None:
     assert scenario.policy.service_target == {"A": 0.98, "B": 0.95, "default": 0.9, "C": 0.85}
     found = problems_of(write(tmp_path), ("policy.service_target.Q=0.85",))
     assert any("policy.service_target.Q" in p for p in found)
+
+
+def test_demand_from_the_item_master_columns(tmp_path: Path) -> None:
+    master = (
+        "sku,unit_cost,price,lines_per_day,units_per_line_mean,units_per_line_std\n"
+        "STEADY,1,2,4,3,0\n"      # every line 3 units: constant
+        "PLAIN,1,2,0.5,2.5,\n"    # mean only: Poisson
+        "LUMPY,1,2,0.2,6,9\n"     # wider than Poisson: negative binomial
+        "NONE,1,2,,,\n"           # no demand
+    )
+    text = SCENARIO.replace("  history: history.csv\n", "").replace(
+        "    customers: 100\n", "    customers: 100\n    demand_share: 0.25\n")
+    path = write(tmp_path, text, master=master)
+    scenario, fit = load_with_fit(path)
+    assert fit is not None
+    rows = {r["sku"]: r for r in fit.rows}
+    assert [rows[k]["model"] for k in ("STEADY", "PLAIN", "LUMPY", "NONE")] == [
+        "constant", "poisson", "negative_binomial", "none"]
+    for sku, mean in (("STEADY", 3), ("PLAIN", 2.5), ("LUMPY", 6)):
+        assert rows[sku]["model_mean"] == pytest.approx(mean, rel=1e-6)
+        assert rows[sku]["demand_source"] == "master"
+        assert rows[sku]["xyz_source"] == "implied by the demand columns"
+    assert rows["LUMPY"]["model_variance"] == pytest.approx(81, rel=1e-5)
+    retail = scenario.segments["retail"].sku_weights or {}
+    ka = scenario.segments["key_accounts"].sku_weights or {}
+    assert retail == pytest.approx({"STEADY": 1.0, "PLAIN": 0.125, "LUMPY": 0.05})
+    assert ka == pytest.approx({"STEADY": 3.0, "PLAIN": 0.375, "LUMPY": 0.15})
+    # ABC by expected annual revenue: STEADY 4 x 3 x 2 x 365 dominates
+    assert scenario.skus["STEADY"].abc_class == "A" and scenario.skus["NONE"].abc_class == "C"
+
+
+def test_excel_history_with_dates_and_numbers(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    import datetime as dt
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["date", "sku", "quantity", "segment"])
+    for day in range(1, 29):
+        sheet.append([dt.datetime(2025, 3, day), "BOLT", 2 + day % 3, "retail"])
+    sheet.append([dt.datetime(2025, 3, 29), "VALVE", 1.5, "retail"])  # row 30
+    book.save(tmp_path / "history.xlsx")
+    text = SCENARIO.replace("history: history.csv", "history: history.xlsx")
+    (message,) = problems_of(write(tmp_path, text))
+    assert "history.xlsx: row 30, column quantity: value 1.5" in message
+    sheet.delete_rows(30)
+    book.save(tmp_path / "history.xlsx")
+    (message,) = problems_of(write(tmp_path, text))
+    assert "segments.key_accounts" in message and "no demand of the item data" in message
+    sheet.append([dt.datetime(2025, 3, 28), 10023.0, 7, "key_accounts"])  # a numeric SKU
+    book.save(tmp_path / "history.xlsx")
+    scenario = load_scenario(write(tmp_path, text, master=MASTER + "10023,1,2\n"))
+    assert (scenario.segments["retail"].sku_weights or {}) == pytest.approx({"BOLT": 1.0})
+    assert scenario.segments["key_accounts"].sku_weights == pytest.approx({"10023": 1 / 28})

@@ -257,6 +257,13 @@ class _Cells:
         return int(number)
 
 
+def _name(cell: Any) -> str:
+    """A name from a cell: an Excel number 10023.0 is the name "10023"."""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
 def _letter(index: int) -> str:
     text = ""
     index += 1
@@ -305,7 +312,7 @@ def read_master(table: Table) -> tuple[dict[str, MasterRow], list[str], list[Pro
     first_row: dict[str, int] = {}
     for row, values in table.rows:
         sku = cells.raw(values, "sku")
-        sku = None if sku is None else str(sku)
+        sku = None if sku is None else _name(sku)
         if sku is None:
             cells.bad(row, "sku", NOT_SET, "missing: every row needs a SKU name")
         elif len(sku) > 100 or not name_re.match(sku):
@@ -434,6 +441,8 @@ def read_history(table: Table, skus: Mapping[str, int],
     qty_col = column("quantity")
     quantity: list[int | None]
     try:
+        if not all(type(q) is str for q in qty_col):  # numbers (Excel): numpy would truncate
+            raise TypeError
         array = np.asarray(qty_col, dtype=np.int64)
         quantity = array.tolist() if bool((array >= 1).all()) else \
             [q if q >= 1 else None for q in array.tolist()]
@@ -471,9 +480,9 @@ def read_history(table: Table, skus: Mapping[str, int],
             if _blank(name):
                 cells.bad(row, "sku", NOT_SET, "missing: every order line needs a SKU")
             else:
-                sku_idx[j] = skus.get(str(name).strip())
+                sku_idx[j] = skus.get(_name(name))
                 if sku_idx[j] is None:
-                    unknown_skus.setdefault(str(name).strip(), []).append(row)
+                    unknown_skus.setdefault(_name(name), []).append(row)
         if quantity[j] is None:
             raw = qty_col[j]
             cells.bad(row, "quantity", NOT_SET if _blank(raw) else raw,
@@ -1285,6 +1294,12 @@ def _write_document(data: dict[str, Any], file: str, lines: Mapping[tuple[Any, .
                             "interval = customers x E[lines per order] / lines per day)",
                             lines.get(("segments", name, key))))
                 seg = {**seg, "sku_weights": per_segment.get(str(name), {})}
+            if not per_segment.get(str(name)):
+                problems.append(Problem(
+                    file, f"segments.{name}", NOT_SET,
+                    "no demand of the item data falls to this segment (no history line "
+                    "names it and its demand_share is 0); remove the segment or give it "
+                    "demand", lines.get(("segments", name))))
             new_segments[name] = seg
         segments = new_segments
     if problems:
