@@ -124,7 +124,7 @@ def test_a_1000_sku_scenario_on_dask_equals_the_process_pool(
     wait_for_workers(client, 2)
     data = tmp_path_factory.mktemp("generated")
     scenario = load_scenario(generate_dataset(skus=1000, days=120, seed=3, out_dir=data),
-                             ["run.horizon_days=90", "run.warmup_days=30"])
+                             ["run.horizon_days=60", "run.warmup_days=20"])
     assert len(scenario.skus) == 1000
     targets = parse_param("policy.service_target=0.85,0.9,0.95,0.975,0.99")
     tasks = make_tasks(alternatives(scenario, [targets]), 4, root_seed=3)

@@ -39,7 +39,13 @@ from servicesim.engine import (
     parse_param,
     run_task,
 )
-from servicesim.executors import ProcessPool
+from servicesim.executors import (
+    ProcessPool,
+    Terminated,
+    ignoring_interrupts,
+    signal_number,
+    terminate_as_interrupt,
+)
 from servicesim.scenario import Scenario
 from servicesim.sweeping import sweep
 
@@ -53,8 +59,8 @@ TINY: dict[str, Any] = {
                        "reactions": {"backorder": 0.5, "switch": 0.5}}},
 }
 BASE = Scenario.model_validate(TINY)
-PARAM = "policy.service_target=0.5:0.895:0.005"  # 80 alternatives x 3: about 2 s on 2 cores
-RUNS = 80 * 3
+PARAM = "policy.service_target=0.5:0.695:0.005"  # 40 alternatives x 3: about 1 s on 2 cores
+RUNS = 40 * 3
 FEW = "policy.service_target=0.5:0.95:0.05"  # 10 alternatives x 3
 
 
@@ -293,6 +299,21 @@ def test_sigterm_stops_a_sweep_keeps_its_rows_and_the_resume_equals_a_full_run(
     assert manifest["status"] == "complete"
     assert [s["status"] for s in manifest["sessions"]] == ["interrupted", "complete"]
     assert manifest["sessions"][-1]["n_simulations"] == RUNS - kept
+
+
+def test_sigterm_is_an_interrupt_and_saving_ignores_a_second_signal() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Terminated) as info, terminate_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # not reached: the handler raises at once
+    assert isinstance(info.value, KeyboardInterrupt) and signal_number(info.value) == 15
+    assert signal_number(KeyboardInterrupt()) == 2
+    assert signal.getsignal(signal.SIGTERM) is before
+    with terminate_as_interrupt(), ignoring_interrupts():
+        os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C while results are saved
+        os.kill(os.getpid(), signal.SIGTERM)
+        saved = True
+    assert saved and signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 class LineReader(threading.Thread):

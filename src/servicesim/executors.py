@@ -30,7 +30,8 @@ from types import FrameType, TracebackType
 from typing import Any
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "ExecutorError", "ProcessPool", "Terminated",
-           "make_executor", "signal_number", "stop_pool", "terminate_as_interrupt"]
+           "ignoring_interrupts", "make_executor", "signal_number", "stop_pool",
+           "terminate_as_interrupt"]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a Dask scheduler to answer before giving up."""
@@ -69,6 +70,22 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def ignoring_interrupts() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM are ignored (main thread only): for saving what
+    an interrupt left, so that a second Ctrl-C cannot cut the saving short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def signal_number(interrupt: BaseException) -> int:

@@ -64,7 +64,7 @@ import numpy as np
 from scipy import stats
 
 from .engine import Task, apply_params, execute, make_tasks
-from .executors import ProcessPool, signal_number
+from .executors import ProcessPool, ignoring_interrupts, signal_number
 from .experiment import confidence_interval
 from .kpis import KPI_BY_KEY, SUMMARY_KEYS
 from .load import NOT_SET, Problem, ScenarioError, dump_scenario
@@ -588,8 +588,9 @@ def optimize(
     except KeyboardInterrupt as exc:
         rows = [*search.runs, *this_round]
         if directory is not None:
-            _write_interrupted(directory, scenario, keys, settings, content_id, rows, command,
-                               started, rounds)
+            with ignoring_interrupts():
+                _write_interrupted(directory, scenario, keys, settings, content_id, rows,
+                                   command, started, rounds)
         raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
     state = _assess(search.all(), alpha)
     if not math.isfinite(state.best.mean):

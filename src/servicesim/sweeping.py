@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .engine import Param, Task, alternatives, apply_params, execute, make_tasks, parse_param
-from .executors import make_executor, signal_number
+from .executors import ignoring_interrupts, make_executor, signal_number
 from .experiment import figure_interval
 from .kpis import SUMMARY_KEYS
 from .load import dump_scenario
@@ -508,7 +508,8 @@ def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int
                 with make_executor(workers=local) as (pool, _):
                     execute(tasks, pool, workers=1, on_row=on_row)
         except KeyboardInterrupt as exc:
-            finish("interrupted")
+            with ignoring_interrupts():  # a second Ctrl-C must not cut the saving short
+                finish("interrupted")
             raise SweepInterrupted(folder, len(runs.rows), plan.n_planned,
                                    signal_number(exc)) from None
         except BaseException:
