@@ -82,6 +82,21 @@ def _stream(root: np.random.SeedSequence, source: str, name: str = "") -> np.ran
     return np.random.Generator(np.random.PCG64(child))
 
 
+def _on_first_use(owner: Any, attribute: str, make: Callable[[], Callable[[], Any]]) -> None:
+    """Set ``owner.attribute`` to a sampler that ``make()`` builds on the first draw.
+
+    The first call builds the sampler, puts it in place of itself (later calls go straight
+    to it) and returns its first draw; the draws are those of ``make()`` whenever it runs.
+    """
+
+    def first_draw() -> Any:
+        sampler = make()
+        setattr(owner, attribute, sampler)
+        return sampler()
+
+    setattr(owner, attribute, first_draw)
+
+
 def _uniforms(rng: np.random.Generator) -> Any:
     def gen() -> Any:
         for size in block_sizes():
@@ -208,9 +223,9 @@ class _Stock:
     t_nobo: float
     stockout_since_receipt: bool
     units_ordered: int
-    units_first: int
+    units_short: int  # units not shipped at the first attempt (the complement is counted)
     lines: int
-    lines_full: int
+    lines_short: int  # lines not filled completely at the first attempt
     pos: int
     po_units: int
     receipts: int
@@ -234,10 +249,20 @@ class _Stock:
         self.a_oo = self.on_order * remaining
         self.t_ready = remaining if self.on_hand > 0 else 0.0
         self.t_nobo = remaining if self.backorders == 0 else 0.0
-        self.units_ordered = self.units_first = self.lines = self.lines_full = 0
+        self.units_ordered = self.units_short = self.lines = self.lines_short = 0
         self.pos = self.po_units = self.receipts = self.receipts_ok = 0
         self.eoc_oh = self.eoc_bo = 0
         self.lost_units = self.bo_units = 0
+
+    @property
+    def units_first(self) -> int:
+        """Units shipped from stock at the first attempt."""
+        return self.units_ordered - self.units_short
+
+    @property
+    def lines_full(self) -> int:
+        """Lines filled completely at the first attempt."""
+        return self.lines - self.lines_short
 
 
 class _Order:
@@ -409,10 +434,20 @@ class ServiceModel:
                 st.critical = max(0, round(sku_policy.critical_level_fraction * (level or 0)))
             supplier = sc.sku_supplier(name)
             st.supplier = supplier
-            st.lead_time = supplier.lead_time_days.sampler(_stream(root, "lead_time", name))
+            # streams of a SKU are made on first use (a SKU that never orders costs nothing)
+            def lead_times(dist: Any = supplier.lead_time_days, sku_name: str = name
+                           ) -> Sampler:
+                return dist.sampler(_stream(root, "lead_time", sku_name))
+
+            def quantities(dist: Any = sku.units_per_line, sku_name: str = name
+                           ) -> Callable[[], int]:
+                return integer_sampler(dist, _stream(root, "sku_quantity", sku_name))
+
+            _on_first_use(st, "lead_time", lead_times)
             # a SKU's own quantity per line: its own stream, keyed by its name (CRN)
-            st.qty = None if sku.units_per_line is None else \
-                integer_sampler(sku.units_per_line, _stream(root, "sku_quantity", name))
+            st.qty = None
+            if sku.units_per_line is not None:
+                _on_first_use(st, "qty", quantities)
             self.stocks.append(st)
 
         # -- order processing and transport
@@ -803,23 +838,28 @@ class ServiceModel:
             st.lines += 1
             oh = st.on_hand
             available = oh - st.critical if rationed else oh
-            if available >= q:
-                take = q
+            if available >= q:  # the usual case: the line ships complete from stock
                 full_lines += 1
-                st.lines_full += 1
+                st.a_oh -= q * remaining  # time integral to the horizon (see _Stock)
+                if q == oh:
+                    st.t_ready -= remaining
+                st.on_hand = oh - q
+                ship_units += q
+                if in_window:
+                    delivered[st.index] += q
             else:
                 take = available if available > 0 else 0
-            if take:
-                st.a_oh -= take * remaining  # time integral to the horizon (see _Stock)
-                if take == oh:
-                    st.t_ready -= remaining
-                st.on_hand = oh - take
-                st.units_first += take
-                ship_units += take
-                if in_window:
-                    delivered[st.index] += take
-            short = q - take
-            if short:
+                if take:
+                    st.a_oh -= take * remaining
+                    if take == oh:
+                        st.t_ready -= remaining
+                    st.on_hand = oh - take
+                    ship_units += take
+                    if in_window:
+                        delivered[st.index] += take
+                short = q - take
+                st.lines_short += 1
+                st.units_short += short
                 if order is None:
                     order = _Order(seg, cust, now, done)
                 reaction = self._react(seg, cust, defecting)
