@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
-from servicesim import output, sweeping
+from servicesim import engine, output, sweeping
 from servicesim.cli import main
 from servicesim.engine import (
     MAX_ATTEMPTS,
@@ -216,6 +216,34 @@ def test_a_pool_worker_killed_mid_sweep_loses_no_row(tmp_path: Path,
     assert data_rows(runs) == RUNS
     manifest = json.loads((result.directory / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["status"] == "complete" and manifest["n_simulations"] == RUNS
+
+
+def simulate_or_die(scenario: Scenario, seed: Any) -> Any:
+    """engine.simulate for a forked pool: alternative 0.6 always kills its worker."""
+    if scenario.policy.service_target == 0.6:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return REAL_SIMULATE(scenario, seed)
+
+
+REAL_SIMULATE = engine.simulate
+
+
+def test_a_sweep_whose_run_keeps_killing_workers_fails_clearly_keeping_the_rest(
+        tiny_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(engine, "simulate", simulate_or_die)  # forked workers inherit it
+    args = ["sweep", str(tiny_file), "--param", FEW, "--out", str(tmp_path), "--quiet",
+            "--workers", "2", "--no-plots", "--id", "s"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("servicesim: error: alternative 2 (policy.service_target=0.6), "
+                          "replication ")
+    assert f"died {MAX_ATTEMPTS} times" in err and "Traceback" not in err
+    folder = tmp_path / "tiny" / "s"
+    assert f"finished runs are kept in {folder / 'runs.csv'}; continue with:" in err
+    assert data_rows(folder / "runs.csv") == 27  # every run but the three of 0.6
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "failed" and manifest["n_simulations"] == 27
 
 
 # ------------------------------------------------------------------- SIGTERM, Ctrl-C
