@@ -62,22 +62,22 @@ __all__ = [
 
 MASTER_COLUMNS: dict[str, str] = {
     "sku": "the SKU's name (required, unique; letters, digits, '_', '.', '-')",
-    "unit_cost": "cost of one unit (required, >= 0)",
-    "price": "selling price of one unit (required, >= 0)",
-    "holding_rate_per_year": "holding cost per year as a share of unit cost (0 to 10)",
-    "lead_time_mean_days": "the SKU's supplier lead time, mean (days, >= 0)",
-    "lead_time_std_days": "its standard deviation (days, >= 0; 0 or blank: constant)",
+    "unit_cost": "a cost per unit >= 0 (required)",
+    "price": "a price per unit >= 0 (required)",
+    "holding_rate_per_year": "a holding cost per year as a share of unit cost, 0 to 10",
+    "lead_time_mean_days": "the SKU's mean supplier lead time in days, >= 0",
+    "lead_time_std_days": "its standard deviation in days, >= 0 (0 or blank: constant)",
     "policy_type": "sQ, sS, RS or base_stock",
-    "service_target": "the SKU's own service target (between 0 and 1, exclusive)",
-    "reorder_point": "s (a whole number)",
-    "order_quantity": "Q (a whole number >= 1)",
-    "order_up_to": "S (a whole number >= 0)",
-    "review_period_days": "R for RS (days, > 0)",
-    "lines_per_day": "order lines per day, used when the history has none for the SKU",
-    "units_per_line_mean": "mean units per line (>= 1), with lines_per_day",
-    "units_per_line_std": "their standard deviation (>= 0; blank: Poisson)",
-    "abc_class": "A, B or C: overrides the computed class",
-    "xyz_class": "X, Y or Z: overrides the computed class",
+    "service_target": "the SKU's own service target, strictly between 0 and 1",
+    "reorder_point": "a whole number (s)",
+    "order_quantity": "a whole number >= 1 (Q)",
+    "order_up_to": "a whole number >= 0 (S)",
+    "review_period_days": "a review period in days, > 0 (R, for RS)",
+    "lines_per_day": "order lines per day, >= 0 (used when the history has none for the SKU)",
+    "units_per_line_mean": "the mean units per line, >= 1 (with lines_per_day)",
+    "units_per_line_std": "their standard deviation, >= 0 (blank: Poisson)",
+    "abc_class": "A, B or C (overrides the computed class)",
+    "xyz_class": "X, Y or Z (overrides the computed class)",
 }
 """Item master columns (a header row; case and surrounding blanks do not matter)."""
 
@@ -241,18 +241,19 @@ class _Cells:
         number = _to_float(value)
         if number is None or not low <= number <= high or (low_open and number == low) \
                 or (high_open and number == high):
-            self.bad(row, name, value, allowed or MASTER_COLUMNS.get(name, "a number"))
+            self.bad(row, name, value if number is None else number,
+                     allowed or f"expected {MASTER_COLUMNS.get(name, 'a number')}")
             return None
         return number
 
-    def integer(self, cells: Sequence[Any], row: int, name: str, low: int,
-                allowed: str) -> int | None:
+    def integer(self, cells: Sequence[Any], row: int, name: str, low: int) -> int | None:
         value = self.raw(cells, name)
         if value is None:
             return None
         number = _to_float(value)
         if number is None or not number.is_integer() or number < low or number > 1e8:
-            self.bad(row, name, value, allowed)
+            self.bad(row, name, value if number is None else number,
+                     f"expected {MASTER_COLUMNS[name]}")
             return None
         return int(number)
 
@@ -279,8 +280,11 @@ def _to_float(value: Any) -> float | None:
     if isinstance(value, int | float):
         number = float(value)
     else:
+        text = str(value)
+        if "_" in text:  # float() would read 1_000; a spreadsheet would not
+            return None
         try:
-            number = float(str(value).replace("_", "x"))
+            number = float(text)
         except ValueError:
             return None
     return number if math.isfinite(number) else None
@@ -328,8 +332,8 @@ def read_master(table: Table) -> tuple[dict[str, MasterRow], list[str], list[Pro
         got: dict[str, Any] = {}
         for name in ("unit_cost", "price"):
             if cells.raw(values, name) is None:
-                cells.bad(row, name, NOT_SET, f"missing: {MASTER_COLUMNS[name]}")
-            got[name] = cells.number(values, row, name, allowed=MASTER_COLUMNS[name])
+                cells.bad(row, name, NOT_SET, f"missing; expected {MASTER_COLUMNS[name]}")
+            got[name] = cells.number(values, row, name)
         got["holding_rate_per_year"] = cells.number(values, row, "holding_rate_per_year",
                                                     high=10)
         got["lead_time_mean_days"] = cells.number(values, row, "lead_time_mean_days")
@@ -342,16 +346,14 @@ def read_master(table: Table) -> tuple[dict[str, MasterRow], list[str], list[Pro
                       "must be 0 or blank when the mean lead time is 0")
         policy_type = cells.raw(values, "policy_type")
         if policy_type is not None and str(policy_type) not in _POLICY_TYPES:
-            cells.bad(row, "policy_type", policy_type, MASTER_COLUMNS["policy_type"])
+            cells.bad(row, "policy_type", policy_type,
+                      f"expected {MASTER_COLUMNS['policy_type']}")
             policy_type = None
         got["policy_type"] = None if policy_type is None else str(policy_type)
         got["service_target"] = cells.number(values, row, "service_target", 0, 1, True, True)
-        got["reorder_point"] = cells.integer(values, row, "reorder_point", -1_000_000,
-                                             MASTER_COLUMNS["reorder_point"])
-        got["order_quantity"] = cells.integer(values, row, "order_quantity", 1,
-                                              MASTER_COLUMNS["order_quantity"])
-        got["order_up_to"] = cells.integer(values, row, "order_up_to", 0,
-                                           MASTER_COLUMNS["order_up_to"])
+        got["reorder_point"] = cells.integer(values, row, "reorder_point", -1_000_000)
+        got["order_quantity"] = cells.integer(values, row, "order_quantity", 1)
+        got["order_up_to"] = cells.integer(values, row, "order_up_to", 0)
         got["review_period_days"] = cells.number(values, row, "review_period_days",
                                                  low_open=True)
         got["lines_per_day"] = cells.number(values, row, "lines_per_day")
@@ -360,11 +362,14 @@ def read_master(table: Table) -> tuple[dict[str, MasterRow], list[str], list[Pro
         if got["units_per_line_mean"] is None and got["units_per_line_std"] is not None:
             cells.bad(row, "units_per_line_std", got["units_per_line_std"],
                       "needs units_per_line_mean in the same row")
+        elif got["units_per_line_mean"] == 1 and got["units_per_line_std"]:
+            cells.bad(row, "units_per_line_std", got["units_per_line_std"],
+                      "must be 0 or blank: with a mean of 1 unit every line is 1 unit")
         for name, allowed in (("abc_class", "ABC"), ("xyz_class", "XYZ")):
             label = cells.raw(values, name)
             if label is not None and (str(label).upper() not in allowed
                                       or len(str(label)) != 1):
-                cells.bad(row, name, label, MASTER_COLUMNS[name])
+                cells.bad(row, name, label, f"expected {MASTER_COLUMNS[name]}")
                 label = None
             got[name] = None if label is None else str(label).upper()
         if sku is not None:
@@ -975,8 +980,9 @@ class ItemsFit:
         if self.no_demand:
             shown = ", ".join(self.no_demand[:8]) + (", ..." if len(self.no_demand) > 8
                                                      else "")
-            lines.append(f"{len(self.no_demand)} SKUs without demand (kept, never ordered): "
-                         f"{shown}")
+            count = len(self.no_demand)
+            lines.append(f"{count} SKU{'' if count == 1 else 's'} without demand (kept, never "
+                         f"ordered): {shown}")
         for file, columns in self.ignored_columns.items():
             if columns:
                 lines.append(f"ignored columns of {file}: {', '.join(columns)}")
