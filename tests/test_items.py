@@ -449,3 +449,19 @@ def test_excel_history_with_dates_and_numbers(tmp_path: Path) -> None:
     scenario = load_scenario(write(tmp_path, text, master=MASTER + "10023,1,2\n"))
     assert (scenario.segments["retail"].sku_weights or {}) == pytest.approx({"BOLT": 1.0})
     assert scenario.segments["key_accounts"].sku_weights == pytest.approx({"10023": 1 / 28})
+
+
+def test_demand_share_cannot_change_after_the_split(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    scenario = load_scenario(path)
+    assert scenario.items is not None
+    assert scenario.items.demand_shares == {"key_accounts": 0.5, "retail": 0.5}
+    for attempt in (lambda: load_scenario(path, ["segments.retail.demand_share=0.3",
+                                                 "segments.key_accounts.demand_share=0.7"]),
+                    lambda: with_overrides(scenario, ["segments.retail.demand_share=0.3",
+                                                      "segments.key_accounts.demand_share=0.7"])):
+        with pytest.raises(ScenarioError) as info:
+            attempt()
+        text = str(info.value)
+        assert "segments.key_accounts.demand_share: value 0.7: splits the item data when " \
+            "the files are read (0.5 then)" in text

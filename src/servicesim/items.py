@@ -1315,7 +1315,8 @@ def _write_document(data: dict[str, Any], file: str, lines: Mapping[tuple[Any, .
     if segments is not None:
         out["segments"] = segments
     out["items"] = {**source.model_dump(mode="json"), "master_sha256": master_sha,
-                    "history_sha256": history_sha, "calibrated": calibrated}
+                    "history_sha256": history_sha, "calibrated": calibrated,
+                    "demand_shares": _shares(data.get("segments")) if calibrated else None}
     return out
 
 

@@ -15,6 +15,7 @@ import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -36,6 +37,26 @@ Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+
+WINDOWS_RESERVED_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+     *(f"LPT{i}" for i in range(10))])
+"""Device names Windows will not use as a file or folder name (with any extension)."""
+
+
+def _folder_name(name: str) -> str:
+    """A scenario name becomes a results folder: refuse what no file system keeps as is."""
+    if ".." in name:
+        raise ValueError("a scenario name must not contain '..' (it names a results folder)")
+    if name.endswith("."):
+        raise ValueError("a scenario name must not end with '.' (Windows drops it)")
+    stem = name.split(".")[0]
+    if stem.upper() in WINDOWS_RESERVED_NAMES:
+        raise ValueError(f"{stem} is a device name on Windows and cannot name a results folder")
+    return name
+
+
+ScenarioName = Annotated[Name, AfterValidator(_folder_name)]
 
 PolicyType = Literal["sQ", "sS", "RS", "base_stock"]
 ServiceMetric = Literal["fill_rate", "cycle_service_level"]
@@ -354,6 +375,8 @@ class ItemsSource(_Model):
     master_sha256: str | None = None
     history_sha256: str | None = None
     calibrated: bool = False
+    demand_shares: dict[Name, Probability] | None = None
+    """The segments' demand shares the item data were split by when the files were read."""
 
     @model_validator(mode="after")
     def _ordered(self) -> ItemsSource:
@@ -368,7 +391,7 @@ class ItemsSource(_Model):
 class Scenario(_Model):
     """The whole business: SKUs, customers, stock point, supplier, transport, money, run."""
 
-    name: Name = "scenario"
+    name: ScenarioName = "scenario"
     description: str = ""
     run: Run = Field(default_factory=Run)
     policy: Policy = Field(default_factory=Policy)
@@ -396,6 +419,7 @@ class Scenario(_Model):
                 if sum(seg.sku_weights.values()) <= 0:
                     raise ValueError(f"segments.{seg_name}.sku_weights must not all be 0")
         if self.items is not None and self.items.calibrated:
+            self._check_applied_shares(self.items.demand_shares)
             self._derive_order_intervals()
         per_class = isinstance(self.policy.service_target, dict)
         for sku_name, sku in self.skus.items():
@@ -414,6 +438,18 @@ class Scenario(_Model):
             if problem:
                 raise ValueError(f"skus.{sku_name}.policy (merged with policy): {problem}")
         return self
+
+    def _check_applied_shares(self, applied: dict[str, float] | None) -> None:
+        """Demand shares act when the item files are read: a later change would do nothing."""
+        if applied is None:
+            return
+        now = demand_shares(self.segments)
+        for name, share in now.items():
+            if name in applied and abs(applied[name] - share) > 1e-9:
+                raise ValueError(
+                    f"segments.{name}.demand_share splits the item data when the files are "
+                    f"read ({applied[name]:g} then); it cannot change afterwards (now "
+                    f"{share:g}): change it in the scenario file")
 
     def _derive_order_intervals(self) -> None:
         """Calibrated item demand: each segment's order interval gives the data's line rate."""
