@@ -465,3 +465,8 @@ def test_demand_share_cannot_change_after_the_split(tmp_path: Path) -> None:
         text = str(info.value)
         assert "segments.key_accounts.demand_share: value 0.7: splits the item data when " \
             "the files are read (0.5 then)" in text
+
+    with pytest.raises(ScenarioError) as info:
+        with_overrides(scenario, ["items.abc_thresholds=[0.7, 0.9]"])
+    assert "abc_thresholds classify the SKUs when the item files are read ([0.8, 0.95] " \
+        "then)" in str(info.value)

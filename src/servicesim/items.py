@@ -1316,7 +1316,9 @@ def _write_document(data: dict[str, Any], file: str, lines: Mapping[tuple[Any, .
         out["segments"] = segments
     out["items"] = {**source.model_dump(mode="json"), "master_sha256": master_sha,
                     "history_sha256": history_sha, "calibrated": calibrated,
-                    "demand_shares": _shares(data.get("segments")) if calibrated else None}
+                    "demand_shares": _shares(data.get("segments")) if calibrated else None,
+                    "classified_with": {"abc": list(source.abc_thresholds),
+                                        "xyz": list(source.xyz_thresholds)}}
     return out
 
 

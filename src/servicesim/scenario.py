@@ -377,6 +377,8 @@ class ItemsSource(_Model):
     calibrated: bool = False
     demand_shares: dict[Name, Probability] | None = None
     """The segments' demand shares the item data were split by when the files were read."""
+    classified_with: dict[Literal["abc", "xyz"], tuple[float, float]] | None = None
+    """The thresholds the SKUs were classified with when the files were read."""
 
     @model_validator(mode="after")
     def _ordered(self) -> ItemsSource:
@@ -385,6 +387,14 @@ class ItemsSource(_Model):
             if not 0 < low < high:
                 raise ValueError(f"{name} must be increasing and above 0, got [{low:g}, "
                                  f"{high:g}]")
+        if self.classified_with is not None:
+            for name, used in self.classified_with.items():
+                now = getattr(self, f"{name}_thresholds")
+                if tuple(now) != tuple(used):
+                    raise ValueError(
+                        f"{name}_thresholds classify the SKUs when the item files are read "
+                        f"({list(used)} then); they cannot change afterwards (now "
+                        f"{list(now)}): change them in the scenario file")
         return self
 
 
