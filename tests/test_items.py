@@ -424,6 +424,12 @@ def test_demand_from_the_item_master_columns(tmp_path: Path) -> None:
     assert ka == pytest.approx({"STEADY": 3.0, "PLAIN": 0.375, "LUMPY": 0.15})
     # ABC by expected annual revenue: STEADY 4 x 3 x 2 x 365 dominates
     assert scenario.skus["STEADY"].abc_class == "A" and scenario.skus["NONE"].abc_class == "C"
+    half = master.replace("NONE,1,2,,,", "NONE,1,2,0.5,,").replace("PLAIN,1,2,0.5,2.5,",
+                                                                    "PLAIN,1,2,,2.5,")
+    found = problems_of(write(tmp_path, text, master=half))
+    assert len(found) == 2
+    assert "row 5, column units_per_line_mean" in found[0] + found[1]
+    assert "row 3, column lines_per_day" in found[0] + found[1]
 
 
 def test_excel_history_with_dates_and_numbers(tmp_path: Path) -> None:

@@ -359,6 +359,14 @@ def read_master(table: Table) -> tuple[dict[str, MasterRow], list[str], list[Pro
         got["lines_per_day"] = cells.number(values, row, "lines_per_day")
         got["units_per_line_mean"] = cells.number(values, row, "units_per_line_mean", low=1)
         got["units_per_line_std"] = cells.number(values, row, "units_per_line_std")
+        if got["lines_per_day"] and got["units_per_line_mean"] is None \
+                and cells.raw(values, "units_per_line_mean") is None:
+            cells.bad(row, "units_per_line_mean", NOT_SET,
+                      "missing: lines_per_day needs units_per_line_mean in the same row")
+        if got["units_per_line_mean"] is not None and got["lines_per_day"] is None \
+                and cells.raw(values, "lines_per_day") is None:
+            cells.bad(row, "lines_per_day", NOT_SET,
+                      "missing: units_per_line_mean needs lines_per_day in the same row")
         if got["units_per_line_mean"] is None and got["units_per_line_std"] is not None:
             cells.bad(row, "units_per_line_std", got["units_per_line_std"],
                       "needs units_per_line_mean in the same row")
