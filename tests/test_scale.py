@@ -37,7 +37,8 @@ def three_skus(**sku_b: Any) -> Scenario:
 
 def busy(horizon_days: float) -> Scenario:
     """Every mechanism that keeps state: waits, backorders, defections, a processing queue,
-    renewal customers, expediting; no acquisitions (the customer base is then fixed)."""
+    renewal customers, expediting, two Poisson segments (served by one merged arrival
+    process); no acquisitions (the customer base is then fixed)."""
     return Scenario.model_validate({
         "name": "busy", "run": {"horizon_days": horizon_days, "warmup_days": 10.0},
         "policy": {"type": "sQ", "service_target": 0.8},
@@ -55,6 +56,9 @@ def busy(horizon_days: float) -> Scenario:
             "s2": {"customers": 30,
                    "order_interval_days": {"type": "gamma", "mean": 6.0, "std": 3.0},
                    "reactions": {"backorder": 1.0}},
+            "s3": {"customers": 50, "priority": 2,
+                   "order_interval_days": {"type": "exponential", "mean": 8.0},
+                   "reactions": {"backorder": 0.5, "defect": 0.5}},
         },
         "supplier": {"lead_time_days": {"type": "uniform", "low": 2.0, "high": 9.0}},
         "order_processing": {"time_days": {"type": "exponential", "mean": 0.05},
@@ -173,8 +177,8 @@ def test_statistics_keep_a_bounded_size_when_the_horizon_grows() -> None:
 
 
 def test_fast_paths_give_the_same_figures(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Orders placed without an event-queue round trip (and receipts booked in passing)
-    give the figures of the plain SimPy path (to rounding of event times)."""
+    """Orders placed without an event-queue round trip (receipts booked in passing, Poisson
+    segments merged into one arrival process) give the figures of the plain SimPy path."""
     fast = simulate(busy(200.0), 9)
     monkeypatch.setattr(ServiceModel, "_LOOKAHEAD", False)
     slow = simulate(busy(200.0), 9)

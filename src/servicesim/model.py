@@ -127,6 +127,18 @@ class _Receipt(simpy.Event):
         heapq.heappush(env._queue, (env._now + delay, _NORMAL, next(env._eid), self))
 
 
+class _Wakeup(simpy.Event):
+    """An event at the absolute time ``at`` (a timeout without the rounding of
+    ``now + (at − now)``), for the merged arrival process."""
+
+    def __init__(self, env: simpy.Environment, at: float) -> None:
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        heapq.heappush(env._queue, (at, _NORMAL, next(env._eid), self))
+
+
 _NORMAL = simpy.events.NORMAL
 
 
@@ -643,6 +655,43 @@ class ServiceModel:
                     place(seg, c, now)
                     heapq.heappush(heap, (now + gap(), c))
 
+    def _merged_arrivals(self, segments: list[_Segment]) -> Any:
+        """One generator for the orders of several Poisson segments without acquisitions.
+
+        Each segment keeps its own streams and draws exactly as in :meth:`_arrivals` (the
+        gap to its next order is drawn when the previous one is placed, scaled by the
+        customers active then); a heap holds each segment's next order time, so one
+        process serves them all and the look-ahead no longer stops at the other segments'
+        pending timeouts.  A segment whose customers have all defected stops for good (no
+        acquisitions can revive it).  Orders of two segments at the very same instant
+        (probability 0 with exponential gaps) go in segment order.
+        """
+        env = self.env
+        queue = env._queue
+        catch_up = self._catch_up
+        place = self._place_order
+        upcoming: list[tuple[float, int]] = []
+        for j, seg in enumerate(segments):
+            if seg.active:
+                upcoming.append((env._now + seg.interval() * seg.mean_interval
+                                 / len(seg.active), j))
+        heapq.heapify(upcoming)
+        while upcoming:
+            t, j = upcoming[0]
+            if queue and queue[0][0] > t or catch_up(t):
+                env._now = t
+            else:
+                yield _Wakeup(env, t)
+            heapq.heappop(upcoming)
+            seg = segments[j]
+            active = seg.active
+            n = len(active)
+            if n:
+                place(seg, active[int(seg.pick() * n)] if n > 1 else active[0], t)
+            if active:
+                heapq.heappush(upcoming, (t + seg.interval() * seg.mean_interval
+                                          / len(active), j))
+
     def _renewal_customer(self, seg: _Segment, c: int) -> Any:
         """An acquired customer of a non-Poisson segment orders on its own clock."""
         env, gap, stockouts = self.env, seg.interval, seg.stockouts
@@ -1102,8 +1151,14 @@ class ServiceModel:
 
     def run(self) -> ReplicationResult:
         env = self.env
+        merged = [seg for seg in self.segments if seg.poisson
+                  and seg.spec.acquisition.customers_per_year == 0] \
+            if self._LOOKAHEAD else []
+        if len(merged) > 1:
+            env.process(self._merged_arrivals(merged))
         for seg in self.segments:
-            env.process(self._arrivals(seg))
+            if len(merged) < 2 or seg not in merged:
+                env.process(self._arrivals(seg))
             if seg.spec.acquisition.customers_per_year > 0:
                 env.process(self._acquisitions(seg))
         for st in self.stocks:
