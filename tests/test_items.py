@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -476,3 +477,26 @@ def test_demand_share_cannot_change_after_the_split(tmp_path: Path) -> None:
         with_overrides(scenario, ["items.abc_thresholds=[0.7, 0.9]"])
     assert "abc_thresholds classify the SKUs when the item files are read ([0.8, 0.95] " \
         "then)" in str(info.value)
+
+
+def test_simulated_demand_matches_the_fitted_data(tmp_path: Path) -> None:
+    """Order lines generated per segment (customers, order interval, lines per order, SKU
+    weights) give each SKU the data's line rate: simulated units demanded per day match
+    Σ_k λ_k·E[Q_k] of the fit (99 % CI over 12 replications; no customer churn)."""
+    from scipy import stats
+
+    from servicesim.experiment import replication_seeds
+    from servicesim.model import simulate
+
+    text = SCENARIO.replace("horizon_days: 60, warmup_days: 10",
+                            "horizon_days: 410, warmup_days: 10")
+    for customers in ("    customers: 10\n", "    customers: 100\n"):
+        text = text.replace(customers, customers + "    retention_rate_per_year: 1\n")
+    scenario, fit = load_with_fit(write(tmp_path, text))
+    assert fit is not None
+    expected = sum(r["lines_per_day"] * r["model_mean"] for r in fit.rows
+                   if r["demand_source"] != "none")
+    per_day = np.array([simulate(scenario, seed).details["units_demanded"] / 400
+                        for seed in replication_seeds(7, 12)])
+    half = stats.t.ppf(0.995, len(per_day) - 1) * per_day.std(ddof=1) / math.sqrt(len(per_day))
+    assert abs(per_day.mean() - expected) <= half, (per_day.mean(), expected, half)
