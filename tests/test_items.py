@@ -370,6 +370,10 @@ def test_class_targets_resolve_most_specific_first() -> None:
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(_classed({"A": 0.97, "Q": 0.5, "default": 0.9}))
     assert "unknown class label(s) Q" in str(info.value)
+    with pytest.raises(ScenarioError) as info:  # one number: what a target is, no union noise
+        scenario_from_dict(_classed(2))
+    assert str(info.value).endswith("policy.service_target: value 2: must be < 1 (a service "
+                                    "target is a share between 0 and 1; 0.95 means 95 %)")
 
 
 def test_sweep_over_a_class_target_changes_only_that_class(tmp_path: Path) -> None:

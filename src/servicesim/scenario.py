@@ -19,6 +19,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -85,6 +87,8 @@ class Policy(_Model):
     @field_validator("service_target", mode="before")
     @classmethod
     def _class_targets(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, dict):  # one target: say what a target is,
+            return _single_target(v)  # not what the mapping alternative would need
         if isinstance(v, dict):
             bad = [k for k in v if k not in CLASS_LABELS]
             if bad:
@@ -481,6 +485,30 @@ class Scenario(_Model):
 
 def _exponential(mean: float) -> Exponential:
     return Exponential.model_validate({"type": "exponential", "mean": mean})
+
+
+_TARGET = TypeAdapter(Target)
+
+
+def _single_target(value: Any) -> float:
+    """A service target given as one number, or a ValueError saying what is allowed."""
+    try:
+        if isinstance(value, bool):  # YAML reads yes/no/true/false as booleans
+            raise ValueError
+        return float(_TARGET.validate_python(value))
+    except ValidationError as exc:
+        kind = exc.errors()[0]["type"]
+    except ValueError:
+        kind = "bool"
+    if kind == "greater_than":
+        raise ValueError("must be > 0 (a service target is a share between 0 and 1)")
+    if kind == "less_than":
+        raise ValueError("must be < 1 (a service target is a share between 0 and 1; "
+                         "0.95 means 95 %)")
+    if kind == "finite_number":
+        raise ValueError("expected a finite number (not .inf or .nan)")
+    raise ValueError("expected a number between 0 and 1, or a mapping of class labels to "
+                     "targets, e.g. {A: 0.98, B: 0.95, default: 0.9}")
 
 
 def _check_demand_shares(segments: dict[str, Segment]) -> None:
