@@ -175,6 +175,17 @@ def test_utf8_bom_and_excel_master(tmp_path: Path) -> None:
     assert "items.xlsx" in message and "no sheet 'Nope'" in message and "Items" in message
 
 
+def test_semicolon_csv_with_decimal_commas(tmp_path: Path) -> None:
+    master = MASTER.replace(",", ";").replace("1.5;2.0;0.25", "1,5;2,0;0,25")
+    scenario = load_scenario(write(tmp_path, master=master))
+    bolt = scenario.skus["BOLT"]
+    assert (bolt.unit_cost, bolt.price, bolt.holding_rate_per_year) == (1.5, 2.0, 0.25)
+    (tmp_path / "items.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    text = SCENARIO.replace("master: items.csv", "master: items.xls")
+    (message,) = problems_of(write(tmp_path, text))
+    assert "items.xls" in message and "save it as .xlsx" in message
+
+
 def _cell(text: str) -> Any:
     if not text:
         return None

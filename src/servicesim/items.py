@@ -114,6 +114,8 @@ class Table:
     header: list[str]
     rows: list[tuple[int, list[Any]]]  # (row number as a spreadsheet shows it, cells)
     sha256: str
+    decimal_comma: bool = False
+    """Numbers are written 1,5 (a CSV separated by semicolons, as European Excel saves)."""
 
 
 def _fail(file: str, message: str) -> ScenarioError:
@@ -143,11 +145,17 @@ def read_table(path: str | os.PathLike[str], sheet: str | None = None,
     else:
         if sheet is not None:
             raise _fail(file, "sheet: applies to Excel files (.xlsx) only")
-        header, rows = _read_csv(raw, file)
+        if os.fspath(path).lower().endswith(".xls"):
+            raise _fail(file, "an old Excel workbook (.xls) is not read; save it as .xlsx "
+                              "or as CSV UTF-8")
+        header, rows, delimiter = _read_csv(raw, file)
+        return Table(file, header, rows, digest, decimal_comma=delimiter == ";")
     return Table(file, header, rows, digest)
 
 
-def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[Any]]], str]:
+    """Header, rows and the delimiter: a comma, or the semicolon (or tab) of a header that
+    has no comma (what Excel writes where the decimal separator is a comma)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -155,8 +163,12 @@ def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[An
         raise ScenarioError([Problem(
             file, "", NOT_SET, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be "
             "decoded); save the file as CSV UTF-8", line)]) from None
+    first = text.split("\n", 1)[0]
+    delimiter = ","
+    if "," not in first:
+        delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise _fail(file, f"not a readable CSV file: {exc}") from None
     if not records or not any(c.strip() for c in records[0]):
@@ -164,7 +176,7 @@ def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[An
     header = [c.strip().lower() for c in records[0]]
     rows = [(i + 1, r) for i, r in enumerate(records)
             if i and r and (r[0].strip() or any(c.strip() for c in r))]
-    return header, rows
+    return header, rows, delimiter
 
 
 def _read_excel(raw: bytes, file: str, sheet: str | None
@@ -238,6 +250,8 @@ class _Cells:
         value = self.raw(cells, name)
         if value is None:
             return None
+        if self.table.decimal_comma and isinstance(value, str):
+            value = value.replace(",", ".")
         number = _to_float(value)
         if number is None or not low <= number <= high or (low_open and number == low) \
                 or (high_open and number == high):
