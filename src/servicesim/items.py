@@ -654,7 +654,16 @@ def _nb_params(m: float, v: float) -> tuple[float, float] | None:
         return mu, mu + math.exp(min(z[1], 700))
 
     start = (math.log(max(m - 0.3, 0.05)), math.log(max(v - m, 0.05 * m) + 1e-9))
-    return _solve2(_nb_drawn, start, (m, v), to_params)
+    found = _solve2(_nb_drawn, start, (m, v), to_params)
+    if found is not None:
+        return found
+
+    def nb(mu: float, shape: float) -> tuple[float, float]:  # by mean and shape r
+        p0 = math.exp(-shape * math.log1p(mu / shape))
+        return mu + p0, mu + mu * mu / shape + p0 * (1 - 2 * mu - p0)
+
+    located = _nested(nb, (1e-12, m), (math.log(1e-6), math.log(1e5)), m, v, shrinks=True)
+    return None if located is None else (located[0], located[0] + located[0]**2 / located[1])
 
 
 def _normal_params(m: float, v: float) -> tuple[float, float] | None:
@@ -664,7 +673,43 @@ def _normal_params(m: float, v: float) -> tuple[float, float] | None:
         return float(z[0]), math.exp(min(z[1], 700))
 
     start = (m, 0.5 * math.log(max(v - 1 / 12, v / 2, 1e-6)))
-    return _solve2(_normal_drawn, start, (m, v), to_params)
+    found = _solve2(_normal_drawn, start, (m, v), to_params)
+    if found is not None:
+        return found
+    spread = math.sqrt(v) + 1
+    return _nested(_normal_drawn, (m - 30 * spread - 10, m + 30 * spread + 10),
+                   (math.log(1e-4), math.log(10 * spread)), m, v, shrinks=False)
+
+
+def _nested(drawn: Any, location: tuple[float, float], log_spread: tuple[float, float],
+            m: float, v: float, shrinks: bool) -> tuple[float, float] | None:
+    """A slower, sure solve when the joint one fails: for each spread parameter s, the
+    location whose draw has mean ``m`` (the drawn mean rises with the location); then the
+    s whose draw has variance ``v`` (the variance moves one way with s: it falls as s
+    grows when ``shrinks``).  ``(location, s)`` or None when v is out of reach."""
+
+    def located(s: float) -> float:
+        return float(optimize.brentq(lambda x: drawn(x, s)[0] - m, *location, xtol=1e-13,
+                                     rtol=1e-12))
+
+    def gap(log_s: float) -> float:
+        s = math.exp(log_s)
+        return drawn(located(s), s)[1] - v
+
+    try:
+        low, high = gap(log_spread[0]), gap(log_spread[1])
+        if low * high > 0:
+            return None
+        log_s = float(optimize.brentq(gap, *log_spread, xtol=1e-12, rtol=1e-12))
+        s = math.exp(log_s)
+        x = located(s)
+    except (ValueError, OverflowError, ZeroDivisionError, RuntimeError):
+        return None
+    em, ev = drawn(x, s)
+    if abs(em - m) > 1e-7 * m or abs(ev - v) > 1e-6 * max(v, 1e-9):
+        return None
+    del shrinks  # documents the direction; brentq needs only the sign change
+    return x, s
 
 
 def _params(model: str, m: float, v: float) -> tuple[float, float] | None:
