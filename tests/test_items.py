@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from servicesim.distributions import integer_moments
 from servicesim.engine import alternatives, parse_param
@@ -515,3 +517,22 @@ def test_simulated_demand_matches_the_fitted_data(tmp_path: Path) -> None:
                         for seed in replication_seeds(7, 12)])
     half = stats.t.ppf(0.995, len(per_day) - 1) * per_day.std(ddof=1) / math.sqrt(len(per_day))
     assert abs(per_day.mean() - expected) <= half, (per_day.mean(), expected, half)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(st.integers(1, 400), min_size=1, max_size=80))
+def test_any_quantities_fit_to_a_valid_distribution_with_the_data_mean(
+        quantities: list[int]) -> None:
+    """Whatever the order lines, the fit yields a scenario distribution whose draw has the
+    data's mean (and variance, for two-parameter models)."""
+    from servicesim.scenario import Sku
+
+    fit = fit_quantities(quantities)
+    sku = Sku(units_per_line=fit.distribution())  # validates as a SKU's units_per_line
+    assert sku.units_per_line is not None
+    drawn_mean, drawn_var = integer_moments(sku.units_per_line)
+    data = np.asarray(quantities, dtype=float)
+    assert drawn_mean == pytest.approx(data.mean(), rel=1e-6)
+    if fit.model in ("negative_binomial", "normal"):
+        assert drawn_var == pytest.approx(data.var(ddof=1), rel=1e-4, abs=1e-6)
+    assert fit.reason
