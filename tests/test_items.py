@@ -393,16 +393,18 @@ def test_sweep_over_a_class_target_changes_only_that_class(tmp_path: Path) -> No
     scenario = load_scenario(write(tmp_path), ["policy.service_target=0.9"])  # a scalar
     classes = {k: s.abc_class for k, s in scenario.skus.items()}
     assert "A" in classes.values() and set(classes.values()) - {"A"}
-    alts = alternatives(scenario, [parse_param("policy.service_target.A=0.8,0.995")])
-    (low_params, low), (high_params, high) = alts
+    alts = alternatives(scenario, [parse_param("policy.service_target.A=0.8:0.99:0.01")])
+    assert len(alts) == 20
+    (_, low), (_, high) = alts[0], alts[-1]
     assert low.policy.service_target == {"default": 0.9, "A": 0.8}
+    assert high.policy.service_target == {"default": 0.9, "A": 0.99}
     low_pol, high_pol = derive_policies(low), derive_policies(high)
     for sku, abc in classes.items():
         if scenario.skus[sku].units_per_line is None:
             continue  # no demand: nothing to derive from
         if abc == "A":
             assert high_pol[sku].reorder_point > low_pol[sku].reorder_point, sku
-            assert (low_pol[sku].service_target, high_pol[sku].service_target) == (0.8, 0.995)
+            assert (low_pol[sku].service_target, high_pol[sku].service_target) == (0.8, 0.99)
         else:
             assert high_pol[sku].reorder_point == low_pol[sku].reorder_point, sku
             assert high_pol[sku].service_target == 0.9
