@@ -98,11 +98,9 @@ def _on_first_use(owner: Any, attribute: str, make: Callable[[], Callable[[], An
 
 
 def _uniforms(rng: np.random.Generator) -> Any:
-    def gen() -> Any:
-        for size in block_sizes():
-            yield from rng.random(size).tolist()
-
-    return gen().__next__
+    """Uniform [0, 1) draws, buffered in blocks (see :func:`block_sizes`)."""
+    blocks = (rng.random(size).tolist() for size in block_sizes())
+    return itertools.chain.from_iterable(blocks).__next__
 
 
 # --------------------------------------------------------------------------- events
@@ -534,11 +532,10 @@ class ServiceModel:
             cum[-1] = 1.0
             sku_rng = _stream(root, "sku", name)
 
-            def sku_stream(cum: np.ndarray = cum, rng: np.random.Generator = sku_rng) -> Any:
-                for size in block_sizes():
-                    yield from np.searchsorted(cum, rng.random(size), "right").tolist()
-
-            seg.sku = sku_stream().__next__
+            # SKU indices by inverse transform on the cumulative weights, in blocks
+            blocks = (np.searchsorted(cum, sku_rng.random(size), "right").tolist()
+                      for size in block_sizes())
+            seg.sku = itertools.chain.from_iterable(blocks).__next__
         seg.qty = integer_sampler(spec.units_per_line, _stream(root, "quantity", name))
         seg.react_u = _uniforms(_stream(root, "reaction", name))
         seg.patience = spec.patience_days.sampler(_stream(root, "patience", name))
