@@ -31,6 +31,18 @@ position.
 Measurement (DOMAIN §6): time averages and event counts cover ``[warmup_days, horizon_days]``
 (accumulators reset at the warm-up); revenue counts units *delivered* in that window; order
 figures count orders placed in the window that have closed by the horizon.
+
+Quantities: a line draws its units from the segment's ``units_per_line``, or from the SKU's
+own ``units_per_line`` where it has one (its own stream, keyed by the SKU's name; the
+segment's draw is still taken, so other SKUs keep their numbers).
+
+Scale (issue #5): memory is O(state), not O(events): counters and time integrals per SKU and
+segment, open backorders and pending events, the customer table (one entry per customer
+ever active: it grows with acquisitions, not with orders), a fixed-memory histogram for
+percentiles; the event trace only when asked for.  Speed: orders are placed without an
+event-queue round trip when nothing else is due first, receipts due first are booked in
+passing, Poisson segments without acquisitions share one arrival process (see
+:meth:`ServiceModel._arrivals`); the figures equal those of the plain SimPy path.
 """
 
 from __future__ import annotations
