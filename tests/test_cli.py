@@ -17,7 +17,8 @@ import yaml
 from servicesim import __version__
 from servicesim.cli import main
 from servicesim.kpis import SUMMARY_KEYS
-from servicesim.load import load_scenario
+from servicesim.load import _model_keys, load_scenario
+from servicesim.scenario import Sku
 
 TINY = {
     "name": "tiny",
@@ -80,9 +81,8 @@ def test_validate_reports_every_problem(tiny: Path, bad: Path,
     lines = error_lines(err)
     lines[:2] = sorted(lines[:2], reverse=True)  # both on line 3: any order
     assert lines == [
-        f"{bad}:3: skus.A.untis_cost: unknown key; allowed keys here: unit_cost, price, "
-        "holding_rate_per_year, holding_cost_per_unit_per_year, policy, supplier; "
-        "did you mean unit_cost?",
+        f"{bad}:3: skus.A.untis_cost: unknown key; allowed keys here: "
+        f"{', '.join(_model_keys(Sku))}; did you mean unit_cost?",
         f"{bad}:3: skus.A.price: value abc: expected a number",
         f"{bad}:7: segments.s.order_interval_days.type: value expo: unknown distribution "
         "type; allowed types: constant, exponential, uniform, triangular, normal, "

@@ -32,6 +32,7 @@ from .executors import (
     signal_number,
     terminate_as_interrupt,
 )
+from .guard import MAX_HOURS, check_size, estimate
 from .kpis import KPI_BY_KEY
 from .load import Override, ScenarioError, load_scenario
 from .output import (
@@ -40,6 +41,7 @@ from .output import (
     format_segment_table,
     format_summary_table,
     format_value,
+    name_problem,
     summary_document,
     write_run_outputs,
 )
@@ -177,6 +179,13 @@ def _add_scenario_options(parser: argparse.ArgumentParser, replications: bool = 
                         dest="overrides",
                         help="change a scenario value, e.g. --set policy.service_target=0.98 "
                              "(repeatable; VALUE is YAML)")
+    _add_allow_large_option(parser)
+
+
+def _add_allow_large_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-large", action="store_true",
+                        help="run even if the estimated run time (over "
+                             f"{MAX_HOURS:g} hours) or memory is too large")
 
 
 def _add_output_options(parser: argparse.ArgumentParser, what: str) -> None:
@@ -251,6 +260,7 @@ def _plural(count: int, word: str) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     scenario = _load(args)
+    check_size(scenario, allow_large=args.allow_large, source=args.scenario)
 
     from .experiment import run_replications  # the engine is needed only to run
 
@@ -376,6 +386,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from .executors import make_executor  # the engine is needed only to run
     from .sweeping import SweepInterrupted, plan_sweep, run_sweep
 
+    _check_sweep_size(args, scenario)
     plan = plan_sweep(scenario, args.params, out_dir=args.out, sweep_id=args.run_id,
                       resume=args.resume)
     to_run = plan.n_planned - len(plan.done)
@@ -416,6 +427,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_sweep_size(args: argparse.Namespace, scenario: Scenario) -> None:
+    """Refuse a sweep too large to finish before its alternatives are even built."""
+    from .engine import parse_param
+
+    size = math.prod(len(parse_param(text).values) for text in args.params)
+    workers = args.workers or args.dask_local or os.cpu_count() or 1
+    check_size(scenario, alternatives=size, workers=workers, allow_large=args.allow_large,
+               source=args.scenario)
+
+
 DEFAULT_SEARCH = ("policy.service_target", ("0.5", "0.999"))
 """What ``optimize`` searches without --param: the service target from 50 % to 99.9 %."""
 
@@ -442,9 +463,24 @@ def _search_space(args: argparse.Namespace, scenario: Scenario) -> list[Any]:
     return space
 
 
+def _check_optimize_size(args: argparse.Namespace, scenario: Scenario, dimensions: int) -> None:
+    """Refuse a search too large to finish.  Its simulations are not known in advance:
+    reckon three times the coarse grid at the mean of the first and the largest number of
+    replications (the search adds points and replications only near the top)."""
+    from .optimizer import COARSE_POINTS, DEFAULT_MAX_REPLICATIONS, DEFAULT_REPLICATIONS
+
+    first = args.replications or DEFAULT_REPLICATIONS
+    most = args.max_replications or max(first, DEFAULT_MAX_REPLICATIONS)
+    points = 3 * COARSE_POINTS.get(dimensions, 4 ** dimensions)
+    workers = args.workers or args.dask_local or os.cpu_count() or 1
+    check_size(scenario, replications=math.ceil((first + most) / 2), alternatives=points,
+               workers=workers, allow_large=args.allow_large, source=args.scenario)
+
+
 def _cmd_optimize(args: argparse.Namespace) -> int:
     scenario = _load(args)
     space = _search_space(args, scenario)
+    _check_optimize_size(args, scenario, len(space))
     from .executors import make_executor  # the engine is needed only to run
     from .optimizer import OptimizeInterrupted, optimize
 
@@ -605,6 +641,7 @@ def _add_compare_command(commands: Any, common: argparse.ArgumentParser) -> None
                          help="name of the comparison folder (default: compare- and a hash "
                               "of what is run)")
     _add_executor_options(compare)
+    _add_allow_large_option(compare)
     compare.add_argument("--json", action="store_true",
                          help="print only the comparison table as JSON on stdout")
     compare.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -665,6 +702,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     n = scenarios[0].run.replications
     tasks = n * len(scenarios)
     workers = min(args.workers or os.cpu_count() or 1, tasks)
+    largest = max(range(len(scenarios)), key=lambda i: estimate(scenarios[i], n).hours)
+    check_size(scenarios[largest], replications=n, alternatives=len(scenarios),
+               workers=args.dask_local or workers, allow_large=args.allow_large,
+               source=args.scenarios[min(largest, len(args.scenarios) - 1)])
     info = sys.stderr if args.json else sys.stdout
     with make_executor(workers=workers, scheduler=args.scheduler, dask_local=args.dask_local,
                        connect_timeout=args.scheduler_timeout) as (executor, how):
@@ -710,6 +751,27 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+_OPTION_NAMES = {"run_id": "--id", "out": "--out", "overrides": "--set", "params": "--param",
+                 "variants": "--set-variant", "scenario": "SCENARIO.yaml",
+                 "scenarios": "SCENARIO.yaml", "results_dir": "RESULTS_DIR"}
+
+
+def _check_names(args: argparse.Namespace) -> None:
+    """Refuse, before anything runs, an ``--id`` that is not one safe folder name and any
+    argument holding a NUL character (no file system accepts one)."""
+    run_id = getattr(args, "run_id", None)
+    if run_id is not None:
+        problem = name_problem(run_id)
+        if problem is not None:
+            shown = repr(run_id) if len(run_id) <= 80 else repr(run_id[:77]) + "..."
+            raise _UsageError(f"--id {shown}: the id names the results folder; {problem}")
+    for dest, value in vars(args).items():
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\0" in t for t in texts):
+            option = _OPTION_NAMES.get(dest, "--" + dest.replace("_", "-"))
+            raise _UsageError(f"{option}: the value contains a NUL character")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -724,6 +786,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _error(str(exc))
             return EXIT_USAGE
         debug = bool(args.debug)
+        _check_names(args)
         args.argv = argv  # to repeat the command line (manifest, --resume hint)
         with terminate_as_interrupt():  # SIGTERM stops cleanly, as Ctrl-C does
             return int(args.handler(args))

@@ -37,6 +37,8 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_NODES",
+    "MAX_NUMBER_CHARS",
+    "MAX_PROBLEMS_SHOWN",
     "NOT_SET",
     "Override",
     "Problem",
@@ -55,6 +57,12 @@ MAX_NODES = 200_000
 
 MAX_DEPTH = 50
 """Deepest nesting of mappings and lists a document may have."""
+
+MAX_NUMBER_CHARS = 100
+"""Longest number a document may write (characters); longer ones are refused unread."""
+
+MAX_PROBLEMS_SHOWN = 50
+"""Problems a :class:`ScenarioError` message lists (``problems`` keeps all of them)."""
 
 Key = str | int
 DataPath = tuple[Key, ...]
@@ -93,15 +101,16 @@ class Problem:
     origin: str | None = None
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        file = _printable(self.file, 300)
+        where = file if self.line is None else f"{file}:{self.line}"
         if self.origin:
-            where += f" ({self.origin})"
+            where += f" ({_printable(self.origin, 300)})"
         parts = [where]
         if self.key_path:
-            parts.append(self.key_path)
+            parts.append(_printable(self.key_path, 300))
         if self.value is not NOT_SET:
             parts.append(f"value {show_value(self.value)}")
-        parts.append(self.message)
+        parts.append(_printable(self.message, 2000, keep_newlines=True))
         return ": ".join(parts)
 
 
@@ -113,7 +122,29 @@ class ScenarioError(Exception):
         self.problems: list[Problem] = list(problems)
 
     def __str__(self) -> str:
-        return "\n".join(str(p) for p in self.problems)
+        shown = [str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        more = len(self.problems) - len(shown)
+        if more > 0:
+            shown.append(f"... and {more:,} more problem{'s' if more > 1 else ''} "
+                         "(fix the ones above first)")
+        return "\n".join(shown)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str, limit: int, keep_newlines: bool = False) -> str:
+    """``text`` safe to print on a terminal: control characters escaped, length bounded."""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if keep_newlines and char == "\n":
+            return char
+        return repr(char)[1:-1] if char != "\t" else "\\t"
+
+    return _CONTROL.sub(escape, text)
 
 
 def show_value(value: Any, limit: int = 60) -> str:
@@ -134,6 +165,10 @@ def show_value(value: Any, limit: int = 60) -> str:
             length += len(part) + 2
         text = ", ".join(parts)
         return f"{{{text}}}" if is_mapping else f"[{text}]"
+    if isinstance(value, str | bytes) and len(value) > 2 * limit:
+        value = value[: 2 * limit]  # the rest would be cut anyway: never dump megabytes
+    elif isinstance(value, set | frozenset) and len(value) > limit:
+        return f"(a set of {len(value):,} values)"
     text = _flow(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -179,59 +214,58 @@ class _TooBig(Exception):
     """The document exceeds :data:`MAX_NODES` or :data:`MAX_DEPTH`."""
 
 
-class _LineLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that bounds a document while composing it and whose mappings
-    record the 1-based line of every key.
+class _PlainData(yaml.constructor.SafeConstructor):
+    """Builds plain YAML data (mappings, lists, scalars; no Python objects) whose mappings
+    record the 1-based line of every key, and refuses numbers and dates that cannot be
+    built (a 5,000-digit integer, ``2020-13-45``) with a YAML error instead of a crash."""
 
-    Nodes are counted as if every alias (``*name``) were expanded, and nesting is measured
-    the same way, so an alias bomb fails after a few hundred events instead of hanging.
-    """
+    def _number_text(self, node: yaml.ScalarNode, what: str) -> None:
+        if len(node.value) > MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{what} of {len(node.value):,} characters is too long (at most "
+                f"{MAX_NUMBER_CHARS}); put it in quotes if it is meant as text",
+                node.start_mark)
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.node_count = 0  # nodes so far, aliases expanded
-        self.depth = 0  # collections currently open
-        self.deepest = 0  # deepest nesting reached inside the node being composed
-        self.anchored: dict[int, tuple[int, int]] = {}  # id(node) -> (size, height)
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        self._number_text(node, "a whole number")
+        try:
+            return int(super().construct_yaml_int(node))
+        except (ValueError, IndexError):  # e.g. "!!int abc", "!!int" with no value
+            raise self._not_a(node, "whole number") from None
 
-    def _grow(self, nodes: int, reach: int) -> None:
-        self.node_count += nodes
-        self.deepest = max(self.deepest, reach)
-        if self.node_count > MAX_NODES:
-            raise _TooBig(
-                f"the document is too large: more than {MAX_NODES:,} YAML nodes once "
-                "aliases (*name) are expanded; a scenario needs far fewer"
-            )
-        if reach > MAX_DEPTH:
-            raise _TooBig(f"the document nests deeper than {MAX_DEPTH} levels")
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        self._number_text(node, "a number")
+        try:
+            return float(super().construct_yaml_float(node))
+        except (ValueError, IndexError):
+            raise self._not_a(node, "number") from None
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            node = self.anchors.get(event.anchor)
-            if node is not None:
-                if id(node) not in self.anchored:
-                    raise _TooBig(
-                        f"the alias *{event.anchor} refers to a mapping or list that "
-                        "contains it")
-                size, height = self.anchored[id(node)]
-                self._grow(size, self.depth + height)
-            return super().compose_node(parent, index)
-        start_count, outer_deepest, entry = self.node_count, self.deepest, self.depth
-        self.deepest = entry
-        is_collection = isinstance(event, yaml.CollectionStartEvent)
-        if is_collection:
-            self.depth += 1
-        self._grow(1, self.depth)
-        node = super().compose_node(parent, index)
-        self.depth = entry
-        if event.anchor is not None:
-            self.anchored[id(node)] = (self.node_count - start_count, self.deepest - entry)
-        self.deepest = max(outer_deepest, self.deepest)
-        return node
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError,
+                OverflowError) as exc:  # PyYAML trips on e.g. "!!bool abc", "!!timestamp x"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {show_value(node.value)} as "
+                f"{node.tag.rsplit(':', 1)[-1]} ({type(exc).__name__})",
+                node.start_mark) from None
+
+    @staticmethod
+    def _not_a(node: yaml.ScalarNode, what: str) -> yaml.constructor.ConstructorError:
+        return yaml.constructor.ConstructorError(
+            None, None, f"{show_value(node.value)} is not a {what}", node.start_mark)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode,
+                                 values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} looks like a date but is not one ({exc}); put "
+                "it in quotes if it is meant as text", node.start_mark) from None
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[_Mapping]:
+def _construct_mapping(loader: _PlainData, node: yaml.MappingNode) -> Iterator[_Mapping]:
     data = _Mapping()
     data.key_lines = {}
     data.duplicates = []
@@ -250,7 +284,78 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[
             first[key] = line
 
 
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+for _tag, _constructor in (("map", _construct_mapping),
+                           ("int", _PlainData.construct_yaml_int),
+                           ("float", _PlainData.construct_yaml_float),
+                           ("timestamp", _PlainData.construct_yaml_timestamp)):
+    _PlainData.add_constructor(f"tag:yaml.org,2002:{_tag}", _constructor)  # type: ignore[type-var]
+
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+
+
+class _PureLineLoader(_PlainData, yaml.SafeLoader):
+    """The plain-data loader on PyYAML's pure-Python parser (where libyaml is missing)."""
+
+
+class _FastLineLoader(_PlainData, _FAST_LOADER or yaml.SafeLoader):  # type: ignore[misc]
+    """The plain-data loader on libyaml's parser: a 5 MB document in a second, not minutes
+    (the pure-Python scanner is quadratic on long scalars)."""
+
+
+_LineLoader: type[Any] = _FastLineLoader if _FAST_LOADER is not None \
+    else _PureLineLoader
+"""The loader used: libyaml's parser when PyYAML has it, else pure Python."""
+
+
+def _measure(text: str, loader: type[Any]) -> None:
+    """Refuse (``_TooBig``) a document that, with every alias expanded, has more than
+    :data:`MAX_NODES` nodes or nests deeper than :data:`MAX_DEPTH`.
+
+    Reads only the parser's events, so nothing is composed or built, memory stays flat and
+    an alias bomb stops after a few events.  An alias counts the size and height its anchor
+    had when it closed; an alias inside its own anchor (a cycle) is refused.
+    """
+    nodes = 0
+    opened: list[list[Any]] = []  # [nodes before it, deepest level inside, anchor, token]
+    defined: dict[str | None, Any] = {}  # anchor -> (size, height), or the token of an open one
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            found = defined.get(event.anchor)
+            if found is not None and not isinstance(found, tuple):
+                raise _TooBig(f"the alias *{event.anchor} refers to a mapping or list that "
+                              "contains it")
+            size, height = found or (1, 0)  # an undefined alias: the composer says so
+            reach = len(opened) + height
+        elif isinstance(event, yaml.CollectionStartEvent):
+            size = 1
+            token = object()
+            opened.append([nodes, len(opened) + 1, event.anchor, token])
+            reach = len(opened)
+            if event.anchor is not None:
+                defined[event.anchor] = token
+        elif isinstance(event, yaml.ScalarEvent):
+            size, reach = 1, len(opened)
+            if event.anchor is not None:
+                defined[event.anchor] = (1, 0)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            start, deepest, anchor, token = opened.pop()
+            if opened:
+                opened[-1][1] = max(opened[-1][1], deepest)
+            if anchor is not None and defined.get(anchor) is token:
+                defined[anchor] = (nodes - start, deepest - len(opened))
+            continue
+        else:
+            continue
+        nodes += size
+        if opened:
+            opened[-1][1] = max(opened[-1][1], reach)
+        if nodes > MAX_NODES:
+            raise _TooBig(
+                f"the document is too large: more than {MAX_NODES:,} YAML nodes once "
+                "aliases (*name) are expanded; a scenario needs far fewer"
+            )
+        if reach > MAX_DEPTH:
+            raise _TooBig(f"the document nests deeper than {MAX_DEPTH} levels")
 
 
 class _Document(NamedTuple):
@@ -259,20 +364,47 @@ class _Document(NamedTuple):
     duplicates: list[tuple[DataPath, int, int]]
 
 
-def _parse_yaml(text: str, file: str, origin: str | None = None) -> _Document:
-    """Parse one YAML document safely and bounded; errors become a ScenarioError."""
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at a 0-based line and column of ``text`` ('' if there is none)."""
+    start = 0
+    for _ in range(line):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    return text[start + column: start + column + 1]
+
+
+def _parse_yaml(text: str, file: str, origin: str | None = None,
+                loader: type[Any] | None = None) -> _Document:
+    """Parse one YAML document safely and bounded; errors become a ScenarioError.
+
+    The text is measured first (:func:`_measure`: size once aliases are expanded, depth)
+    and only then composed and built, so no bomb reaches memory or pydantic.
+    """
+    loader = loader or _LineLoader
 
     def fail(message: str, line: int | None = None) -> ScenarioError:
         return ScenarioError([Problem(file, "", NOT_SET, message, line, origin)])
 
-    loader = None
+    if len(text) > MAX_FILE_BYTES:
+        raise fail(f"the text is too long ({len(text):,} characters; the limit is "
+                   f"{MAX_FILE_BYTES:,})")
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # e.g. undecodable bytes of a command line
+        code = ord(text[exc.start])
+        byte = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise fail(f"not UTF-8 text ({byte} cannot be decoded)",
+                   text[: exc.start].count("\n") + 1) from None
+    parsed = None
     try:
         try:
-            loader = _LineLoader(text)
-            root = loader.get_single_node()
+            _measure(text, loader)
+            parsed = loader(text)
+            root = parsed.get_single_node()
             if root is None:
                 return _Document(None, {}, [])
-            data = loader.construct_document(root)
+            data = parsed.construct_document(root)
         except RecursionError:
             raise fail(f"the document nests deeper than {MAX_DEPTH} levels") from None
         except _TooBig as exc:
@@ -280,9 +412,12 @@ def _parse_yaml(text: str, file: str, origin: str | None = None) -> _Document:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             detail = ", ".join(str(x) for x in (exc.context, exc.problem) if x) or "invalid"
+            if "maximum nesting depth" in detail:  # libyaml's own limit (1,000 levels)
+                raise fail(f"the document nests deeper than {MAX_DEPTH} levels") from None
             if "could not determine a constructor" in detail:
                 detail += " (only plain YAML data is allowed: mappings, lists, scalars)"
-            if "'\\t'" in detail:
+            if "'\\t'" in detail or (mark is not None and
+                                     _char_at(text, mark.line, mark.column) == "\t"):
                 detail += " (YAML does not allow tabs for indentation; use spaces)"
             kind = "YAML syntax error" if isinstance(
                 exc, yaml.scanner.ScannerError | yaml.parser.ParserError) else "YAML error"
@@ -290,15 +425,23 @@ def _parse_yaml(text: str, file: str, origin: str | None = None) -> _Document:
                 raise fail(f"{kind}: {detail}") from None
             raise fail(f"{kind} at column {mark.column + 1}: {detail}", mark.line + 1) from None
         except yaml.reader.ReaderError as exc:
-            line = text[: exc.position].count("\n") + 1
+            # libyaml counts the position in UTF-8 bytes, pure Python in characters
+            if issubclass(loader, _PureLineLoader) or _FAST_LOADER is None:
+                line = text[: exc.position].count("\n") + 1
+            else:
+                line = encoded[: exc.position].count(b"\n") + 1
             code = exc.character if isinstance(exc.character, int) else ord(exc.character)
             raise fail(f"unacceptable character U+{code:04X} (a control character) in the "
                        "YAML text", line) from None
         except yaml.YAMLError as exc:
             raise fail(f"YAML error: {exc}") from None
+        except (ValueError, TypeError, OverflowError, IndexError, KeyError) as exc:
+            # a value PyYAML cannot build
+            raise fail(f"YAML error: cannot read a value ({type(exc).__name__}: "
+                       f"{str(exc)[:200]})") from None
     finally:
-        if loader is not None:
-            loader.dispose()
+        if parsed is not None:
+            parsed.dispose()
     lines: dict[DataPath, int] = {}
     duplicates: list[tuple[DataPath, int, int]] = []
     return _Document(_plain(data, (), lines, duplicates), lines, duplicates)
@@ -335,6 +478,8 @@ def _read_text(file: str) -> str:
         raise fail("file not found") from None
     except OSError as exc:
         raise fail(f"cannot read the file: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character in the name
+        raise fail("not a valid file name (it contains a NUL character)") from None
     if stat.S_ISDIR(info.st_mode):
         raise fail("is a directory, not a scenario file")
     if not stat.S_ISREG(info.st_mode):

@@ -19,6 +19,7 @@ import json
 import math
 import numbers
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
@@ -27,7 +28,7 @@ from typing import Any, Protocol
 
 from .kpis import KPI_BY_KEY, SUMMARY_KEYS
 from .load import dump_scenario
-from .scenario import Scenario
+from .scenario import WINDOWS_RESERVED_NAMES, Scenario
 
 __all__ = [
     "OutputError",
@@ -418,3 +419,61 @@ def format_run_header(replication_set: ReplicationSetLike) -> str:
         for sku, policy in policies.items():
             lines.append(f"  {str(sku):<{width}}  {format_policy(policy)}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------- safe path names
+
+SAFE_NAME_RULE = ("1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit, "
+                  "not ending with '.', without '..', and not a Windows device name (CON, "
+                  "PRN, AUX, NUL, COM1-9, LPT1-9)")
+"""What :func:`name_problem` allows, in words for a message."""
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be one file or folder name on every system, or None if it can.
+
+    Allowed: :data:`SAFE_NAME_RULE` -- so no path separators, ``..``, control characters,
+    absolute paths, trailing dots or spaces, or names Windows reserves.
+    """
+    if not isinstance(name, str) or not _SAFE_NAME.match(name):
+        return f"a name is {SAFE_NAME_RULE}"
+    if ".." in name:
+        return "a name must not contain '..'"
+    if name.endswith("."):
+        return "a name must not end with '.' (Windows drops it)"
+    if name.split(".")[0].upper() in WINDOWS_RESERVED_NAMES:
+        return f"{name.split('.')[0]} is a device name on Windows, not a file name"
+    return None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def safe_child(folder: str | os.PathLike[str], name: object, option: str = "name") -> Path:
+    """``folder / name``, after checking that ``name`` is one safe file or folder name and
+    that the path stays inside ``folder`` (symbolic links resolved).
+
+    ``folder`` is the results folder the user chose (any path); ``name`` is a name the
+    program or the user gives inside it (a scenario name, a sweep id).  Raises
+    :class:`OutputError` naming ``option``, the value and what is allowed.
+    """
+    problem = name_problem(name)
+    if problem is not None:
+        raise OutputError(f"{option} {_shown(name)}: {problem}")
+    base = Path(folder)
+    if "\0" in os.fspath(base):
+        raise OutputError(f"{option}: the folder {_shown(os.fspath(base))} contains a NUL "
+                          "character")
+    child = base / str(name)
+    try:
+        inside = child.resolve().is_relative_to(base.resolve())
+    except (OSError, RuntimeError) as exc:  # e.g. a symbolic-link loop
+        raise OutputError(f"{option} {_shown(name)}: cannot resolve {child}: {exc}") from None
+    if not inside:
+        raise OutputError(f"{option} {_shown(name)}: {child} leads outside {base} "
+                          "(a symbolic link?); choose another name or folder")
+    return child

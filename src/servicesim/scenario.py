@@ -15,6 +15,7 @@ import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -38,6 +39,26 @@ Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+
+WINDOWS_RESERVED_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+     *(f"LPT{i}" for i in range(10))])
+"""Device names Windows will not use as a file or folder name (with any extension)."""
+
+
+def _folder_name(name: str) -> str:
+    """A scenario name becomes a results folder: refuse what no file system keeps as is."""
+    if ".." in name:
+        raise ValueError("a scenario name must not contain '..' (it names a results folder)")
+    if name.endswith("."):
+        raise ValueError("a scenario name must not end with '.' (Windows drops it)")
+    stem = name.split(".")[0]
+    if stem.upper() in WINDOWS_RESERVED_NAMES:
+        raise ValueError(f"{stem} is a device name on Windows and cannot name a results folder")
+    return name
+
+
+ScenarioName = Annotated[Name, AfterValidator(_folder_name)]
 
 PolicyType = Literal["sQ", "sS", "RS", "base_stock"]
 ServiceMetric = Literal["fill_rate", "cycle_service_level"]
@@ -384,7 +405,7 @@ class ItemsSource(_Model):
 class Scenario(_Model):
     """The whole business: SKUs, customers, stock point, supplier, transport, money, run."""
 
-    name: Name = "scenario"
+    name: ScenarioName = "scenario"
     description: str = ""
     run: Run = Field(default_factory=Run)
     policy: Policy = Field(default_factory=Policy)
