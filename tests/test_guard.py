@@ -1,0 +1,152 @@
+"""The size guard: runs that would take days or exhaust memory are refused before they start,
+with the estimate and the option that overrides it; planners' normal work is not."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import time
+from pathlib import Path
+
+import pytest
+
+from servicesim import guard
+from servicesim.cli import main
+from servicesim.guard import SizeError, check_size, estimate
+from servicesim.load import load_scenario, scenario_from_dict
+
+SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+BASELINE = Path(__file__).parent.parent / "scenarios" / "baseline.yaml"
+
+
+def exact(customers: int = 100, acquired: float = 0.0, retention: float = 1.0,
+          horizon: float = 365.0, skus: int = 1) -> dict[str, object]:
+    """A scenario whose order lines are known by hand: constant 10-day order intervals and
+    2 lines per order, so 100 customers make 20 lines a day."""
+    return {
+        "name": "exact",
+        "run": {"horizon_days": horizon, "warmup_days": 0, "replications": 3},
+        "skus": {f"S{i}": {} for i in range(skus)},
+        "segments": {"s": {"customers": customers, "order_interval_days": 10,
+                           "lines_per_order": 2, "retention_rate_per_year": retention,
+                           "acquisition": {"customers_per_year": acquired}}},
+    }
+
+
+def test_lines_match_a_hand_count() -> None:
+    size = estimate(scenario_from_dict(exact()), alternatives=4, workers=2)
+    assert size.lines_per_day == pytest.approx(20.0)
+    assert size.simulations == 12
+    assert size.lines == pytest.approx(20 * 365 * 12)
+    assert size.workers == 2 and size.skus == 1 and size.segments == 1
+    # 50 new customers a year, nobody leaves: 125 on average over the year
+    grown = estimate(scenario_from_dict(exact(acquired=50)), replications=1)
+    assert grown.lines_per_day == pytest.approx(125 / 10 * 2)
+    # half leave each year: the customers fall from 100 towards 50 / ln 2 = 72
+    churned = estimate(scenario_from_dict(exact(acquired=50, retention=0.5)), replications=1)
+    assert 50 / math.log(2) / 10 * 2 < churned.lines_per_day < 20
+
+
+def test_time_and_memory_scale_as_they_should() -> None:
+    one = estimate(scenario_from_dict(exact(skus=10)), workers=1)
+    two = estimate(scenario_from_dict(exact(skus=10)), workers=2)
+    assert two.hours == pytest.approx(one.hours / 2)
+    assert two.memory_bytes > one.memory_bytes  # every worker holds the scenario
+    longer = estimate(scenario_from_dict(exact(skus=10, horizon=730)))
+    assert longer.lines == pytest.approx(2 * one.lines)
+    assert longer.memory_bytes == pytest.approx(one.memory_bytes)  # flat in the horizon
+    wider = estimate(scenario_from_dict(exact(skus=1000)))
+    assert wider.memory_bytes > one.memory_bytes + 1000 * guard.BYTES_PER_SKU * 0.9
+    # workers beyond the simulations are idle
+    assert estimate(scenario_from_dict(exact()), replications=2, workers=64).workers == 2
+
+
+def test_the_estimate_reads_well() -> None:
+    text = str(estimate(scenario_from_dict(exact()), alternatives=4, workers=2))
+    assert text.startswith("about 87,600 order lines (20 a day × 365 days × 12 simulations)")
+    assert "on 2 cores" in text and "GB of memory (1 SKU × 1 segment)" in text
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_shipped_scenarios_and_a_planners_sweep_pass(path: Path) -> None:
+    scenario = load_scenario(path)
+    check_size(scenario)
+    for years in (2, 8):  # a 20 x 10 grid of 10 replications on a 2-core laptop
+        longer = scenario.model_copy(update={"run": scenario.run.model_copy(
+            update={"horizon_days": 365.0 * years})})
+        check_size(longer, replications=10, alternatives=200, workers=2)
+
+
+def test_a_generated_1000_sku_item_master_passes(tmp_path: Path) -> None:
+    generate = pytest.importorskip("servicesim.generate")
+    path = generate.generate_dataset(skus=1000, days=730, seed=7, out_dir=tmp_path)
+    scenario = load_scenario(path)
+    assert len(scenario.skus) == 1000
+    for years in (2, 8):
+        longer = scenario.model_copy(update={"run": scenario.run.model_copy(
+            update={"horizon_days": 365.0 * years})})
+        size = check_size(longer, replications=10, alternatives=200, workers=2)
+        assert size.hours < guard.MAX_HOURS and size.memory_gb < 4
+
+
+def test_days_of_running_are_refused_with_the_estimate_and_the_override() -> None:
+    scenario = load_scenario(BASELINE, ["run.horizon_days=1e8"])
+    with pytest.raises(SizeError) as caught:
+        check_size(scenario, source=str(BASELINE))
+    message = str(caught.value)
+    assert message.startswith(f"{BASELINE}: this run is too large: about ")
+    assert "billion order lines" in message and " days on 1 core" in message, message
+    assert f"more than the {guard.MAX_HOURS:g}.0 hours allowed" in message
+    assert message.endswith("or run it anyway with --allow-large")
+    assert caught.value.estimate.hours > guard.MAX_HOURS
+    assert check_size(scenario, allow_large=True).hours > guard.MAX_HOURS
+
+
+def test_memory_over_the_limit_is_refused() -> None:
+    scenario = scenario_from_dict(exact(skus=2000))
+    with pytest.raises(SizeError, match=r"more than the 0\.1 GB of memory allowed"):
+        check_size(scenario, max_memory_bytes=1e8, option="allow_large=True")
+    assert guard.memory_limit_bytes() > 1e8
+
+
+def run_cli(argv: list[str]) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+    return code, err.getvalue()
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", str(BASELINE), "--horizon-days", "5e7"],
+    ["sweep", str(BASELINE), "--param", "policy.service_target=0.5:0.99:0.00001",
+     "--horizon-days", "20000", "--workers", "2"],
+    ["optimize", str(BASELINE), "--horizon-days", "5e6", "--workers", "2"],
+    ["compare", str(BASELINE), "--set-variant", "b:run.seed=1", "--horizon-days", "1e8",
+     "--workers", "2"],
+], ids=["run", "sweep", "optimize", "compare"])
+def test_cli_refuses_before_simulating(argv: list[str], tmp_path: Path) -> None:
+    start = time.perf_counter()
+    code, err = run_cli([*argv, "--out", str(tmp_path)])
+    assert code == 2
+    assert err.startswith(f"servicesim: error: {BASELINE}: this run is too large: about ")
+    assert "--allow-large" in err and "Traceback" not in err
+    assert time.perf_counter() - start < 20  # refused up front: nothing was simulated
+    assert not any(tmp_path.iterdir())
+
+
+def test_allow_large_lets_the_run_start(monkeypatch: pytest.MonkeyPatch,
+                                        tmp_path: Path) -> None:
+    import servicesim.experiment
+
+    class Started(Exception):
+        pass
+
+    def started(*args: object, **kwargs: object) -> None:
+        raise Started
+
+    monkeypatch.setattr(servicesim.experiment, "run_replications", started)
+    argv = ["run", str(BASELINE), "--horizon-days", "5e7", "--out", str(tmp_path)]
+    code, err = run_cli([*argv, "--allow-large"])
+    assert code == 1 and "unexpected Started" in err  # it reached the simulation
+    assert run_cli(argv)[0] == 2
