@@ -599,3 +599,55 @@ def test_show_value_elides_long_collections() -> None:
     assert load_module.show_value(list(range(10**6))).endswith(", ...]")
     assert load_module.show_value("no") == "'no'"  # quoted: YAML would read it as false
     assert load_module.show_value({"a": {"b": [1, None]}}) == "{a: {b: [1, null]}}"
+
+
+# ------------------------------------------------- --set values: the file's reader and rules
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (".inf", "value .inf: expected a finite number (not .inf or .nan)"),
+    ("1e999", "value 1e999: expected a finite number (not .inf or .nan)"),
+    ("1.0e999", "value 1.0e999: expected a finite number (not .inf or .nan)"),
+    ("nan", "value nan: expected a finite number (not .inf or .nan)"),
+    ("-1", "value -1: must be > 0"),
+    ("!!python/object/apply:os.system ['true']", "cannot read the value as YAML: YAML error at "
+     "column 1: could not determine a constructor for the tag"),
+    ("&a [*a]", "cannot read the value as YAML: the alias *a refers to a mapping or list "
+     "that contains it"),
+    ("9" * 5000, "cannot read the value as YAML: YAML error at column 1: a whole number of "
+     "5,000 characters is too long (at most 100)"),
+    ("!!int abc", "cannot read the value as YAML: YAML error at column 1: abc is not a whole "
+     "number"),
+    ("2020-13-45", "looks like a date but is not one (month must be in 1..12)"),
+    ("x" * (10 * 2**20), "cannot read the value as YAML: the text is too long (10,485,760 "
+     "characters; the limit is 5,242,880)"),
+])
+def test_set_values_meet_the_files_rules(tmp_path: Path, value: str, expected: str) -> None:
+    path = write(tmp_path, GOOD)
+    start = time.perf_counter()
+    message = str(problems_of(path, (f"run.horizon_days={value}",)))
+    assert time.perf_counter() - start < 5.0
+    assert message.startswith(f"{path} (--set run.horizon_days=")
+    assert ": run.horizon_days: value " in message
+    assert expected in message
+    assert len(message) < 1_000  # a 10 MB value is not echoed back
+
+
+def test_the_same_value_in_the_file_gives_the_same_message(tmp_path: Path) -> None:
+    from_set = problems_of(write(tmp_path, GOOD), ("run.horizon_days=.inf",)).problems[0]
+    in_file = problems_of(bad_file(tmp_path, "horizon_days: 365", "horizon_days: .inf",
+                                   "inf.yaml")).problems[0]
+    assert (from_set.key_path, from_set.message) == (in_file.key_path, in_file.message)
+
+
+def test_problem_messages_are_bounded_and_printable(tmp_path: Path) -> None:
+    skus = "".join(f"  S{i}: 1\n" for i in range(200))
+    path = write(tmp_path, f"name: t\nskus:\n{skus}segments: {{s: {{}}}}\n")
+    error = problems_of(path)
+    assert len(error.problems) == 200
+    lines = str(error).splitlines()
+    assert len(lines) == load_module.MAX_PROBLEMS_SHOWN + 1
+    assert lines[-1] == "... and 150 more problems (fix the ones above first)"
+    odd = write(tmp_path, 'name: t\nskus: {"A\\e[31m": {}}\nsegments: {s: {}}\n', "odd.yaml")
+    assert "\x1b" not in str(problems_of(odd)) and '"A\\e[31m"' in str(problems_of(odd))
+    named = tmp_path / "a\x1b[31mb.yaml"  # a file name that would colour the terminal
+    assert str(problems_of(named)) == f"{tmp_path}/a\\x1b[31mb.yaml: file not found"
