@@ -538,3 +538,12 @@ def test_any_quantities_fit_to_a_valid_distribution_with_the_data_mean(
     if fit.model in ("negative_binomial", "normal"):
         assert drawn_var == pytest.approx(data.var(ddof=1), rel=1e-4, abs=1e-6)
     assert fit.reason
+
+
+def test_the_items_report_loader_reports_duplicate_keys_like_load_scenario(
+        tmp_path: Path) -> None:
+    path = write(tmp_path, SCENARIO + "name: again\n")
+    with pytest.raises(ScenarioError) as info:
+        load_with_fit(path)
+    assert "name: duplicate key (also at line 1)" in str(info.value)
+    assert [str(p) for p in info.value.problems] == problems_of(path)

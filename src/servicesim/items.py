@@ -1390,13 +1390,17 @@ def _write_document(data: dict[str, Any], file: str, lines: Mapping[tuple[Any, .
 
 
 def load_with_fit(path: str | os.PathLike[str]) -> tuple[Any, ItemsFit | None]:
-    """Load a scenario file and return it with the fit of its ``items:`` (None without)."""
-    from .load import _Document, _parse_yaml, _read_text, _validate
+    """Load a scenario file and return it with the fit of its ``items:`` (None without);
+    the same checks and messages as :func:`~servicesim.load.load_scenario`."""
+    from .load import _Document, _dotted, _parse_yaml, _read_text, _validate
 
     file = os.fspath(path)
     doc: _Document = _parse_yaml(_read_text(file), file)
+    duplicates = [Problem(file, _dotted(key_path), NOT_SET,
+                          f"duplicate key (also at line {first}); remove one of them", line)
+                  for key_path, first, line in doc.duplicates]
     data = doc.data
     fit = None
     if isinstance(data, dict):
         data, fit = expand_items(data, file, doc.lines)
-    return _validate(data, file, doc.lines), fit
+    return _validate(data, file, doc.lines, (), duplicates), fit
