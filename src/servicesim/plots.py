@@ -407,9 +407,15 @@ def _param_is_fraction(key: str, values: Sequence[Any]) -> bool:
         word in leaf for word in ("target", "rate", "fraction", "level", "share"))
 
 
+def is_target_key(key: str) -> bool:
+    """Whether a swept key sets a service target: ``policy.service_target``, a SKU's, or a
+    class's (``policy.service_target.A``); keys joined by ``+`` are judged by the first."""
+    return "service_target" in key.split("+")[0].split(".")[-2:]
+
+
 def _param_label(key: str, values: Sequence[Any]) -> str:
     leaf = key.split("+")[0]
-    if leaf.endswith("service_target"):
+    if is_target_key(leaf):
         text = f"Service target ({key})"
     else:
         text = key
@@ -522,7 +528,7 @@ def _x_axis(results: Results) -> _Axis:
                if all(isinstance(a.params.get(k), numbers.Real)
                       and not isinstance(a.params.get(k), bool) for a in alternatives)]
     if numeric:
-        key = next((k for k in numeric if k.endswith("service_target")), numeric[0])
+        key = next((k for k in numeric if is_target_key(k)), numeric[0])
         others = [k for k in varying if k != key]
         series: dict[str, list[Alternative]] = {}
         for a in sorted(alternatives, key=lambda a: (float(a.params[key]), a.id)):
@@ -619,7 +625,7 @@ def objective_chart(results: Results) -> Any:
     ax.set_ylabel(_label(objective) + _unit_suffix(objective))
     _set_y_format(ax, objective)
     ax.legend(loc="lower left" if axis.x(best) > middle else "lower right")
-    target = axis.key is not None and axis.key.endswith("service_target")
+    target = axis.key is not None and is_target_key(axis.key)
     _title(ax, results, f"{_label(objective)} against {'service target' if target else axis.label}")
     _caption(figure, f"Shaded: levels whose mean {objective} is not significantly below the "
                      f"optimum's (one-sided paired t-tests on common replications, Holm-"
@@ -795,14 +801,14 @@ def service_chart(results: Results) -> Any:
         if scenario is not None:
             metric = scenario.policy.service_metric
         if target is None:
-            target = next((v for k, v in a.params.items() if k.endswith("service_target")),
-                          None)
-        if target is not None:
-            targets[a.id] = float(target)
+            target = next((v for k, v in a.params.items() if is_target_key(k)), None)
+        if isinstance(target, numbers.Real) and not isinstance(target, bool):
+            targets[a.id] = float(target)  # per-class targets (a mapping) are not charted
     alts = sorted([a for a in results.alternatives if a.id in targets],
                   key=lambda a: (targets[a.id], a.id))
     if not alts:
-        ax.text(0.5, 0.5, "no service target in these alternatives", ha="center",
+        ax.text(0.5, 0.5, "no single service target in these alternatives\n(targets per "
+                "SKU class are not charted here)", ha="center",
                 transform=ax.transAxes)
         alts = []
     xs = [targets[a.id] for a in alts]

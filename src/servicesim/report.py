@@ -32,7 +32,15 @@ from typing import Any
 
 from .kpis import KPI_BY_KEY, KPIS, SUMMARY_KEYS
 from .output import atomic_write_bytes, atomic_write_text
-from .plots import CHARTS, Alternative, PlotError, Results, load_results, plot_all
+from .plots import (
+    CHARTS,
+    Alternative,
+    PlotError,
+    Results,
+    is_target_key,
+    load_results,
+    plot_all,
+)
 
 __all__ = ["ReportError", "summary_sentence", "write_report"]
 
@@ -72,7 +80,8 @@ def fmt(key: str, value: Any) -> str:
 
 def _param_is_fraction(key: str, value: Any) -> bool:
     leaf = key.rsplit(".", 1)[-1]
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value <= 1
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and 0 <= float(value) <= 1
             and any(w in leaf for w in ("target", "rate", "fraction", "level", "share")))
 
 
@@ -132,8 +141,9 @@ def _is_number(value: Any) -> bool:
 def _main_key(results: Results, varying: Sequence[str]) -> str | None:
     numeric = [k for k in varying if all(_is_number(a.params.get(k))
                                          for a in results.alternatives)]
-    targets = [k for k in numeric if k.endswith("service_target")]
-    return (targets or numeric or [None])[0]
+    targets = [k for k in numeric if is_target_key(k)]
+    choices: list[str | None] = [*targets, *numeric, None]
+    return choices[0]
 
 
 def _line(results: Results, key: str) -> list[Alternative]:
@@ -148,7 +158,7 @@ def _line(results: Results, key: str) -> list[Alternative]:
 
 def _level_text(key: str, value: Any, metric: str) -> str:
     text = _param_text(key, value)
-    if key.endswith("service_target"):
+    if is_target_key(key):
         name = "fill-rate" if metric == "fill_rate" else "cycle-service-level"
         article = "an" if text.startswith(("8", "11 ", "11.", "18")) else "a"
         return f"{article} {text} {name} target"
@@ -371,7 +381,7 @@ def _embedded_png(path: Path) -> bytes:
             if image.width <= EMBED_WIDTH:
                 return data
             height = round(image.height * EMBED_WIDTH / image.width)
-            small = image.convert("RGB").resize((EMBED_WIDTH, height), Image.LANCZOS)
+            small = image.convert("RGB").resize((EMBED_WIDTH, height), Image.Resampling.LANCZOS)
             small = small.quantize(256, method=Image.Quantize.MEDIANCUT)  # flat chart colours
             buffer = io.BytesIO()
             small.save(buffer, format="PNG", optimize=True)
