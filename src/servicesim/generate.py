@@ -14,8 +14,9 @@ the scenario's path.  What makes it realistic:
 * units per line are Poisson, negative binomial (overdispersed) or normal (large, steady
   quantities), drawn as ``max(1, round(X))`` like the model;
 * supplier lead times from 2 to about 60 days, a fifth of them fixed;
-* two segments, key accounts (40 customers, mostly backorder) and retail (400 customers,
-  mostly buy elsewhere); each SKU has its own key-account share of lines.
+* two segments, key accounts (one per 5 SKUs, mostly backorder) and retail (5 per SKU,
+  mostly buy elsewhere), each acquiring new customers to replace those who defect; each
+  SKU has its own key-account share of lines.
 
 Everything is drawn from one ``numpy.random.Generator`` seeded with ``seed``: the same
 arguments give byte-identical files.  Files are written atomically.
@@ -209,25 +210,33 @@ policy:
   lead_time_demand: auto
 
 segments:                      # order intervals and SKU weights come from the history
-  key_accounts:
-    customers: 40
+  key_accounts:                # about one account per 5 SKUs, each ordering every few weeks
+    customers: {max(20, skus // 5)}
     lines_per_order: {{type: poisson, mean: 4}}
     promised_cycle_time_days: 3
     priority: 1
-    reactions: {{wait: 0.0, backorder: 0.7, switch: 0.29, defect: 0.01}}
-    defect_increase_per_stockout: 0.005
+    reactions: {{wait: 0.0, backorder: 0.7, switch: 0.298, defect: 0.002}}
+    defect_increase_per_stockout: 0.0005   # accounts order often: patience lasts longer
     retention_rate_per_year: 0.85
     payment_terms_days: 30
-  retail:
-    customers: 400
+    acquisition:               # new accounts replace those lost
+      customers_per_year: {max(2, skus // 25)}
+      cost_per_customer: 4000
+      lost_acquisitions_per_defection: 0.5   # word of mouth
+  retail:                      # many small customers, each ordering every couple of months
+    customers: {5 * skus}
     lines_per_order: {{type: empirical, values: [1, 2, 3], probabilities: [0.6, 0.3, 0.1]}}
     promised_cycle_time_days: 4
     priority: 2
     reactions: {{wait: 0.15, backorder: 0.0, switch: 0.82, defect: 0.03}}
     patience_days: {{type: exponential, mean: 3}}
     max_waits: 2
-    defect_increase_per_stockout: 0.02
+    defect_increase_per_stockout: 0.01
     retention_rate_per_year: 0.7
+    acquisition:
+      customers_per_year: {skus // 2}
+      cost_per_customer: 250
+      lost_acquisitions_per_defection: 0.5
 
 supplier:                      # lead times are per SKU (items.csv); these costs apply to all
   cost_per_order: 150
