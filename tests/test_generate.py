@@ -96,3 +96,17 @@ def test_the_generated_1000_sku_scenario_loads(tmp_path: Path) -> None:
     assert 0.8 <= share_a < 0.85
     changed = with_overrides(scenario, ["policy.service_target.A=0.99"])
     assert changed.policy.service_target == {"A": 0.99, "B": 0.95, "C": 0.9}
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--skus", "100000"], "at most 99,999 SKUs"),
+    (["--skus", "90000", "--days", "36500"], "at most 5,000,000 are generated"),
+])
+def test_generate_refuses_what_would_exhaust_memory(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+        words: str) -> None:
+    out = tmp_path / "gen"
+    assert main(["generate", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+    assert not out.exists()  # refused before anything is written

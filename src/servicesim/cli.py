@@ -872,8 +872,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise _UsageError(f"--seed must be >= 0, got {args.seed}")
-    data = generate(skus=args.skus, days=args.days, seed=args.seed, out_dir=args.out,
-                    lines_per_day=args.lines_per_day)
+    try:
+        data = generate(skus=args.skus, days=args.days, seed=args.seed, out_dir=args.out,
+                        lines_per_day=args.lines_per_day)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
     print(f"wrote {data.items} ({_plural(data.skus, 'SKU')}), {data.history} "
           f"({data.lines:,} order lines over {data.days} days) and {data.scenario}")
     print(f"revenue share of the top 20 % of SKUs: {data.pareto_share:.1%}; SKUs with "

@@ -27,7 +27,6 @@ import json
 import math
 import numbers
 import os
-import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -43,7 +42,14 @@ from .executors import make_executor
 from .experiment import confidence_interval, figure_interval
 from .kpis import KPI_BY_KEY, SUMMARY_KEYS
 from .load import NOT_SET, Override, Problem, ScenarioError, with_overrides
-from .output import OutputError, atomic_write_text, csv_text, jsonable, safe_folder_name
+from .output import (
+    OutputError,
+    atomic_write_text,
+    csv_text,
+    jsonable,
+    name_problem,
+    safe_folder_name,
+)
 from .scenario import Scenario
 from .sweeping import progress_bar
 
@@ -75,7 +81,6 @@ TABLE_COLUMNS = ("figure", "scenario", "label", "mean", "ci_low", "ci_high", "st
                  "diff", "diff_ci_low", "diff_ci_high", "p_value", "n_pairs")
 """The columns of ``comparison.csv``; the ``diff`` columns are empty for the reference."""
 
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
 MAX_LABEL = 80
 
 
@@ -321,10 +326,9 @@ def _identity(scenarios: Sequence[Scenario], labels: Sequence[str], replications
 
 
 def _check_id(compare_id: str) -> str:
-    if not isinstance(compare_id, str) or not _ID.match(compare_id) or ".." in compare_id \
-            or len(compare_id) > 100:
-        raise OutputError(f"--id {compare_id!r}: a comparison id is 1 to 100 letters, digits, "
-                          "'_', '.' or '-', starting with a letter or digit, without '..'")
+    problem = name_problem(compare_id)
+    if problem is not None:
+        raise OutputError(f"--id {compare_id!r}: the id names the results folder; {problem}")
     return compare_id
 
 

@@ -71,6 +71,12 @@ def pareto_share(revenue: np.ndarray, top: float = 0.2) -> float:
     return float(values[:count].sum() / total)
 
 
+MAX_SKUS = 99_999
+"""The most SKUs :func:`generate` writes (names run from SKU-00001 to SKU-99999)."""
+MAX_LINES = 5_000_000
+"""The most order lines :func:`generate` writes (about 200 MB of history)."""
+
+
 def generate(skus: int = 1000, days: int = 730, seed: int = 7,
              out_dir: str | os.PathLike[str] = "generated",
              lines_per_day: float | None = None, name: str | None = None) -> GeneratedDataset:
@@ -80,8 +86,15 @@ def generate(skus: int = 1000, days: int = 730, seed: int = 7,
     """
     if skus < 1 or days < 1:
         raise ValueError("skus and days must be at least 1")
-    rng = np.random.default_rng(seed)
+    if skus > MAX_SKUS:
+        raise ValueError(f"--skus {skus:,}: at most {MAX_SKUS:,} SKUs can be generated")
     total_rate = lines_per_day if lines_per_day is not None else 0.2 * skus
+    if total_rate * days > MAX_LINES:
+        raise ValueError(
+            f"--skus {skus:,} --days {days:,}: about {total_rate * days:,.0f} order lines "
+            f"({total_rate:,.1f} a day); at most {MAX_LINES:,} are generated (a history "
+            "file of about 40 bytes a line): fewer SKUs, days or --lines-per-day")
+    rng = np.random.default_rng(seed)
     names = [f"SKU-{i + 1:05d}" for i in range(skus)]
 
     log_price = rng.uniform(math.log(0.5), math.log(5000.0), skus)

@@ -1025,7 +1025,8 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scena
 
 def dump_scenario(scenario: Scenario) -> str:
     """The scenario as YAML; :func:`load_scenario` reads it back to an equal scenario."""
-    return yaml.safe_dump(
-        scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True,
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: 3x faster, same text
+    return yaml.dump(
+        scenario.model_dump(mode="json"), Dumper=dumper, sort_keys=False, allow_unicode=True,
         default_flow_style=False, width=100,
     )

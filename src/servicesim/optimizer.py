@@ -74,6 +74,7 @@ from .output import (
     csv_cell,
     csv_text,
     jsonable,
+    name_problem,
     safe_folder_name,
 )
 from .scenario import Scenario
@@ -549,8 +550,8 @@ def optimize(
     if out_dir is not None:
         try:
             folder = Path(out_dir) / safe_folder_name(scenario.name)
-            if run_id is not None:
-                safe_folder_name(run_id)
+            if run_id is not None and (problem := name_problem(run_id)) is not None:
+                raise ValueError(f"--id {run_id!r}: {problem}")
         except ValueError as exc:
             raise OutputError(str(exc)) from None
     keys = [a.key for a in axes]

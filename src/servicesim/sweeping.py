@@ -378,7 +378,8 @@ class _RunsFile:
         self.lines[key] = _line(self.plan.row_cells(row))
         self.rows[key] = row
         self.dirty = True
-        if time.monotonic() - self.last_write >= self.interval:
+        first = len(self.rows) == len(self.plan.done) + 1  # the first new row: show it at once
+        if first or time.monotonic() - self.last_write >= self.interval:
             self.write()
 
     def write(self) -> None:
@@ -518,14 +519,17 @@ def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int
             raise
     rows = [runs.rows[k] for k in sorted(runs.rows)]
     summary = _summary_rows(plan, rows)
-    try:
-        runs.write()  # every row safe before anything else is written
-        atomic_write_text(folder / SUMMARY_FILE, _summary_csv(plan, summary))
-        finish("complete")
-    except OutputError:
-        with suppress(OutputError):
-            finish("failed")
-        raise
+    # every run is done: a Ctrl-C or SIGTERM now would only leave the manifest "running",
+    # so the last few milliseconds of writing are finished first
+    with ignoring_interrupts():
+        try:
+            runs.write()  # every row safe before anything else is written
+            atomic_write_text(folder / SUMMARY_FILE, _summary_csv(plan, summary))
+            finish("complete")
+        except OutputError:
+            with suppress(OutputError):
+                finish("failed")
+            raise
     return SweepResult(plan=plan, runs=rows, summary=summary,
                        n_simulations=len(rows) - len(plan.done))
 
