@@ -193,7 +193,6 @@ def test_subprocess_exit_code_and_no_traceback(tmp_path: Path, bad: Path,
 
 # ----------------------------------------------------------------- run, end to end
 
-experiment = pytest.importorskip("servicesim.experiment", reason="engine not landed yet")
 
 
 def test_run_end_to_end(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

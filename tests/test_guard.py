@@ -13,6 +13,7 @@ import pytest
 
 from servicesim import guard
 from servicesim.cli import main
+from servicesim.generate import generate_dataset
 from servicesim.guard import SizeError, check_size, estimate
 from servicesim.load import load_scenario, scenario_from_dict
 
@@ -79,8 +80,7 @@ def test_shipped_scenarios_and_a_planners_sweep_pass(path: Path) -> None:
 
 
 def test_a_generated_1000_sku_item_master_passes(tmp_path: Path) -> None:
-    generate = pytest.importorskip("servicesim.generate")
-    path = generate.generate_dataset(skus=1000, days=730, seed=7, out_dir=tmp_path)
+    path = generate_dataset(skus=1000, days=730, seed=7, out_dir=tmp_path)
     scenario = load_scenario(path)
     assert len(scenario.skus) == 1000
     for years in (2, 8):

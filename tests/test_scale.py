@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from servicesim.distributions import integer_moments
+from servicesim.generate import generate_dataset
 from servicesim.model import DayHistogram, ServiceModel, simulate
 from servicesim.policy import derive_policies
 from servicesim.scenario import Scenario
@@ -194,9 +195,8 @@ def test_fast_paths_give_the_same_figures(monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    generate = pytest.importorskip("servicesim.generate")
     out = tmp_path_factory.mktemp("generated")
-    return Path(generate.generate_dataset(skus=1000, days=60, seed=7, out_dir=out))
+    return Path(generate_dataset(skus=1000, days=60, seed=7, out_dir=out))
 
 
 def test_generated_1000_skus_run_a_short_horizon(generated: Path) -> None:
