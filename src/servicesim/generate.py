@@ -71,6 +71,16 @@ def pareto_share(revenue: np.ndarray, top: float = 0.2) -> float:
     return float(values[:count].sum() / total)
 
 
+def key_accounts_for(skus: int) -> int:
+    """Key accounts of a generated scenario: one per 5 SKUs, at least 20."""
+    return max(20, skus // 5)
+
+
+def retail_customers_for(skus: int) -> int:
+    """Retail customers of a generated scenario: 5 per SKU."""
+    return 5 * skus
+
+
 MAX_SKUS = 99_999
 """The most SKUs :func:`generate` writes (names run from SKU-00001 to SKU-99999)."""
 MAX_LINES = 5_000_000
@@ -143,7 +153,9 @@ def generate(skus: int = 1000, days: int = 730, seed: int = 7,
     quantity[normal] = rng.normal(mu[normal], cv[normal] * mu[normal])
     quantity = np.maximum(1, np.rint(quantity)).astype(np.int64)
     is_key = rng.random(n) < key_share[sku_of]
-    customer = np.where(is_key, rng.integers(1, 41, n), rng.integers(1, 401, n))
+    accounts, retail = key_accounts_for(skus), retail_customers_for(skus)  # as the scenario
+    customer = np.where(is_key, rng.integers(1, accounts + 1, n),
+                        rng.integers(1, retail + 1, n))
     order = np.lexsort((sku_of, day))
     sku_of, day, quantity, is_key, customer = (a[order] for a in (sku_of, day, quantity,
                                                                    is_key, customer))
@@ -161,7 +173,7 @@ def generate(skus: int = 1000, days: int = 730, seed: int = 7,
         ["date", "sku", "quantity", "segment", "customer"],
         *([dates[day[j]], names[sku_of[j]], str(quantity[j]),
            "key_accounts" if is_key[j] else "retail",
-           f"KA-{customer[j]:03d}" if is_key[j] else f"R-{customer[j]:04d}"]
+           f"KA-{customer[j]:05d}" if is_key[j] else f"R-{customer[j]:06d}"]
           for j in range(n)),
     ])
     items = atomic_write_text(out / "items.csv", items_text)
@@ -224,7 +236,7 @@ policy:
 
 segments:                      # order intervals and SKU weights come from the history
   key_accounts:                # about one account per 5 SKUs, each ordering every few weeks
-    customers: {max(20, skus // 5)}
+    customers: {key_accounts_for(skus)}
     lines_per_order: {{type: poisson, mean: 4}}
     promised_cycle_time_days: 3
     priority: 1
@@ -237,7 +249,7 @@ segments:                      # order intervals and SKU weights come from the h
       cost_per_customer: 4000
       lost_acquisitions_per_defection: 0.5   # word of mouth
   retail:                      # many small customers, each ordering every couple of months
-    customers: {5 * skus}
+    customers: {retail_customers_for(skus)}
     lines_per_order: {{type: empirical, values: [1, 2, 3], probabilities: [0.6, 0.3, 0.1]}}
     promised_cycle_time_days: 4
     priority: 2
