@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, optimize, stats
 
+from servicesim.model import simulate
 from servicesim.policy import (
     DerivedPolicy,
     SkuDemand,
@@ -441,3 +442,26 @@ def test_higher_target_never_lowers_the_parameter(
         assert 0.0 <= derived.predicted_service <= 1.0
         values.append(getattr(derived, key))
     assert values[0] <= values[1]
+
+
+def reacting(scenario: Scenario, reactions: dict[str, float]) -> Scenario:
+    """``scenario`` with its one segment reacting to stockouts by ``reactions``."""
+    data = scenario.model_dump()
+    data["segments"]["s"]["reactions"] = reactions
+    return Scenario.model_validate(data)
+
+
+def test_lost_sales_keep_the_reorder_point_at_or_above_zero() -> None:
+    """With Q far above the lead-time demand, the backorder formula lets s fall below 0 (the
+    position dips below 0 while customers wait).  Lost sales never take the position below
+    0, so such an s would never reorder: where demand can be lost, s is at least 0."""
+    base = make({"type": "sQ", "service_target": 0.9, "order_quantity": 200}, customers=1,
+                run={"horizon_days": 1200, "warmup_days": 100, "replications": 2})
+    backorders = reacting(base, {"backorder": 1.0})
+    assert derive_policy(backorders, "A").reorder_point < -10  # Poisson(2), 20 short a cycle
+    for reactions in ({"switch": 1.0}, {"backorder": 0.7, "switch": 0.3}, {"wait": 1.0}):
+        derived = derive_policy(reacting(base, reactions), "A")
+        assert derived.reorder_point == 0, reactions
+        assert "never falls below 0" in " ".join(derived.notes)
+    # the simulated stock keeps being replenished (s < 0 would leave it empty for good)
+    assert simulate(reacting(base, {"switch": 1.0}), 1).kpis["item_fill_rate"] > 0.95

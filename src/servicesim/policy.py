@@ -417,6 +417,19 @@ class DerivedPolicy:
         return record
 
 
+def can_lose_demand(scenario: Scenario, sku_name: str) -> bool:
+    """Whether a stockout of ``sku_name`` can lose demand: some segment that buys it reacts
+    other than by backordering (switch, defect, or wait and give up).  Lost demand never
+    enters the inventory position, so a reorder point below 0 would never reorder."""
+    for segment in scenario.segments.values():
+        if segment.reactions.backorder >= 1.0:
+            continue
+        weights = segment.sku_weights
+        if weights is None or weights.get(sku_name, 0.0) > 0.0:
+            return True
+    return False
+
+
 def derive_policy(scenario: Scenario, sku_name: str,
                   demand: SkuDemand | None = None) -> DerivedPolicy:
     """The policy of ``sku_name`` with its missing parameters derived (DOMAIN §5).
@@ -437,7 +450,10 @@ def derive_policy(scenario: Scenario, sku_name: str,
       (1 − β)·μ_d·R.
 
     The normal model uses z = Φ⁻¹(α) (s = ⌈μ + z·σ⌉) and the loss function G; order-up-to
-    levels are at least 0.  A SKU without demand gets s = 0 and S = 0 (S = Q for ``sS``)
+    levels are at least 0.  Where demand can be lost (:func:`can_lose_demand`), a derived
+    reorder point is at least 0: the formulas assume backorders, which let the inventory
+    position fall below 0; lost sales do not, and s < 0 would never reorder.  A SKU without
+    demand gets s = 0 and S = 0 (S = Q for ``sS``)
     and a predicted service of 1 (nothing is demanded, nothing is short).  ``demand``
     defaults to :func:`sku_demands` of the scenario.
     """
@@ -520,12 +536,20 @@ def derive_policy(scenario: Scenario, sku_name: str,
 
             # s > −Q − 1 (where β = 0); with S given, s < S and Q = S − s
             floor, ceiling = (-q - 1, _NO_LIMIT) if top is None else (-_NO_LIMIT, top - 1)
+            lost = can_lose_demand(scenario, sku_name)
+            if lost:  # the position never falls below 0: s < 0 would never reorder
+                floor = max(floor, -1)
             if alpha:
                 s = min(normal_quantile(), ceiling) if normal \
                     else search(cover.cdf, -1, ceiling, alpha_z())
+                if lost and s < 0 <= ceiling:
+                    s = 0
             else:
                 s = search(fill, floor, ceiling,
                            beta_z((1.0 - goal()) * q) if top is None else None)
+            if lost and s == 0 and (cover.cdf(-1) if alpha else fill(-1)) >= goal():
+                notes.append("reorder point raised to 0: demand that is not backordered is "
+                             "lost, so the inventory position never falls below 0")
             if big_s is not None and s == ceiling \
                     and (cover.cdf(s) if alpha else fill(s)) < goal():
                 notes.append(f"target not reachable below order_up_to {big_s}; "
