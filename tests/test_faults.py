@@ -405,6 +405,40 @@ def test_ctrl_c_stops_optimize_keeping_its_runs_and_resume_gives_the_same_result
     assert resumed["n_simulations"] == fresh["n_simulations"] > kept
 
 
+def test_a_killed_optimize_keeps_its_finished_rounds_and_resumes_to_the_same_result(
+        tiny_file: Path, tmp_path: Path, processes: list[subprocess.Popen[str]]) -> None:
+    """SIGKILL leaves no time to save anything: the rows saved after each round are what
+    --resume continues from, and it ends where an uninterrupted search ends."""
+    args = ["optimize", str(tiny_file), "--replications", "2", "--max-replications", "16",
+            "--out", str(tmp_path / "killed"), "--workers", "2", "--no-plots"]
+    process = start(args, tmp_path)
+    processes.append(process)
+    reader = LineReader(process.stderr)
+    reader.start()
+    reader.wait_for("optimize: round 2:")  # printed after round 2's rows were saved
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    reader.join(timeout=10)
+    assert group_gone(process.pid)
+    (folder,) = (tmp_path / "killed" / "tiny").iterdir()
+    document = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    assert document["status"] == "running" and document["rounds"] >= 2
+    kept = data_rows(folder / "runs.csv")
+    assert kept == document["n_simulations"] >= 18  # at least the first round's 9 x 2
+    assert not temp_files(folder)
+
+    assert main([*args, "--resume", "--quiet"]) == 0
+    assert main([*args[:args.index("--out")], "--out", str(tmp_path / "whole"), "--workers",
+                 "2", "--no-plots", "--quiet"]) == 0
+    (whole,) = (tmp_path / "whole" / "tiny").iterdir()
+    for name in ("runs.csv", "evaluations.csv"):
+        assert (folder / name).read_bytes() == (whole / name).read_bytes(), name
+    resumed = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    fresh = json.loads((whole / "result.json").read_text(encoding="utf-8"))
+    assert resumed["status"] == "complete" and resumed["best"] == fresh["best"]
+    assert resumed["n_simulations"] == fresh["n_simulations"] > kept
+
+
 # ------------------------------------------------------------- full disk, no permission
 
 

@@ -35,7 +35,9 @@ whichever executor ran them.  For the same reason an interrupted search can resu
 (or SIGTERM) writes the finished rows to ``runs.csv`` with a ``result.json`` of status
 ``interrupted`` and raises :class:`OptimizeInterrupted`; ``optimize(..., resume=True)``
 replays the search, taking every row it already has from that ``runs.csv`` instead of
-simulating it again, and ends with the same files as an uninterrupted search.
+simulating it again, and ends with the same files as an uninterrupted search.  After every
+round the finished rows are saved as well (``result.json`` status ``running``), so even a
+hard kill (SIGKILL, power loss) loses at most the round in progress.
 """
 
 from __future__ import annotations
@@ -584,14 +586,19 @@ def optimize(
                                                                      r["replication"])),
                               objective)
                 this_round.clear()
+                if directory is not None:  # a checkpoint: a hard kill loses one round at most
+                    with ignoring_interrupts():
+                        _write_progress(directory, scenario, keys, settings, content_id,
+                                        search.runs, command, started, rounds, "running",
+                                        with_scenario=rounds == 1)
                 _say_round(search, objective, alpha, rounds, say)
                 batch = search.next_batch(_assess(search.all(), alpha))
     except KeyboardInterrupt as exc:
         rows = [*search.runs, *this_round]
         if directory is not None:
             with ignoring_interrupts():
-                _write_interrupted(directory, scenario, keys, settings, content_id, rows,
-                                   command, started, rounds)
+                _write_progress(directory, scenario, keys, settings, content_id, rows,
+                                command, started, rounds, "interrupted")
         raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
     state = _assess(search.all(), alpha)
     if not math.isfinite(state.best.mean):
@@ -703,24 +710,29 @@ def _reuse(earlier: Mapping[tuple[int, int], Mapping[str, str]], task: Task,
             "seed": task.root_seed, **figures}
 
 
-def _write_interrupted(directory: Path, scenario: Scenario, keys: Sequence[str],
-                       settings: Mapping[str, Any], content_id: str,
-                       rows: Sequence[dict[str, Any]], command: str | None,
-                       started: datetime, rounds: int) -> None:
-    """runs.csv (the finished rows), scenario.yaml and a result.json of status interrupted."""
+def _write_progress(directory: Path, scenario: Scenario, keys: Sequence[str],
+                    settings: Mapping[str, Any], content_id: str,
+                    rows: Sequence[dict[str, Any]], command: str | None,
+                    started: datetime, rounds: int, status: str,
+                    with_scenario: bool = True) -> None:
+    """runs.csv (the finished rows), scenario.yaml and a result.json of ``status``:
+    ``running`` after each round (a checkpoint that ``--resume`` continues from, should the
+    process be killed outright), ``interrupted`` after Ctrl-C or SIGTERM."""
     from . import __version__
 
     ordered = sorted(rows, key=lambda r: (r["alternative"], r["replication"]))
     document = {
-        "status": "interrupted", "scenario": scenario.name, **settings,
+        "status": status, "scenario": scenario.name, **settings,
         "content_id": content_id, "n_simulations": len(ordered), "rounds": rounds,
         "command": command, "servicesim_version": __version__,
         "started": started.isoformat(timespec="seconds"),
-        "interrupted": datetime.now(UTC).isoformat(timespec="seconds"),
+        ("interrupted" if status == "interrupted" else "saved"):
+            datetime.now(UTC).isoformat(timespec="seconds"),
     }
     atomic_write_text(directory / "runs.csv", csv_text(
         ordered, ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS]))
-    atomic_write_text(directory / "scenario.yaml", dump_scenario(scenario))
+    if with_scenario:
+        atomic_write_text(directory / "scenario.yaml", dump_scenario(scenario))
     atomic_write_text(directory / "result.json", json.dumps(
         jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
