@@ -28,20 +28,10 @@ from servicesim.engine import (
 )
 from servicesim.generate import generate_dataset
 from servicesim.load import load_scenario
-from servicesim.scenario import Scenario
+from sweep_helpers import BASE
 
 distributed = pytest.importorskip("distributed")
 
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "run": {"horizon_days": 120, "warmup_days": 20, "replications": 3, "seed": 7},
-    "skus": {"A": {"unit_cost": 10, "price": 15}},
-    "policy": {"service_target": 0.9},
-    "segments": {"s": {"customers": 20,
-                       "order_interval_days": {"type": "exponential", "mean": 1.0},
-                       "reactions": {"backorder": 0.5, "switch": 0.5}}},
-}
-BASE = Scenario.model_validate(TINY)
 ALLOWED_FAILURES = 1
 """Worker deaths a task may cause before the scheduler gives up on it (Dask's default is 3;
 fewer keeps the give-up test short, and one loss is still survived)."""

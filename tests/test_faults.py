@@ -15,7 +15,6 @@ import queue
 import shlex
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from servicesim import engine, output, sweeping
 from servicesim.cli import main
@@ -48,17 +46,8 @@ from servicesim.executors import (
 )
 from servicesim.scenario import Scenario
 from servicesim.sweeping import sweep
+from sweep_helpers import BASE, data_rows, group_gone, start, write_tiny
 
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "run": {"horizon_days": 120, "warmup_days": 20, "replications": 3, "seed": 7},
-    "skus": {"A": {"unit_cost": 10, "price": 15}},
-    "policy": {"service_target": 0.9},
-    "segments": {"s": {"customers": 20,
-                       "order_interval_days": {"type": "exponential", "mean": 1.0},
-                       "reactions": {"backorder": 0.5, "switch": 0.5}}},
-}
-BASE = Scenario.model_validate(TINY)
 PARAM = "policy.service_target=0.5:0.695:0.005"  # 40 alternatives x 3: about 1 s on 2 cores
 RUNS = 40 * 3
 FEW = "policy.service_target=0.5:0.95:0.05"  # 10 alternatives x 3
@@ -66,9 +55,7 @@ FEW = "policy.service_target=0.5:0.95:0.05"  # 10 alternatives x 3
 
 @pytest.fixture(scope="module")
 def tiny_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("scenario") / "tiny.yaml"
-    path.write_text(yaml.safe_dump(TINY, sort_keys=False), encoding="utf-8")
-    return path
+    return write_tiny(tmp_path_factory.mktemp("scenario"))
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +71,6 @@ def few_tasks(replications: int = 3) -> list[Task]:
 
 def seen_keys(rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
     return [(r["alternative"], r["replication"]) for r in rows]
-
-
-def data_rows(path: Path) -> int:
-    try:
-        return max(len(path.read_bytes().splitlines()) - 1, 0)
-    except FileNotFoundError:
-        return 0
 
 
 def temp_files(folder: Path) -> list[str]:
@@ -249,13 +229,6 @@ def test_a_sweep_whose_run_keeps_killing_workers_fails_clearly_keeping_the_rest(
 # ------------------------------------------------------------------- SIGTERM, Ctrl-C
 
 
-def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
-    """``python -m servicesim`` in its own process group."""
-    return subprocess.Popen([sys.executable, "-m", "servicesim", *args], cwd=cwd,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
 @pytest.fixture
 def processes() -> Iterator[list[subprocess.Popen[str]]]:
     """Processes a test starts; any still running at the end are killed (with their group)."""
@@ -274,17 +247,6 @@ def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str],
         assert process.poll() is None, "the command ended before the fault was injected"
         assert time.monotonic() < deadline, "timed out waiting for the command"
         time.sleep(0.02)
-
-
-def group_gone(pgid: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_sigterm_stops_a_sweep_keeps_its_rows_and_the_resume_equals_a_full_run(

@@ -10,40 +10,25 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from servicesim import SUMMARY_KEYS, __version__
 from servicesim.cli import main
 from servicesim.experiment import confidence_interval
 from servicesim.load import ScenarioError, load_scenario
-from servicesim.scenario import Scenario
 from servicesim.sweeping import SweepError, plan_sweep, sweep
+from sweep_helpers import BASE, data_rows, group_gone, start, write_tiny
 
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "run": {"horizon_days": 120, "warmup_days": 20, "replications": 3, "seed": 7},
-    "skus": {"A": {"unit_cost": 10, "price": 15}},
-    "policy": {"service_target": 0.9},
-    "segments": {"s": {"customers": 20,
-                       "order_interval_days": {"type": "exponential", "mean": 1.0},
-                       "reactions": {"backorder": 0.5, "switch": 0.5}}},
-}
-BASE = Scenario.model_validate(TINY)
 MANY = "policy.service_target=0.5:0.945:0.005"  # 90 alternatives: a few seconds of work
 MANY_RUNS = 90 * 3
 
 
 @pytest.fixture(scope="module")
 def tiny_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("scenario") / "tiny.yaml"
-    path.write_text(yaml.safe_dump(TINY, sort_keys=False), encoding="utf-8")
-    return path
+    return write_tiny(tmp_path_factory.mktemp("scenario"))
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +44,6 @@ def reference(tiny_file: Path, tmp_path_factory: pytest.TempPathFactory) -> byte
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def data_rows(path: Path) -> int:
-    try:
-        return max(len(path.read_text(encoding="utf-8").splitlines()) - 1, 0)
-    except FileNotFoundError:
-        return 0
 
 
 # ------------------------------------------------------------------------- the files
@@ -189,13 +167,6 @@ def test_the_default_id_depends_on_what_is_run_only(tmp_path: Path) -> None:
 # --------------------------------------------------------------------- kill, Ctrl-C
 
 
-def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
-    """``python -m servicesim`` in its own process group (so the test can signal all of it)."""
-    return subprocess.Popen([sys.executable, "-m", "servicesim", *args], cwd=cwd,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
 def wait_for_rows(process: subprocess.Popen[str], out: Path, timeout: float = 60) -> Path:
     """The runs.csv of ``out`` once it holds rows (while the sweep is still running)."""
     deadline = time.monotonic() + timeout
@@ -207,17 +178,6 @@ def wait_for_rows(process: subprocess.Popen[str], out: Path, timeout: float = 60
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)
     raise AssertionError("the sweep wrote no rows in time")
-
-
-def group_gone(pgid: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_resume_after_sigkill_gives_identical_rows(tiny_file: Path, tmp_path: Path,
