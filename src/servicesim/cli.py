@@ -23,7 +23,7 @@ import os
 import shlex
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from .executors import (
@@ -209,15 +209,18 @@ def _count(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
-    """An argparse type: a finite number of seconds > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
+def _positive(what: str = "a number") -> Callable[[str], float]:
+    """An argparse type: a finite number > 0; ``what`` names it in the message."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"expected {what} > 0, got {text!r}")
+        return value
+
+    return parse
 
 
 def _add_executor_options(parser: argparse.ArgumentParser) -> None:
@@ -228,7 +231,8 @@ def _add_executor_options(parser: argparse.ArgumentParser) -> None:
                        help="run on an existing Dask cluster, e.g. tcp://host:8786")
     where.add_argument("--dask-local", metavar="N", type=_count,
                        help="start a Dask LocalCluster of N worker processes for this run")
-    parser.add_argument("--scheduler-timeout", metavar="SECONDS", type=_seconds,
+    parser.add_argument("--scheduler-timeout", metavar="SECONDS",
+                        type=_positive("a number of seconds"),
                         default=DEFAULT_CONNECT_TIMEOUT,
                         help="give up on a --scheduler that does not answer within this "
                              f"time (default: {DEFAULT_CONNECT_TIMEOUT:g})")
@@ -834,7 +838,7 @@ def _add_items_commands(commands: Any, common: argparse.ArgumentParser) -> None:
                           help="days of history (default 730)")
     generate.add_argument("--seed", metavar="S", type=int, default=7,
                           help="random seed (default 7)")
-    generate.add_argument("--lines-per-day", metavar="X", type=_positive, default=None,
+    generate.add_argument("--lines-per-day", metavar="X", type=_positive(), default=None,
                           help="expected order lines a day in total (default 0.2 per SKU)")
     generate.add_argument("--out", metavar="DIR", required=True,
                           help="folder to write the three files to")
@@ -854,17 +858,6 @@ def _add_items_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     items.add_argument("--top", metavar="N", type=_count, default=10,
                        help="SKUs shown in the top-by-revenue table (default 10)")
     items.set_defaults(handler=_cmd_items)
-
-
-def _positive(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
