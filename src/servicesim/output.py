@@ -160,10 +160,11 @@ def _version() -> str:
 
 
 def safe_folder_name(name: str) -> str:
-    """``name`` as one folder name; a ValueError if it could leave the output folder."""
-    if (not name or name in (".", "..") or ".." in name or "/" in name or "\\" in name
-            or "\0" in name or name != name.strip() or ":" in name):
-        raise ValueError(f"scenario name {name!r} cannot be used as a folder name")
+    """``name`` as one folder name; a ValueError (saying why, see :func:`name_problem`) if it
+    is not one safe name."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise ValueError(f"{name!r} cannot be used as a folder name: {problem}")
     return name
 
 
