@@ -283,23 +283,44 @@ def _as_done(executor: Executor, tasks: Sequence[Task], run: Callable[[Task], di
             yield from _on_pool(pool, tasks, run, max_attempts)
         return
     futures = {executor.submit(run, task): task for task in tasks}
-    given_up: list[WorkerDied] = []
+    given_up: list[tuple[Task, str]] = []
     try:
         for future in as_completed(futures):
             try:
                 row = future.result()
             except Exception as exc:
-                if type(exc).__name__ != "KilledWorker":  # distributed.scheduler.KilledWorker
-                    raise
-                text = " ".join(str(exc).split())[:200]
-                given_up.append(_died(futures[future], None, f" (Dask gave up on it: {text})"))
+                given_up.append((futures[future], _killed_worker(exc)))
                 continue
             yield row
     finally:
         for future in futures:
             future.cancel()
+    if len(given_up) > 1:
+        # Dask gives up on every task that was running on a worker each time it died: the
+        # bystanders of a task that kills its workers too.  Each is tried again on its own;
+        # the one that kills its worker again is given up for good.
+        retried, given_up = given_up, []
+        for task, _ in retried:
+            future = executor.submit(run, task)
+            try:
+                row = future.result()
+            except Exception as exc:
+                given_up.append((task, _killed_worker(exc)))
+                continue
+            finally:
+                future.cancel()
+            yield row
     if given_up:
-        raise given_up[0]
+        task, text = given_up[0]
+        raise _died(task, None, f" (Dask gave up on it: {text})")
+
+
+def _killed_worker(exc: Exception) -> str:
+    """The message of Dask's ``KilledWorker`` (a task that was running on a worker each time
+    it died, too often), shortened; any other exception is raised again."""
+    if type(exc).__name__ != "KilledWorker":  # distributed.scheduler.KilledWorker
+        raise exc
+    return " ".join(str(exc).split())[:200]
 
 
 def _on_pool(pool: ProcessPool, tasks: Sequence[Task], run: Callable[[Task], dict[str, Any]],
