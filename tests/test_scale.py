@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -177,12 +178,45 @@ def test_statistics_keep_a_bounded_size_when_the_horizon_grows() -> None:
     assert sum(b.values()) <= 1.5 * sum(a.values()) + 200
 
 
-def test_fast_paths_give_the_same_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+def emptying(horizon_days: float) -> Scenario:
+    """Two Poisson segments with acquisitions; in one, every stockout loses the customer and
+    there are few customers, so it empties and is revived by acquisitions again and again."""
+    return Scenario.model_validate({
+        "name": "emptying", "run": {"horizon_days": horizon_days, "warmup_days": 10.0},
+        "policy": {"type": "sQ", "service_target": 0.6},
+        "skus": {f"K{i}": {"unit_cost": 1.0, "price": 2.0} for i in range(3)},
+        "segments": {
+            "big": {"customers": 100,
+                    "order_interval_days": {"type": "exponential", "mean": 5.0},
+                    "reactions": {"switch": 0.9, "defect": 0.1},
+                    "acquisition": {"customers_per_year": 200}},
+            "fragile": {"customers": 2,
+                        "order_interval_days": {"type": "exponential", "mean": 1.0},
+                        "reactions": {"defect": 1.0},
+                        "acquisition": {"customers_per_year": 60}},
+        },
+        "supplier": {"lead_time_days": {"type": "uniform", "low": 2.0, "high": 9.0}},
+    })
+
+
+@pytest.mark.parametrize("make", [busy, emptying])
+def test_fast_paths_give_the_same_figures(monkeypatch: pytest.MonkeyPatch,
+                                          make: Callable[[float], Scenario]) -> None:
     """Orders placed without an event-queue round trip (receipts booked in passing, Poisson
-    segments merged into one arrival process) give the figures of the plain SimPy path."""
-    fast = simulate(busy(200.0), 9)
+    segments merged into one arrival process, a segment leaving it when its customers are
+    gone and coming back with the next acquisition) and lines on the fast path of
+    ``_place_order`` give the figures of the plain SimPy path."""
+    fast = simulate(make(200.0), 9, trace=make is emptying)
+    if make is emptying:  # the fragile segment did empty and come back, several times
+        assert fast.trace is not None
+        active, revived = 2, 0
+        for _, kind, info in fast.trace:
+            if info.get("segment") == "fragile" and kind in ("defect", "acquire"):
+                revived += kind == "acquire" and active == 0
+                active += 1 if kind == "acquire" else -1
+        assert revived >= 3, revived
     monkeypatch.setattr(ServiceModel, "_LOOKAHEAD", False)
-    slow = simulate(busy(200.0), 9)
+    slow = simulate(make(200.0), 9)
     assert fast.kpis.keys() == slow.kpis.keys()
     for key in (*fast.kpis, *fast.details):
         x = fast.kpis.get(key, fast.details.get(key))

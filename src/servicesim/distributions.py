@@ -41,9 +41,11 @@ little to start, while busy ones soon draw full blocks.  NumPy's generators give
 sequence whatever the block sizes."""
 
 
-def block_sizes(block: int = BLOCK_SIZE) -> Iterator[int]:
-    """Refill sizes of a sampler: 16, 32, 64, ... up to ``block``, then ``block`` for ever."""
-    size = min(FIRST_BLOCK, block)
+def block_sizes(block: int = BLOCK_SIZE, first: int = FIRST_BLOCK) -> Iterator[int]:
+    """Refill sizes of a sampler: ``first`` (16), then doubling up to ``block``, then
+    ``block`` for ever.  A sampler whose use is known in advance (a SKU's quantities over
+    the horizon) asks for about that many at once: one NumPy call instead of several."""
+    size = max(1, min(first, block))
     while True:
         yield size
         if size < block:
@@ -53,12 +55,13 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
-def _blocked(fill: Callable[[int], np.ndarray], block: int) -> Sampler:
+def _blocked(fill: Callable[[int], np.ndarray], block: int, first: int = FIRST_BLOCK
+             ) -> Sampler:
     """A sampler that refills a buffer from ``fill(n)`` (n growing up to ``block``).
 
     ``itertools.chain`` hands out the buffered draws at C speed; Python runs only to refill.
     """
-    blocks = (fill(size).tolist() for size in block_sizes(block))
+    blocks = (fill(size).tolist() for size in block_sizes(block, first))
     return itertools.chain.from_iterable(blocks).__next__
 
 
@@ -91,9 +94,11 @@ class _Dist(BaseModel):
         """A function drawing ``n`` values at once from ``rng``."""
         raise NotImplementedError  # pragma: no cover
 
-    def sampler(self, rng: np.random.Generator, block: int = BLOCK_SIZE) -> Sampler:
-        """A zero-argument callable returning one draw (buffered in blocks)."""
-        return _blocked(self.filler(rng), block)
+    def sampler(self, rng: np.random.Generator, block: int = BLOCK_SIZE,
+                first: int = FIRST_BLOCK) -> Sampler:
+        """A zero-argument callable returning one draw (buffered in blocks; ``first`` draws
+        in the first, see :func:`block_sizes`)."""
+        return _blocked(self.filler(rng), max(block, first), first)
 
     def scipy(self) -> Any:
         """The equivalent frozen ``scipy.stats`` distribution (before clamping)."""
@@ -126,7 +131,8 @@ class Constant(_Dist):
         value = self.value
         return lambda n: np.full(n, value)
 
-    def sampler(self, rng: np.random.Generator, block: int = BLOCK_SIZE) -> Sampler:
+    def sampler(self, rng: np.random.Generator, block: int = BLOCK_SIZE,
+                first: int = FIRST_BLOCK) -> Sampler:
         return itertools.repeat(self.value).__next__
 
     def scipy(self) -> Any:
@@ -496,10 +502,12 @@ def integer_moments(dist: _Dist, min_value: int = 1) -> tuple[float, float]:
         return _pmf_moments(dist, min_value)
 
 
+@functools.lru_cache(maxsize=65_536)
 def _rounded_normal_moments(mean: float, std: float, min_value: int) -> tuple[float, float]:
     """Moments of max(min_value, round(X)), X ~ N(mean, std²), over mean ± 9 std (the mass
     below goes to the lowest point kept, as the clamp does): vectorised, no scipy frozen
-    distribution (fast for the hundreds of normal quantities of an item master)."""
+    distribution, and cached (the hundreds of normal quantities of an item master are
+    asked for by the policy derivation and by every model built)."""
     low = max(min_value, math.floor(mean - 9.0 * std))
     high = max(low, math.ceil(mean + 9.0 * std))
     support = np.arange(low, high + 1)
@@ -522,12 +530,13 @@ def _cached_moments(dist: _Dist, min_value: int) -> tuple[float, float]:
     return _pmf_moments(dist, min_value)
 
 
-def integer_sampler(dist: _Dist, rng: np.random.Generator, min_value: int = 1
-                    ) -> Callable[[], int]:
-    """A sampler of ``max(min_value, round(X))`` as Python ints."""
+def integer_sampler(dist: _Dist, rng: np.random.Generator, min_value: int = 1,
+                    first: int = FIRST_BLOCK) -> Callable[[], int]:
+    """A sampler of ``max(min_value, round(X))`` as Python ints (``first`` draws in the
+    first block, see :func:`block_sizes`)."""
     if isinstance(dist, Constant):
         return itertools.repeat(max(min_value, round(dist.value))).__next__
     fill = dist.filler(rng)
     blocks = (np.maximum(np.rint(fill(size)), min_value).astype(np.int64).tolist()
-              for size in block_sizes())
+              for size in block_sizes(max(BLOCK_SIZE, first), first))
     return itertools.chain.from_iterable(blocks).__next__

@@ -41,7 +41,7 @@ segment, open backorders and pending events, the customer table (one entry per c
 ever active: it grows with acquisitions, not with orders), a fixed-memory histogram for
 percentiles; the event trace only when asked for.  Speed: orders are placed without an
 event-queue round trip when nothing else is due first, receipts due first are booked in
-passing, Poisson segments without acquisitions share one arrival process (see
+passing, Poisson segments share one arrival process (see
 :meth:`ServiceModel._arrivals`); the figures equal those of the plain SimPy path.
 """
 
@@ -109,6 +109,39 @@ def _on_first_use(owner: Any, attribute: str, make: Callable[[], Callable[[], An
     setattr(owner, attribute, first_draw)
 
 
+def _expected_lines(sc: Scenario) -> np.ndarray:
+    """Order lines of each SKU expected over the horizon (initial customers, all segments)."""
+    lines = np.zeros(len(sc.skus))
+    for name, seg in sc.segments.items():
+        if seg.customers == 0:
+            continue
+        weights = np.asarray(sc.sku_weights(name), dtype=float)
+        per_order = integer_moments(seg.lines_per_order, 1)[0]
+        lines += seg.customers / seg.order_interval_days.mean * per_order * weights \
+            / weights.sum()
+    return lines * sc.run.horizon_days
+
+
+def _purchase_orders_expected(pol: DerivedPolicy, lines: float, horizon: float) -> float:
+    """Purchase orders of a SKU expected over the horizon (for sizing its lead-time draws)."""
+    if pol.type == "RS":
+        return horizon / (pol.review_period_days or horizon)
+    if pol.type == "base_stock":
+        return lines
+    units = pol.demand_per_day * horizon
+    batch = pol.order_quantity if pol.type == "sQ" else \
+        (pol.order_up_to or 0) - (pol.reorder_point or 0)
+    return units / max(1, batch or 1)
+
+
+def _first_block(expected: float) -> int:
+    """First block of a sampler expected to give about ``expected`` draws: that many and a
+    margin of 3 standard deviations (Poisson), between 16 and 65,536."""
+    if not expected < 65_536:  # also NaN
+        return 65_536
+    return max(16, int(expected + 3.0 * math.sqrt(expected) + 8.0))
+
+
 def _uniforms(rng: np.random.Generator) -> Any:
     """Uniform [0, 1) draws, buffered in blocks (see :func:`block_sizes`)."""
     blocks = (rng.random(size).tolist() for size in block_sizes())
@@ -167,12 +200,16 @@ class DayHistogram:
     against exact quantiles of a sample.
     """
 
-    __slots__ = ("counts", "n")
+    __slots__ = ("counts",)
     _EDGES = (10.0, 100.0, 10_000.0)
 
     def __init__(self) -> None:
         self.counts = [0] * (1000 + 900 + 9900 + 1)
-        self.n = 0
+
+    @property
+    def n(self) -> int:
+        """Values added."""
+        return sum(self.counts)
 
     def add(self, x: float) -> None:
         if x < 10.0:
@@ -184,7 +221,6 @@ class DayHistogram:
         else:
             i = 11_800
         self.counts[i] += 1
-        self.n += 1
 
     @staticmethod
     def _bin(i: int) -> tuple[float, float]:
@@ -200,9 +236,10 @@ class DayHistogram:
 
     def quantile(self, q: float) -> float:
         """The q-quantile, interpolated linearly inside its bin; NaN when empty."""
-        if self.n == 0:
+        n = self.n
+        if n == 0:
             return math.nan
-        target = q * self.n
+        target = q * n
         cum = 0
         for i, c in enumerate(self.counts):
             if c and cum + c >= target:
@@ -232,6 +269,7 @@ class _Stock:
     on_hand: int
     backorders: int
     on_order: int
+    floor: int  # a line leaving at least this on hand takes the fast path (_refloor)
     queue: deque[list[Any]]  # open backordered lines: [order, units unfilled, units, since]
     qty: Callable[[], int] | None  # the SKU's own units per line (None: the segment's)
     lead_time: Sampler
@@ -260,6 +298,7 @@ class _Stock:
     def __init__(self) -> None:
         self.queue = deque()
         self.on_hand = self.backorders = self.on_order = 0
+        self.floor = 1
         self.stockout_since_receipt = False
         self.reset(0.0)
 
@@ -286,12 +325,20 @@ class _Stock:
         """Lines filled completely at the first attempt."""
         return self.lines - self.lines_short
 
+    def refloor(self) -> None:
+        """Set ``floor``, the fewest units a line may leave on hand and still take the fast
+        path of :meth:`ServiceModel._place_order`: at least 1 (the SKU stays in stock) and
+        above s + backorders − on order (the position stays above s: no reorder).  Called
+        whenever s, the backorders or the units on order change."""
+        floor = self.s + self.backorders - self.on_order + 1
+        self.floor = floor if floor > 1 else 1
+
 
 class _Order:
     """An order with lines still open (backordered or waiting)."""
 
     __slots__ = ("seg", "cust", "t", "proc_done", "pending", "last_delivery", "lost",
-                 "damaged", "doc_error")
+                 "damaged", "doc_error", "short_units", "short_lines", "defecting")
 
     def __init__(self, seg: _Segment, cust: int, t: float, proc_done: float) -> None:
         self.seg = seg
@@ -303,6 +350,9 @@ class _Order:
         self.lost = False
         self.damaged = False
         self.doc_error = False
+        self.short_units = 0  # units not shipped at once (backordered, waiting or lost)
+        self.short_lines = 0
+        self.defecting = False  # the customer defects once the order is placed
 
 
 @dataclass(slots=True, init=False, repr=False, eq=False)
@@ -331,48 +381,105 @@ class _Segment:
     defect_step: float
     max_waits: int
     promise: float
+    promise_tol: float  # the promise and a tolerance of 1e-9 day (on time: ct <= this)
+    ship_cost: float  # outbound cost per shipment and per unit (for ``out_cost``)
+    ship_unit_cost: float
     clv: float
     wom_debt: float
     acq_u: Sampler
     wake: simpy.Event | None
+    merged_out: bool  # left the merged arrival process (no customers): acquisitions revive
     heap: list[tuple[float, int]]
     delivered: list[int]  # units delivered in the window per SKU (never reset)
-    # window counters
-    orders: int
-    orders_full: int
+    # window counters (orders, complete orders, closed orders and cycle times are derived
+    # from ``clean``: the orders whose lines all shipped at once, see the properties)
+    clean: int
+    short_orders: int
     lines_n: int
-    lines_full: int
+    lines_short: int
     units: int
-    units_first: int
+    units_short: int
     lost_units: int
     defections: int
     lost_clv: float
     acquired: int
     acq_cost: float
-    closed: int
+    closed_slow: int  # closed orders with a short line (the others: ``clean``)
     incomplete: int
-    on_time: int
+    on_time_clean: int  # on-time orders among the clean ones
+    on_time_failed: int  # ... of which damaged or with a document error
+    on_time_slow: int  # on-time orders among those with a short line
+    perfect_slow: int
     damaged: int
     doc_errors: int
     failed: int
-    perfect: int
+    shipped_short: int  # orders with a short line that shipped something at once
     ct_sum: float
     ct_sq: float
-    ct_n: int
-    out_cost: float
+    ct_n_slow: int
+    out_cost_extra: float  # outbound cost of backorder and retry shipments
     bo_cost: float
     bo_days: float
     penalty_cost: float
 
     def reset(self) -> None:
-        self.orders = self.orders_full = self.lines_n = self.lines_full = 0
-        self.units = self.units_first = self.lost_units = self.defections = 0
+        self.clean = self.short_orders = self.lines_n = self.lines_short = 0
+        self.units = self.units_short = self.lost_units = self.defections = 0
         self.lost_clv = self.acq_cost = 0.0
-        self.acquired = self.closed = self.incomplete = self.on_time = 0
-        self.damaged = self.doc_errors = self.failed = self.perfect = 0
+        self.acquired = self.closed_slow = self.incomplete = 0
+        self.on_time_clean = self.on_time_failed = self.on_time_slow = self.perfect_slow = 0
+        self.damaged = self.doc_errors = self.failed = self.shipped_short = 0
         self.ct_sum = self.ct_sq = 0.0
-        self.ct_n = 0
-        self.out_cost = self.bo_cost = self.bo_days = self.penalty_cost = 0.0
+        self.ct_n_slow = 0
+        self.out_cost_extra = self.bo_cost = self.bo_days = self.penalty_cost = 0.0
+
+    @property
+    def orders(self) -> int:
+        """Orders placed in the window."""
+        return self.clean + self.short_orders
+
+    @property
+    def orders_full(self) -> int:
+        """Orders whose lines all shipped complete at once."""
+        return self.clean
+
+    @property
+    def lines_full(self) -> int:
+        """Lines filled completely at the first attempt."""
+        return self.lines_n - self.lines_short
+
+    @property
+    def units_first(self) -> int:
+        """Units shipped at the first attempt."""
+        return self.units - self.units_short
+
+    @property
+    def closed(self) -> int:
+        """Orders of the window closed by now."""
+        return self.clean + self.closed_slow
+
+    @property
+    def ct_n(self) -> int:
+        """Closed orders of the window with a delivery (those with a cycle time)."""
+        return self.clean + self.ct_n_slow
+
+    @property
+    def on_time(self) -> int:
+        """Closed orders of the window delivered within the promise."""
+        return self.on_time_clean + self.on_time_slow
+
+    @property
+    def perfect(self) -> int:
+        """Closed orders of the window on time, complete, undamaged, correctly documented."""
+        return self.on_time_clean - self.on_time_failed + self.perfect_slow
+
+    @property
+    def out_cost(self) -> float:
+        """Outbound transport cost: one shipment per order that shipped at once, its
+        units, and the extra shipments of backorders and retries."""
+        shipments = self.clean + self.shipped_short
+        return self.ship_cost * shipments + self.ship_unit_cost * self.units_first \
+            + self.out_cost_extra
 
 
 # --------------------------------------------------------------------------- result
@@ -427,6 +534,8 @@ class ServiceModel:
 
         # -- stock point
         self.stocks: list[_Stock] = []
+        lines_expected = _expected_lines(sc)
+        sku_policies = sc.sku_policies()
         for i, (name, sku) in enumerate(sc.skus.items()):
             st = _Stock()
             st.index, st.name = i, name
@@ -447,7 +556,8 @@ class ServiceModel:
                 st.s, st.Q, st.S = pol.reorder_point, 0, pol.order_up_to
                 st.on_hand = pol.order_up_to
             st.on_hand = max(0, st.on_hand)
-            sku_policy = sc.sku_policy(name)
+            st.refloor()
+            sku_policy = sku_policies[name]
             if sku_policy.critical_level is not None:
                 st.critical = sku_policy.critical_level
             else:  # a fraction of the reorder point (of S for RS and base-stock)
@@ -456,14 +566,20 @@ class ServiceModel:
                 st.critical = max(0, round(sku_policy.critical_level_fraction * (level or 0)))
             supplier = sc.sku_supplier(name)
             st.supplier = supplier
-            # streams of a SKU are made on first use (a SKU that never orders costs nothing)
-            def lead_times(dist: Any = supplier.lead_time_days, sku_name: str = name
-                           ) -> Sampler:
-                return dist.sampler(_stream(root, "lead_time", sku_name))
+            # streams of a SKU are made on first use (a SKU that never orders costs nothing),
+            # their first blocks sized to the expected use over the horizon (one NumPy call
+            # for most SKUs; the draws are the same whatever the block sizes)
+            n_lines = lines_expected[i]
+            n_orders = _purchase_orders_expected(pol, n_lines, self.horizon)
 
-            def quantities(dist: Any = sku.units_per_line, sku_name: str = name
-                           ) -> Callable[[], int]:
-                return integer_sampler(dist, _stream(root, "sku_quantity", sku_name))
+            def lead_times(dist: Any = supplier.lead_time_days, sku_name: str = name,
+                           first: int = _first_block(n_orders)) -> Sampler:
+                return dist.sampler(_stream(root, "lead_time", sku_name), first=first)
+
+            def quantities(dist: Any = sku.units_per_line, sku_name: str = name,
+                           first: int = _first_block(n_lines)) -> Callable[[], int]:
+                return integer_sampler(dist, _stream(root, "sku_quantity", sku_name),
+                                       first=first)
 
             _on_first_use(st, "lead_time", lead_times)
             # a SKU's own quantity per line: its own stream, keyed by its name (CRN)
@@ -487,6 +603,7 @@ class ServiceModel:
         self.exp_cost, self.exp_unit_cost = ex.cost_per_shipment, ex.cost_per_unit
         q = sc.quality
         self.p_damage, self.p_doc = q.damage_probability, q.documentation_error_probability
+        self.quality_checks = self.p_damage > 0.0 or self.p_doc > 0.0
         self.quality_u = _uniforms(_stream(root, "quality"))
         self.recovery_cost = q.recovery_cost_per_failed_order
         so = sc.stockout_costs
@@ -506,13 +623,18 @@ class ServiceModel:
             self.segments.append(seg)
 
         # -- window counters (reset at warm-up)
+        self.hist = DayHistogram()  # cycle times of the window's orders
+        self.hist_counts = self.hist.counts
+        # whole-run totals (never reset) for unit conservation
+        # (units demanded and shipped at once are the window's plus those before it, kept
+        # by _reset_window; ``tot_shipped`` counts the extra shipments)
+        self.tot_units_before = self.tot_first_before = 0
+        self.tot_shipped = self.tot_lost = self.tot_waiting = 0
         self._reset_window()
         self.delivered_units = 0
+        self.delivered_outside = [0] * len(self.stocks)  # scratch: deliveries out of window
         self.revenue = self.cogs = 0.0
-        # whole-run totals (never reset) for unit conservation
-        self.tot_units = self.tot_shipped = self.tot_lost = self.tot_waiting = 0
         self.order_seq = itertools.count()
-        self.hist = DayHistogram()
         self.bo_wait_sum = 0.0
 
     # ..................................................................... construction
@@ -561,6 +683,9 @@ class ServiceModel:
         seg.defect_step = spec.defect_increase_per_stockout
         seg.max_waits = spec.max_waits
         seg.promise = spec.promised_cycle_time_days
+        seg.promise_tol = seg.promise + 1e-9
+        ob = sc.outbound
+        seg.ship_cost, seg.ship_unit_cost = ob.cost_per_shipment, ob.cost_per_unit
         # customer lifetime value lost per defection (DOMAIN §4, Gupta & Lehmann)
         mean_lines = integer_moments(spec.lines_per_order, 1)[0]
         seg_qty = integer_moments(spec.units_per_line, 1)[0]
@@ -576,15 +701,22 @@ class ServiceModel:
         seg.delivered = [0] * len(sc.skus)
         seg.acq_u = _uniforms(_stream(root, "acquisition", name))
         seg.wake = None
+        seg.merged_out = False
         seg.heap = []
+        seg.reset()
         return seg
 
     def _reset_window(self) -> None:
+        """Start the measured window (at the warm-up): zero the window's counters, keeping
+        the whole-run totals of units demanded and shipped at once."""
         remaining = self.horizon - self.env.now
         for st in self.stocks:
             st.reset(remaining)
         for seg in self.segments:
+            self.tot_units_before += seg.units
+            self.tot_first_before += seg.units_first
             seg.reset()
+        self.hist_counts[:] = [0] * len(self.hist_counts)
         self.po_cost = self.inbound_cost = 0.0
         self.proc_n = self.proc_waited = 0
         self.proc_wait_sum = self.proc_sojourn_sum = self.proc_busy = 0.0
@@ -665,15 +797,16 @@ class ServiceModel:
                     heapq.heappush(heap, (now + gap(), c))
 
     def _merged_arrivals(self, segments: list[_Segment]) -> Any:
-        """One generator for the orders of several Poisson segments without acquisitions.
+        """One generator for the orders of several Poisson segments.
 
         Each segment keeps its own streams and draws exactly as in :meth:`_arrivals` (the
         gap to its next order is drawn when the previous one is placed, scaled by the
         customers active then); a heap holds each segment's next order time, so one
         process serves them all and the look-ahead no longer stops at the other segments'
-        pending timeouts.  A segment whose customers have all defected stops for good (no
-        acquisitions can revive it).  Orders of two segments at the very same instant
-        (probability 0 with exponential gaps) go in segment order.
+        pending timeouts.  A segment without customers leaves (``merged_out``); its next
+        acquisition starts an :meth:`_arrivals` process for it, which draws the next gap
+        then, as the segment's own process would on being woken.  Orders of two segments
+        at the very same instant (probability 0 with exponential gaps) go in segment order.
         """
         env = self.env
         queue = env._queue
@@ -684,22 +817,27 @@ class ServiceModel:
             if seg.active:
                 upcoming.append((env._now + seg.interval() * seg.mean_interval
                                  / len(seg.active), j))
+            else:
+                seg.merged_out = True
         heapq.heapify(upcoming)
+        heappop, heapreplace = heapq.heappop, heapq.heapreplace
         while upcoming:
             t, j = upcoming[0]
             if queue and queue[0][0] > t or catch_up(t):
                 env._now = t
             else:
                 yield _Wakeup(env, t)
-            heapq.heappop(upcoming)
             seg = segments[j]
             active = seg.active
             n = len(active)
             if n:
                 place(seg, active[int(seg.pick() * n)] if n > 1 else active[0], t)
-            if active:
-                heapq.heappush(upcoming, (t + seg.interval() * seg.mean_interval
-                                          / len(active), j))
+            if active:  # this segment's next order replaces the one just placed
+                heapreplace(upcoming, (t + seg.interval() * seg.mean_interval / len(active),
+                                       j))
+            else:
+                heappop(upcoming)
+                seg.merged_out = True
 
     def _renewal_customer(self, seg: _Segment, c: int) -> Any:
         """An acquired customer of a non-Poisson segment orders on its own clock."""
@@ -736,6 +874,9 @@ class ServiceModel:
             if seg.poisson:
                 if seg.wake is not None and not seg.wake.triggered:
                     seg.wake.succeed()
+                elif seg.merged_out:  # back from the merged arrivals (see there)
+                    seg.merged_out = False
+                    env.process(self._arrivals(seg))
             else:
                 env.process(self._renewal_customer(seg, c))
 
@@ -761,6 +902,7 @@ class ServiceModel:
         if qty > 0:
             st.a_oo += qty * (self.horizon - now)
             st.on_order += qty
+            st.refloor()
             st.pos += 1
             st.po_units += qty
             sup = st.supplier
@@ -821,6 +963,7 @@ class ServiceModel:
             if entry[1] == 0:
                 queue.popleft()
                 self._ship_backorder(order, st, entry[2], entry[3], now)
+        st.refloor()
         self._settle(st, now, on_hand, backorders, on_order)
 
     def _reorder(self, st: _Stock, now: float) -> None:
@@ -837,9 +980,18 @@ class ServiceModel:
     # ..................................................................... demand
 
     def _place_order(self, seg: _Segment, cust: int, now: float) -> None:
-        """An order arrives: allocate stock line by line, react to stockouts, ship."""
-        warm = now >= self.warmup
-        trace = self.trace
+        """An order arrives: allocate stock line by line, react to stockouts, ship.
+
+        The hot path of the model.  A line takes the fast path when it leaves at least
+        ``st.floor`` units on hand (see :meth:`_Stock.refloor`): it ships complete, the SKU
+        stays in stock above its critical level and does not reach its reorder point, so
+        only the level, its integral and two counters move.  Any other line takes
+        :meth:`_line`.  An order whose lines all shipped at once closes here; the
+        segment's figures it needs no counter of its own for (orders, complete orders,
+        closed orders, units shipped at once, outbound cost) are derived from ``clean``
+        (see :class:`_Segment`).  Window counters are kept from the start and zeroed at
+        the warm-up (:meth:`_reset_window`), so nothing here asks whether it is warm.
+        """
         # processing (FCFS queue computed arithmetically: start = max(arrival, free server))
         if self.proc_zero:
             done = now
@@ -861,26 +1013,20 @@ class ServiceModel:
                     self.proc_wait_sum += wait
                 self.proc_sojourn_sum += done - now
                 self.proc_busy += service
-        transit = self.transit()
-        delivery = done + transit
-        in_window = self.warmup <= delivery <= self.horizon
-        order: _Order | None = None
+        delivery = done + self.transit()
+        # units delivered in the window per SKU; outside it they go to a scratch list
+        delivered = seg.delivered if self.warmup <= delivery <= self.horizon \
+            else self.delivered_outside
         damaged = doc_error = False
-        if self.p_damage > 0.0:
-            damaged = self.quality_u() < self.p_damage
-        if self.p_doc > 0.0:
-            doc_error = self.quality_u() < self.p_doc
+        if self.quality_checks:
+            if self.p_damage > 0.0:
+                damaged = self.quality_u() < self.p_damage
+            if self.p_doc > 0.0:
+                doc_error = self.quality_u() < self.p_doc
         stocks = self.stocks
-        delivered = seg.delivered
-        hist = self.hist
-        hist_counts = hist.counts
         n_lines = seg.lines()
-        full_lines = 0
         ship_units = 0
-        units = 0
-        lost = False
-        defecting = False
-        rationed = seg.rationed
+        order: _Order | None = None  # made at the first line that falls short
         remaining = self.horizon - now
         pick_sku, seg_qty = seg.sku, seg.qty
         for _ in range(n_lines):
@@ -891,105 +1037,117 @@ class ServiceModel:
             own_qty = st.qty
             if own_qty is not None:
                 q = own_qty()
-            units += q
-            st.units_ordered += q
-            st.lines += 1
-            oh = st.on_hand
-            available = oh - st.critical if rationed else oh
-            if available >= q:  # the usual case: the line ships complete from stock
-                full_lines += 1
+            left = st.on_hand - q
+            if left >= st.floor:  # the usual case (see the docstring)
+                st.on_hand = left
+                st.units_ordered += q
+                st.lines += 1
                 st.a_oh -= q * remaining  # time integral to the horizon (see _Stock)
-                if q == oh:
-                    st.t_ready -= remaining
-                st.on_hand = oh - q
                 ship_units += q
-                if in_window:
-                    delivered[st.index] += q
+                delivered[st.index] += q
             else:
-                take = available if available > 0 else 0
-                if take:
-                    st.a_oh -= take * remaining
-                    if take == oh:
-                        st.t_ready -= remaining
-                    st.on_hand = oh - take
-                    ship_units += take
-                    if in_window:
-                        delivered[st.index] += take
-                short = q - take
-                st.lines_short += 1
-                st.units_short += short
-                if order is None:
-                    order = _Order(seg, cust, now, done)
-                reaction = self._react(seg, cust, defecting)
-                if reaction == "defect":
-                    defecting = True
-                if trace is not None:
-                    self._log(now, "stockout", sku=st.name, segment=seg.name,
-                              customer=cust, short=short, reaction=reaction)
-                st.stockout_since_receipt = True
-                if reaction == "backorder":
-                    self._backorder(order, st, short, now)
-                    order.pending += 1
-                elif reaction == "wait":
-                    order.pending += 1
-                    self.tot_waiting += short
-                    self._schedule_retry(order, st, short, 1)
-                else:
-                    self._lose(seg, st, short)
-                    lost = True
-            position = st.on_hand - st.backorders + st.on_order
-            if position <= st.s:  # continuous review (inlined _reorder)
-                if st.Q:
-                    self._purchase(st, ((st.s - position) // st.Q + 1) * st.Q, now)
-                else:
-                    self._purchase(st, st.S - position, now)
-        self.tot_units += units
-        # the shipment of what was allocated now
-        if ship_units:
-            self.tot_shipped += ship_units
-            seg.out_cost += self.ship_cost + self.ship_unit_cost * ship_units
-        if trace is not None:
+                shipped, order = self._line(seg, cust, st, q, now, done, delivered, order)
+                ship_units += shipped
+        if self.trace is not None:
             self._log(now, "order", segment=seg.name, customer=cust, lines=n_lines,
                       shipped=ship_units, processed=done, delivery=delivery if ship_units
                       else None)
-        if warm:
-            seg.orders += 1
-            seg.units += units
-            seg.units_first += ship_units
-            seg.lines_n += n_lines
-            seg.lines_full += full_lines
-            if full_lines == n_lines:
-                seg.orders_full += 1
-            if damaged or doc_error:
-                seg.failed += 1
-            if order is None:  # filled from stock at once: close now (inlined _close)
-                ct = delivery - now
-                seg.closed += 1
-                seg.ct_sum += ct
-                seg.ct_sq += ct * ct
-                seg.ct_n += 1
-                if ct < 10.0:
-                    hist_counts[int(ct * 100.0)] += 1
-                    hist.n += 1
-                else:
-                    hist.add(ct)
-                if ct <= seg.promise + 1e-9:
-                    seg.on_time += 1
-                    if not (damaged or doc_error):
-                        seg.perfect += 1
-                if damaged:
-                    seg.damaged += 1
-                if doc_error:
-                    seg.doc_errors += 1
         if order is not None:
-            order.damaged, order.doc_error = damaged, doc_error
-            order.lost = lost
-            if ship_units:
-                order.last_delivery = delivery
-            if order.pending == 0:
-                self._close(seg, now, order.last_delivery, lost, damaged, doc_error)
-        if defecting:
-            self._defect(seg, cust)
+            self._place_short(order, n_lines, ship_units, delivery, damaged, doc_error)
+            return
+        # every line shipped complete: the order closes now (inlined _close)
+        seg.clean += 1
+        seg.units += ship_units
+        seg.lines_n += n_lines
+        ct = delivery - now
+        seg.ct_sum += ct
+        seg.ct_sq += ct * ct
+        if ct < 10.0:
+            self.hist_counts[int(ct * 100.0)] += 1
+        else:
+            self.hist.add(ct)
+        if ct <= seg.promise_tol:
+            seg.on_time_clean += 1
+            if damaged or doc_error:
+                seg.on_time_failed += 1
+        if damaged or doc_error:
+            seg.failed += 1
+            if damaged:
+                seg.damaged += 1
+            if doc_error:
+                seg.doc_errors += 1
+
+    def _line(self, seg: _Segment, cust: int, st: _Stock, q: int, now: float, done: float,
+              delivered: list[int], order: _Order | None) -> tuple[int, _Order | None]:
+        """A line of ``q`` units off the fast path of :meth:`_place_order`: it may empty
+        the shelf, meet the critical level or a stockout (the customer reacts), or bring
+        the position to s (a purchase order).  Returns the units shipped now and the order
+        (made here at its first short line)."""
+        remaining = self.horizon - now
+        oh = st.on_hand
+        st.units_ordered += q
+        st.lines += 1
+        available = oh - st.critical if seg.rationed else oh
+        take = q if available >= q else (available if available > 0 else 0)
+        if take:
+            st.a_oh -= take * remaining
+            if take == oh:
+                st.t_ready -= remaining
+            st.on_hand = oh - take
+            delivered[st.index] += take
+        if take < q:
+            short = q - take
+            st.lines_short += 1
+            st.units_short += short
+            if order is None:
+                order = _Order(seg, cust, now, done)
+            order.short_units += short
+            order.short_lines += 1
+            reaction = self._react(seg, cust, order.defecting)
+            if reaction == "defect":
+                order.defecting = True
+            if self.trace is not None:
+                self._log(now, "stockout", sku=st.name, segment=seg.name,
+                          customer=cust, short=short, reaction=reaction)
+            st.stockout_since_receipt = True
+            if reaction == "backorder":
+                self._backorder(order, st, short, now)
+                order.pending += 1
+            elif reaction == "wait":
+                order.pending += 1
+                self.tot_waiting += short
+                self._schedule_retry(order, st, short, 1)
+            else:
+                self._lose(seg, st, short)
+                order.lost = True
+        position = st.on_hand - st.backorders + st.on_order
+        if position <= st.s:  # continuous review (inlined _reorder)
+            if st.Q:
+                self._purchase(st, ((st.s - position) // st.Q + 1) * st.Q, now)
+            else:
+                self._purchase(st, st.S - position, now)
+        return take, order
+
+    def _place_short(self, order: _Order, n_lines: int, ship_units: int, delivery: float,
+                     damaged: bool, doc_error: bool) -> None:
+        """Book an order with a short line: what shipped now, and close it if no line
+        stays open (backordered or waiting)."""
+        seg = order.seg
+        seg.short_orders += 1
+        seg.units += ship_units + order.short_units
+        seg.units_short += order.short_units
+        seg.lines_n += n_lines
+        seg.lines_short += order.short_lines
+        if damaged or doc_error:
+            seg.failed += 1
+        order.damaged, order.doc_error = damaged, doc_error
+        if ship_units:
+            seg.shipped_short += 1
+            order.last_delivery = delivery
+        if order.pending == 0:
+            self._close(seg, order.t, order.last_delivery, order.lost, damaged, doc_error)
+        if order.defecting:
+            self._defect(seg, order.cust)
 
     def _react(self, seg: _Segment, cust: int, defecting: bool) -> str:
         """Draw the customer's reaction to a stockout (DOMAIN §2)."""
@@ -1019,6 +1177,7 @@ class ServiceModel:
             st.t_nobo -= self.horizon - now
         st.a_bo += units * (self.horizon - now)
         st.backorders += units
+        st.refloor()
         st.bo_units += units
         order.seg.bo_cost += self.bo_cost_unit * units
         st.queue.append([order, units, units, now])
@@ -1111,10 +1270,10 @@ class ServiceModel:
         depart = now if now > order.proc_done else order.proc_done
         if expedite:
             delivery = depart + self.exp_transit()
-            seg.out_cost += self.exp_cost + self.exp_unit_cost * units
+            seg.out_cost_extra += self.exp_cost + self.exp_unit_cost * units
         else:
             delivery = depart + self.transit()
-            seg.out_cost += self.ship_cost + self.ship_unit_cost * units
+            seg.out_cost_extra += self.ship_cost + self.ship_unit_cost * units
         self.tot_shipped += units
         if self.warmup <= delivery <= self.horizon:
             seg.delivered[st.index] += units
@@ -1136,17 +1295,17 @@ class ServiceModel:
         """Order-level figures (DOMAIN §3), for orders placed in the measured window."""
         if t < self.warmup:
             return
-        seg.closed += 1
+        seg.closed_slow += 1
         on_time = False
         if last_delivery >= 0.0:
             ct = last_delivery - t
             seg.ct_sum += ct
             seg.ct_sq += ct * ct
-            seg.ct_n += 1
+            seg.ct_n_slow += 1
             self.hist.add(ct)
-            on_time = ct <= seg.promise + 1e-9
+            on_time = ct <= seg.promise_tol
         if on_time:
-            seg.on_time += 1
+            seg.on_time_slow += 1
         if lost:
             seg.incomplete += 1
         if damaged:
@@ -1154,15 +1313,13 @@ class ServiceModel:
         if doc_error:
             seg.doc_errors += 1
         if on_time and not lost and not damaged and not doc_error:
-            seg.perfect += 1
+            seg.perfect_slow += 1
 
     # ..................................................................... run
 
     def run(self) -> ReplicationResult:
         env = self.env
-        merged = [seg for seg in self.segments if seg.poisson
-                  and seg.spec.acquisition.customers_per_year == 0] \
-            if self._LOOKAHEAD else []
+        merged = [seg for seg in self.segments if seg.poisson] if self._LOOKAHEAD else []
         if len(merged) > 1:
             env.process(self._merged_arrivals(merged))
         for seg in self.segments:
@@ -1364,8 +1521,10 @@ class ServiceModel:
             "processing_queue_avg": self.proc_wait_sum / window if c else math.nan,
             "processing_in_system_avg": self.proc_sojourn_sum / window if c else math.nan,
             # whole run (never reset): demanded = shipped + open backorders + lost + waiting
-            "total_units_demanded": float(self.tot_units),
-            "total_units_shipped": float(self.tot_shipped),
+            "total_units_demanded": float(self.tot_units_before
+                                          + sum(seg.units for seg in segments)),
+            "total_units_shipped": float(self.tot_shipped + self.tot_first_before
+                                         + sum(seg.units_first for seg in segments)),
             "total_units_lost": float(self.tot_lost),
             # units of backordered lines still open (some may be reserved from a receipt)
             "total_units_backordered_open": float(sum(e[2] for st in stocks for e in st.queue)),
