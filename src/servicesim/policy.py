@@ -202,28 +202,54 @@ class _PointMassAtZero:
         return float(max(-x, 0))
 
 
-class _PoissonDemand:
+class _WindowedLoss:
+    """The loss E[(D − x)^+] of a count, computed for 33 neighbouring x at once and kept.
+
+    The policy searches ask for values near each other (a galloping search, then
+    bisection), so a few vectorised calls of the SciPy functions replace dozens of scalar
+    ones; the values are the same (the same functions, in float64, in the same order).
+    """
+
+    mean: float
+    _WINDOW = 16
+
+    def __init__(self) -> None:
+        self._losses: dict[int, float] = {}
+
+    def _losses_at(self, xs: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def loss(self, x: int) -> float:
+        if x <= 0:
+            return self.mean - x
+        value = self._losses.get(x)
+        if value is None:
+            xs = np.arange(max(1, x - self._WINDOW), x + self._WINDOW + 1)
+            self._losses.update(zip(xs.tolist(), self._losses_at(xs).tolist(), strict=True))
+            value = self._losses[x]
+        return value
+
+
+class _PoissonDemand(_WindowedLoss):
     """Poisson(μ).  Loss in closed form: E[(D − x)^+] = μ·P(D ≥ x) − x·P(D > x).
 
     (From k·p(k) = μ·p(k − 1); exact, O(1) per value whatever the mean.)
     """
 
     def __init__(self, mean: float) -> None:
+        super().__init__()
         self.mean = mean
 
     def cdf(self, x: int) -> float:
         return float(special.pdtr(x, self.mean)) if x >= 0 else 0.0
 
-    def _sf(self, x: int) -> float:
-        return float(special.pdtrc(x, self.mean)) if x >= 0 else 1.0
-
-    def loss(self, x: int) -> float:
-        if x <= 0:
-            return self.mean - x
-        return max(self.mean * self._sf(x - 1) - x * self._sf(x), 0.0)
+    def _losses_at(self, xs: np.ndarray) -> np.ndarray:
+        """The loss at integers xs >= 1."""
+        tail = self.mean * special.pdtrc(xs - 1, self.mean) - xs * special.pdtrc(xs, self.mean)
+        return np.maximum(tail, 0.0)
 
 
-class _NegativeBinomialDemand:
+class _NegativeBinomialDemand(_WindowedLoss):
     """Negative binomial with mean μ and variance σ² > μ: n = μ²/(σ² − μ), p = μ/σ².
 
     Loss in closed form: E[(D − x)^+] = μ·P(D' ≥ x) − x·P(D > x) with D' ~ NB(n + 1, p)
@@ -231,6 +257,7 @@ class _NegativeBinomialDemand:
     """
 
     def __init__(self, mean: float, var: float) -> None:
+        super().__init__()
         self.mean = mean
         self._n = mean * mean / (var - mean)
         self._p = mean / var
@@ -239,14 +266,11 @@ class _NegativeBinomialDemand:
     def cdf(self, x: int) -> float:
         return float(special.betainc(self._n, x + 1, self._p)) if x >= 0 else 0.0
 
-    def _sf(self, x: int, n: float) -> float:
-        return float(special.betainc(x + 1, n, self._q)) if x >= 0 else 1.0
-
-    def loss(self, x: int) -> float:
-        if x <= 0:
-            return self.mean - x
-        tail = self.mean * self._sf(x - 1, self._n + 1) - x * self._sf(x, self._n)
-        return max(tail, 0.0)
+    def _losses_at(self, xs: np.ndarray) -> np.ndarray:
+        """The loss at integers xs >= 1 (P(D > x) = I_q(x + 1, n), q = 1 − p)."""
+        tail = self.mean * special.betainc(xs, self._n + 1, self._q) \
+            - xs * special.betainc(xs + 1, self._n, self._q)
+        return np.maximum(tail, 0.0)
 
 
 class _NormalDemand:
@@ -431,7 +455,8 @@ def can_lose_demand(scenario: Scenario, sku_name: str) -> bool:
 
 
 def derive_policy(scenario: Scenario, sku_name: str,
-                  demand: SkuDemand | None = None) -> DerivedPolicy:
+                  demand: SkuDemand | None = None, policy: Policy | None = None
+                  ) -> DerivedPolicy:
     """The policy of ``sku_name`` with its missing parameters derived (DOMAIN §5).
 
     Rules, with D_L the lead-time demand and the smallest integer meeting the target:
@@ -455,11 +480,13 @@ def derive_policy(scenario: Scenario, sku_name: str,
     position fall below 0; lost sales do not, and s < 0 would never reorder.  A SKU without
     demand gets s = 0 and S = 0 (S = Q for ``sS``)
     and a predicted service of 1 (nothing is demanded, nothing is short).  ``demand``
-    defaults to :func:`sku_demands` of the scenario.
+    defaults to :func:`sku_demands` of the scenario, ``policy`` to the SKU's effective
+    policy (:meth:`Scenario.sku_policy`).
     """
     if demand is None:
         demand = sku_demands(scenario)[sku_name]
-    policy: Policy = scenario.sku_policy(sku_name)
+    if policy is None:
+        policy = scenario.sku_policy(sku_name)
     # the effective policy of one SKU: a per-class target is already resolved to its float
     service_target = policy.service_target
     if isinstance(service_target, dict):  # pragma: no cover - sku_policy resolves classes
@@ -634,4 +661,5 @@ def derive_policy(scenario: Scenario, sku_name: str,
 def derive_policies(scenario: Scenario) -> dict[str, DerivedPolicy]:
     """:func:`derive_policy` for every SKU, in ``scenario.skus`` order."""
     demands = sku_demands(scenario)
-    return {name: derive_policy(scenario, name, demands[name]) for name in scenario.skus}
+    return {name: derive_policy(scenario, name, demands[name], policy)
+            for name, policy in scenario.sku_policies().items()}
