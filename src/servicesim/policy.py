@@ -202,54 +202,28 @@ class _PointMassAtZero:
         return float(max(-x, 0))
 
 
-class _WindowedLoss:
-    """The loss E[(D − x)^+] of a count, computed for 33 neighbouring x at once and kept.
-
-    The policy searches ask for values near each other (a galloping search, then
-    bisection), so a few vectorised calls of the SciPy functions replace dozens of scalar
-    ones; the values are the same (the same functions, in float64, in the same order).
-    """
-
-    mean: float
-    _WINDOW = 16
-
-    def __init__(self) -> None:
-        self._losses: dict[int, float] = {}
-
-    def _losses_at(self, xs: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def loss(self, x: int) -> float:
-        if x <= 0:
-            return self.mean - x
-        value = self._losses.get(x)
-        if value is None:
-            xs = np.arange(max(1, x - self._WINDOW), x + self._WINDOW + 1)
-            self._losses.update(zip(xs.tolist(), self._losses_at(xs).tolist(), strict=True))
-            value = self._losses[x]
-        return value
-
-
-class _PoissonDemand(_WindowedLoss):
+class _PoissonDemand:
     """Poisson(μ).  Loss in closed form: E[(D − x)^+] = μ·P(D ≥ x) − x·P(D > x).
 
     (From k·p(k) = μ·p(k − 1); exact, O(1) per value whatever the mean.)
     """
 
     def __init__(self, mean: float) -> None:
-        super().__init__()
         self.mean = mean
 
     def cdf(self, x: int) -> float:
         return float(special.pdtr(x, self.mean)) if x >= 0 else 0.0
 
-    def _losses_at(self, xs: np.ndarray) -> np.ndarray:
-        """The loss at integers xs >= 1."""
-        tail = self.mean * special.pdtrc(xs - 1, self.mean) - xs * special.pdtrc(xs, self.mean)
-        return np.maximum(tail, 0.0)
+    def _sf(self, x: int) -> float:
+        return float(special.pdtrc(x, self.mean)) if x >= 0 else 1.0
+
+    def loss(self, x: int) -> float:
+        if x <= 0:
+            return self.mean - x
+        return max(self.mean * self._sf(x - 1) - x * self._sf(x), 0.0)
 
 
-class _NegativeBinomialDemand(_WindowedLoss):
+class _NegativeBinomialDemand:
     """Negative binomial with mean μ and variance σ² > μ: n = μ²/(σ² − μ), p = μ/σ².
 
     Loss in closed form: E[(D − x)^+] = μ·P(D' ≥ x) − x·P(D > x) with D' ~ NB(n + 1, p)
@@ -257,7 +231,6 @@ class _NegativeBinomialDemand(_WindowedLoss):
     """
 
     def __init__(self, mean: float, var: float) -> None:
-        super().__init__()
         self.mean = mean
         self._n = mean * mean / (var - mean)
         self._p = mean / var
@@ -266,11 +239,14 @@ class _NegativeBinomialDemand(_WindowedLoss):
     def cdf(self, x: int) -> float:
         return float(special.betainc(self._n, x + 1, self._p)) if x >= 0 else 0.0
 
-    def _losses_at(self, xs: np.ndarray) -> np.ndarray:
-        """The loss at integers xs >= 1 (P(D > x) = I_q(x + 1, n), q = 1 − p)."""
-        tail = self.mean * special.betainc(xs, self._n + 1, self._q) \
-            - xs * special.betainc(xs + 1, self._n, self._q)
-        return np.maximum(tail, 0.0)
+    def _sf(self, x: int, n: float) -> float:
+        return float(special.betainc(x + 1, n, self._q)) if x >= 0 else 1.0
+
+    def loss(self, x: int) -> float:
+        if x <= 0:
+            return self.mean - x
+        tail = self.mean * self._sf(x - 1, self._n + 1) - x * self._sf(x, self._n)
+        return max(tail, 0.0)
 
 
 class _NormalDemand:
