@@ -178,6 +178,19 @@ def test_statistics_keep_a_bounded_size_when_the_horizon_grows() -> None:
     assert sum(b.values()) <= 1.5 * sum(a.values()) + 200
 
 
+def busy_unqueued(horizon_days: float) -> Scenario:
+    """:func:`busy` with unlimited processing, no quality failures and critical-level
+    rationing: the configuration whose order placement the merged arrivals inline."""
+    sc = busy(horizon_days)
+    return Scenario.model_validate({
+        **sc.model_dump(),
+        "policy": {**sc.policy.model_dump(), "critical_level_fraction": 0.5},
+        "order_processing": {"time_days": {"type": "exponential", "mean": 0.05},
+                             "servers": None},
+        "quality": {"damage_probability": 0.0},
+    })
+
+
 def emptying(horizon_days: float) -> Scenario:
     """Two Poisson segments with acquisitions; in one, every stockout loses the customer and
     there are few customers, so it empties and is revived by acquisitions again and again."""
@@ -199,7 +212,7 @@ def emptying(horizon_days: float) -> Scenario:
     })
 
 
-@pytest.mark.parametrize("make", [busy, emptying])
+@pytest.mark.parametrize("make", [busy, busy_unqueued, emptying])
 def test_fast_paths_give_the_same_figures(monkeypatch: pytest.MonkeyPatch,
                                           make: Callable[[float], Scenario]) -> None:
     """Orders placed without an event-queue round trip (receipts booked in passing, Poisson
