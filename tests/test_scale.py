@@ -161,6 +161,21 @@ def test_day_histogram_error_is_within_its_stated_bound() -> None:
     assert len(h.counts) == size == 11_801 and h.n == sample.size  # fixed memory
 
 
+def test_day_histogram_adds_a_batch_into_the_bins_of_one_by_one() -> None:
+    """``add_many`` (the model folds clean orders' cycle times in batches) puts every
+    value in the bin ``add`` would, the bin edges and the overflow bin included."""
+    rng = np.random.default_rng(3)
+    edges = [0.0, 0.005, 9.99, 9.999999, 10.0, 10.05, 99.99, 100.0, 100.5, 9999.9, 10_000.0,
+             12_345.0, 1e9]
+    sample = np.concatenate([edges, rng.exponential(3.0, 5_000), rng.uniform(0, 20_000, 500)])
+    one, batch = DayHistogram(), DayHistogram()
+    for x in sample.tolist():
+        one.add(x)
+    batch.add_many(sample[:2_000])
+    batch.add_many(sample[2_000:])
+    assert batch.counts == one.counts and batch.n == sample.size
+
+
 def test_statistics_keep_a_bounded_size_when_the_horizon_grows() -> None:
     """No container grows with the number of events: after 1,000 days every list, dict,
     queue and heap of the model is about as large as after 100 (open backorders and
