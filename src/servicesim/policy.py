@@ -210,17 +210,20 @@ class _PoissonDemand:
 
     def __init__(self, mean: float) -> None:
         self.mean = mean
+        self._losses: dict[int, float] = {}  # the search and the prediction share values
 
     def cdf(self, x: int) -> float:
         return float(special.pdtr(x, self.mean)) if x >= 0 else 0.0
 
-    def _sf(self, x: int) -> float:
-        return float(special.pdtrc(x, self.mean)) if x >= 0 else 1.0
-
     def loss(self, x: int) -> float:
         if x <= 0:
             return self.mean - x
-        return max(self.mean * self._sf(x - 1) - x * self._sf(x), 0.0)
+        value = self._losses.get(x)
+        if value is None:  # P(D ≥ x) and P(D > x) in one call (a SciPy call costs more
+            # than its work here); the same values as two calls
+            above, beyond = special.pdtrc((x - 1, x), self.mean).tolist()
+            value = self._losses[x] = max(self.mean * above - x * beyond, 0.0)
+        return value
 
 
 class _NegativeBinomialDemand:
@@ -232,6 +235,7 @@ class _NegativeBinomialDemand:
 
     def __init__(self, mean: float, var: float) -> None:
         self.mean = mean
+        self._losses: dict[int, float] = {}  # the search and the prediction share values
         self._n = mean * mean / (var - mean)
         self._p = mean / var
         self._q = (var - mean) / var  # 1 − p without cancellation
@@ -239,14 +243,16 @@ class _NegativeBinomialDemand:
     def cdf(self, x: int) -> float:
         return float(special.betainc(self._n, x + 1, self._p)) if x >= 0 else 0.0
 
-    def _sf(self, x: int, n: float) -> float:
-        return float(special.betainc(x + 1, n, self._q)) if x >= 0 else 1.0
-
     def loss(self, x: int) -> float:
         if x <= 0:
             return self.mean - x
-        tail = self.mean * self._sf(x - 1, self._n + 1) - x * self._sf(x, self._n)
-        return max(tail, 0.0)
+        value = self._losses.get(x)
+        if value is None:  # P(D' ≥ x) and P(D > x) in one call (a SciPy call costs more
+            # than its work here); P(D > x) = I_q(x + 1, n), q = 1 − p
+            above, beyond = special.betainc((x, x + 1), (self._n + 1, self._n),
+                                            self._q).tolist()
+            value = self._losses[x] = max(self.mean * above - x * beyond, 0.0)
+        return value
 
 
 class _NormalDemand:
