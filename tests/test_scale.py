@@ -15,7 +15,7 @@ import pytest
 
 from servicesim.distributions import integer_moments
 from servicesim.generate import generate_dataset
-from servicesim.model import DayHistogram, ServiceModel, simulate
+from servicesim.model import DayHistogram, ServiceModel, _Stock, simulate
 from servicesim.policy import derive_policies
 from servicesim.scenario import Scenario
 
@@ -233,7 +233,8 @@ def test_fast_paths_give_the_same_figures(monkeypatch: pytest.MonkeyPatch,
     """Orders placed without an event-queue round trip (receipts booked in passing, Poisson
     segments merged into one arrival process, a segment leaving it when its customers are
     gone and coming back with the next acquisition) and lines on the fast path of
-    ``_place_order`` give the figures of the plain SimPy path."""
+    ``_place_order`` give the figures of the plain SimPy path, where every line takes the
+    full path."""
     fast = simulate(make(200.0), 9, trace=make is emptying)
     if make is emptying:  # the fragile segment did empty and come back, several times
         assert fast.trace is not None
@@ -244,6 +245,7 @@ def test_fast_paths_give_the_same_figures(monkeypatch: pytest.MonkeyPatch,
                 active += 1 if kind == "acquire" else -1
         assert revived >= 3, revived
     monkeypatch.setattr(ServiceModel, "_LOOKAHEAD", False)
+    monkeypatch.setattr(_Stock, "fast_lines", False)
     slow = simulate(make(200.0), 9)
     assert fast.kpis.keys() == slow.kpis.keys()
     for key in (*fast.kpis, *fast.details):

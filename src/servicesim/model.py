@@ -54,7 +54,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import simpy
@@ -75,6 +75,7 @@ SeedLike = int | np.random.SeedSequence
 
 _REACTIONS = ("wait", "backorder", "switch", "defect")
 _NEVER = -(2**62)
+_NO_FAST_LINES = 2**62  # a floor no line reaches
 _UNIT_EXPONENTIAL = Exponential.model_validate({"type": "exponential", "mean": 1.0})
 """Reorder point of periodic-review SKUs: the continuous-review check never fires."""
 
@@ -282,7 +283,9 @@ class _Stock:
     on_hand: int
     backorders: int
     on_order: int
-    floor: int  # a line leaving at least this on hand takes the fast path (_refloor)
+    floor: int  # a line leaving at least this on hand takes the fast path (refloor)
+    fast_lines: ClassVar[bool] = True
+    """False sends every line through the full path (the tests' reference)."""
     queue: deque[list[Any]]  # open backordered lines: [order, units unfilled, units, since]
     qty: Callable[[], int] | None  # the SKU's own units per line (None: the segment's)
     lead_time: Sampler
@@ -340,11 +343,12 @@ class _Stock:
 
     def refloor(self) -> None:
         """Set ``floor``, the fewest units a line may leave on hand and still take the fast
-        path of :meth:`ServiceModel._place_order`: at least 1 (the SKU stays in stock) and
-        above s + backorders − on order (the position stays above s: no reorder).  Called
+        path of :meth:`ServiceModel._place_order`: at least 1 (the SKU stays in stock), at
+        least the critical level (a rationed segment may take the line whole), and above
+        s + backorders − on order (the position stays above s: no reorder).  Called
         whenever s, the backorders or the units on order change."""
         floor = self.s + self.backorders - self.on_order + 1
-        self.floor = floor if floor > 1 else 1
+        self.floor = max(floor, self.critical, 1) if self.fast_lines else _NO_FAST_LINES
 
 
 class _Order:
@@ -571,7 +575,6 @@ class ServiceModel:
                 st.s, st.Q, st.S = pol.reorder_point, 0, pol.order_up_to
                 st.on_hand = pol.order_up_to
             st.on_hand = max(0, st.on_hand)
-            st.refloor()
             sku_policy = sku_policies[name]
             if sku_policy.critical_level is not None:
                 st.critical = sku_policy.critical_level
@@ -579,6 +582,7 @@ class ServiceModel:
                 level = pol.order_up_to if pol.type in ("RS", "base_stock") \
                     else pol.reorder_point
                 st.critical = max(0, round(sku_policy.critical_level_fraction * (level or 0)))
+            st.refloor()
             supplier = sc.sku_supplier(name)
             st.supplier = supplier
             # streams of a SKU are made on first use (a SKU that never orders costs nothing),
