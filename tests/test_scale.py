@@ -279,3 +279,36 @@ def test_generated_1000_skus_run_a_short_horizon(generated: Path) -> None:
         d["total_units_shipped"] + d["total_units_backordered_open"]
         + d["total_units_lost"] + d["total_units_waiting"])
     assert len(r.by_sku) == 1000 and k["holding_cost"] > 0
+
+
+def test_garbage_collector_pause_is_undone_and_leaves_a_callers_freeze_alone() -> None:
+    """Models are built and run, and policies derived, with the objects that existed before
+    frozen out of the collector's sight; afterwards nothing stays frozen, and a caller's
+    own freeze (and a collector turned off) is left as it was."""
+    import gc
+
+    from servicesim._gc import older_objects_frozen
+
+    assert gc.get_freeze_count() == 0
+    with older_objects_frozen():
+        assert gc.get_freeze_count() > 0  # the objects that existed are out of sight
+        with older_objects_frozen():  # nested (the model derives its policies): no-op
+            pass
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    simulate(emptying(30.0), 1)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        simulate(emptying(30.0), 1)
+        # the caller's freeze, not undone (frozen objects that die leave the count)
+        assert 0.9 * frozen < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
+    gc.disable()
+    try:
+        simulate(emptying(30.0), 1)
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()

@@ -47,20 +47,19 @@ passing, Poisson segments share one arrival process (see
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import heapq
 import itertools
 import math
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import simpy
 
+from ._gc import older_objects_frozen
 from .distributions import (
     Constant,
     Exponential,
@@ -541,7 +540,7 @@ class ServiceModel:
         trace: bool = False,
         policies: dict[str, DerivedPolicy] | None = None,
     ) -> None:
-        with _older_objects_frozen():
+        with older_objects_frozen():
             self._build(scenario, seed, trace, policies)
 
     def _build(self, scenario: Scenario, seed: SeedLike, trace: bool,
@@ -1420,7 +1419,7 @@ class ServiceModel:
                 env.process(self._review(st, pol.review_period_days, pol.first_review_day))
         if self.warmup > 0:
             env.process(self._warmup_reset())
-        with _older_objects_frozen():
+        with older_objects_frozen():
             env.run(until=self.horizon)
             return self._result()
 
@@ -1628,28 +1627,6 @@ class ServiceModel:
             policies=self.policies,
             trace=self.trace,
         )
-
-
-@contextlib.contextmanager
-def _older_objects_frozen() -> Iterator[None]:
-    """Keep the garbage collector's full passes off the objects that exist already (the
-    scenario, whatever the caller holds) while a model is built and run.
-
-    Building and running allocate many objects, and now and then the collector walks every
-    object of the process: with the scenario of a 1,000-SKU item master loaded, one such
-    walk cost as much as building the model.  ``gc.freeze`` moves the existing objects out
-    of its sight and ``gc.unfreeze`` puts them back when the block ends, so nothing escapes
-    collection for longer than that.  A process that froze objects itself (before forking,
-    say) or turned the collector off is left as it is.
-    """
-    if gc.get_freeze_count() or not gc.isenabled():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _ratio(num: float, den: float) -> float:

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 import numpy as np
 from scipy import special, stats
 
+from ._gc import older_objects_frozen
 from .distributions import integer_moments
 from .scenario import Policy, Scenario
 
@@ -642,6 +643,7 @@ def derive_policy(scenario: Scenario, sku_name: str,
 
 def derive_policies(scenario: Scenario) -> dict[str, DerivedPolicy]:
     """:func:`derive_policy` for every SKU, in ``scenario.skus`` order."""
-    demands = sku_demands(scenario)
-    return {name: derive_policy(scenario, name, demands[name], policy)
-            for name, policy in scenario.sku_policies().items()}
+    with older_objects_frozen():
+        demands = sku_demands(scenario)
+        return {name: derive_policy(scenario, name, demands[name], policy)
+                for name, policy in scenario.sku_policies().items()}
