@@ -269,9 +269,20 @@ class DayHistogram:
 
 @dataclass(slots=True, init=False, repr=False, eq=False)
 class _Stock:
-    """One SKU at the stock point: levels, policy, time averages and window counters."""
+    """One SKU at the stock point: levels, policy, time averages and window counters.
 
+    The fields a line on the fast path touches come first, so they share a cache line.
+    """
+
+    # the fast path of a line (ServiceModel._place_order)
+    qty: Callable[[], int] | None  # the SKU's own units per line (None: the segment's)
+    on_hand: int
+    floor: int  # a line leaving at least this on hand takes the fast path (refloor)
+    units_ordered: int
+    lines: int
+    a_oh: float  # time integrals: see below
     index: int
+    # the rest
     name: str
     price: float
     unit_cost: float
@@ -281,27 +292,21 @@ class _Stock:
     Q: int  # order quantity (sQ; 0 otherwise)
     S: int  # order-up-to level (sS, RS, base-stock; 0 otherwise)
     critical: int
-    on_hand: int
     backorders: int
     on_order: int
-    floor: int  # a line leaving at least this on hand takes the fast path (refloor)
     fast_lines: ClassVar[bool] = True
     """False sends every line through the full path (the tests' reference)."""
     queue: deque[list[Any]]  # open backordered lines: [order, units unfilled, units, since]
-    qty: Callable[[], int] | None  # the SKU's own units per line (None: the segment's)
     lead_time: Sampler
     supplier: Supplier
     # time integrals over the window, kept *to the horizon*: a level change of Δ at time t
     # adds Δ·(horizon − t), so nothing needs bringing up to date between changes
-    a_oh: float
     a_bo: float
     a_oo: float
     t_ready: float
     t_nobo: float
     stockout_since_receipt: bool
-    units_ordered: int
     units_short: int  # units not shipped at the first attempt (the complement is counted)
-    lines: int
     lines_short: int  # lines not filled completely at the first attempt
     pos: int
     po_units: int
