@@ -14,11 +14,23 @@ peak memory < 1 GB; peak memory for 8 years within 10 % of that for 2.  Times ar
 best of ``--repeats``; on a shared machine the ratio to the reference is the steadier
 figure (the load average is printed).
 
+The 3 µs were set (issue #5) for machines where, as issue #2 states, the lean reference
+takes about 1.3 µs per order; where it is slower or faster the same target reads
+3 / 1.3 = 2.31 times the reference, measured in the same run (the project measures speed
+targets as ratios).  Each servicesim run is timed between two runs of the reference and
+divided by their mean; the verdict is the median of these ratios.  Both verdicts are
+printed; the exit status follows the ratio.
+
 The data come from ``servicesim.generate.generate_dataset`` into a temporary directory
 (history of ``--days`` days); loading them (fitting the history) is timed and printed but
 is not part of the simulation's wall time.
 
-Run:  python benchmarks/bench_scale.py [--skus 1000] [--years 2 --long-years 8] [--repeats 3]
+``--instructions`` also counts the instructions of one servicesim run (set-up included) per
+order line and of the lean reference per order with valgrind's callgrind, a figure that no
+other load on the machine changes (times on a shared host drift by tens of per cent).
+
+Run:  python benchmarks/bench_scale.py [--skus 1000] [--years 2 --long-years 8] [--repeats 7]
+                                       [--instructions]
 """
 
 from __future__ import annotations
@@ -26,7 +38,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +60,9 @@ from servicesim.policy import derive_policies  # noqa: E402
 from servicesim.scenario import Scenario  # noqa: E402
 
 US_PER_LINE_TARGET = 3.0
+LEAN_US_PER_ORDER_STATED = 1.3
+"""The lean reference's µs per order on the machines the targets were set for (issue #2)."""
+RATIO_TARGET = US_PER_LINE_TARGET / LEAN_US_PER_ORDER_STATED
 MEMORY_TARGET_BYTES = 1 << 30
 FLATNESS_TARGET = 0.10
 DAYS_PER_YEAR = 365.0
@@ -109,6 +127,43 @@ def measure_memory(path: Path, years: float, seed: int, hold_customers: bool
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def count_child(path: Path, years: float, seed: int, hold_customers: bool, what: str
+                ) -> None:
+    """Run under callgrind with collection off: one warm-up, then collection switched on
+    (``callgrind_control``) around one measured run only; report its size as JSON."""
+    def measured() -> float:
+        if what == "lean":
+            orders, _ = lean_model(seed)
+            return float(orders)
+        return simulate_timed(sc, seed)["lines"]
+
+    sc = benchmark_scenario(path, years, hold_customers) if what != "lean" else None
+    measured()
+    switch = ["callgrind_control", "-i"]
+    subprocess.run([*switch, "on", str(os.getpid())], check=True, capture_output=True)
+    size = measured()
+    subprocess.run([*switch, "off", str(os.getpid())], check=True, capture_output=True)
+    print(json.dumps({"size": size}))
+
+
+def count_instructions(path: Path, years: float, seed: int, hold_customers: bool,
+                       what: str) -> tuple[float, float]:
+    """(instructions, lines or orders) of one run of servicesim (set-up included) or of the
+    lean reference, counted by valgrind's callgrind: the same on any load."""
+    with tempfile.TemporaryDirectory(prefix="servicesim-callgrind-") as tmp:
+        out = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+             f"--callgrind-out-file={tmp}/callgrind.out", sys.executable, __file__,
+             "--count-child", what, str(path), "--years", str(years), "--seed", str(seed)]
+            + (["--hold-customers"] if hold_customers else []),
+            check=True, capture_output=True, text=True)
+    collected = re.search(r"Collected : (\d+)", out.stderr)
+    if collected is None:  # pragma: no cover - valgrind changed its report
+        raise RuntimeError("no instruction count in valgrind's report:\n" + out.stderr)
+    size = json.loads(out.stdout.strip().splitlines()[-1])["size"]
+    return float(collected.group(1)), float(size)
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -120,16 +175,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=float, default=2.0, help="simulated years (timed)")
     parser.add_argument("--long-years", type=float, default=8.0,
                         help="simulated years of the memory-flatness run")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs (best is kept)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs (best is kept)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--hold-customers", action="store_true",
                         help="count defections as switches: a customer base that never "
                              "changes")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions with valgrind's callgrind (a figure "
+                             "no other load on the machine changes; about 3 minutes)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--count-child", nargs=2, metavar=("WHAT", "PATH"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
         child(args.child, args.years, args.seed, args.hold_customers)
         return 0
+    if args.count_child is not None:
+        count_child(Path(args.count_child[1]), args.years, args.seed, args.hold_customers,
+                    args.count_child[0])
+        return 0
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind (Debian: apt-get install valgrind)")
 
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="servicesim-bench-") as tmp:
@@ -141,26 +207,41 @@ def main(argv: list[str] | None = None) -> int:
         sc = benchmark_scenario(path, args.years, args.hold_customers)
         load_s = time.perf_counter() - t0
 
-        # speed: servicesim and the lean reference, interleaved, best of N
-        runs, lean_us = [], []
-        for rep in range(args.repeats):
+        # speed: each servicesim run between two runs of the lean reference; the ratio of
+        # each run to the mean of its two neighbours (the machine's speed drifts on a
+        # shared host, and pairing cancels most of it), and the best times
+        def lean_run(rep: int) -> float:
             t0 = time.perf_counter()
             orders, _ = lean_model(rep)
-            lean_us.append((time.perf_counter() - t0) / orders * 1e6)
+            return (time.perf_counter() - t0) / orders * 1e6
+
+        runs, lean_us, ratios = [], [lean_run(0)], []
+        for rep in range(args.repeats):
             runs.append(simulate_timed(sc, args.seed))
+            lean_us.append(lean_run(rep + 1))
+            us = runs[-1]["total_s"] / runs[-1]["lines"] * 1e6
+            ratios.append(us / ((lean_us[-2] + lean_us[-1]) / 2.0))
         best = min(runs, key=lambda r: r["total_s"])
         lines = best["lines"]
         us_total = best["total_s"] / lines * 1e6
         us_run = best["run_s"] / lines * 1e6
         lean_best = min(lean_us)
+        ratio_median = statistics.median(ratios)
 
         # memory: a fresh process per horizon
         short = measure_memory(path, args.years, args.seed, args.hold_customers)
         long = measure_memory(path, args.long_years, args.seed, args.hold_customers)
+        counted = None
+        if args.instructions:
+            counted = (count_instructions(path, args.years, args.seed, args.hold_customers,
+                                          "servicesim"),
+                       count_instructions(path, args.years, 0, False, "lean"))
     load_after = os.getloadavg()
 
     growth = long["peak_rss_bytes"] / short["peak_rss_bytes"] - 1.0
-    speed_ok = us_total <= US_PER_LINE_TARGET
+    absolute_ok = us_total <= US_PER_LINE_TARGET
+    ratio = us_total / lean_best
+    speed_ok = ratio_median <= RATIO_TARGET
     memory_ok = max(short["peak_rss_bytes"], long["peak_rss_bytes"]) < MEMORY_TARGET_BYTES
     flat_ok = abs(growth) <= FLATNESS_TARGET
     mib = 1024.0 * 1024.0
@@ -180,12 +261,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  simulation              {best['run_s']:.3f} s  ({us_run:.2f} µs per line)")
     print(f"  wall time               {best['total_s']:.3f} s  (best of {args.repeats})")
     print(f"  µs per order line       {us_total:.2f}  incl. set-up (target <= "
-          f"{US_PER_LINE_TARGET:g}): {verdict(speed_ok)}")
+          f"{US_PER_LINE_TARGET:g} on this machine): {verdict(absolute_ok)}")
     print(f"  lines per second        {lines / best['total_s']:,.0f} incl. set-up, "
           f"{lines / best['run_s']:,.0f} simulation only")
     print(f"  lean SimPy reference    {lean_best:.2f} µs per order (bench_core.py)")
-    print(f"  ratio servicesim µs/line / reference µs/order = {us_total / lean_best:.2f} "
-          f"incl. set-up, {us_run / lean_best:.2f} simulation only")
+    print(f"  ratio servicesim µs/line / reference µs/order: best times {ratio:.2f} incl. "
+          f"set-up ({us_run / lean_best:.2f} simulation only); run by run "
+          f"{min(ratios):.2f}-{max(ratios):.2f}, median {ratio_median:.2f}")
+    print(f"  speed target as a ratio: median {ratio_median:.2f} (target <= "
+          f"{US_PER_LINE_TARGET:g} µs / {LEAN_US_PER_ORDER_STATED:g} µs = {RATIO_TARGET:.2f}, "
+          f"i.e. {RATIO_TARGET * lean_best:.2f} µs on this machine): {verdict(speed_ok)}")
+    if counted is not None:
+        (sim_ir, sim_lines), (lean_ir, lean_orders) = counted
+        print(f"  instructions (callgrind) {sim_ir / sim_lines:,.0f} per order line incl. "
+              f"set-up; lean reference {lean_ir / lean_orders:,.0f} per order; ratio "
+              f"{sim_ir / sim_lines / (lean_ir / lean_orders):.2f}")
     print(f"  peak memory {args.years:g} years   {short['peak_rss_bytes'] / mib:,.0f} MiB "
           f"({short['lines']:,.0f} lines)  (target < 1024 MiB): {verdict(memory_ok)}")
     print(f"  peak memory {args.long_years:g} years   {long['peak_rss_bytes'] / mib:,.0f} MiB "
