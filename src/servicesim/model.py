@@ -278,6 +278,7 @@ class _Stock:
     qty: Callable[[], int] | None  # the SKU's own units per line (None: the segment's)
     on_hand: int
     floor: int  # a line leaving at least this on hand takes the fast path (refloor)
+    ship_floor: int  # ... at least this ships complete without emptying the shelf
     units_ordered: int
     lines: int
     a_oh: float  # time integrals: see below
@@ -319,8 +320,8 @@ class _Stock:
 
     def __init__(self) -> None:
         self.queue = deque()
-        self.on_hand = self.backorders = self.on_order = 0
-        self.floor = 1
+        self.on_hand = self.backorders = self.on_order = self.critical = 0
+        self.floor = self.ship_floor = 1
         self.stockout_since_receipt = False
         self.reset(0.0)
 
@@ -349,12 +350,12 @@ class _Stock:
 
     def refloor(self) -> None:
         """Set ``floor``, the fewest units a line may leave on hand and still take the fast
-        path of :meth:`ServiceModel._place_order`: at least 1 (the SKU stays in stock), at
-        least the critical level (a rationed segment may take the line whole), and above
-        s + backorders − on order (the position stays above s: no reorder).  Called
-        whenever s, the backorders or the units on order change."""
+        path of :meth:`ServiceModel._place_order`: at least ``ship_floor`` (1, so the SKU
+        stays in stock, and the critical level, so a rationed segment may take the line
+        whole) and above s + backorders − on order (the position stays above s: no
+        reorder).  Called whenever the backorders or the units on order change."""
         floor = self.s + self.backorders - self.on_order + 1
-        self.floor = max(floor, self.critical, 1) if self.fast_lines else _NO_FAST_LINES
+        self.floor = floor if floor > self.ship_floor else self.ship_floor
 
 
 class _Order:
@@ -593,6 +594,9 @@ class ServiceModel:
                 level = pol.order_up_to if pol.type in ("RS", "base_stock") \
                     else pol.reorder_point
                 st.critical = max(0, round(sku_policy.critical_level_fraction * (level or 0)))
+            # a line leaving this much ships complete, keeps the SKU in stock and spares
+            # its reserve (rationed segments); with fast lines off, every line is "slow"
+            st.ship_floor = max(1, st.critical) if st.fast_lines else _NO_FAST_LINES
             st.refloor()
             supplier = sc.sku_supplier(name)
             st.supplier = supplier
@@ -860,7 +864,7 @@ class ServiceModel:
         proc_zero, proc_time, transit = self.proc_zero, self.proc_time, self.transit
         warmup, horizon, outside = self.warmup, self.horizon, self.delivered_outside
         stocks, fold = self.stocks, self._fold
-        line, place_short = self._line, self._place_short
+        line, place_short, reorder = self._line, self._place_short, self._reorder
         while upcoming:
             t, j = upcoming[0]
             if queue and queue[0][0] > t or catch_up(t):
@@ -890,18 +894,22 @@ class ServiceModel:
                     if own_qty is not None:
                         q = own_qty()
                     left = st.on_hand - q
-                    if left >= st.floor:
+                    if left < st.floor:
+                        if left < st.ship_floor:
+                            if cust < 0:
+                                cust = active[int(u * n)] if n > 1 else active[0]
+                            shipped, order = line(seg, cust, st, q, t, done, delivered, order)
+                            ship_units += shipped
+                            continue
                         st.on_hand = left
-                        st.units_ordered += q
-                        st.lines += 1
-                        st.a_oh -= q * remaining
-                        ship_units += q
-                        delivered[st.index] += q
+                        reorder(st, t)
                     else:
-                        if cust < 0:
-                            cust = active[int(u * n)] if n > 1 else active[0]
-                        shipped, order = line(seg, cust, st, q, t, done, delivered, order)
-                        ship_units += shipped
+                        st.on_hand = left
+                    st.units_ordered += q
+                    st.lines += 1
+                    st.a_oh -= q * remaining
+                    ship_units += q
+                    delivered[st.index] += q
                 if order is not None:
                     place_short(order, n_lines, ship_units, delivery, False, False)
                 else:
@@ -1118,16 +1126,20 @@ class ServiceModel:
             if own_qty is not None:
                 q = own_qty()
             left = st.on_hand - q
-            if left >= st.floor:  # the usual case (see the docstring)
-                st.on_hand = left
-                st.units_ordered += q
-                st.lines += 1
-                st.a_oh -= q * remaining  # time integral to the horizon (see _Stock)
-                ship_units += q
-                delivered[st.index] += q
+            if left < st.floor:  # not the usual case (see the docstring)
+                if left < st.ship_floor:
+                    shipped, order = self._line(seg, cust, st, q, now, done, delivered, order)
+                    ship_units += shipped
+                    continue
+                st.on_hand = left  # complete, but the position reaches s
+                self._reorder(st, now)
             else:
-                shipped, order = self._line(seg, cust, st, q, now, done, delivered, order)
-                ship_units += shipped
+                st.on_hand = left
+            st.units_ordered += q
+            st.lines += 1
+            st.a_oh -= q * remaining  # time integral to the horizon (see _Stock)
+            ship_units += q
+            delivered[st.index] += q
         if self.trace is not None:
             self._log(now, "order", segment=seg.name, customer=cust, lines=n_lines,
                       shipped=ship_units, processed=done, delivery=delivery if ship_units
