@@ -660,11 +660,10 @@ class ServiceModel:
         self.hist = DayHistogram()  # cycle times of the window's orders
         # whole-run totals (never reset) for unit conservation
         # (units demanded and shipped at once are the window's plus those before it, kept
-        # by _reset_window; ``tot_shipped`` counts the extra shipments)
+        # by _reset_window; ``tot_shipped_extra`` counts the extra shipments)
         self.tot_units_before = self.tot_first_before = 0
-        self.tot_shipped = self.tot_lost = self.tot_waiting = 0
+        self.tot_shipped_extra = self.tot_lost = self.tot_waiting = 0
         self._reset_window()
-        self.delivered_units = 0
         self.delivered_outside = [0] * len(self.stocks)  # scratch: deliveries out of window
         self.revenue = self.cogs = 0.0
         self.order_seq = itertools.count()
@@ -1222,12 +1221,8 @@ class ServiceModel:
             else:
                 self._lose(seg, st, short)
                 order.lost = True
-        position = st.on_hand - st.backorders + st.on_order
-        if position <= st.s:  # continuous review (inlined _reorder)
-            if st.Q:
-                self._purchase(st, ((st.s - position) // st.Q + 1) * st.Q, now)
-            else:
-                self._purchase(st, st.S - position, now)
+        if st.on_hand - st.backorders + st.on_order <= st.s:  # continuous review
+            self._reorder(st, now)
         return take, order
 
     def _place_short(self, order: _Order, n_lines: int, ship_units: int, delivery: float,
@@ -1376,7 +1371,7 @@ class ServiceModel:
         else:
             delivery = depart + self.transit()
             seg.out_cost_extra += self.ship_cost + self.ship_unit_cost * units
-        self.tot_shipped += units
+        self.tot_shipped_extra += units
         if self.warmup <= delivery <= self.horizon:
             seg.delivered[st.index] += units
         if delivery > order.last_delivery:
@@ -1628,7 +1623,7 @@ class ServiceModel:
             # whole run (never reset): demanded = shipped + open backorders + lost + waiting
             "total_units_demanded": float(self.tot_units_before
                                           + sum(seg.units for seg in segments)),
-            "total_units_shipped": float(self.tot_shipped + self.tot_first_before
+            "total_units_shipped": float(self.tot_shipped_extra + self.tot_first_before
                                          + sum(seg.units_first for seg in segments)),
             "total_units_lost": float(self.tot_lost),
             # units of backordered lines still open (some may be reserved from a receipt)
