@@ -25,15 +25,13 @@ from servicesim.compare import (
 )
 from servicesim.load import ScenarioError
 from servicesim.scenario import Scenario
+from sweep_helpers import TINY as SWEEP_TINY
 
+# the sweep tests' tiny scenario, with its own replications, seed and target
 TINY: dict[str, Any] = {
-    "name": "tiny",
-    "run": {"horizon_days": 120, "warmup_days": 20, "replications": 4, "seed": 3},
-    "skus": {"A": {"unit_cost": 10, "price": 15}},
+    **SWEEP_TINY,
+    "run": {**SWEEP_TINY["run"], "replications": 4, "seed": 3},
     "policy": {"service_target": 0.8},
-    "segments": {"s": {"customers": 20,
-                       "order_interval_days": {"type": "exponential", "mean": 1.0},
-                       "reactions": {"backorder": 0.5, "switch": 0.5}}},
 }
 BASE = Scenario.model_validate(TINY)
 
