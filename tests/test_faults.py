@@ -328,18 +328,45 @@ class LineReader(threading.Thread):
                 return line
 
 
-def test_ctrl_c_stops_optimize_keeping_its_runs_and_resume_gives_the_same_result(
-        tiny_file: Path, tmp_path: Path, processes: list[subprocess.Popen[str]]) -> None:
+def stop_optimize(tiny_file: Path, tmp_path: Path, processes: list[subprocess.Popen[str]],
+                  out: str, line: str, sig: int
+                  ) -> tuple[list[str], subprocess.Popen[str], LineReader]:
+    """Start ``servicesim optimize`` on the tiny scenario (results in ``tmp_path / out``),
+    send ``sig`` to its process group once ``line`` is on stderr, and wait for it to end."""
     args = ["optimize", str(tiny_file), "--replications", "2", "--max-replications", "16",
-            "--out", str(tmp_path / "stopped"), "--workers", "2", "--no-plots"]
+            "--out", str(tmp_path / out), "--workers", "2", "--no-plots"]
     process = start(args, tmp_path)
     processes.append(process)
     reader = LineReader(process.stderr)
     reader.start()
-    reader.wait_for("optimize: round 1:")
-    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole group
+    reader.wait_for(line)
+    os.killpg(process.pid, sig)
     process.wait(timeout=30)
     reader.join(timeout=10)
+    return args, process, reader
+
+
+def search_again_whole(args: list[str], folder: Path, tmp_path: Path
+                       ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """Run the search of ``args`` uninterrupted into ``tmp_path / "whole"``; assert the
+    resumed ``folder`` holds the same rows and evaluations; return the whole search's
+    folder and both result documents (resumed, fresh)."""
+    assert main([*args[:args.index("--out")], "--out", str(tmp_path / "whole"), "--workers",
+                 "2", "--no-plots", "--quiet"]) == 0
+    (whole,) = (tmp_path / "whole" / "tiny").iterdir()
+    for name in ("runs.csv", "evaluations.csv"):
+        assert (folder / name).read_bytes() == (whole / name).read_bytes(), name
+    resumed = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    fresh = json.loads((whole / "result.json").read_text(encoding="utf-8"))
+    assert resumed["status"] == "complete" and resumed["best"] == fresh["best"]
+    return whole, resumed, fresh
+
+
+def test_ctrl_c_stops_optimize_keeping_its_runs_and_resume_gives_the_same_result(
+        tiny_file: Path, tmp_path: Path, processes: list[subprocess.Popen[str]]) -> None:
+    # a terminal's Ctrl-C: SIGINT to the whole group
+    args, process, reader = stop_optimize(tiny_file, tmp_path, processes, "stopped",
+                                          "optimize: round 1:", signal.SIGINT)
     err = "".join(reader.text)
     assert process.returncode == 130, err
     assert "Traceback" not in err and "interrupted:" in err
@@ -354,15 +381,8 @@ def test_ctrl_c_stops_optimize_keeping_its_runs_and_resume_gives_the_same_result
     command = err.strip().splitlines()[-1].strip()
     assert command.startswith("servicesim optimize ") and "--resume" in command
     assert main([*shlex.split(command)[1:], "--quiet"]) == 0
-    assert main([*args[:args.index("--out")], "--out", str(tmp_path / "whole"), "--workers",
-                 "2", "--no-plots", "--quiet"]) == 0
-    (whole,) = (tmp_path / "whole" / "tiny").iterdir()
+    whole, resumed, fresh = search_again_whole(args, folder, tmp_path)
     assert whole.name == folder.name  # the same search, the same content id
-    assert (folder / "runs.csv").read_bytes() == (whole / "runs.csv").read_bytes()
-    assert (folder / "evaluations.csv").read_bytes() == (whole / "evaluations.csv").read_bytes()
-    resumed = json.loads((folder / "result.json").read_text(encoding="utf-8"))
-    fresh = json.loads((whole / "result.json").read_text(encoding="utf-8"))
-    assert resumed["status"] == "complete" and resumed["best"] == fresh["best"]
     assert resumed["not_worse"] == fresh["not_worse"]
     assert resumed["n_simulations"] == fresh["n_simulations"] > kept
 
@@ -371,16 +391,9 @@ def test_a_killed_optimize_keeps_its_finished_rounds_and_resumes_to_the_same_res
         tiny_file: Path, tmp_path: Path, processes: list[subprocess.Popen[str]]) -> None:
     """SIGKILL leaves no time to save anything: the rows saved after each round are what
     --resume continues from, and it ends where an uninterrupted search ends."""
-    args = ["optimize", str(tiny_file), "--replications", "2", "--max-replications", "16",
-            "--out", str(tmp_path / "killed"), "--workers", "2", "--no-plots"]
-    process = start(args, tmp_path)
-    processes.append(process)
-    reader = LineReader(process.stderr)
-    reader.start()
-    reader.wait_for("optimize: round 2:")  # printed after round 2's rows were saved
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    reader.join(timeout=10)
+    # "round 2:" is printed after round 2's rows were saved
+    args, process, _ = stop_optimize(tiny_file, tmp_path, processes, "killed",
+                                     "optimize: round 2:", signal.SIGKILL)
     assert group_gone(process.pid)
     (folder,) = (tmp_path / "killed" / "tiny").iterdir()
     document = json.loads((folder / "result.json").read_text(encoding="utf-8"))
@@ -390,14 +403,7 @@ def test_a_killed_optimize_keeps_its_finished_rounds_and_resumes_to_the_same_res
     assert not temp_files(folder)
 
     assert main([*args, "--resume", "--quiet"]) == 0
-    assert main([*args[:args.index("--out")], "--out", str(tmp_path / "whole"), "--workers",
-                 "2", "--no-plots", "--quiet"]) == 0
-    (whole,) = (tmp_path / "whole" / "tiny").iterdir()
-    for name in ("runs.csv", "evaluations.csv"):
-        assert (folder / name).read_bytes() == (whole / name).read_bytes(), name
-    resumed = json.loads((folder / "result.json").read_text(encoding="utf-8"))
-    fresh = json.loads((whole / "result.json").read_text(encoding="utf-8"))
-    assert resumed["status"] == "complete" and resumed["best"] == fresh["best"]
+    _, resumed, fresh = search_again_whole(args, folder, tmp_path)
     assert resumed["n_simulations"] == fresh["n_simulations"] > kept
 
 
