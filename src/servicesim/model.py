@@ -50,7 +50,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +59,7 @@ import numpy as np
 import simpy
 
 from ._gc import older_objects_frozen
+from ._seeds import crc32, keyed_seeds
 from .distributions import (
     Constant,
     Exponential,
@@ -91,9 +91,15 @@ def _stream(root: np.random.SeedSequence, source: str, name: str = "") -> np.ran
     so adding a SKU or a segment does not reshuffle the random numbers of the others
     (common random numbers, STYLE habit 4).
     """
-    key = (zlib.crc32(source.encode()), zlib.crc32(name.encode()))
-    child = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + key)
-    return np.random.Generator(np.random.PCG64(child))
+    key = (crc32(source), crc32(name))
+    return _generator(np.random.SeedSequence(root.entropy,
+                                             spawn_key=tuple(root.spawn_key) + key))
+
+
+def _generator(seed: Any) -> np.random.Generator:
+    """The generator of one stream: PCG64 seeded by a child ``SeedSequence`` (or the
+    equal :class:`~servicesim._seeds.FixedSeed` of :func:`~servicesim._seeds.keyed_seeds`)."""
+    return np.random.Generator(np.random.PCG64(seed))
 
 
 def _on_first_use(owner: Any, attribute: str, make: Callable[[], Callable[[], Any]]) -> None:
@@ -566,6 +572,10 @@ class ServiceModel:
         # -- stock point
         self.stocks: list[_Stock] = []
         lines_expected = _expected_lines(sc)
+        # the seeds of every SKU's two streams, computed together (``_seeds``: the same as
+        # ``_stream`` makes one at a time, at a fraction of the cost)
+        lead_seeds = keyed_seeds(root, "lead_time", list(sc.skus))
+        quantity_seeds = keyed_seeds(root, "sku_quantity", list(sc.skus))
         sku_policies = sc.sku_policies()
         for i, (name, sku) in enumerate(sc.skus.items()):
             st = _Stock()
@@ -606,14 +616,13 @@ class ServiceModel:
             n_lines = lines_expected[i]
             n_orders = _purchase_orders_expected(pol, n_lines, self.horizon)
 
-            def lead_times(dist: Any = supplier.lead_time_days, sku_name: str = name,
+            def lead_times(dist: Any = supplier.lead_time_days, seed: Any = lead_seeds[i],
                            first: int = _first_block(n_orders)) -> Sampler:
-                return dist.sampler(_stream(root, "lead_time", sku_name), first=first)
+                return dist.sampler(_generator(seed), first=first)
 
-            def quantities(dist: Any = sku.units_per_line, sku_name: str = name,
+            def quantities(dist: Any = sku.units_per_line, seed: Any = quantity_seeds[i],
                            first: int = _first_block(n_lines)) -> Callable[[], int]:
-                return integer_sampler(dist, _stream(root, "sku_quantity", sku_name),
-                                       first=first)
+                return integer_sampler(dist, _generator(seed), first=first)
 
             _on_first_use(st, "lead_time", lead_times)
             # a SKU's own quantity per line: its own stream, keyed by its name (CRN)
