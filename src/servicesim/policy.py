@@ -43,6 +43,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from scipy import special, stats
+from scipy.special import cython_special
 
 from ._gc import older_objects_frozen
 from .distributions import integer_moments
@@ -214,15 +215,15 @@ class _PoissonDemand:
         self._losses: dict[int, float] = {}  # the search and the prediction share values
 
     def cdf(self, x: int) -> float:
-        return float(special.pdtr(x, self.mean)) if x >= 0 else 0.0
+        return cython_special.pdtr(float(x), self.mean) if x >= 0 else 0.0
 
     def loss(self, x: int) -> float:
         if x <= 0:
             return self.mean - x
         value = self._losses.get(x)
-        if value is None:  # P(D ≥ x) and P(D > x) in one call (a SciPy call costs more
-            # than its work here); the same values as two calls
-            above, beyond = special.pdtrc((x - 1, x), self.mean).tolist()
+        if value is None:  # P(D ≥ x), P(D > x)
+            above = cython_special.pdtrc(x - 1.0, self.mean)
+            beyond = cython_special.pdtrc(float(x), self.mean)
             value = self._losses[x] = max(self.mean * above - x * beyond, 0.0)
         return value
 
@@ -242,16 +243,15 @@ class _NegativeBinomialDemand:
         self._q = (var - mean) / var  # 1 − p without cancellation
 
     def cdf(self, x: int) -> float:
-        return float(special.betainc(self._n, x + 1, self._p)) if x >= 0 else 0.0
+        return cython_special.betainc(self._n, x + 1.0, self._p) if x >= 0 else 0.0
 
     def loss(self, x: int) -> float:
         if x <= 0:
             return self.mean - x
         value = self._losses.get(x)
-        if value is None:  # P(D' ≥ x) and P(D > x) in one call (a SciPy call costs more
-            # than its work here); P(D > x) = I_q(x + 1, n), q = 1 − p
-            above, beyond = special.betainc((x, x + 1), (self._n + 1, self._n),
-                                            self._q).tolist()
+        if value is None:  # P(D' ≥ x) = I_q(x, n + 1), P(D > x) = I_q(x + 1, n), q = 1 − p
+            above = cython_special.betainc(float(x), self._n + 1, self._q)
+            beyond = cython_special.betainc(x + 1.0, self._n, self._q)
             value = self._losses[x] = max(self.mean * above - x * beyond, 0.0)
         return value
 
