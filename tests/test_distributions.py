@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from servicesim.distributions import (
     DISTRIBUTION_TYPES,
     Distribution,
+    as_draws,
     coerce_distribution,
     integer_moments,
     integer_pmf,
@@ -106,3 +107,12 @@ def test_integer_sampler_of_continuous_rounds() -> None:
     assert all(isinstance(v, int) and v >= 1 for v in values)
     mean, _ = integer_moments(dist, 1)
     assert mean == pytest.approx(4.0, abs=0.01)
+
+
+def test_draw_blocks_hand_out_the_values_and_types_of_tolist() -> None:
+    rng = np.random.default_rng(3)
+    for values in (rng.random(37), rng.integers(-2**62, 2**62, 37), np.arange(5, dtype=np.int32),
+                   rng.random(0), rng.random((4, 3))[:, 1]):  # the last one is not contiguous
+        block = as_draws(values)
+        assert list(block) == values.tolist()
+        assert [type(x) for x in block] == [type(x) for x in values.tolist()]

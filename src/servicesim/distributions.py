@@ -18,6 +18,7 @@ exact mean and variance of that transformed quantity.
 
 from __future__ import annotations
 
+import array
 import functools
 import itertools
 import math
@@ -55,13 +56,35 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
+_TYPECODES = {np.dtype(np.float64): "d", np.dtype(np.int64): "q"}
+
+
+def as_draws(values: np.ndarray) -> array.array[Any] | list[Any]:
+    """A block of draws as a sampler hands them out: a plain ``array.array`` of C doubles
+    or 64-bit ints (a list for any other dtype).
+
+    Iterating over it makes each Python float or int at the moment it is drawn, from the
+    interpreter's free lists, where ``tolist`` would make them all at once, long before
+    their use and by then out of the CPU's caches; and the garbage collector never walks
+    an array as it walks a list.  The values, and their Python types, are those of
+    ``values.tolist()``.
+    """
+    code = _TYPECODES.get(values.dtype)
+    if code is None:
+        return list(values.tolist())
+    block = array.array(code)
+    block.frombytes(np.ascontiguousarray(values).data.cast("B"))
+    return block
+
+
 def _blocked(fill: Callable[[int], np.ndarray], block: int, first: int = FIRST_BLOCK
              ) -> Sampler:
     """A sampler that refills a buffer from ``fill(n)`` (n growing up to ``block``).
 
-    ``itertools.chain`` hands out the buffered draws at C speed; Python runs only to refill.
+    ``itertools.chain`` hands out the buffered draws (:func:`as_draws`) at C speed; Python
+    runs only to refill.
     """
-    blocks = (fill(size).tolist() for size in block_sizes(block, first))
+    blocks = (as_draws(fill(size)) for size in block_sizes(block, first))
     return itertools.chain.from_iterable(blocks).__next__
 
 
@@ -537,6 +560,6 @@ def integer_sampler(dist: _Dist, rng: np.random.Generator, min_value: int = 1,
     if isinstance(dist, Constant):
         return itertools.repeat(max(min_value, round(dist.value))).__next__
     fill = dist.filler(rng)
-    blocks = (np.maximum(np.rint(fill(size)), min_value).astype(np.int64).tolist()
+    blocks = (as_draws(np.maximum(np.rint(fill(size)), min_value).astype(np.int64))
               for size in block_sizes(max(BLOCK_SIZE, first), first))
     return itertools.chain.from_iterable(blocks).__next__

@@ -64,6 +64,7 @@ from .distributions import (
     Constant,
     Exponential,
     Sampler,
+    as_draws,
     block_sizes,
     integer_moments,
     integer_sampler,
@@ -152,7 +153,7 @@ def _first_block(expected: float) -> int:
 
 def _uniforms(rng: np.random.Generator) -> Any:
     """Uniform [0, 1) draws, buffered in blocks (see :func:`block_sizes`)."""
-    blocks = (rng.random(size).tolist() for size in block_sizes())
+    blocks = (as_draws(rng.random(size)) for size in block_sizes())
     return itertools.chain.from_iterable(blocks).__next__
 
 
@@ -708,7 +709,7 @@ class ServiceModel:
             sku_rng = _stream(root, "sku", name)
 
             # SKU indices by inverse transform on the cumulative weights, in blocks
-            blocks = (np.searchsorted(cum, sku_rng.random(size), "right").tolist()
+            blocks = (as_draws(np.searchsorted(cum, sku_rng.random(size), "right"))
                       for size in block_sizes())
             seg.sku = itertools.chain.from_iterable(blocks).__next__
         seg.qty = integer_sampler(spec.units_per_line, _stream(root, "quantity", name))
