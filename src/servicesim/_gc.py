@@ -1,5 +1,5 @@
-"""Garbage-collector pauses around allocation-heavy work (model building and runs, policy
-derivation)."""
+"""Garbage-collector pauses around allocation-heavy work: model building and policy
+derivation freeze the objects that exist already, runs turn the collector off."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 @contextlib.contextmanager
 def older_objects_frozen() -> Iterator[None]:
     """Keep the garbage collector's full passes off the objects that exist already (the
-    scenario, whatever the caller holds) while a model is built and run, or policies derived.
+    scenario, whatever the caller holds) while a model is built or policies derived.
 
-    Building and running allocate many objects, and now and then the collector walks every
+    Both allocate many objects, and now and then the collector walks every
     object of the process: with the scenario of a 1,000-SKU item master loaded, one such
     walk cost as much as building the model.  ``gc.freeze`` moves the existing objects out
     of its sight and ``gc.unfreeze`` puts them back when the block ends, so nothing escapes
@@ -28,3 +28,22 @@ def older_objects_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+@contextlib.contextmanager
+def collector_off() -> Iterator[None]:
+    """Run a simulation with the garbage collector off, and turn it back on afterwards.
+
+    A run makes no cyclic garbage: every object it drops is freed by reference counting
+    (``tests/test_scale.py`` checks this on every shipped and test scenario), so during a
+    run the collector has nothing to find, only the run's live objects to walk, a few
+    per cent of a 1,000-SKU run.  A process that turned the collector off is left as it is.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -58,7 +58,7 @@ from typing import Any, ClassVar
 import numpy as np
 import simpy
 
-from ._gc import older_objects_frozen
+from ._gc import collector_off, older_objects_frozen
 from ._seeds import crc32, keyed_seeds
 from .distributions import (
     Constant,
@@ -1441,7 +1441,7 @@ class ServiceModel:
                 env.process(self._review(st, pol.review_period_days, pol.first_review_day))
         if self.warmup > 0:
             env.process(self._warmup_reset())
-        with older_objects_frozen():
+        with collector_off():
             env.run(until=self.horizon)
             return self._result()
 
