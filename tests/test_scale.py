@@ -322,12 +322,11 @@ def test_a_run_leaves_no_cyclic_garbage() -> None:
     import gc
 
     from servicesim.load import load_scenario
+    from test_scenarios import SCENARIOS
 
-    shipped = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
-    assert shipped
-    cases = [(p.name, load_scenario(p)) for p in shipped]
-    cases = [(name, sc.model_copy(update={"run": sc.run.model_copy(
-        update={"horizon_days": 200.0, "warmup_days": 20.0})})) for name, sc in cases]
+    cases = [(p.name, load_scenario(p, overrides=["run.horizon_days=200",
+                                                   "run.warmup_days=20"]))
+             for p in SCENARIOS]
     cases += [(f.__name__, f(200.0)) for f in (busy, busy_unqueued, emptying)]
     for name, sc in cases:
         for trace in (False, True):

@@ -59,14 +59,16 @@ def _uint32_words(value: object) -> list[int] | None:
 
 
 class _Hash:
-    """The running multiplier of SeedSequence's ``hashmix`` (a plain int, modulo 2³²)."""
+    """SeedSequence's ``hashmix``: xor with a running multiplier, which then steps (times
+    ``mult``, modulo 2³²), multiply by it, fold the high half in.  The pool is mixed with
+    one (``INIT_A``, ``MULT_A``), the output words are drawn from it with another."""
 
-    def __init__(self) -> None:
-        self.const = _INIT_A
+    def __init__(self, init: int = _INIT_A, mult: int = _MULT_A) -> None:
+        self.const, self.mult = init, mult
 
     def mix(self, value: np.ndarray) -> np.ndarray:
         value = value ^ np.uint32(self.const)
-        self.const = (self.const * _MULT_A) & _MASK32
+        self.const = (self.const * self.mult) & _MASK32
         value = value * np.uint32(self.const)
         return value ^ (value >> np.uint32(_XSHIFT))
 
@@ -91,12 +93,9 @@ def _pcg64_states(entropy: list[np.ndarray]) -> np.ndarray:
         for dst in range(_POOL_SIZE):
             pool[dst] = _mix(pool[dst], hashing.mix(word))
     out = np.empty((n, 2 * _POOL_SIZE), dtype=np.uint32)
-    const = _INIT_B
+    drawing = _Hash(_INIT_B, _MULT_B)
     for i in range(2 * _POOL_SIZE):
-        value = pool[i % _POOL_SIZE] ^ np.uint32(const)
-        const = (const * _MULT_B) & _MASK32
-        value = value * np.uint32(const)
-        out[:, i] = value ^ (value >> np.uint32(_XSHIFT))
+        out[:, i] = drawing.mix(pool[i % _POOL_SIZE])
     # pairs of 32-bit words, low word first, as SeedSequence assembles 64-bit words
     return out[:, 0::2].astype(np.uint64) | (out[:, 1::2].astype(np.uint64) << np.uint64(32))
 

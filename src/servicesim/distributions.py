@@ -71,7 +71,7 @@ def as_draws(values: np.ndarray) -> array.array[Any] | list[Any]:
     """
     code = _TYPECODES.get(values.dtype)
     if code is None:
-        return list(values.tolist())
+        return values.tolist()  # type: ignore[no-any-return]
     block = array.array(code)
     block.frombytes(np.ascontiguousarray(values).data.cast("B"))
     return block
