@@ -22,8 +22,8 @@ import numpy as np
 import simpy
 from scipy import stats
 
-from servicesim.model import simulate
-from servicesim.scenario import Scenario
+from servicesim.model.simulation import simulate
+from servicesim.scenario.schema import Scenario
 
 RATE_PER_DAY = 20.0
 REORDER_POINT, ORDER_UP_TO = 120, 220

@@ -14,9 +14,9 @@ import argparse
 import time
 from pathlib import Path
 
-from servicesim.engine import apply_params
-from servicesim.load import load_scenario
-from servicesim.optimizer import optimize
+from servicesim.experiment.engine import apply_params
+from servicesim.experiment.optimize import optimize
+from servicesim.inputs.scenario_file import load_scenario
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 

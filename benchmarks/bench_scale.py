@@ -21,7 +21,7 @@ targets as ratios).  Each servicesim run is timed between two runs of the refere
 divided by their mean; the verdict is the median of these ratios.  Both verdicts are
 printed; the exit status follows the ratio.
 
-The data come from ``servicesim.generate.generate_dataset`` into a temporary directory
+The data come from ``servicesim.inputs.generate.generate_dataset`` into a temporary directory
 (history of ``--days`` days); loading them (fitting the history) is timed and printed but
 is not part of the simulation's wall time.
 
@@ -53,11 +53,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_core import lean_model  # noqa: E402  (the lean SimPy reference, not a copy)
 
-from servicesim.generate import generate_dataset  # noqa: E402
-from servicesim.load import load_scenario  # noqa: E402
-from servicesim.model import ServiceModel  # noqa: E402
-from servicesim.policy import derive_policies  # noqa: E402
-from servicesim.scenario import Scenario  # noqa: E402
+from servicesim.inputs.generate import generate_dataset  # noqa: E402
+from servicesim.inputs.scenario_file import load_scenario  # noqa: E402
+from servicesim.model.simulation import ServiceModel  # noqa: E402
+from servicesim.policies.derivation import derive_policies  # noqa: E402
+from servicesim.scenario.schema import Scenario  # noqa: E402
 
 US_PER_LINE_TARGET = 3.0
 LEAN_US_PER_ORDER_STATED = 1.3

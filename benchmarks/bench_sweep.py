@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 
 from servicesim import load_scenario
-from servicesim.executors import make_executor
-from servicesim.scenario import Scenario
-from servicesim.sweeping import SweepResult, sweep
+from servicesim.experiment.executors import make_executor
+from servicesim.experiment.sweep import SweepResult, sweep
+from servicesim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAM = "policy.service_target=0.80:0.99:0.01"  # 20 alternatives
@@ -45,7 +45,7 @@ def _children_cpu() -> float:
 
 def _warm_up() -> None:
     """Import the model in a worker (and linger, so each worker gets one of these)."""
-    import servicesim.engine  # noqa: F401
+    import servicesim.experiment.engine  # noqa: F401
 
     time.sleep(0.5)
 

@@ -27,9 +27,8 @@ sys.path.insert(0, str(TESTS))
 import test_model  # noqa: E402
 import test_scale  # noqa: E402
 import validation  # noqa: E402
-
 from servicesim import load_scenario, simulate  # noqa: E402
-from servicesim.scenario import Scenario  # noqa: E402
+from servicesim.scenario.schema import Scenario  # noqa: E402
 
 FIGURES_PATH = TESTS / "data" / "figures.json"
 SCENARIOS = sorted((TESTS.parent / "scenarios").glob("*.yaml"))

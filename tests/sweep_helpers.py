@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from servicesim.scenario import Scenario
+from servicesim.scenario.schema import Scenario
 
 TINY: dict[str, Any] = {
     "name": "tiny",

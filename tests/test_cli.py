@@ -16,9 +16,10 @@ import yaml
 
 from servicesim import __version__
 from servicesim.cli import main
+from servicesim.inputs.scenario_file import load_scenario
 from servicesim.kpis import SUMMARY_KEYS
-from servicesim.load import _model_keys, load_scenario
-from servicesim.scenario import Sku
+from servicesim.scenario.schema import Sku
+from servicesim.scenario.validation import _model_keys
 
 TINY = {
     "name": "tiny",
@@ -140,10 +141,10 @@ def test_run_bad_overrides(tiny: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 def fake_engine(monkeypatch: pytest.MonkeyPatch, run: Any) -> None:
-    """Stand in for servicesim.experiment (whether or not the real one exists)."""
-    module = types.ModuleType("servicesim.experiment")
+    """Stand in for servicesim.experiment.replications (whether or not the real one exists)."""
+    module = types.ModuleType("servicesim.experiment.replications")
     module.run_replications = run  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "servicesim.experiment", module)
+    monkeypatch.setitem(sys.modules, "servicesim.experiment.replications", module)
 
 
 def test_unexpected_error_is_one_line(tiny: Path, monkeypatch: pytest.MonkeyPatch,

@@ -15,7 +15,8 @@ import yaml
 
 from servicesim import SUMMARY_KEYS, __version__
 from servicesim.cli import main
-from servicesim.compare import (
+from servicesim.errors import ScenarioError
+from servicesim.experiment.compare import (
     KEY_FIGURES,
     TABLE_COLUMNS,
     apply_variant,
@@ -23,8 +24,7 @@ from servicesim.compare import (
     paired_difference,
     parse_variant,
 )
-from servicesim.load import ScenarioError
-from servicesim.scenario import Scenario
+from servicesim.scenario.schema import Scenario
 from sweep_helpers import TINY as SWEEP_TINY
 
 # the sweep tests' tiny scenario, with its own replications, seed and target
@@ -174,7 +174,7 @@ def test_files_are_written_and_parse(tmp_path: Path) -> None:
     again = compare([BASE, slow], ["base", "slow supplier"], replications=3, seed=9,
                     workers=1, out_dir=tmp_path)
     assert again.directory == folder and again.runs == result.runs
-    from servicesim.output import OutputError
+    from servicesim.files import OutputError
 
     with pytest.raises(OutputError, match="another comparison"):
         compare([BASE, slow], ["base", "other"], replications=3, seed=9, workers=1,

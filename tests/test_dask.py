@@ -17,7 +17,7 @@ from typing import Any
 import dask
 import pytest
 
-from servicesim.engine import (
+from servicesim.experiment.engine import (
     Task,
     WorkerDied,
     alternatives,
@@ -26,8 +26,8 @@ from servicesim.engine import (
     parse_param,
     run_task,
 )
-from servicesim.generate import generate_dataset
-from servicesim.load import load_scenario
+from servicesim.inputs.generate import generate_dataset
+from servicesim.inputs.scenario_file import load_scenario
 from sweep_helpers import BASE
 
 distributed = pytest.importorskip("distributed")

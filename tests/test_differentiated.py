@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from servicesim.load import load_scenario
-from servicesim.model import simulate
-from servicesim.optimizer import optimize
+from servicesim.experiment.optimize import optimize
+from servicesim.inputs.scenario_file import load_scenario
+from servicesim.model.simulation import simulate
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 SHORT = ["run.horizon_days=270", "run.warmup_days=30"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from servicesim.distributions import (
+from servicesim.scenario.distributions import (
     DISTRIBUTION_TYPES,
     Distribution,
     as_draws,

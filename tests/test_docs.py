@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from servicesim.kpis import SUMMARY_KEYS
-from servicesim.scenario import Scenario
+from servicesim.scenario.schema import Scenario
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -35,7 +35,7 @@ def schema_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
                 paths += schema_paths(sub, f"{path}.<NAME>.")
         elif name not in ("policy", "supplier") or not prefix.startswith("skus"):
             for sub in _models(annotation):
-                if sub.__module__ == "servicesim.scenario":
+                if sub.__module__ == "servicesim.scenario.schema":
                     paths += schema_paths(sub, f"{path}.")
     return paths
 

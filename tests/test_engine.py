@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from servicesim.engine import alternatives, execute, grid, make_tasks, parse_param
-from servicesim.load import ScenarioError
-from servicesim.scenario import Scenario
+from servicesim.errors import ScenarioError
+from servicesim.experiment.engine import alternatives, execute, grid, make_tasks, parse_param
+from servicesim.scenario.schema import Scenario
 
 BASE = Scenario.model_validate({
     "name": "eng", "run": {"horizon_days": 120, "warmup_days": 10},

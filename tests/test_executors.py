@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from servicesim.cli import main
-from servicesim.executors import ExecutorError, make_executor
-from servicesim.scenario import Scenario
-from servicesim.sweeping import sweep
+from servicesim.experiment.executors import ExecutorError, make_executor
+from servicesim.experiment.sweep import sweep
+from servicesim.scenario.schema import Scenario
 
 TINY = {
     "name": "tiny",

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from servicesim.experiment import confidence_interval, replication_seeds, run_replications
+from servicesim.experiment.replications import run_replications
+from servicesim.experiment.seeds import replication_seeds
+from servicesim.experiment.statistics import confidence_interval
 from servicesim.kpis import SUMMARY_KEYS
-from servicesim.model import simulate
-from servicesim.scenario import Scenario
+from servicesim.model.simulation import simulate
+from servicesim.scenario.schema import Scenario
 
 SCENARIO = Scenario.model_validate({
     "name": "exp", "run": {"horizon_days": 150, "warmup_days": 15, "seed": 99},

@@ -25,9 +25,11 @@ from typing import Any
 
 import pytest
 
-from servicesim import engine, output, sweeping
+from servicesim import files as output
 from servicesim.cli import main
-from servicesim.engine import (
+from servicesim.experiment import engine
+from servicesim.experiment import sweep as sweeping
+from servicesim.experiment.engine import (
     MAX_ATTEMPTS,
     Task,
     WorkerDied,
@@ -37,15 +39,15 @@ from servicesim.engine import (
     parse_param,
     run_task,
 )
-from servicesim.executors import (
+from servicesim.experiment.executors import (
     ProcessPool,
     Terminated,
     ignoring_interrupts,
     signal_number,
     terminate_as_interrupt,
 )
-from servicesim.scenario import Scenario
-from servicesim.sweeping import sweep
+from servicesim.experiment.sweep import sweep
+from servicesim.scenario.schema import Scenario
 from sweep_helpers import BASE, data_rows, group_gone, start, write_tiny
 
 PARAM = "policy.service_target=0.5:0.695:0.005"  # 40 alternatives x 3: about 1 s on 2 cores

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import figures
 import pytest
+
+import figures
 
 RECORDED: dict[str, Any] = json.loads(figures.FIGURES_PATH.read_text(encoding="utf-8"))
 RUNS = dict(figures.runs())

@@ -32,8 +32,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from servicesim.cli import main
-from servicesim.load import ScenarioError, load_scenario
-from servicesim.scenario import Scenario
+from servicesim.errors import ScenarioError
+from servicesim.inputs.scenario_file import load_scenario
+from servicesim.scenario.schema import Scenario
 
 SCENARIO_DIR = Path(__file__).parent.parent / "scenarios"
 ALL_SCENARIOS = sorted(SCENARIO_DIR.glob("*.yaml"))
@@ -330,7 +331,7 @@ def test_alias_bombs_are_bounded_before_anything_is_built(
 def test_an_alias_bomb_never_reaches_the_composer(monkeypatch: pytest.MonkeyPatch,
                                                   folder: Path) -> None:
     """The bound acts on the parser's events: a bomb is refused before one node is built."""
-    from servicesim import load
+    from servicesim.scenario import serialise as load
 
     built = []
     monkeypatch.setattr(load._LineLoader, "get_single_node",
@@ -345,7 +346,7 @@ def test_an_alias_bomb_never_reaches_the_composer(monkeypatch: pytest.MonkeyPatc
 
 def test_the_pure_python_parser_is_bounded_too() -> None:
     """Where PyYAML lacks libyaml, the same events come from its Python parser."""
-    from servicesim import load
+    from servicesim.scenario import serialise as load
 
     lines = ["b0: &b0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     lines += [f"b{i}: &b{i} [{', '.join([f'*b{i - 1}'] * 10)}]" for i in range(1, 9)]

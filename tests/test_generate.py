@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from servicesim.cli import main
-from servicesim.generate import generate, generate_dataset, pareto_share
-from servicesim.items import load_with_fit
-from servicesim.load import with_overrides
+from servicesim.inputs.generate import generate, generate_dataset, pareto_share
+from servicesim.inputs.items import load_with_fit
+from servicesim.scenario.overrides import with_overrides
 
 
 def test_pareto_share_of_a_known_table() -> None:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from servicesim import guard
 from servicesim.cli import main
-from servicesim.generate import generate_dataset
-from servicesim.guard import SizeError, check_size, estimate
-from servicesim.load import load_scenario, scenario_from_dict
+from servicesim.experiment import guard
+from servicesim.experiment.guard import SizeError, check_size, estimate
+from servicesim.inputs.generate import generate_dataset
+from servicesim.inputs.scenario_file import load_scenario
+from servicesim.scenario.validation import scenario_from_dict
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
 BASELINE = Path(__file__).parent.parent / "scenarios" / "baseline.yaml"
@@ -137,7 +138,7 @@ def test_cli_refuses_before_simulating(argv: list[str], tmp_path: Path) -> None:
 
 def test_allow_large_lets_the_run_start(monkeypatch: pytest.MonkeyPatch,
                                         tmp_path: Path) -> None:
-    import servicesim.experiment
+    import servicesim.experiment.replications
 
     class Started(Exception):
         pass
@@ -145,7 +146,7 @@ def test_allow_large_lets_the_run_start(monkeypatch: pytest.MonkeyPatch,
     def started(*args: object, **kwargs: object) -> None:
         raise Started
 
-    monkeypatch.setattr(servicesim.experiment, "run_replications", started)
+    monkeypatch.setattr(servicesim.experiment.replications, "run_replications", started)
     argv = ["run", str(BASELINE), "--horizon-days", "5e7", "--out", str(tmp_path)]
     code, err = run_cli([*argv, "--allow-large"])
     assert code == 1 and "unexpected Started" in err  # it reached the simulation

@@ -11,22 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servicesim.distributions import integer_moments
-from servicesim.engine import alternatives, parse_param
-from servicesim.items import (
-    abc_classes,
-    fit_quantities,
-    load_with_fit,
-    xyz_classes,
-)
-from servicesim.load import (
-    ScenarioError,
-    dump_scenario,
-    load_scenario,
-    scenario_from_dict,
-    with_overrides,
-)
-from servicesim.policy import derive_policies, sku_demands
+from servicesim.errors import ScenarioError
+from servicesim.experiment.engine import alternatives, parse_param
+from servicesim.inputs.items import abc_classes, fit_quantities, load_with_fit, xyz_classes
+from servicesim.inputs.scenario_file import load_scenario
+from servicesim.policies.derivation import derive_policies, sku_demands
+from servicesim.scenario.distributions import integer_moments
+from servicesim.scenario.overrides import with_overrides
+from servicesim.scenario.serialise import dump_scenario
+from servicesim.scenario.validation import scenario_from_dict
 
 MASTER = """\
 sku,unit_cost,price,holding_rate_per_year,lead_time_mean_days,lead_time_std_days,colour
@@ -313,7 +306,7 @@ def test_fit_recovers_known_parameters_within_its_ci(kind: str) -> None:
         dist["std"] = fit.param_std
     from pydantic import TypeAdapter
 
-    from servicesim.scenario import Dist
+    from servicesim.scenario.schema import Dist
 
     drawn_mean, drawn_var = integer_moments(TypeAdapter(Dist).validate_python(dist))
     assert drawn_mean == pytest.approx(quantities.mean(), rel=1e-6)
@@ -504,8 +497,8 @@ def test_simulated_demand_matches_the_fitted_data(tmp_path: Path) -> None:
     Σ_k λ_k·E[Q_k] of the fit (99 % CI over 12 replications; no customer churn)."""
     from scipy import stats
 
-    from servicesim.experiment import replication_seeds
-    from servicesim.model import simulate
+    from servicesim.experiment.seeds import replication_seeds
+    from servicesim.model.simulation import simulate
 
     text = SCENARIO.replace("horizon_days: 60, warmup_days: 10",
                             "horizon_days: 410, warmup_days: 10")
@@ -527,7 +520,7 @@ def test_any_quantities_fit_to_a_valid_distribution_with_the_data_mean(
         quantities: list[int]) -> None:
     """Whatever the order lines, the fit yields a scenario distribution whose draw has the
     data's mean (and variance, for two-parameter models)."""
-    from servicesim.scenario import Sku
+    from servicesim.scenario.schema import Sku
 
     fit = fit_quantities(quantities)
     sku = Sku(units_per_line=fit.distribution())  # validates as a SKU's units_per_line

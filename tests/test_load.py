@@ -12,19 +12,16 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from servicesim import load as load_module
-from servicesim.distributions import DISTRIBUTION_TYPES, Constant, Gamma
-from servicesim.load import (
-    MAX_NODES,
-    NOT_SET,
-    Override,
-    Problem,
-    ScenarioError,
-    dump_scenario,
-    load_scenario,
-    scenario_from_dict,
-)
-from servicesim.scenario import Scenario, Sku
+from servicesim import errors
+from servicesim.errors import NOT_SET, Problem, ScenarioError
+from servicesim.inputs import scenario_file
+from servicesim.inputs.scenario_file import load_scenario
+from servicesim.scenario import validation
+from servicesim.scenario.distributions import DISTRIBUTION_TYPES, Constant, Gamma
+from servicesim.scenario.overrides import Override
+from servicesim.scenario.schema import Scenario, Sku
+from servicesim.scenario.serialise import MAX_NODES, dump_scenario
+from servicesim.scenario.validation import scenario_from_dict
 
 GOOD = """\
 name: retail-demo
@@ -387,7 +384,7 @@ def test_recursive_alias_is_refused(tmp_path: Path) -> None:
 
 def test_file_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, GOOD)
-    monkeypatch.setattr(load_module, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(scenario_file, "MAX_FILE_BYTES", 100)
     assert "file is too large" in str(problems_of(path))
     big = tmp_path / "big.yaml"
     big.write_bytes(b"#" * (5 * 1024 * 1024 + 1))
@@ -445,7 +442,7 @@ def test_override_unknown_key(tmp_path: Path) -> None:
     error = problems_of(path, ("skus.FAST.untis_cost=3",))
     assert str(error) == (
         f"{path} (--set skus.FAST.untis_cost=3): skus.FAST.untis_cost: unknown key; "
-        f"allowed keys here: {', '.join(load_module._model_keys(Sku))}; "
+        f"allowed keys here: {', '.join(validation._model_keys(Sku))}; "
         "did you mean unit_cost?")
     error = problems_of(path, ("skus.MEDIUM.price=3", "run.horizon_days.max=3", "bogus"))
     lines = str(error).splitlines()
@@ -596,9 +593,9 @@ def test_a_bare_string_override_is_one_override(tmp_path: Path) -> None:
 
 
 def test_show_value_elides_long_collections() -> None:
-    assert load_module.show_value(list(range(10**6))).endswith(", ...]")
-    assert load_module.show_value("no") == "'no'"  # quoted: YAML would read it as false
-    assert load_module.show_value({"a": {"b": [1, None]}}) == "{a: {b: [1, null]}}"
+    assert errors.show_value(list(range(10**6))).endswith(", ...]")
+    assert errors.show_value("no") == "'no'"  # quoted: YAML would read it as false
+    assert errors.show_value({"a": {"b": [1, None]}}) == "{a: {b: [1, null]}}"
 
 
 # ------------------------------------------------- --set values: the file's reader and rules
@@ -645,7 +642,7 @@ def test_problem_messages_are_bounded_and_printable(tmp_path: Path) -> None:
     error = problems_of(path)
     assert len(error.problems) == 200
     lines = str(error).splitlines()
-    assert len(lines) == load_module.MAX_PROBLEMS_SHOWN + 1
+    assert len(lines) == errors.MAX_PROBLEMS_SHOWN + 1
     assert lines[-1] == "... and 150 more problems (fix the ones above first)"
     odd = write(tmp_path, 'name: t\nskus: {"A\\e[31m": {}}\nsegments: {s: {}}\n', "odd.yaml")
     assert "\x1b" not in str(problems_of(odd)) and '"A\\e[31m"' in str(problems_of(odd))

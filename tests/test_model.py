@@ -7,8 +7,8 @@ import math
 import pytest
 
 from servicesim.kpis import SUMMARY_KEYS
-from servicesim.model import DayHistogram, simulate
-from servicesim.scenario import Scenario
+from servicesim.model.simulation import DayHistogram, simulate
+from servicesim.scenario.schema import Scenario
 
 
 def tiny(**changes: object) -> Scenario:

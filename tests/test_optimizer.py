@@ -16,18 +16,13 @@ import numpy as np
 import pytest
 
 import validation as v
-from servicesim import optimizer
-from servicesim.engine import Task
-from servicesim.load import ScenarioError, load_scenario
-from servicesim.optimizer import (
-    Bound,
-    holm,
-    nice_step,
-    optimize,
-    paired_comparison,
-    parse_bound,
-)
-from servicesim.scenario import Scenario
+from servicesim.errors import ScenarioError
+from servicesim.experiment import optimize as optimizer
+from servicesim.experiment.engine import Task
+from servicesim.experiment.optimize import Bound, nice_step, optimize, parse_bound
+from servicesim.experiment.statistics import holm, paired_comparison
+from servicesim.inputs.scenario_file import load_scenario
+from servicesim.scenario.schema import Scenario
 
 A2 = "A2_basestock_backorder_cost_optimal_S"
 E3 = "E3_lostsales_basestock_uniformL_profit_max"

@@ -13,20 +13,19 @@ from typing import Any
 
 import pytest
 
-from servicesim import output
+from servicesim import files as output
+from servicesim.files import OutputError, atomic_write_text, safe_folder_name
+from servicesim.inputs.scenario_file import load_scenario
 from servicesim.kpis import SUMMARY_KEYS
-from servicesim.load import load_scenario, scenario_from_dict
-from servicesim.output import (
-    OutputError,
-    atomic_write_text,
+from servicesim.outputs.tables import (
     format_policy,
     format_run_header,
     format_summary_table,
     format_value,
-    safe_folder_name,
     write_run_outputs,
 )
-from servicesim.scenario import Scenario
+from servicesim.scenario.schema import Scenario
+from servicesim.scenario.validation import scenario_from_dict
 
 MINIMAL = {"name": "t", "skus": {"A": {}},
            "segments": {"s": {"customers": 5,
@@ -35,7 +34,7 @@ MINIMAL = {"name": "t", "skus": {"A": {}},
 
 @dataclass
 class FakeReplicationSet:
-    """The attributes of ``servicesim.experiment.ReplicationSet`` the writers use."""
+    """The attributes of ``servicesim.experiment.replications.ReplicationSet`` the writers use."""
 
     scenario: Scenario
     seed: int = 42

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from servicesim.cli import main
-from servicesim.load import ScenarioError, load_scenario
-from servicesim.output import OutputError, name_problem, safe_child
-from servicesim.sweeping import plan_sweep
+from servicesim.errors import ScenarioError
+from servicesim.experiment.sweep import plan_sweep
+from servicesim.files import OutputError, name_problem, safe_child
+from servicesim.inputs.scenario_file import load_scenario
 
 BASELINE = Path(__file__).parent.parent / "scenarios" / "baseline.yaml"
 

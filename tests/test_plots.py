@@ -8,11 +8,11 @@ from pathlib import Path
 import matplotlib.collections as mcoll
 import pytest
 
-from servicesim import plots
 from servicesim.cli import main
-from servicesim.engine import apply_params
-from servicesim.load import load_scenario
-from servicesim.sweeping import sweep
+from servicesim.experiment.engine import apply_params
+from servicesim.experiment.sweep import sweep
+from servicesim.inputs.scenario_file import load_scenario
+from servicesim.outputs import plots
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = (0.8, 0.9, 0.97)
@@ -169,7 +169,7 @@ def test_plot_command_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture) 
 
 
 def test_load_results_of_an_optimisation(tmp_path: Path) -> None:
-    from servicesim.optimizer import optimize
+    from servicesim.experiment.optimize import optimize
 
     scenario = apply_params(load_scenario(str(ROOT / "scenarios" / "baseline.yaml")),
                             {"run.horizon_days": 60, "run.warmup_days": 10})

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, optimize, stats
 
-from servicesim.model import simulate
-from servicesim.policy import (
+from servicesim.model.simulation import simulate
+from servicesim.policies.derivation import (
     DerivedPolicy,
     SkuDemand,
     derive_policies,
@@ -23,7 +23,7 @@ from servicesim.policy import (
     normal_loss,
     sku_demands,
 )
-from servicesim.scenario import Scenario
+from servicesim.scenario.schema import Scenario
 
 
 def make(policy: dict[str, Any], *, customers: int = 5, interval_mean: float = 1.0,

@@ -8,8 +8,8 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from servicesim.model import simulate
-from servicesim.scenario import Scenario
+from servicesim.model.simulation import simulate
+from servicesim.scenario.schema import Scenario
 
 FRACTIONS = ("item_fill_rate", "line_fill_rate", "order_fill_rate", "cycle_service_level",
              "ready_rate", "perfect_order_rate", "perfect_order_index", "on_time_rate")

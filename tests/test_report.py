@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from servicesim import plots
 from servicesim.cli import main
+from servicesim.experiment.sweep import sweep
+from servicesim.inputs.scenario_file import load_scenario
 from servicesim.kpis import KPIS
-from servicesim.load import load_scenario
-from servicesim.report import summary_sentence, write_report
-from servicesim.sweeping import sweep
+from servicesim.outputs import plots
+from servicesim.outputs.report import summary_sentence, write_report
 
 SCENARIO = """\
 name: one-sku

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from servicesim.distributions import integer_moments
-from servicesim.generate import generate_dataset
-from servicesim.model import DayHistogram, ServiceModel, _Stock, simulate
-from servicesim.policy import derive_policies
-from servicesim.scenario import Scenario
+from servicesim.inputs.generate import generate_dataset
+from servicesim.model.simulation import DayHistogram, ServiceModel, _Stock, simulate
+from servicesim.policies.derivation import derive_policies
+from servicesim.scenario.distributions import integer_moments
+from servicesim.scenario.schema import Scenario
 
 # --------------------------------------------------------------------------- helpers
 
@@ -264,7 +264,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_generated_1000_skus_run_a_short_horizon(generated: Path) -> None:
-    from servicesim.load import load_scenario
+    from servicesim.inputs.scenario_file import load_scenario
 
     sc = load_scenario(generated)
     assert len(sc.skus) == 1000 and len(sc.segments) == 2
@@ -321,7 +321,7 @@ def test_a_run_leaves_no_cyclic_garbage() -> None:
     trace.  The collector is back on afterwards."""
     import gc
 
-    from servicesim.load import load_scenario
+    from servicesim.inputs.scenario_file import load_scenario
     from test_scenarios import SCENARIOS
 
     cases = [(p.name, load_scenario(p, overrides=["run.horizon_days=200",

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from servicesim.experiment import replication_seeds
+from servicesim.experiment.seeds import replication_seeds
+from servicesim.inputs.scenario_file import load_scenario
 from servicesim.kpis import SUMMARY_KEYS
-from servicesim.load import load_scenario
-from servicesim.model import simulate
+from servicesim.model.simulation import simulate
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"

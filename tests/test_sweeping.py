@@ -17,9 +17,10 @@ import pytest
 
 from servicesim import SUMMARY_KEYS, __version__
 from servicesim.cli import main
-from servicesim.experiment import confidence_interval
-from servicesim.load import ScenarioError, load_scenario
-from servicesim.sweeping import SweepError, plan_sweep, sweep
+from servicesim.errors import ScenarioError
+from servicesim.experiment.statistics import confidence_interval
+from servicesim.experiment.sweep import SweepError, plan_sweep, sweep
+from servicesim.inputs.scenario_file import load_scenario
 from sweep_helpers import BASE, data_rows, group_gone, start, write_tiny
 
 MANY = "policy.service_target=0.5:0.945:0.005"  # 90 alternatives: a few seconds of work

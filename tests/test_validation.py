@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import validation as v
-from servicesim.experiment import run_replications
+from servicesim.experiment.replications import run_replications
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_formula_entries(case_id: str, name: str) -> None:
 
 @pytest.mark.parametrize("case_id", [pytest.param(c, id=v.short_id(c)) for c in LOST_SALES])
 def test_lost_sales_fill_rates_are_erlang_b(case_id: str) -> None:
-    """Lost-sales base stock: β = 1 − B(S, λ·E[L]) with servicesim.policy.erlang_b."""
+    """Lost-sales base stock: β = 1 − B(S, λ·E[L]) with servicesim.policies.derivation.erlang_b."""
     case = v.CASES[case_id]
     checks = v.erlang_fill_rates(case)
     assert checks

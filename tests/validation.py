@@ -26,10 +26,11 @@ from typing import Any
 import yaml
 from scipy import stats
 
-from servicesim.experiment import confidence_interval, replication_seeds
-from servicesim.model import ReplicationResult, simulate
-from servicesim.policy import derive_policy, erlang_b
-from servicesim.scenario import Scenario
+from servicesim.experiment.seeds import replication_seeds
+from servicesim.experiment.statistics import confidence_interval
+from servicesim.model.simulation import ReplicationResult, simulate
+from servicesim.policies.derivation import derive_policy, erlang_b
+from servicesim.scenario.schema import Scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CASES_PATH = Path(__file__).resolve().parent / "data" / "validation_cases.json"
@@ -320,9 +321,9 @@ def _set_dotted(data: dict[str, Any], override: str) -> None:
 
 
 def load_file(path: Path, overrides: Sequence[str] = ()) -> Scenario:
-    """A scenario file with overrides, through ``servicesim.load`` when it exists."""
+    """A scenario file with overrides, through ``servicesim.errors`` when it exists."""
     try:
-        from servicesim.load import load_scenario
+        from servicesim.inputs.scenario_file import load_scenario
     except ImportError:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for override in overrides:
@@ -350,7 +351,7 @@ def scenario_for(case: dict[str, Any], tier: str, order_up_to: int | None) -> Sc
 def run_all(scenarios: Sequence[Scenario], workers: int = WORKERS) -> list[list[ReplicationResult]]:
     """Replications of each scenario (``run.replications`` from root ``run.seed``), run in
     ``workers`` processes; replication i of a scenario uses child i of its root seed, so
-    the results equal :func:`servicesim.experiment.run_replications`."""
+    the results equal :func:`servicesim.experiment.replications.run_replications`."""
     jobs = [(sc, seed) for sc in scenarios
             for seed in replication_seeds(sc.run.seed, sc.run.replications)]
     with ProcessPoolExecutor(max_workers=workers) as pool:

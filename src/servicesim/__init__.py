@@ -13,19 +13,24 @@ The public API (the CLI is a thin layer over it)::
     big, fit = servicesim.load_with_fit(path)    # item master + history, fitted per SKU
 """
 
-from .executors import ExecutorError, make_executor
-from .experiment import ReplicationSet, confidence_interval, run_replications
-from .generate import generate_dataset
-from .items import ItemsFit, load_with_fit
+from ._version import VERSION
+from .errors import ScenarioError
+from .experiment.executors import ExecutorError, make_executor
+from .experiment.optimize import Bound, OptimizeResult, optimize, parse_bound
+from .experiment.replications import ReplicationSet, run_replications
+from .experiment.statistics import confidence_interval
+from .experiment.sweep import SweepError, SweepInterrupted, SweepResult, sweep
+from .inputs.generate import generate_dataset
+from .inputs.items import ItemsFit, load_with_fit
+from .inputs.scenario_file import load_scenario
 from .kpis import KPIS, SUMMARY_KEYS
-from .load import ScenarioError, dump_scenario, load_scenario, scenario_from_dict
-from .model import ReplicationResult, simulate
-from .optimizer import Bound, OptimizeResult, optimize, parse_bound
-from .policy import DerivedPolicy, derive_policies
-from .scenario import Scenario
-from .sweeping import SweepError, SweepInterrupted, SweepResult, sweep
+from .model.simulation import ReplicationResult, simulate
+from .policies.derivation import DerivedPolicy, derive_policies
+from .scenario.schema import Scenario
+from .scenario.serialise import dump_scenario
+from .scenario.validation import scenario_from_dict
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "Bound",

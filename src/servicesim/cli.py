@@ -3,7 +3,7 @@
 ``servicesim run SCENARIO.yaml`` loads a scenario (applying ``--set`` overrides), runs its
 replications, prints the derived policies and a summary table, and writes the results;
 ``servicesim sweep SCENARIO.yaml --param KEY=VALUES ...`` runs every alternative of a grid
-under common random numbers (:func:`servicesim.sweeping.sweep`), locally or on Dask;
+under common random numbers (:func:`servicesim.experiment.sweep.sweep`), locally or on Dask;
 ``servicesim validate FILE...`` checks scenario files and reports every problem at once.
 
 Exit codes: 0 success, 2 bad input (scenario, option or output path, a result file that
@@ -26,29 +26,30 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from .executors import (
+from .errors import ScenarioError
+from .experiment.executors import (
     DEFAULT_CONNECT_TIMEOUT,
     ExecutorError,
     signal_number,
     terminate_as_interrupt,
 )
-from .guard import MAX_HOURS, check_size, estimate
+from .experiment.guard import MAX_HOURS, check_size, estimate
+from .files import OutputError, name_problem
+from .inputs.scenario_file import load_scenario
 from .kpis import KPI_BY_KEY
-from .load import Override, ScenarioError, load_scenario
-from .output import (
-    OutputError,
+from .outputs.tables import (
     format_run_header,
     format_segment_table,
     format_summary_table,
     format_value,
-    name_problem,
     summary_document,
     write_run_outputs,
 )
+from .scenario.overrides import Override
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .scenario import Scenario
-    from .sweeping import SweepPlan, SweepResult
+    from .experiment.sweep import SweepPlan, SweepResult
+    from .scenario.schema import Scenario
 
 PROG = "servicesim"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Simulate logistics customer service level against cost and ROI.",
     )
-    from . import __version__
+    from ._version import VERSION as __version__
 
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true",
@@ -266,7 +267,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = _load(args)
     check_size(scenario, allow_large=args.allow_large, source=args.scenario)
 
-    from .experiment import run_replications  # the engine is needed only to run
+    from .experiment.replications import run_replications  # the engine is needed only to run
 
     info = sys.stderr if args.json else sys.stdout
     if not args.quiet:
@@ -386,9 +387,9 @@ def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     scenario = _load(args)
-    from .engine import WorkerDied
-    from .executors import make_executor  # the engine is needed only to run
-    from .sweeping import SweepInterrupted, plan_sweep, run_sweep
+    from .experiment.engine import WorkerDied
+    from .experiment.executors import make_executor  # the engine is needed only to run
+    from .experiment.sweep import SweepInterrupted, plan_sweep, run_sweep
 
     _check_sweep_size(args, scenario)
     plan = plan_sweep(scenario, args.params, out_dir=args.out, sweep_id=args.run_id,
@@ -433,7 +434,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _check_sweep_size(args: argparse.Namespace, scenario: Scenario) -> None:
     """Refuse a sweep too large to finish before its alternatives are even built."""
-    from .engine import parse_param
+    from .experiment.engine import parse_param
 
     size = math.prod(len(parse_param(text).values) for text in args.params)
     workers = args.workers or args.dask_local or os.cpu_count() or 1
@@ -448,8 +449,8 @@ DEFAULT_SEARCH = ("policy.service_target", ("0.5", "0.999"))
 def _search_space(args: argparse.Namespace, scenario: Scenario) -> list[Any]:
     """The optimiser's space from --param KEY --bounds LOW HIGH pairs (and --integer);
     each key and both bounds are checked against the scenario before anything starts."""
-    from .engine import apply_params
-    from .optimizer import parse_bound
+    from .experiment.engine import apply_params
+    from .experiment.optimize import parse_bound
 
     keys, bounds = list(args.keys), [tuple(b) for b in args.bounds]
     if not keys and len(bounds) <= 1:
@@ -471,7 +472,7 @@ def _check_optimize_size(args: argparse.Namespace, scenario: Scenario, dimension
     """Refuse a search too large to finish.  Its simulations are not known in advance:
     reckon three times the coarse grid at the mean of the first and the largest number of
     replications (the search adds points and replications only near the top)."""
-    from .optimizer import COARSE_POINTS, DEFAULT_MAX_REPLICATIONS, DEFAULT_REPLICATIONS
+    from .experiment.optimize import COARSE_POINTS, DEFAULT_MAX_REPLICATIONS, DEFAULT_REPLICATIONS
 
     first = args.replications or DEFAULT_REPLICATIONS
     most = args.max_replications or max(first, DEFAULT_MAX_REPLICATIONS)
@@ -485,8 +486,8 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     scenario = _load(args)
     space = _search_space(args, scenario)
     _check_optimize_size(args, scenario, len(space))
-    from .executors import make_executor  # the engine is needed only to run
-    from .optimizer import OptimizeInterrupted, optimize
+    from .experiment.executors import make_executor  # the engine is needed only to run
+    from .experiment.optimize import OptimizeInterrupted, optimize
 
     try:
         with make_executor(workers=args.workers, scheduler=args.scheduler,
@@ -540,7 +541,7 @@ def _add_plot_command(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .plots import PlotError, plot_all
+    from .outputs.plots import PlotError, plot_all
 
     try:
         paths = plot_all(args.results_dir, out_dir=args.out,
@@ -556,7 +557,7 @@ def _plot_after(args: argparse.Namespace, directory: Any) -> None:
     """The charts of a finished sweep/optimisation, unless --no-plots."""
     if args.no_plots:
         return
-    from .plots import PlotError, plot_all
+    from .outputs.plots import PlotError, plot_all
 
     try:
         paths = plot_all(directory)
@@ -585,7 +586,7 @@ def _add_report_command(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import ReportError, write_report
+    from .outputs.report import ReportError, write_report
 
     try:
         paths = write_report(args.results_dir, out_dir=args.out)
@@ -597,7 +598,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _report_after(args: argparse.Namespace, directory: Any) -> None:
     """The report of a finished sweep/optimisation (after its charts, so they are reused)."""
-    from .report import ReportError, write_report
+    from .outputs.report import ReportError, write_report
 
     try:
         paths = write_report(directory)
@@ -657,7 +658,7 @@ def _compare_inputs(args: argparse.Namespace) -> tuple[list[Scenario], list[str]
     first file) and their labels; every problem of every input at once."""
     from pathlib import Path
 
-    from .compare import apply_variant, parse_variant
+    from .experiment.compare import apply_variant, parse_variant
 
     common: list[str | Override] = list(args.overrides)
     for option, key, value in (("--replications", "run.replications", args.run_replications),
@@ -700,8 +701,8 @@ def _compare_inputs(args: argparse.Namespace) -> tuple[list[Scenario], list[str]
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     scenarios, labels = _compare_inputs(args)
-    from .compare import KEY_FIGURES, compare
-    from .executors import make_executor
+    from .experiment.compare import KEY_FIGURES, compare
+    from .experiment.executors import make_executor
 
     n = scenarios[0].run.replications
     tasks = n * len(scenarios)
@@ -861,7 +862,7 @@ def _add_items_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .generate import generate
+    from .inputs.generate import generate
 
     if args.seed < 0:
         raise _UsageError(f"--seed must be >= 0, got {args.seed}")
@@ -878,8 +879,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_items(args: argparse.Namespace) -> int:
-    from .items import load_with_fit
-    from .output import atomic_write_text
+    from .files import atomic_write_text
+    from .inputs.items import load_with_fit
 
     scenario, fit = load_with_fit(args.scenario)
     if fit is None:

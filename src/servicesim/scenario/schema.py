@@ -26,25 +26,14 @@ from pydantic import (
     model_validator,
 )
 
-from .distributions import (
-    Constant,
-    Distribution,
-    Exponential,
-    coerce_distribution,
-    integer_moments,
-)
+from ..files import WINDOWS_RESERVED_NAMES
+from .distributions import Constant, Distribution, Exponential, coerce_distribution, integer_moments
 
 Dist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
-
-WINDOWS_RESERVED_NAMES = frozenset(
-    ["CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
-     *(f"LPT{i}" for i in range(10))])
-"""Device names Windows will not use as a file or folder name (with any extension)."""
-
 
 def _folder_name(name: str) -> str:
     """A scenario name becomes a results folder: refuse what no file system keeps as is."""

@@ -31,9 +31,9 @@ import math
 import os
 from dataclasses import dataclass
 
-from .distributions import integer_moments
-from .load import NOT_SET, Problem, ScenarioError
-from .scenario import Scenario
+from ..errors import NOT_SET, Problem, ScenarioError
+from ..scenario.distributions import integer_moments
+from ..scenario.schema import Scenario
 
 __all__ = [
     "MAX_HOURS",

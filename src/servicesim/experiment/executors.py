@@ -6,7 +6,8 @@ what it needs and stops it afterwards:
 
 - ``workers=N`` (default: all cores): a :class:`ProcessPool` of N workers that ignore Ctrl-C,
   so an interrupt reaches only the main process, which keeps the finished rows and stops the
-  pool; the pool can be rebuilt after a worker died (see :func:`servicesim.engine.execute`);
+  pool; the pool can be rebuilt after a worker died (see
+  :func:`servicesim.experiment.engine.execute`);
   ``workers=1`` runs serially;
 - ``dask_local=N``: a ``dask.distributed.LocalCluster`` of N single-threaded worker processes;
 - ``scheduler="tcp://host:port"``: an existing Dask cluster.  A scheduler that does not answer

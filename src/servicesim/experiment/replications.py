@@ -1,7 +1,8 @@
 """Replications: independent runs of one scenario, and their means with confidence intervals.
 
 ``run_replications(scenario, n, seed)`` spawns ``n`` child seeds from
-``numpy.random.SeedSequence(seed)`` (STYLE habit 4), runs :func:`servicesim.model.simulate`
+``numpy.random.SeedSequence(seed)`` (STYLE habit 4), runs
+:func:`servicesim.model.simulation.simulate`
 on each, and keeps every replication's figures (tidy rows); summaries are derived from them,
 never stored instead of them (STYLE habit 6).  Confidence intervals are Student-t intervals
 over replications (DOMAIN §6).
@@ -9,51 +10,16 @@ over replications (DOMAIN §6).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from scipy import stats
-
-from .kpis import PROBABILITY_KEYS, SUMMARY_KEYS
-from .model import ReplicationResult, simulate
-from .policy import DerivedPolicy, derive_policies
-from .scenario import Scenario
-
-
-def confidence_interval(values: Iterable[float], level: float = 0.95) -> dict[str, float]:
-    """Mean and Student-t confidence interval of independent replication values.
-
-    NaN values (a figure undefined in a replication, e.g. no orders closed) are left out;
-    ``n`` says how many remained.  With one value the interval is NaN.
-    """
-    x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
-    n = int(x.size)
-    if n == 0:
-        return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-                "std": math.nan, "n": 0}
-    mean = float(x.mean())
-    if n == 1:
-        return {"mean": mean, "ci_low": math.nan, "ci_high": math.nan, "std": math.nan, "n": 1}
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "std": sd, "n": n}
-
-
-def figure_interval(key: str, values: Iterable[float], level: float = 0.95) -> dict[str, float]:
-    """:func:`confidence_interval` of one figure; clipped to [0, 1] when it is a probability
-    (fill rates, service levels: :data:`~servicesim.kpis.PROBABILITY_KEYS`)."""
-    ci = confidence_interval(values, level)
-    if key in PROBABILITY_KEYS and ci["n"] > 1:
-        ci["ci_low"], ci["ci_high"] = max(ci["ci_low"], 0.0), min(ci["ci_high"], 1.0)
-    return ci
-
-
-def replication_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
-    """The child seeds of replications 0..n-1 of root ``seed``."""
-    return np.random.SeedSequence(seed).spawn(n)
+from ..kpis import SUMMARY_KEYS
+from ..model.simulation import ReplicationResult, simulate
+from ..policies.derivation import DerivedPolicy, derive_policies
+from ..scenario.schema import Scenario
+from .seeds import replication_seeds
+from .statistics import confidence_interval, figure_interval
 
 
 @dataclass

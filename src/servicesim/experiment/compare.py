@@ -37,12 +37,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from .engine import apply_params, execute, make_tasks
-from .executors import make_executor
-from .experiment import confidence_interval, figure_interval
-from .kpis import KPI_BY_KEY, SUMMARY_KEYS
-from .load import NOT_SET, Override, Problem, ScenarioError, with_overrides
-from .output import (
+from ..errors import NOT_SET, Problem, ScenarioError
+from ..files import (
     OutputError,
     atomic_write_text,
     csv_text,
@@ -50,8 +46,13 @@ from .output import (
     name_problem,
     safe_folder_name,
 )
-from .scenario import Scenario
-from .sweeping import progress_bar
+from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
+from ..scenario.overrides import Override, with_overrides
+from ..scenario.schema import Scenario
+from .engine import apply_params, execute, make_tasks
+from .executors import make_executor
+from .statistics import confidence_interval, figure_interval
+from .sweep import progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -453,7 +454,7 @@ def _check_folder(directory: Path, identity: Mapping[str, Any]) -> None:
 def _write(result: Comparison, directory: Path, command: str | None,
            started: datetime) -> None:
     """runs.csv, comparison.csv, then manifest.json — each atomically."""
-    from . import __version__
+    from .._version import VERSION as __version__
 
     identity = _identity(result.scenarios, result.labels, result.replications, result.seed)
     document = {
@@ -591,7 +592,7 @@ _LOCAL_STYLE = {
 
 def _style() -> Any:
     """The house style shipped in the package when there is one, else a readable local one."""
-    path = Path(__file__).with_name("style") / "servicesim.mplstyle"
+    path = Path(__file__).parents[1] / "outputs" / "style" / "servicesim.mplstyle"
     if not path.is_file():
         return [_LOCAL_STYLE]
     # eleven small panels: smaller type than a one-chart slide, and a layout of our own
@@ -669,7 +670,7 @@ def write_chart(result: Comparison, directory: str | os.PathLike[str],
         for kind, path in paths.items():
             buffer = io.BytesIO()
             fig.savefig(buffer, format=kind, dpi=300)
-            from .output import atomic_write_bytes
+            from ..files import atomic_write_bytes
 
             atomic_write_bytes(path, buffer.getvalue())
         plt.close(fig)

@@ -43,19 +43,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..files import OutputError, atomic_write_text, csv_cell, name_problem, safe_folder_name
+from ..kpis import SUMMARY_KEYS
+from ..scenario.schema import Scenario
+from ..scenario.serialise import dump_scenario
 from .engine import Param, Task, alternatives, apply_params, execute, make_tasks, parse_param
 from .executors import ignoring_interrupts, make_executor, signal_number
-from .experiment import figure_interval
-from .kpis import SUMMARY_KEYS
-from .load import dump_scenario
-from .output import (
-    OutputError,
-    atomic_write_text,
-    csv_cell,
-    name_problem,
-    safe_folder_name,
-)
-from .scenario import Scenario
+from .statistics import figure_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -117,7 +111,7 @@ def _now() -> str:
 
 
 def _version() -> str:
-    from . import __version__  # at call time: the package imports this module
+    from .._version import VERSION as __version__  # at call time: the package imports this module
 
     return __version__
 
@@ -203,8 +197,8 @@ def plan_sweep(scenario: Scenario, params: Sequence[Param | str], *,
                resume: bool = False) -> SweepPlan:
     """Check a sweep and find what is left to run; nothing is run or written.
 
-    ``params`` are :class:`~servicesim.engine.Param` or ``"key=start:stop:step"`` /
-    ``"key=a,b,c"`` strings.  Raises :class:`~servicesim.load.ScenarioError` for a bad
+    ``params`` are :class:`~servicesim.experiment.engine.Param` or ``"key=start:stop:step"`` /
+    ``"key=a,b,c"`` strings.  Raises :class:`~servicesim.errors.ScenarioError` for a bad
     parameter (unknown key, empty range, a value the schema refuses) and
     :class:`SweepError` when the folder holds rows and ``resume`` is false, or holds
     another sweep.
@@ -470,10 +464,12 @@ def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int
     ``executor`` may be any ``concurrent.futures.Executor`` (a process pool, a Dask
     ``Client.get_executor()``); without one, ``workers`` local processes run it (default
     all cores, ``1`` serially).  ``progress`` shows a bar on stderr when it is a terminal.
-    Ctrl-C (and SIGTERM within :func:`~servicesim.executors.terminate_as_interrupt`) saves
+    Ctrl-C (and SIGTERM within :func:`~servicesim.experiment.executors.terminate_as_interrupt`)
+    saves
     the finished rows, marks the sweep ``interrupted`` and raises :class:`SweepInterrupted`;
-    any other failure (a worker that keeps dying: :class:`~servicesim.engine.WorkerDied`, a
-    full disk: :class:`~servicesim.output.OutputError`) saves what it can, marks the sweep
+    any other failure (a worker that keeps dying:
+    :class:`~servicesim.experiment.engine.WorkerDied`, a
+    full disk: :class:`~servicesim.files.OutputError`) saves what it can, marks the sweep
     ``failed`` and is raised.  ``resume=True`` in :func:`plan_sweep` continues either.
     """
     folder = plan.directory
@@ -543,7 +539,7 @@ def sweep(scenario: Scenario, params: Sequence[Param | str], *,
 
     ``replications`` and ``seed`` default to ``scenario.run``; results go to
     ``out_dir/<scenario name>/<sweep id>/`` (see the module docstring).  Raises
-    :class:`~servicesim.load.ScenarioError` for a bad parameter, :class:`SweepError` for a
+    :class:`~servicesim.errors.ScenarioError` for a bad parameter, :class:`SweepError` for a
     folder that cannot be used, :class:`SweepInterrupted` on Ctrl-C (rows kept).
     """
     plan = plan_sweep(scenario, params, replications=replications, seed=seed,

@@ -8,13 +8,14 @@ A scenario may have an ``items:`` section instead of (or besides) typing SKUs::
       abc_thresholds: [0.8, 0.95]   # cumulative revenue share closing A and B
       xyz_thresholds: [0.5, 1.0]    # CV of weekly demand closing X and Y
 
-:func:`expand_items` (called by :func:`servicesim.load.load_scenario` before validation)
+:func:`expand_items` (called by :func:`servicesim.inputs.scenario_file.load_scenario` before
+validation)
 reads the files, reports every bad row at once, fits each SKU's order-line rate and its
 units-per-line distribution, classifies SKUs ABC (revenue) and XYZ (variability of weekly
 demand), and writes the result into the document's ``skus`` and ``segments``.  The fit is
 kept in an :class:`ItemsFit` (``servicesim items`` prints it and writes ``items_fit.csv``).
 
-Units per line.  The model draws ``max(1, round(X))`` (:func:`~servicesim.distributions.
+Units per line.  The model draws ``max(1, round(X))`` (:func:`~servicesim.scenario.distributions.
 integer_moments`), so parameters are fitted by moment matching on that draw: the simulated
 quantities have the data's mean and variance, not X.  The distribution is chosen by
 dispersion (rules in :func:`fit_quantities`).
@@ -41,8 +42,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
-from .distributions import integer_moments
-from .load import NOT_SET, Problem, ScenarioError
+from ..errors import NOT_SET, Problem, ScenarioError
+from ..scenario.distributions import integer_moments
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")  # scenario.Name's rule
 
@@ -864,7 +865,7 @@ def fit_quantities(values: np.ndarray | Sequence[int], report: bool = True) -> Q
 def _dist_adapter() -> Any:
     from pydantic import TypeAdapter
 
-    from .scenario import Dist
+    from ..scenario.schema import Dist
 
     return TypeAdapter(Dist)
 
@@ -875,7 +876,7 @@ def _dist_object(fit: QuantityFit) -> Any:
 
 def drawn_pmf(model: str, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
     """Support and probabilities of ``max(1, round(X))`` for the fitted X (the same as
-    :func:`~servicesim.distributions.integer_pmf`, without building scipy objects)."""
+    :func:`~servicesim.scenario.distributions.integer_pmf`, without building scipy objects)."""
     if model == "constant":
         return np.array([max(1, round(mean))]), np.array([1.0])
     if model == "normal":
@@ -1016,7 +1017,7 @@ class ItemsFit:
 
     def to_csv(self) -> str:
         """The full per-SKU report as CSV text (one row per SKU)."""
-        from .output import csv_text
+        from ..files import csv_text
 
         return csv_text([{k: r.get(k) for k in self.COLUMNS} for r in self.rows],
                         list(self.COLUMNS))
@@ -1107,7 +1108,7 @@ def expand_items(data: dict[str, Any], file: str,
     item master's fields (deep merge).  A section that carries file hashes is provenance of
     an already expanded scenario (e.g. ``scenario.yaml`` in results): it is left alone.
     ``report=False`` skips the fit's CIs and goodness of fit (what loading needs is kept).
-    Raises :class:`~servicesim.load.ScenarioError` listing every problem.
+    Raises :class:`~servicesim.errors.ScenarioError` listing every problem.
     """
     section = data.get("items")
     if not isinstance(section, dict) or "master_sha256" in section:
@@ -1116,7 +1117,7 @@ def expand_items(data: dict[str, Any], file: str,
     problems = _section_problems(section, file, line)
     if problems:
         raise ScenarioError(problems)
-    from .scenario import ItemsSource
+    from ..scenario.schema import ItemsSource
 
     try:  # the thresholds, before any file is read
         source = ItemsSource.model_validate(section)
@@ -1391,8 +1392,10 @@ def _write_document(data: dict[str, Any], file: str, lines: Mapping[tuple[Any, .
 
 def load_with_fit(path: str | os.PathLike[str]) -> tuple[Any, ItemsFit | None]:
     """Load a scenario file and return it with the fit of its ``items:`` (None without);
-    the same checks and messages as :func:`~servicesim.load.load_scenario`."""
-    from .load import _Document, _dotted, _parse_yaml, _read_text, _validate
+    the same checks and messages as :func:`~servicesim.inputs.scenario_file.load_scenario`."""
+    from ..scenario.serialise import _Document, _parse_yaml
+    from ..scenario.validation import _dotted, _validate
+    from .scenario_file import _read_text
 
     file = os.fspath(path)
     doc: _Document = _parse_yaml(_read_text(file), file)

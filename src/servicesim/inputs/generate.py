@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .output import atomic_write_text
+from ..files import atomic_write_text
 
 __all__ = ["GeneratedDataset", "generate", "generate_dataset", "pareto_share"]
 

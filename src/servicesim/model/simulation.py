@@ -58,9 +58,11 @@ from typing import Any, ClassVar
 import numpy as np
 import simpy
 
-from ._gc import collector_off, older_objects_frozen
-from ._seeds import crc32, keyed_seeds
-from .distributions import (
+from .._gc import collector_off, older_objects_frozen
+from .._seeds import crc32, keyed_seeds
+from ..kpis import SUMMARY_KEYS
+from ..policies.derivation import DerivedPolicy, derive_policies
+from ..scenario.distributions import (
     Constant,
     Exponential,
     Sampler,
@@ -69,9 +71,7 @@ from .distributions import (
     integer_moments,
     integer_sampler,
 )
-from .kpis import SUMMARY_KEYS
-from .policy import DerivedPolicy, derive_policies
-from .scenario import Scenario, Segment, Supplier
+from ..scenario.schema import Scenario, Segment, Supplier
 
 SeedLike = int | np.random.SeedSequence
 

@@ -45,9 +45,9 @@ import numpy as np
 from scipy import special, stats
 from scipy.special import cython_special
 
-from ._gc import older_objects_frozen
-from .distributions import integer_moments
-from .scenario import Policy, Scenario
+from .._gc import older_objects_frozen
+from ..scenario.distributions import integer_moments
+from ..scenario.schema import Policy, Scenario
 
 _REL_TOL = 1e-9
 """Relative tolerance of "variance equals mean" (the Poisson case of ``auto``)."""

@@ -1,11 +1,11 @@
 """A client-ready report of a sweep or an optimisation: one HTML file and one Excel workbook.
 
-``write_report("results/baseline/sweep-...")`` reads the folder (:func:`servicesim.plots.
+``write_report("results/baseline/sweep-...")`` reads the folder (:func:`servicesim.outputs.plots.
 load_results`) and writes, into that folder by default:
 
 - ``report.html`` — one self-contained file (no external assets): the scenario's name, a
   plain-language summary sentence computed from the results (:func:`summary_sentence`), every
-  chart of :func:`servicesim.plots.plot_all` embedded as a base64 PNG, a table of every
+  chart of :func:`servicesim.outputs.plots.plot_all` embedded as a base64 PNG, a table of every
   summary figure (mean and 95 % confidence interval per alternative), the scenario as run and
   how to read it all;
 - ``report.xlsx`` — the same tables for Excel: sheets ``Summary``, ``Alternatives``, ``Runs``
@@ -13,7 +13,7 @@ load_results`) and writes, into that folder by default:
 
 The charts are taken from ``<folder>/charts/*.png`` when every chart is there and newer than
 ``runs.csv`` (as ``sweep`` and ``optimize`` leave them), and drawn otherwise.  Both files are
-written atomically.  Like :mod:`servicesim.plots`, this module only reads results.
+written atomically.  Like :mod:`servicesim.outputs.plots`, this module only reads results.
 """
 
 from __future__ import annotations
@@ -30,17 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .kpis import KPI_BY_KEY, KPIS, SUMMARY_KEYS
-from .output import atomic_write_bytes, atomic_write_text
-from .plots import (
-    CHARTS,
-    Alternative,
-    PlotError,
-    Results,
-    is_target_key,
-    load_results,
-    plot_all,
-)
+from ..files import atomic_write_bytes, atomic_write_text
+from ..kpis import KPI_BY_KEY, KPIS, SUMMARY_KEYS
+from .plots import CHARTS, Alternative, PlotError, Results, is_target_key, load_results, plot_all
 
 __all__ = ["ReportError", "summary_sentence", "write_report"]
 

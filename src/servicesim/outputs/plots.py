@@ -44,9 +44,9 @@ from typing import Any
 
 import numpy as np
 
-from .experiment import figure_interval, replication_seeds
-from .kpis import KPI_BY_KEY, SUMMARY_KEYS
-from .optimizer import holm, paired_comparison
+from ..experiment.seeds import replication_seeds
+from ..experiment.statistics import figure_interval, holm, paired_comparison
+from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 
 __all__ = [
     "CHARTS",
@@ -107,7 +107,7 @@ class Resimulation:
     """What one re-simulated replication of an alternative adds to the result files."""
 
     cycle_time_counts: np.ndarray
-    """Orders closed in the window per :class:`~servicesim.model.DayHistogram` bin."""
+    """Orders closed in the window per :class:`~servicesim.model.simulation.DayHistogram` bin."""
     cycle_time_edges: np.ndarray
     """Upper edge (days) of each bin."""
     short_units: dict[str, float]
@@ -154,8 +154,8 @@ class Results:
 
     def scenario(self, alternative: Alternative | None = None) -> Any:
         """The scenario as run (``scenario.yaml``), with ``alternative``'s values set."""
-        from .engine import apply_params
-        from .load import load_scenario
+        from ..experiment.engine import apply_params
+        from ..inputs.scenario_file import load_scenario
 
         if self._scenario is None:
             if not self.scenario_file.is_file():
@@ -178,7 +178,7 @@ class Results:
 
 
 def _resimulate(scenario: Any, seed: Any) -> Resimulation:
-    from .model import DayHistogram, ServiceModel
+    from ..model.simulation import DayHistogram, ServiceModel
 
     model = ServiceModel(scenario, seed, trace=True)
     result = model.run()
@@ -241,7 +241,8 @@ def _not_worse(groups: Mapping[int, Sequence[Mapping[str, Any]]], objective: str
                alpha: float) -> tuple[int, list[int]]:
     """The best alternative (highest mean objective) and those not significantly worse:
     one-sided paired t-tests against the best on common replications, Holm-corrected —
-    :func:`servicesim.optimizer.paired_comparison` and :func:`~servicesim.optimizer.holm`."""
+    :func:`servicesim.experiment.statistics.paired_comparison` and
+    :func:`~servicesim.experiment.statistics.holm`."""
     values = {i: [float(r[objective]) for r in rows] for i, rows in groups.items()}
 
     def mean(i: int) -> float:

@@ -34,11 +34,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ..errors import NOT_SET, Problem, ScenarioError
+from ..model.simulation import simulate
+from ..scenario.overrides import Override, with_overrides
+from ..scenario.schema import Scenario
 from .executors import ProcessPool
-from .experiment import replication_seeds
-from .load import NOT_SET, Override, Problem, ScenarioError, with_overrides
-from .model import simulate
-from .scenario import Scenario
+from .seeds import replication_seeds
 
 MAX_ALTERNATIVES = 100_000
 """A grid larger than this is refused (a typo in a range, not a plan)."""

@@ -6,7 +6,7 @@ reports, besides the best point and its 95 % confidence interval, the set of poi
 objective is *not significantly below* the best's — the honest answer when the top of the
 curve is flat against the simulation noise.
 
-The search is adaptive and builds on the sweep engine (:mod:`servicesim.engine`):
+The search is adaptive and builds on the sweep engine (:mod:`servicesim.experiment.engine`):
 
 1. Every parameter lives on a lattice at the final resolution.  A coarse grid (9 points
    for one parameter, 5 per parameter for two, 4 for three) is simulated with a few
@@ -29,7 +29,7 @@ best is itself chosen by the noise, the set can be slightly too small when many 
 nearly equal (a screening procedure comparing every pair, Nelson et al. 2001, would be the
 conservative alternative).
 
-All simulations of a round run as one batch through :func:`servicesim.engine.execute`, so
+All simulations of a round run as one batch through :func:`servicesim.experiment.engine.execute`, so
 they run in parallel; every decision depends only on the rows, so the result is the same
 whichever executor ran them.  For the same reason an interrupted search can resume: Ctrl-C
 (or SIGTERM) writes the finished rows to ``runs.csv`` with a ``result.json`` of status
@@ -62,15 +62,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy import stats
-
-from .engine import Task, apply_params, execute, make_tasks
-from .executors import ProcessPool, ignoring_interrupts, signal_number
-from .experiment import confidence_interval
-from .kpis import KPI_BY_KEY, SUMMARY_KEYS
-from .load import NOT_SET, Problem, ScenarioError, dump_scenario
-from .output import (
+from ..errors import NOT_SET, Problem, ScenarioError
+from ..files import (
     OutputError,
     atomic_write_text,
     csv_cell,
@@ -79,8 +72,13 @@ from .output import (
     name_problem,
     safe_folder_name,
 )
-from .scenario import Scenario
-from .sweeping import progress_bar
+from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
+from ..scenario.schema import Scenario
+from ..scenario.serialise import dump_scenario
+from .engine import Task, apply_params, execute, make_tasks
+from .executors import ProcessPool, ignoring_interrupts, signal_number
+from .statistics import confidence_interval, holm, paired_comparison
+from .sweep import progress_bar
 
 DEFAULT_REPLICATIONS = 5
 """Replications of every point of the coarse grid."""
@@ -266,38 +264,8 @@ def _axes(scenario: Scenario, space: Sequence[Bound],
 # --------------------------------------------------------------------------- statistics
 
 
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm step-down adjusted p-values (reject where adjusted ≤ alpha)."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [1.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
 
 
-def paired_comparison(best: Sequence[float], other: Sequence[float]) -> dict[str, float]:
-    """One-sided paired t-test of H0 "other is at least as good as best" on the common
-    replications (the first ``min(len)`` of each: the same seeds).
-
-    Returns n, the mean difference best − other, its 95 % t-interval and the p-value.
-    """
-    n = min(len(best), len(other))
-    d = np.asarray(best[:n], dtype=float) - np.asarray(other[:n], dtype=float)
-    d = d[~np.isnan(d)]
-    ci = confidence_interval(d.tolist(), 0.95)
-    out = {"n_common": int(d.size), "diff": ci["mean"], "diff_ci_low": ci["ci_low"],
-           "diff_ci_high": ci["ci_high"], "p_value": 1.0}
-    if d.size >= 2:
-        mean, sd = float(d.mean()), float(d.std(ddof=1))
-        if sd > 0:
-            t = mean / (sd / math.sqrt(d.size))
-            out["p_value"] = float(stats.t.sf(t, d.size - 1))
-        else:
-            out["p_value"] = 0.0 if mean > 0 else 1.0
-    return out
 
 
 @dataclass
@@ -690,7 +658,8 @@ def _number(cell: str) -> int | float:
 
 def _reuse(earlier: Mapping[tuple[int, int], Mapping[str, str]], task: Task,
            keys: Sequence[str]) -> dict[str, Any] | None:
-    """The earlier row of ``task`` as :func:`~servicesim.engine.run_task` would return it,
+    """The earlier row of ``task`` as :func:`~servicesim.experiment.engine.run_task` would return
+    it,
     if there is one for the same point and seed (else None: it is simulated)."""
     cells = earlier.get((task.alternative, task.replication))
     if cells is None:
@@ -718,7 +687,7 @@ def _write_progress(directory: Path, scenario: Scenario, keys: Sequence[str],
     """runs.csv (the finished rows), scenario.yaml and a result.json of ``status``:
     ``running`` after each round (a checkpoint that ``--resume`` continues from, should the
     process be killed outright), ``interrupted`` after Ctrl-C or SIGTERM."""
-    from . import __version__
+    from .._version import VERSION as __version__
 
     ordered = sorted(rows, key=lambda r: (r["alternative"], r["replication"]))
     document = {
@@ -813,7 +782,7 @@ def _progress_printer(enabled: bool) -> Callable[[str], None]:
 def _write(result: OptimizeResult, directory: Path, scenario: Scenario, keys: Sequence[str],
            settings: Mapping[str, Any], command: str | None, started: datetime) -> None:
     """runs.csv, evaluations.csv, scenario.yaml, then result.json — each atomically."""
-    from . import __version__
+    from .._version import VERSION as __version__
 
     runs = csv_text(result.runs, ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS])
     evaluations = csv_text(result.evaluations, ["alternative", *keys])

@@ -1,0 +1,3 @@
+"""Running models: replications and statistics, executors, the size guard, sweeps, the
+optimiser and comparisons.
+"""

@@ -1,0 +1,3 @@
+"""Reading what users give: scenario files, item masters and demand history (read, fit,
+classify, expand), and the generated data sets.
+"""

@@ -1,0 +1,3 @@
+"""The SimPy model of one replication: customers, stock points, stockout reactions, fulfilment
+and accounting (DOMAIN §2-§4).
+"""

@@ -1,0 +1,2 @@
+"""Inventory policies and their derivation from service targets (DOMAIN §5).
+"""
