@@ -327,77 +327,108 @@ def read_master(table: Table) -> tuple[dict[str, MasterRow], list[str], list[Pro
                                       "needs one row per SKU"))
     if any(c in REQUIRED_MASTER and c not in cells.index for c in REQUIRED_MASTER):
         return result, cells.ignored, cells.problems
-    name_re = _NAME_RE
     first_row: dict[str, int] = {}
     for row, values in table.rows:
-        sku = cells.raw(values, "sku")
-        sku = None if sku is None else _name(sku)
-        if sku is None:
-            cells.bad(row, "sku", NOT_SET, "missing: every row needs a SKU name")
-        elif len(sku) > 100 or not name_re.match(sku):
-            cells.bad(row, "sku", sku, "not a valid SKU name: letters, digits, '_', '.' and "
-                                       "'-', starting with a letter or digit (at most 100)")
-            sku = None
-        elif sku in first_row:
-            cells.bad(row, "sku", sku, f"duplicate SKU (also in row {first_row[sku]}); "
-                                       "each SKU must appear once")
-            sku = None
-        else:
-            first_row[sku] = row
+        sku = _master_sku(cells, values, row, first_row)
         got: dict[str, Any] = {}
-        for name in ("unit_cost", "price"):
-            if cells.raw(values, name) is None:
-                cells.bad(row, name, NOT_SET, f"missing; expected {MASTER_COLUMNS[name]}")
-            got[name] = cells.number(values, row, name)
-        got["holding_rate_per_year"] = cells.number(values, row, "holding_rate_per_year",
-                                                    high=10)
-        got["lead_time_mean_days"] = cells.number(values, row, "lead_time_mean_days")
-        got["lead_time_std_days"] = cells.number(values, row, "lead_time_std_days")
-        if got["lead_time_std_days"] and got["lead_time_mean_days"] is None:
-            cells.bad(row, "lead_time_std_days", cells.raw(values, "lead_time_std_days"),
-                      "needs lead_time_mean_days in the same row")
-        if got["lead_time_mean_days"] == 0 and got["lead_time_std_days"]:
-            cells.bad(row, "lead_time_std_days", cells.raw(values, "lead_time_std_days"),
-                      "must be 0 or blank when the mean lead time is 0")
-        policy_type = cells.raw(values, "policy_type")
-        if policy_type is not None and str(policy_type) not in _POLICY_TYPES:
-            cells.bad(row, "policy_type", policy_type,
-                      f"expected {MASTER_COLUMNS['policy_type']}")
-            policy_type = None
-        got["policy_type"] = None if policy_type is None else str(policy_type)
-        got["service_target"] = cells.number(values, row, "service_target", 0, 1, True, True)
-        got["reorder_point"] = cells.integer(values, row, "reorder_point", -1_000_000)
-        got["order_quantity"] = cells.integer(values, row, "order_quantity", 1)
-        got["order_up_to"] = cells.integer(values, row, "order_up_to", 0)
-        got["review_period_days"] = cells.number(values, row, "review_period_days",
-                                                 low_open=True)
-        got["lines_per_day"] = cells.number(values, row, "lines_per_day")
-        got["units_per_line_mean"] = cells.number(values, row, "units_per_line_mean", low=1)
-        got["units_per_line_std"] = cells.number(values, row, "units_per_line_std")
-        if got["lines_per_day"] and got["units_per_line_mean"] is None \
-                and cells.raw(values, "units_per_line_mean") is None:
-            cells.bad(row, "units_per_line_mean", NOT_SET,
-                      "missing: lines_per_day needs units_per_line_mean in the same row")
-        if got["units_per_line_mean"] is not None and got["lines_per_day"] is None \
-                and cells.raw(values, "lines_per_day") is None:
-            cells.bad(row, "lines_per_day", NOT_SET,
-                      "missing: units_per_line_mean needs lines_per_day in the same row")
-        if got["units_per_line_mean"] is None and got["units_per_line_std"] is not None:
-            cells.bad(row, "units_per_line_std", got["units_per_line_std"],
-                      "needs units_per_line_mean in the same row")
-        elif got["units_per_line_mean"] == 1 and got["units_per_line_std"]:
-            cells.bad(row, "units_per_line_std", got["units_per_line_std"],
-                      "must be 0 or blank: with a mean of 1 unit every line is 1 unit")
-        for name, allowed in (("abc_class", "ABC"), ("xyz_class", "XYZ")):
-            label = cells.raw(values, name)
-            if label is not None and (str(label).upper() not in allowed
-                                      or len(str(label)) != 1):
-                cells.bad(row, name, label, f"expected {MASTER_COLUMNS[name]}")
-                label = None
-            got[name] = None if label is None else str(label).upper()
+        _master_money_and_lead_time(cells, values, row, got)
+        _master_policy(cells, values, row, got)
+        _master_demand(cells, values, row, got)
+        _master_classes(cells, values, row, got)
         if sku is not None:
             result[sku] = MasterRow(sku, row, got)
     return result, cells.ignored, cells.problems
+
+
+def _master_sku(cells: _Cells, values: Sequence[Any], row: int,
+                first_row: dict[str, int]) -> str | None:
+    """The row's SKU name, or None (with the problem noted) if missing, bad or repeated."""
+    sku = cells.raw(values, "sku")
+    sku = None if sku is None else _name(sku)
+    if sku is None:
+        cells.bad(row, "sku", NOT_SET, "missing: every row needs a SKU name")
+    elif len(sku) > 100 or not _NAME_RE.match(sku):
+        cells.bad(row, "sku", sku, "not a valid SKU name: letters, digits, '_', '.' and "
+                                   "'-', starting with a letter or digit (at most 100)")
+        sku = None
+    elif sku in first_row:
+        cells.bad(row, "sku", sku, f"duplicate SKU (also in row {first_row[sku]}); "
+                                   "each SKU must appear once")
+        sku = None
+    else:
+        first_row[sku] = row
+    return sku
+
+
+def _master_money_and_lead_time(cells: _Cells, values: Sequence[Any], row: int,
+                                got: dict[str, Any]) -> None:
+    """Unit cost, price, holding rate and the lead time of one master row into ``got``."""
+    for name in ("unit_cost", "price"):
+        if cells.raw(values, name) is None:
+            cells.bad(row, name, NOT_SET, f"missing; expected {MASTER_COLUMNS[name]}")
+        got[name] = cells.number(values, row, name)
+    got["holding_rate_per_year"] = cells.number(values, row, "holding_rate_per_year",
+                                                high=10)
+    got["lead_time_mean_days"] = cells.number(values, row, "lead_time_mean_days")
+    got["lead_time_std_days"] = cells.number(values, row, "lead_time_std_days")
+    if got["lead_time_std_days"] and got["lead_time_mean_days"] is None:
+        cells.bad(row, "lead_time_std_days", cells.raw(values, "lead_time_std_days"),
+                  "needs lead_time_mean_days in the same row")
+    if got["lead_time_mean_days"] == 0 and got["lead_time_std_days"]:
+        cells.bad(row, "lead_time_std_days", cells.raw(values, "lead_time_std_days"),
+                  "must be 0 or blank when the mean lead time is 0")
+
+
+def _master_policy(cells: _Cells, values: Sequence[Any], row: int,
+                   got: dict[str, Any]) -> None:
+    """The policy columns of one master row (type, target, parameters) into ``got``."""
+    policy_type = cells.raw(values, "policy_type")
+    if policy_type is not None and str(policy_type) not in _POLICY_TYPES:
+        cells.bad(row, "policy_type", policy_type,
+                  f"expected {MASTER_COLUMNS['policy_type']}")
+        policy_type = None
+    got["policy_type"] = None if policy_type is None else str(policy_type)
+    got["service_target"] = cells.number(values, row, "service_target", 0, 1, True, True)
+    got["reorder_point"] = cells.integer(values, row, "reorder_point", -1_000_000)
+    got["order_quantity"] = cells.integer(values, row, "order_quantity", 1)
+    got["order_up_to"] = cells.integer(values, row, "order_up_to", 0)
+    got["review_period_days"] = cells.number(values, row, "review_period_days",
+                                             low_open=True)
+
+
+def _master_demand(cells: _Cells, values: Sequence[Any], row: int,
+                   got: dict[str, Any]) -> None:
+    """The demand columns of one master row (lines a day, units per line) into ``got``;
+    each needs the other in the same row."""
+    got["lines_per_day"] = cells.number(values, row, "lines_per_day")
+    got["units_per_line_mean"] = cells.number(values, row, "units_per_line_mean", low=1)
+    got["units_per_line_std"] = cells.number(values, row, "units_per_line_std")
+    if got["lines_per_day"] and got["units_per_line_mean"] is None \
+            and cells.raw(values, "units_per_line_mean") is None:
+        cells.bad(row, "units_per_line_mean", NOT_SET,
+                  "missing: lines_per_day needs units_per_line_mean in the same row")
+    if got["units_per_line_mean"] is not None and got["lines_per_day"] is None \
+            and cells.raw(values, "lines_per_day") is None:
+        cells.bad(row, "lines_per_day", NOT_SET,
+                  "missing: units_per_line_mean needs lines_per_day in the same row")
+    if got["units_per_line_mean"] is None and got["units_per_line_std"] is not None:
+        cells.bad(row, "units_per_line_std", got["units_per_line_std"],
+                  "needs units_per_line_mean in the same row")
+    elif got["units_per_line_mean"] == 1 and got["units_per_line_std"]:
+        cells.bad(row, "units_per_line_std", got["units_per_line_std"],
+                  "must be 0 or blank: with a mean of 1 unit every line is 1 unit")
+
+
+def _master_classes(cells: _Cells, values: Sequence[Any], row: int,
+                    got: dict[str, Any]) -> None:
+    """The ABC and XYZ labels a master row gives (optional) into ``got``."""
+    for name, allowed in (("abc_class", "ABC"), ("xyz_class", "XYZ")):
+        label = cells.raw(values, name)
+        if label is not None and (str(label).upper() not in allowed
+                                  or len(str(label)) != 1):
+            cells.bad(row, name, label, f"expected {MASTER_COLUMNS[name]}")
+            label = None
+        got[name] = None if label is None else str(label).upper()
 
 
 # ------------------------------------------------------------------------------ history
@@ -447,75 +478,21 @@ def read_history(table: Table, skus: Mapping[str, int],
                                       "needs one row per order line"))
     if cells.problems:
         return None, cells.ignored, cells.problems
-    problems = cells.problems
     row_numbers = [r for r, _ in table.rows]
-
     columns = list(itertools.zip_longest(*(v for _, v in table.rows)))
-
-    def column(name: str) -> Sequence[Any]:
-        return columns[cells.index[name]]
-
-    # dates: few distinct values, parsed once each
-    date_col = column("date")
-    parsed: dict[Any, int | None] = {}
-    for raw in set(date_col):
-        when = None if _blank(raw) else _parse_date(raw)
-        parsed[raw] = None if when is None else when.toordinal()
-    ordinals = [parsed[raw] for raw in date_col]
-    # SKUs
-    sku_col = column("sku")
-    sku_idx = [skus.get(x) for x in sku_col]  # type: ignore[arg-type]
-    # quantities: whole column at once, cell by cell only if that fails
-    qty_col = column("quantity")
-    quantity: list[int | None]
-    try:
-        if not all(type(q) is str for q in qty_col):  # numbers (Excel): numpy would truncate
-            raise TypeError
-        array = np.asarray(qty_col, dtype=np.int64)
-        quantity = array.tolist() if bool((array >= 1).all()) else \
-            [q if q >= 1 else None for q in array.tolist()]
-    except (ValueError, TypeError, OverflowError):
-        quantity = [_quantity(q) for q in qty_col]
-    seg_index = {name: i for i, name in enumerate(segments)}
-    seg_col = column("segment") if "segment" in cells.index else None
-    unknown_skus: dict[str, list[int]] = {}
+    blank = (None,) * len(row_numbers)  # a header column no row reaches
+    raw = {name: columns[i] if i < len(columns) else blank for name, i in cells.index.items()}
+    parsed = _HistoryColumns(
+        ordinals=_date_ordinals(raw["date"]),
+        sku=[skus.get(x) for x in raw["sku"]],  # type: ignore[arg-type]
+        quantity=_quantities(raw["quantity"]),
+        segment=[-1] * len(row_numbers))
     unknown_segments: dict[str, list[int]] = {}
-    seg_idx = [-1] * len(row_numbers)
-    if seg_col is not None:
-        quick: dict[Any, int] = {**seg_index, "": -1, None: -1}
-        seg_idx = [quick.get(raw, -2) for raw in seg_col]
-        for j in (j for j, found in enumerate(seg_idx) if found == -2):
-            raw = seg_col[j]
-            if _blank(raw):
-                seg_idx[j] = -1
-                continue
-            found = seg_index.get(str(raw).strip())
-            if found is None:
-                unknown_segments.setdefault(str(raw).strip(), []).append(row_numbers[j])
-                found = -2
-            seg_idx[j] = found
-    bad = [j for j in range(len(row_numbers)) if ordinals[j] is None or sku_idx[j] is None
-           or quantity[j] is None or seg_idx[j] == -2]
-    for j in bad:
-        row = row_numbers[j]
-        if ordinals[j] is None:
-            raw = date_col[j]
-            cells.bad(row, "date", NOT_SET if _blank(raw) else raw,
-                      "not a date; expected yyyy-mm-dd, e.g. 2025-03-31 (ISO 8601; a time "
-                      "after the date is ignored)")
-        if sku_idx[j] is None:
-            name = sku_col[j]
-            if _blank(name):
-                cells.bad(row, "sku", NOT_SET, "missing: every order line needs a SKU")
-            else:
-                sku_idx[j] = skus.get(_name(name))
-                if sku_idx[j] is None:
-                    unknown_skus.setdefault(_name(name), []).append(row)
-        if quantity[j] is None:
-            raw = qty_col[j]
-            cells.bad(row, "quantity", NOT_SET if _blank(raw) else raw,
-                      "expected a whole number of units >= 1 (returns and zero lines do "
-                      "not belong in a demand history)")
+    if "segment" in raw:
+        parsed.segment = _segment_indices(raw["segment"], segments, row_numbers,
+                                          unknown_segments)
+    unknown_skus = _check_history_rows(cells, raw, parsed, skus, row_numbers)
+    problems = cells.problems
     for name, rows in unknown_skus.items():
         problems.append(Problem(table.file, f"row {rows[0]}, column sku", name,
                                 f"not in the item master ({_rows_text(rows)}); every SKU "
@@ -526,13 +503,101 @@ def read_history(table: Table, skus: Mapping[str, int],
                                 f"segments: {', '.join(segments) or '(none)'}"))
     if problems:
         return None, cells.ignored, problems
-    day_arr = np.asarray(ordinals, dtype=np.int64)
+    day_arr = np.asarray(parsed.ordinals, dtype=np.int64)
     first = int(day_arr.min())
     span = int(day_arr.max()) - first + 1
-    return History(np.asarray(sku_idx, dtype=np.int64), day_arr - first,
-                   np.asarray(quantity, dtype=np.int64), np.asarray(seg_idx, dtype=np.int64),
+    return History(np.asarray(parsed.sku, dtype=np.int64), day_arr - first,
+                   np.asarray(parsed.quantity, dtype=np.int64),
+                   np.asarray(parsed.segment, dtype=np.int64),
                    list(segments), dt.date.fromordinal(first), span, table.sha256), \
         cells.ignored, problems
+
+
+@dataclass
+class _HistoryColumns:
+    """The parsed columns of a history, one entry per row; None (or -2 for a segment)
+    marks a cell that could not be read."""
+
+    ordinals: list[int | None]
+    sku: list[int | None]
+    quantity: list[int | None]
+    segment: list[int]
+
+
+def _date_ordinals(date_col: Sequence[Any]) -> list[int | None]:
+    """Each date cell as a day ordinal (None: not a date); few distinct values in a history,
+    so each is parsed once."""
+    parsed: dict[Any, int | None] = {}
+    for raw in set(date_col):
+        when = None if _blank(raw) else _parse_date(raw)
+        parsed[raw] = None if when is None else when.toordinal()
+    return [parsed[raw] for raw in date_col]
+
+
+def _quantities(qty_col: Sequence[Any]) -> list[int | None]:
+    """Each quantity cell as a whole number >= 1 (None: not one): the whole column at once,
+    cell by cell only if that fails."""
+    try:
+        if not all(type(q) is str for q in qty_col):  # numbers (Excel): numpy would truncate
+            raise TypeError
+        array = np.asarray(qty_col, dtype=np.int64)
+        return array.tolist() if bool((array >= 1).all()) else \
+            [q if q >= 1 else None for q in array.tolist()]
+    except (ValueError, TypeError, OverflowError):
+        return [_quantity(q) for q in qty_col]
+
+
+def _segment_indices(seg_col: Sequence[Any], segments: Sequence[str],
+                     row_numbers: Sequence[int],
+                     unknown: dict[str, list[int]]) -> list[int]:
+    """Each segment cell as the index of a scenario segment (-1: blank, -2: unknown; the
+    unknown names and their rows are collected in ``unknown``)."""
+    seg_index = {name: i for i, name in enumerate(segments)}
+    quick: dict[Any, int] = {**seg_index, "": -1, None: -1}
+    seg_idx = [quick.get(raw, -2) for raw in seg_col]
+    for j in (j for j, found in enumerate(seg_idx) if found == -2):
+        raw = seg_col[j]
+        if _blank(raw):
+            seg_idx[j] = -1
+            continue
+        found = seg_index.get(str(raw).strip())
+        if found is None:
+            unknown.setdefault(str(raw).strip(), []).append(row_numbers[j])
+            found = -2
+        seg_idx[j] = found
+    return seg_idx
+
+
+def _check_history_rows(cells: _Cells, raw: Mapping[str, Sequence[Any]],
+                        parsed: _HistoryColumns, skus: Mapping[str, int],
+                        row_numbers: Sequence[int]) -> dict[str, list[int]]:
+    """Note a problem for every bad date and quantity; look again at SKUs the quick lookup
+    missed (names with spaces or numbers); return the SKUs not in the master with their
+    rows."""
+    unknown_skus: dict[str, list[int]] = {}
+    bad = [j for j in range(len(row_numbers)) if parsed.ordinals[j] is None
+           or parsed.sku[j] is None or parsed.quantity[j] is None or parsed.segment[j] == -2]
+    for j in bad:
+        row = row_numbers[j]
+        if parsed.ordinals[j] is None:
+            value = raw["date"][j]
+            cells.bad(row, "date", NOT_SET if _blank(value) else value,
+                      "not a date; expected yyyy-mm-dd, e.g. 2025-03-31 (ISO 8601; a time "
+                      "after the date is ignored)")
+        if parsed.sku[j] is None:
+            name = raw["sku"][j]
+            if _blank(name):
+                cells.bad(row, "sku", NOT_SET, "missing: every order line needs a SKU")
+            else:
+                parsed.sku[j] = skus.get(_name(name))
+                if parsed.sku[j] is None:
+                    unknown_skus.setdefault(_name(name), []).append(row)
+        if parsed.quantity[j] is None:
+            value = raw["quantity"][j]
+            cells.bad(row, "quantity", NOT_SET if _blank(value) else value,
+                      "expected a whole number of units >= 1 (returns and zero lines do "
+                      "not belong in a demand history)")
+    return unknown_skus
 
 
 def _quantity(raw: Any) -> int | None:
