@@ -1248,86 +1248,132 @@ def _shown(file: str, relative: str) -> str:
 def _fit(master: Mapping[str, MasterRow], history: History | None, source: Any, report: bool,
          master_file: str, history_file: str | None, segments_doc: Any
          ) -> tuple[ItemsFit, dict[str, dict[str, float]]]:
+    """Every SKU's demand (from the history, else the master's demand columns, else none),
+    its ABC and XYZ classes, and each segment's order-line rate per SKU."""
     names = list(master)
-    n_sku = len(names)
     fit = ItemsFit(master_file, history_file, history.span_days if history else None)
     segments = [str(s) for s in segments_doc] if isinstance(segments_doc, dict) else []
     shares = _shares(segments_doc)
     per_segment: dict[str, dict[str, float]] = {g: {} for g in segments}
-    counts = np.zeros(n_sku, dtype=np.int64)
-    weekly = None
-    if history is not None:
+    lines = _HistoryBySku(history, len(names), len(segments)) if history is not None else None
+    revenue: dict[str, float] = {}
+    for i, sku in enumerate(names):
+        row = master[sku].fields
+        record: dict[str, Any] = {"sku": sku}
+        if lines is not None and lines.counts[i] > 0:
+            demand = lines.fit_sku(i, row, report, record)
+            for g, name in enumerate(segments):
+                lam = (lines.seg_counts[i, g] + shares.get(name, 0.0)
+                       * lines.seg_counts[i, -1]) / lines.span_days
+                if lam > 0:
+                    per_segment[name][sku] = lam
+        elif row["lines_per_day"] and row["units_per_line_mean"]:
+            demand = _master_demand_fit(row, record)
+            for name in segments:
+                if shares.get(name, 0.0) > 0:
+                    per_segment[name][sku] = demand.rate * shares[name]
+        else:
+            demand = _no_demand(row, record)
+        revenue[sku] = (row["price"] or 0.0) * demand.annual_units
+        record.update(_quantity_columns(demand.qfit), annual_revenue=revenue[sku],
+                      weekly_cv=demand.cv, xyz_source=demand.cv_note,
+                      distribution=demand.qfit.distribution())
+        fit.rows.append(record)
+    _classify(fit, master, revenue, source)
+    return fit, per_segment
+
+
+@dataclass
+class _SkuDemand:
+    """One SKU's fitted demand: line rate, units-per-line fit, annual units, weekly CV."""
+
+    rate: float
+    qfit: QuantityFit
+    annual_units: float
+    cv: float
+    cv_note: str
+
+
+class _HistoryBySku:
+    """A history's lines grouped by SKU: counts, quantities, weekly totals and segments."""
+
+    def __init__(self, history: History, n_sku: int, n_segments: int) -> None:
         order = np.argsort(history.sku, kind="stable")
-        counts = np.bincount(history.sku, minlength=n_sku)
-        bounds = np.concatenate(([0], np.cumsum(counts)))
-        quantities = history.quantity[order]
+        self.span_days = history.span_days
+        self.counts = np.bincount(history.sku, minlength=n_sku)
+        self.bounds = np.concatenate(([0], np.cumsum(self.counts)))
+        self.quantities = history.quantity[order]
         n_weeks = history.span_days // 7
+        self.weekly_cvs = None
         if n_weeks >= 2:
             keep = history.day < n_weeks * 7
             weekly = np.zeros((n_sku, n_weeks))
             np.add.at(weekly, (history.sku[keep], history.day[keep] // 7),
                       history.quantity[keep])
-        seg_counts = np.zeros((n_sku, len(segments) + 1))  # last column: no segment
-        np.add.at(seg_counts, (history.sku, history.segment), 1.0)
-    weekly_cvs = weekly_cv(weekly) if weekly is not None else None
-    revenue: dict[str, float] = {}
-    for i, sku in enumerate(names):
-        row = master[sku].fields
-        price = row["price"] or 0.0
-        record: dict[str, Any] = {"sku": sku}
-        if history is not None and counts[i] > 0:
-            q = quantities[bounds[i]: bounds[i + 1]]
-            qfit = fit_quantities(q, report)
-            rate = counts[i] / history.span_days
-            low, high = _rate_ci(int(counts[i]), history.span_days)
-            record.update(demand_source="history", lines=int(counts[i]), lines_per_day=rate,
-                          lines_per_day_ci_low=low, lines_per_day_ci_high=high)
-            annual_units = float(q.sum()) * 365.0 / history.span_days
-            for g, name in enumerate(segments):
-                lam = (seg_counts[i, g] + shares.get(name, 0.0) * seg_counts[i, -1]) \
-                    / history.span_days
-                if lam > 0:
-                    per_segment[name][sku] = lam
-            if weekly_cvs is not None:
-                cv, cv_note = float(weekly_cvs[i]), "history"
-            else:
-                cv, cv_note = _implied_cv(rate, qfit), "implied (history under 2 weeks)"
-            if row["lines_per_day"] is not None:
-                qfit.reason += "; the item master's demand columns are ignored: history " \
-                               "present"
-        elif row["lines_per_day"] and row["units_per_line_mean"]:
-            rate = row["lines_per_day"]
-            qfit = quantity_fit_from_moments(row["units_per_line_mean"],
-                                             row["units_per_line_std"])
-            record.update(demand_source="master", lines=0, lines_per_day=rate,
-                          lines_per_day_ci_low=math.nan, lines_per_day_ci_high=math.nan)
-            annual_units = rate * 365.0 * qfit.model_mean
-            for name in segments:
-                if shares.get(name, 0.0) > 0:
-                    per_segment[name][sku] = rate * shares[name]
-            cv, cv_note = _implied_cv(rate, qfit), "implied by the demand columns"
+            self.weekly_cvs = weekly_cv(weekly)
+        self.seg_counts = np.zeros((n_sku, n_segments + 1))  # last column: no segment
+        np.add.at(self.seg_counts, (history.sku, history.segment), 1.0)
+
+    def fit_sku(self, i: int, row: Mapping[str, Any], report: bool,
+                record: dict[str, Any]) -> _SkuDemand:
+        """SKU ``i``'s demand fitted from its lines; the rate's columns go into ``record``."""
+        q = self.quantities[self.bounds[i]: self.bounds[i + 1]]
+        count = int(self.counts[i])
+        qfit = fit_quantities(q, report)
+        rate = self.counts[i] / self.span_days
+        low, high = _rate_ci(count, self.span_days)
+        record.update(demand_source="history", lines=count, lines_per_day=rate,
+                      lines_per_day_ci_low=low, lines_per_day_ci_high=high)
+        if self.weekly_cvs is not None:
+            cv, cv_note = float(self.weekly_cvs[i]), "history"
         else:
-            qfit = QuantityFit("none", "no demand: no history and no demand columns; kept "
-                                       "with zero demand")
-            if row["lines_per_day"] == 0:
-                qfit.reason = "lines_per_day is 0: kept with zero demand"
-            rate, annual_units, cv, cv_note = 0.0, 0.0, math.inf, "no demand"
-            record.update(demand_source="none", lines=0, lines_per_day=0.0,
-                          lines_per_day_ci_low=math.nan, lines_per_day_ci_high=math.nan)
-        revenue[sku] = price * annual_units
-        record.update(
-            mean=qfit.mean, mean_ci_low=qfit.mean_ci[0], mean_ci_high=qfit.mean_ci[1],
-            variance=qfit.variance, variance_ci_low=qfit.variance_ci[0],
-            variance_ci_high=qfit.variance_ci[1], model=qfit.model,
-            param_mean=qfit.param_mean, param_mean_ci_low=qfit.param_mean_ci[0],
-            param_mean_ci_high=qfit.param_mean_ci[1], param_std=qfit.param_std,
-            param_std_ci_low=qfit.param_std_ci[0], param_std_ci_high=qfit.param_std_ci[1],
-            model_mean=qfit.model_mean, model_variance=qfit.model_variance,
-            dispersion_ratio=qfit.dispersion_ratio,
-            dispersion_p_value=qfit.dispersion_p_value, gof_p_value=qfit.gof_p_value,
-            reason=qfit.reason, annual_revenue=revenue[sku], weekly_cv=cv,
-            xyz_source=cv_note, distribution=qfit.distribution())
-        fit.rows.append(record)
+            cv, cv_note = _implied_cv(rate, qfit), "implied (history under 2 weeks)"
+        if row["lines_per_day"] is not None:
+            qfit.reason += "; the item master's demand columns are ignored: history present"
+        annual_units = float(q.sum()) * 365.0 / self.span_days
+        return _SkuDemand(rate, qfit, annual_units, cv, cv_note)
+
+
+def _master_demand_fit(row: Mapping[str, Any], record: dict[str, Any]) -> _SkuDemand:
+    """A SKU's demand from the item master's demand columns (no history)."""
+    rate = row["lines_per_day"]
+    qfit = quantity_fit_from_moments(row["units_per_line_mean"], row["units_per_line_std"])
+    record.update(demand_source="master", lines=0, lines_per_day=rate,
+                  lines_per_day_ci_low=math.nan, lines_per_day_ci_high=math.nan)
+    return _SkuDemand(rate, qfit, rate * 365.0 * qfit.model_mean, _implied_cv(rate, qfit),
+                      "implied by the demand columns")
+
+
+def _no_demand(row: Mapping[str, Any], record: dict[str, Any]) -> _SkuDemand:
+    """A SKU with neither history nor demand columns: kept, with zero demand."""
+    qfit = QuantityFit("none", "no demand: no history and no demand columns; kept "
+                               "with zero demand")
+    if row["lines_per_day"] == 0:
+        qfit.reason = "lines_per_day is 0: kept with zero demand"
+    record.update(demand_source="none", lines=0, lines_per_day=0.0,
+                  lines_per_day_ci_low=math.nan, lines_per_day_ci_high=math.nan)
+    return _SkuDemand(0.0, qfit, 0.0, math.inf, "no demand")
+
+
+def _quantity_columns(qfit: QuantityFit) -> dict[str, Any]:
+    """The units-per-line fit as the columns of a fit row."""
+    return dict(
+        mean=qfit.mean, mean_ci_low=qfit.mean_ci[0], mean_ci_high=qfit.mean_ci[1],
+        variance=qfit.variance, variance_ci_low=qfit.variance_ci[0],
+        variance_ci_high=qfit.variance_ci[1], model=qfit.model,
+        param_mean=qfit.param_mean, param_mean_ci_low=qfit.param_mean_ci[0],
+        param_mean_ci_high=qfit.param_mean_ci[1], param_std=qfit.param_std,
+        param_std_ci_low=qfit.param_std_ci[0], param_std_ci_high=qfit.param_std_ci[1],
+        model_mean=qfit.model_mean, model_variance=qfit.model_variance,
+        dispersion_ratio=qfit.dispersion_ratio,
+        dispersion_p_value=qfit.dispersion_p_value, gof_p_value=qfit.gof_p_value,
+        reason=qfit.reason)
+
+
+def _classify(fit: ItemsFit, master: Mapping[str, MasterRow], revenue: Mapping[str, float],
+              source: Any) -> None:
+    """Revenue shares and the ABC and XYZ classes of every fit row (the master's own labels
+    win over the computed ones)."""
     abc = abc_classes(revenue, source.abc_thresholds)
     total = sum(revenue.values())
     for record in fit.rows:
@@ -1339,7 +1385,6 @@ def _fit(master: Mapping[str, MasterRow], history: History | None, source: Any, 
             record["xyz_class"], record["xyz_source"] = row["xyz_class"], "item master"
         else:
             record["xyz_class"] = xyz_class(record["weekly_cv"], source.xyz_thresholds)
-    return fit, per_segment
 
 
 def _implied_cv(rate: float, qfit: QuantityFit) -> float:
