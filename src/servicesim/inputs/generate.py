@@ -94,6 +94,26 @@ def generate(skus: int = 1000, days: int = 730, seed: int = 7,
 
     ``lines_per_day`` is the expected total of order lines a day (default 0.2 per SKU).
     """
+    total_rate = _checked_rate(skus, days, lines_per_day)
+    rng = np.random.default_rng(seed)
+    items = _draw_items(rng, skus, total_rate)
+    lines = _draw_lines(rng, items, days)
+    out = Path(out_dir)
+    items_path = atomic_write_text(out / "items.csv", _items_csv(items))
+    history = atomic_write_text(out / "history.csv", _history_csv(items, lines, days))
+    scenario_name = name or f"generated_{skus}_skus"
+    scenario = atomic_write_text(out / "scenario.yaml",
+                                 _scenario_text(scenario_name, skus, days, seed))
+    sold = np.bincount(lines.sku, weights=lines.quantity, minlength=skus)
+    lines_per_sku = np.bincount(lines.sku, minlength=skus)
+    return GeneratedDataset(
+        scenario=scenario, items=items_path, history=history, skus=skus, days=days,
+        lines=len(lines.sku), pareto_share=pareto_share(sold * items.price),
+        intermittent_share=float(np.mean(lines_per_sku / days < 1 / 7)))
+
+
+def _checked_rate(skus: int, days: int, lines_per_day: float | None) -> float:
+    """The expected order lines a day, after checking the request is within the limits."""
     if skus < 1 or days < 1:
         raise ValueError("skus and days must be at least 1")
     if skus > MAX_SKUS:
@@ -104,9 +124,31 @@ def generate(skus: int = 1000, days: int = 730, seed: int = 7,
             f"--skus {skus:,} --days {days:,}: about {total_rate * days:,.0f} order lines "
             f"({total_rate:,.1f} a day); at most {MAX_LINES:,} are generated (a history "
             "file of about 40 bytes a line): fewer SKUs, days or --lines-per-day")
-    rng = np.random.default_rng(seed)
-    names = [f"SKU-{i + 1:05d}" for i in range(skus)]
+    return total_rate
 
+
+@dataclass
+class _Items:
+    """The drawn item master, one array entry per SKU."""
+
+    names: list[str]
+    price: np.ndarray
+    unit_cost: np.ndarray
+    holding: np.ndarray
+    mean_qty: np.ndarray
+    kind: np.ndarray  # 0 poisson, 1 negative binomial, 2 normal units per line
+    cv_qty: np.ndarray
+    rate: np.ndarray  # order lines a day
+    amplitude: np.ndarray  # seasonal amplitude (0: not seasonal)
+    phase: np.ndarray
+    key_share: np.ndarray  # share of lines from key accounts
+    lead_mean: np.ndarray
+    lead_std: np.ndarray
+
+
+def _draw_items(rng: np.random.Generator, skus: int, total_rate: float) -> _Items:
+    """Prices, costs, quantities, line rates, seasonality and lead times of every SKU."""
+    names = [f"SKU-{i + 1:05d}" for i in range(skus)]
     log_price = rng.uniform(math.log(0.5), math.log(5000.0), skus)
     price = np.maximum(np.round(np.exp(log_price), 2), 0.5)
     unit_cost = np.round(price * rng.uniform(0.55, 0.8, skus), 2)
@@ -132,17 +174,46 @@ def generate(skus: int = 1000, days: int = 730, seed: int = 7,
     lead_mean = np.round(np.clip(rng.lognormal(math.log(12.0), 0.6, skus), 2, 60), 1)
     lead_std = np.where(rng.random(skus) < 0.2, 0.0,
                         np.round(lead_mean * rng.uniform(0.1, 0.4, skus), 1))
+    return _Items(names, price, unit_cost, holding, mean_qty, kind, cv_qty, rate, amplitude,
+                  phase, key_share, lead_mean, lead_std)
 
-    # order lines: Poisson in time (thinned for seasonality), then quantities and segments
-    candidates = rng.poisson(rate * (1 + amplitude) * days)
+
+@dataclass
+class _Lines:
+    """The drawn order lines in date order, one array entry per line."""
+
+    sku: np.ndarray
+    day: np.ndarray
+    quantity: np.ndarray
+    is_key: np.ndarray
+    customer: np.ndarray
+
+
+def _draw_lines(rng: np.random.Generator, items: _Items, days: int) -> _Lines:
+    """Order lines: Poisson in time (thinned for seasonality), then quantities, segments
+    and customers."""
+    skus = len(items.names)
+    amplitude = items.amplitude
+    candidates = rng.poisson(items.rate * (1 + amplitude) * days)
     sku_of = np.repeat(np.arange(skus), candidates)
     times = rng.uniform(0, days, len(sku_of))
-    level = (1 + amplitude[sku_of] * np.sin(2 * math.pi * times / 365.0 + phase[sku_of])) \
-        / (1 + amplitude[sku_of])
+    level = (1 + amplitude[sku_of] * np.sin(2 * math.pi * times / 365.0
+                                            + items.phase[sku_of])) / (1 + amplitude[sku_of])
     keep = rng.random(len(sku_of)) < level
     sku_of, day = sku_of[keep], times[keep].astype(np.int64)
     n = len(sku_of)
-    mu, cv, k = mean_qty[sku_of], cv_qty[sku_of], kind[sku_of]
+    quantity = _draw_quantities(rng, items, sku_of)
+    is_key = rng.random(n) < items.key_share[sku_of]
+    accounts, retail = key_accounts_for(skus), retail_customers_for(skus)  # as the scenario
+    customer = np.where(is_key, rng.integers(1, accounts + 1, n),
+                        rng.integers(1, retail + 1, n))
+    order = np.lexsort((sku_of, day))
+    return _Lines(*(a[order] for a in (sku_of, day, quantity, is_key, customer)))
+
+
+def _draw_quantities(rng: np.random.Generator, items: _Items, sku_of: np.ndarray) -> np.ndarray:
+    """Units of each line: Poisson, negative binomial or rounded normal by the SKU's kind."""
+    mu, cv, k = items.mean_qty[sku_of], items.cv_qty[sku_of], items.kind[sku_of]
     quantity = rng.poisson(mu).astype(float)
     over = k == 1
     if over.any():
@@ -151,42 +222,29 @@ def generate(skus: int = 1000, days: int = 730, seed: int = 7,
         quantity[over] = rng.negative_binomial(mu[over] ** 2 / (var - mu[over]), p)
     normal = k == 2
     quantity[normal] = rng.normal(mu[normal], cv[normal] * mu[normal])
-    quantity = np.maximum(1, np.rint(quantity)).astype(np.int64)
-    is_key = rng.random(n) < key_share[sku_of]
-    accounts, retail = key_accounts_for(skus), retail_customers_for(skus)  # as the scenario
-    customer = np.where(is_key, rng.integers(1, accounts + 1, n),
-                        rng.integers(1, retail + 1, n))
-    order = np.lexsort((sku_of, day))
-    sku_of, day, quantity, is_key, customer = (a[order] for a in (sku_of, day, quantity,
-                                                                   is_key, customer))
+    return np.maximum(1, np.rint(quantity)).astype(np.int64)
 
-    out = Path(out_dir)
-    items_text = _csv([
+
+def _items_csv(items: _Items) -> str:
+    return _csv([
         ["sku", "description", "unit_cost", "price", "holding_rate_per_year",
          "lead_time_mean_days", "lead_time_std_days"],
-        *([names[i], f"{_KINDS[kind[i]]} item {i + 1}", f"{unit_cost[i]:.2f}",
-           f"{price[i]:.2f}", f"{holding[i]:.3f}", f"{lead_mean[i]:g}", f"{lead_std[i]:g}"]
-          for i in range(skus)),
+        *([items.names[i], f"{_KINDS[items.kind[i]]} item {i + 1}",
+           f"{items.unit_cost[i]:.2f}", f"{items.price[i]:.2f}", f"{items.holding[i]:.3f}",
+           f"{items.lead_mean[i]:g}", f"{items.lead_std[i]:g}"]
+          for i in range(len(items.names))),
     ])
+
+
+def _history_csv(items: _Items, lines: _Lines, days: int) -> str:
     dates = [(START_DATE + dt.timedelta(days=d)).isoformat() for d in range(days)]
-    history_text = _csv([
+    return _csv([
         ["date", "sku", "quantity", "segment", "customer"],
-        *([dates[day[j]], names[sku_of[j]], str(quantity[j]),
-           "key_accounts" if is_key[j] else "retail",
-           f"KA-{customer[j]:05d}" if is_key[j] else f"R-{customer[j]:06d}"]
-          for j in range(n)),
+        *([dates[lines.day[j]], items.names[lines.sku[j]], str(lines.quantity[j]),
+           "key_accounts" if lines.is_key[j] else "retail",
+           f"KA-{lines.customer[j]:05d}" if lines.is_key[j] else f"R-{lines.customer[j]:06d}"]
+          for j in range(len(lines.sku))),
     ])
-    items = atomic_write_text(out / "items.csv", items_text)
-    history = atomic_write_text(out / "history.csv", history_text)
-    scenario_name = name or f"generated_{skus}_skus"
-    scenario = atomic_write_text(out / "scenario.yaml",
-                                 _scenario_text(scenario_name, skus, days, seed))
-    sold = np.bincount(sku_of, weights=quantity, minlength=skus)
-    lines_per_sku = np.bincount(sku_of, minlength=skus)
-    return GeneratedDataset(
-        scenario=scenario, items=items, history=history, skus=skus, days=days, lines=n,
-        pareto_share=pareto_share(sold * price),
-        intermittent_share=float(np.mean(lines_per_sku / days < 1 / 7)))
 
 
 def generate_dataset(skus: int = 1000, days: int = 730, seed: int = 7,
