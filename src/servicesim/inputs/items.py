@@ -1425,67 +1425,19 @@ def _write_document(data: dict[str, Any], file: str, lines: Mapping[tuple[Any, .
                     master: Mapping[str, MasterRow], fit: ItemsFit,
                     per_segment: dict[str, dict[str, float]], source: Any,
                     master_sha: str, history_sha: str | None) -> dict[str, Any]:
+    """The scenario document with the item data written in: a SKU per master row (with the
+    scenario's ``skus:`` changes on top), segments calibrated to the fitted demand, and an
+    ``items`` record of what was read; a ScenarioError listing every conflict."""
     problems: list[Problem] = []
     supplier_given = data.get("supplier")
     supplier_doc: dict[str, Any] = supplier_given if isinstance(supplier_given, dict) else {}
-    skus: dict[str, Any] = {}
-    for record in fit.rows:
-        row = master[record["sku"]].fields
-        sku: dict[str, Any] = {"unit_cost": row["unit_cost"], "price": row["price"]}
-        if row["holding_rate_per_year"] is not None:
-            sku["holding_rate_per_year"] = row["holding_rate_per_year"]
-        if row["lead_time_mean_days"] is not None:
-            mean, std = row["lead_time_mean_days"], row["lead_time_std_days"] or 0.0
-            lead = {"type": "gamma", "mean": mean, "std": std} if std > 0 and mean > 0 \
-                else {"type": "constant", "value": mean}
-            sku["supplier"] = {**supplier_doc, "lead_time_days": lead}
-        policy = {key: row[column] for key, column in (
-            ("type", "policy_type"), ("service_target", "service_target"),
-            ("reorder_point", "reorder_point"), ("order_quantity", "order_quantity"),
-            ("order_up_to", "order_up_to"), ("review_period_days", "review_period_days"))
-            if row[column] is not None}
-        if policy:
-            sku["policy"] = policy
-        if record["distribution"] is not None:
-            sku["units_per_line"] = record["distribution"]
-        sku["abc_class"] = record["abc_class"]
-        sku["xyz_class"] = record["xyz_class"]
-        skus[record["sku"]] = sku
-    given = data.get("skus")
-    if isinstance(given, dict):
-        for name, override in given.items():
-            if str(name) not in skus:
-                problems.append(Problem(file, f"skus.{name}", NOT_SET,
-                                        f"not in the item master {fit.master}; with items:, "
-                                        "skus: only changes fields of the master's SKUs",
-                                        lines.get(("skus", name))))
-            elif isinstance(override, dict):
-                skus[str(name)] = _merge(skus[str(name)], override)
-            else:
-                skus[str(name)] = override  # the schema reports it
+    skus = {record["sku"]: _sku_document(master[record["sku"]].fields, record, supplier_doc)
+            for record in fit.rows}
+    _apply_sku_changes(skus, data.get("skus"), file, lines, fit, problems)
     calibrated = any(per_segment.get(g) for g in per_segment)
     segments = data.get("segments")
     if calibrated and isinstance(segments, dict):
-        new_segments = {}
-        for name, seg in segments.items():
-            if isinstance(seg, dict):
-                for key in ("order_interval_days", "sku_weights"):
-                    if key in seg:
-                        problems.append(Problem(
-                            file, f"segments.{name}.{key}", NOT_SET,
-                            "must not be given with item demand: it is derived from the "
-                            "item data (sku_weights = lines per day of each SKU; order "
-                            "interval = customers x E[lines per order] / lines per day)",
-                            lines.get(("segments", name, key))))
-                seg = {**seg, "sku_weights": per_segment.get(str(name), {})}
-            if not per_segment.get(str(name)):
-                problems.append(Problem(
-                    file, f"segments.{name}", NOT_SET,
-                    "no demand of the item data falls to this segment (no history line "
-                    "names it and its demand_share is 0); remove the segment or give it "
-                    "demand", lines.get(("segments", name))))
-            new_segments[name] = seg
-        segments = new_segments
+        segments = _calibrated_segments(segments, per_segment, file, lines, problems)
     if problems:
         raise ScenarioError(problems)
     out = {k: v for k, v in data.items() if k not in ("items", "skus", "segments")}
@@ -1498,6 +1450,77 @@ def _write_document(data: dict[str, Any], file: str, lines: Mapping[tuple[Any, .
                     "classified_with": {"abc": list(source.abc_thresholds),
                                         "xyz": list(source.xyz_thresholds)}}
     return out
+
+
+def _sku_document(row: Mapping[str, Any], record: Mapping[str, Any],
+                  supplier_doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A scenario ``skus:`` entry from a master row and its fit record."""
+    sku: dict[str, Any] = {"unit_cost": row["unit_cost"], "price": row["price"]}
+    if row["holding_rate_per_year"] is not None:
+        sku["holding_rate_per_year"] = row["holding_rate_per_year"]
+    if row["lead_time_mean_days"] is not None:
+        mean, std = row["lead_time_mean_days"], row["lead_time_std_days"] or 0.0
+        lead = {"type": "gamma", "mean": mean, "std": std} if std > 0 and mean > 0 \
+            else {"type": "constant", "value": mean}
+        sku["supplier"] = {**supplier_doc, "lead_time_days": lead}
+    policy = {key: row[column] for key, column in (
+        ("type", "policy_type"), ("service_target", "service_target"),
+        ("reorder_point", "reorder_point"), ("order_quantity", "order_quantity"),
+        ("order_up_to", "order_up_to"), ("review_period_days", "review_period_days"))
+        if row[column] is not None}
+    if policy:
+        sku["policy"] = policy
+    if record["distribution"] is not None:
+        sku["units_per_line"] = record["distribution"]
+    sku["abc_class"] = record["abc_class"]
+    sku["xyz_class"] = record["xyz_class"]
+    return sku
+
+
+def _apply_sku_changes(skus: dict[str, Any], given: Any, file: str,
+                       lines: Mapping[tuple[Any, ...], int], fit: ItemsFit,
+                       problems: list[Problem]) -> None:
+    """The scenario's own ``skus:`` entries change fields of the master's SKUs; a SKU the
+    master does not have is a problem."""
+    if not isinstance(given, dict):
+        return
+    for name, override in given.items():
+        if str(name) not in skus:
+            problems.append(Problem(file, f"skus.{name}", NOT_SET,
+                                    f"not in the item master {fit.master}; with items:, "
+                                    "skus: only changes fields of the master's SKUs",
+                                    lines.get(("skus", name))))
+        elif isinstance(override, dict):
+            skus[str(name)] = _merge(skus[str(name)], override)
+        else:
+            skus[str(name)] = override  # the schema reports it
+
+
+def _calibrated_segments(segments: dict[Any, Any], per_segment: dict[str, dict[str, float]],
+                         file: str, lines: Mapping[tuple[Any, ...], int],
+                         problems: list[Problem]) -> dict[Any, Any]:
+    """Segments whose SKU weights are the fitted lines per day of each SKU; a segment that
+    gives its own weights or order interval, or that gets no demand, is a problem."""
+    new_segments = {}
+    for name, seg in segments.items():
+        if isinstance(seg, dict):
+            for key in ("order_interval_days", "sku_weights"):
+                if key in seg:
+                    problems.append(Problem(
+                        file, f"segments.{name}.{key}", NOT_SET,
+                        "must not be given with item demand: it is derived from the "
+                        "item data (sku_weights = lines per day of each SKU; order "
+                        "interval = customers x E[lines per order] / lines per day)",
+                        lines.get(("segments", name, key))))
+            seg = {**seg, "sku_weights": per_segment.get(str(name), {})}
+        if not per_segment.get(str(name)):
+            problems.append(Problem(
+                file, f"segments.{name}", NOT_SET,
+                "no demand of the item data falls to this segment (no history line "
+                "names it and its demand_share is 0); remove the segment or give it "
+                "demand", lines.get(("segments", name))))
+        new_segments[name] = seg
+    return new_segments
 
 
 def load_with_fit(path: str | os.PathLike[str]) -> tuple[Any, ItemsFit | None]:
