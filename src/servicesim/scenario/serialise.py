@@ -238,29 +238,9 @@ def _parse_yaml(text: str, file: str, origin: str | None = None,
         except _TooBig as exc:
             raise fail(str(exc)) from None
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            detail = ", ".join(str(x) for x in (exc.context, exc.problem) if x) or "invalid"
-            if "maximum nesting depth" in detail:  # libyaml's own limit (1,000 levels)
-                raise fail(f"the document nests deeper than {MAX_DEPTH} levels") from None
-            if "could not determine a constructor" in detail:
-                detail += " (only plain YAML data is allowed: mappings, lists, scalars)"
-            if "'\\t'" in detail or (mark is not None and
-                                     _char_at(text, mark.line, mark.column) == "\t"):
-                detail += " (YAML does not allow tabs for indentation; use spaces)"
-            kind = "YAML syntax error" if isinstance(
-                exc, yaml.scanner.ScannerError | yaml.parser.ParserError) else "YAML error"
-            if mark is None:
-                raise fail(f"{kind}: {detail}") from None
-            raise fail(f"{kind} at column {mark.column + 1}: {detail}", mark.line + 1) from None
+            raise fail(*_marked_error(exc, text)) from None
         except yaml.reader.ReaderError as exc:
-            # libyaml counts the position in UTF-8 bytes, pure Python in characters
-            if issubclass(loader, _PureLineLoader) or _FAST_LOADER is None:
-                line = text[: exc.position].count("\n") + 1
-            else:
-                line = encoded[: exc.position].count(b"\n") + 1
-            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-            raise fail(f"unacceptable character U+{code:04X} (a control character) in the "
-                       "YAML text", line) from None
+            raise fail(*_reader_error(exc, text, encoded, loader)) from None
         except yaml.YAMLError as exc:
             raise fail(f"YAML error: {exc}") from None
         except (ValueError, TypeError, OverflowError, IndexError, KeyError) as exc:
@@ -273,6 +253,37 @@ def _parse_yaml(text: str, file: str, origin: str | None = None,
     lines: dict[DataPath, int] = {}
     duplicates: list[tuple[DataPath, int, int]] = []
     return _Document(_plain(data, (), lines, duplicates), lines, duplicates)
+
+
+def _marked_error(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, int | None]:
+    """The message and line of a YAML error that knows where it happened."""
+    mark = exc.problem_mark or exc.context_mark
+    detail = ", ".join(str(x) for x in (exc.context, exc.problem) if x) or "invalid"
+    if "maximum nesting depth" in detail:  # libyaml's own limit (1,000 levels)
+        return f"the document nests deeper than {MAX_DEPTH} levels", None
+    if "could not determine a constructor" in detail:
+        detail += " (only plain YAML data is allowed: mappings, lists, scalars)"
+    if "'\\t'" in detail or (mark is not None and
+                             _char_at(text, mark.line, mark.column) == "\t"):
+        detail += " (YAML does not allow tabs for indentation; use spaces)"
+    kind = "YAML syntax error" if isinstance(
+        exc, yaml.scanner.ScannerError | yaml.parser.ParserError) else "YAML error"
+    if mark is None:
+        return f"{kind}: {detail}", None
+    return f"{kind} at column {mark.column + 1}: {detail}", mark.line + 1
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, encoded: bytes,
+                  loader: type[Any]) -> tuple[str, int]:
+    """The message and line of a character YAML does not accept."""
+    # libyaml counts the position in UTF-8 bytes, pure Python in characters
+    if issubclass(loader, _PureLineLoader) or _FAST_LOADER is None:
+        line = text[: exc.position].count("\n") + 1
+    else:
+        line = encoded[: exc.position].count(b"\n") + 1
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    return (f"unacceptable character U+{code:04X} (a control character) in the YAML text",
+            line)
 
 
 def _plain(value: Any, path: DataPath, lines: dict[DataPath, int],
