@@ -134,24 +134,28 @@ def _set_path(data: dict[Any, Any], override: Override, value: Any, file: str) -
             break
         child = container.get(key)
         if not isinstance(child, dict):
-            # a distribution keeps its type: a bare number is a constant; an absent one
-            # starts from the schema default, so ``supplier.lead_time_days.value=3`` works
-            is_dist = _tagged_members(_unwrap(annotation)) is not None
-            is_number = isinstance(child, int | float) and not isinstance(child, bool)
-            if is_dist and is_number:
-                child = {"type": "constant", "value": child}
-            elif is_dist and child is None and isinstance(default, BaseModel):
-                child = default.model_dump(mode="json")
-            elif _dict_member(_unwrap(annotation)) is not None and (is_number or child is None):
-                # a single value that may also be a mapping (policy.service_target.A=0.98):
-                # it becomes the mapping's default
-                scalar = child if is_number else default
-                child = {} if scalar is None else {"default": scalar}
-            else:
-                child = {}
+            child = _start_mapping(child, annotation, default)
             container[key] = child
         container = child
     return tuple(path)
+
+
+def _start_mapping(child: Any, annotation: Any, default: Any) -> dict[Any, Any]:
+    """The mapping an override descends into where the document has a single value or
+    nothing: a distribution keeps its type (a bare number is a constant; an absent one
+    starts from the schema default, so ``supplier.lead_time_days.value=3`` works); a single
+    value that may also be a mapping (``policy.service_target.A=0.98``) becomes the
+    mapping's default."""
+    is_dist = _tagged_members(_unwrap(annotation)) is not None
+    is_number = isinstance(child, int | float) and not isinstance(child, bool)
+    if is_dist and is_number:
+        return {"type": "constant", "value": child}
+    if is_dist and child is None and isinstance(default, BaseModel):
+        return default.model_dump(mode="json")
+    if _dict_member(_unwrap(annotation)) is not None and (is_number or child is None):
+        scalar = child if is_number else default
+        return {} if scalar is None else {"default": scalar}
+    return {}
 
 
 def _apply_overrides(data: dict[Any, Any], overrides: Sequence[str | Override],
