@@ -150,7 +150,7 @@ def test_unknown_top_level_and_distribution_keys(tmp_path: Path) -> None:
     ("cost_per_order: 50", "cost_per_order:", "supplier.cost_per_order",
      "value null: expected a number (the value is empty)"),
     ("type: sQ", "type: SQ", "policy.type",
-     "value SQ: expected one of sQ, sS, RS, base_stock; did you mean sQ?"),
+     "value SQ: expected one of sQ, sS, RS, base_stock, RsS; did you mean sQ?"),
     ("cost_per_order: 50", "cost_per_order: [50]", "supplier.cost_per_order",
      "value [50]: expected a number"),
     ("seed: 7}", "seed: 7.5}", "run.seed", "value 7.5: expected an integer"),

@@ -413,7 +413,7 @@ def test_extremes_meet_the_target_minimally(policy_type: str, metric: str, custo
 
 @settings(max_examples=60, deadline=None)
 @given(
-    policy_type=st.sampled_from(["sQ", "sS", "base_stock", "RS"]),
+    policy_type=st.sampled_from(["sQ", "sS", "base_stock", "RS", "RsS"]),
     metric=st.sampled_from(["fill_rate", "cycle_service_level"]),
     model=st.sampled_from(["auto", "normal", "poisson"]),
     customers=st.integers(1, 2000),
@@ -432,9 +432,10 @@ def test_higher_target_never_lowers_the_parameter(
     values = []
     for target in targets:
         policy: dict[str, Any] = {"type": policy_type, "service_target": target,
-                                  "service_metric": metric, "lead_time_demand": model,
-                                  "order_quantity": 25}
-        if policy_type == "RS":
+                                  "service_metric": metric, "lead_time_demand": model}
+        if policy_type in ("sQ", "sS", "RsS"):
+            policy["order_quantity"] = 25
+        if policy_type in ("RS", "RsS"):
             policy["review_period_days"] = 2.0
         derived = derive_policy(make(policy, customers=customers, interval_mean=10.0,
                                      lead=lead, units_per_line=units), "A")
