@@ -29,6 +29,12 @@ a few milliseconds.  With F(x) = P(D ≤ x):
 * base-stock (S − 1, S): α = F_L(S − 1); β = 1 − [E(D_L − S + 1)^+ − E(D_L − S)^+]
   (the (s, Q) formula with Q = 1, s = S − 1; both equal F_L(S − 1) for discrete demand).
 * (R, S): α = F_{R+L}(S);  β = 1 − [E(D_{R+L} − S)^+ − E(D_L − S)^+] / (μ_d·R).
+* (R, s, S): the (s, S) formulas over the protection interval R + L (the undershoot of s at
+  a review left out).
+
+Each family (one module beside this one, :mod:`servicesim.policies.registry`) states its own
+rule and calls the shared machinery here: the demand models, their losses, the integer
+search, the EOQ, and :class:`Derivation`, one SKU's work in progress.
 
 All the parameters are integers: the search returns the smallest integer that meets the
 target, so the normal model rounds up.
