@@ -18,7 +18,7 @@ from servicesim.inputs import scenario_file
 from servicesim.inputs.scenario_file import load_scenario
 from servicesim.scenario import validation
 from servicesim.scenario.distributions import DISTRIBUTION_TYPES, Constant, Gamma
-from servicesim.scenario.overrides import Override
+from servicesim.scenario.overrides import Override, with_overrides
 from servicesim.scenario.schema import Scenario, Sku
 from servicesim.scenario.serialise import MAX_NODES, dump_scenario
 from servicesim.scenario.validation import scenario_from_dict
@@ -150,7 +150,7 @@ def test_unknown_top_level_and_distribution_keys(tmp_path: Path) -> None:
     ("cost_per_order: 50", "cost_per_order:", "supplier.cost_per_order",
      "value null: expected a number (the value is empty)"),
     ("type: sQ", "type: SQ", "policy.type",
-     "value SQ: expected one of sQ, sS, RS, base_stock; did you mean sQ?"),
+     "value SQ: expected one of sQ, sS, RS, base_stock, RsS; did you mean sQ?"),
     ("cost_per_order: 50", "cost_per_order: [50]", "supplier.cost_per_order",
      "value [50]: expected a number"),
     ("seed: 7}", "seed: 7.5}", "run.seed", "value 7.5: expected an integer"),
@@ -648,3 +648,58 @@ def test_problem_messages_are_bounded_and_printable(tmp_path: Path) -> None:
     assert "\x1b" not in str(problems_of(odd)) and '"A\\e[31m"' in str(problems_of(odd))
     named = tmp_path / "a\x1b[31mb.yaml"  # a file name that would colour the terminal
     assert str(problems_of(named)) == f"{tmp_path}/a\\x1b[31mb.yaml: file not found"
+
+
+# ------------------------------------------------------------- keys a policy does not use
+
+RS_ACCEPTS = ("it accepts review_period_days, order_up_to, first_review_day, service_target, "
+              "service_metric, lead_time_demand, critical_level, critical_level_fraction")
+
+
+def test_a_key_the_policy_does_not_use_is_named_with_what_it_accepts(tmp_path: Path) -> None:
+    path = bad_file(tmp_path, "policy: {type: sQ, service_target: 0.95}",
+                    "policy: {type: RS, review_period_days: 7, reorder_point: 5}")
+    (problem,) = problems_of(path).problems
+    assert problem.key_path == "policy.reorder_point"
+    assert problem.line == line_of(path, "reorder_point")
+    assert problem.value == 5
+    assert problem.message == f"RS does not use reorder_point; {RS_ACCEPTS}"
+
+
+def test_a_sku_override_is_checked_against_the_skus_policy(tmp_path: Path) -> None:
+    path = bad_file(tmp_path, "policy: {service_target: 0.9}", "policy: {order_up_to: 9}")
+    (problem,) = problems_of(path).problems  # the scenario-wide policy is sQ
+    assert problem.key_path == "skus.SLOW.policy.order_up_to"
+    assert problem.line == line_of(path, "order_up_to")
+    assert problem.message.startswith("sQ does not use order_up_to; it accepts "
+                                      "reorder_point, order_quantity, service_target")
+    # with its own type, the SKU may use that type's keys (and only those)
+    fine = bad_file(tmp_path, "policy: {service_target: 0.9}",
+                    "policy: {type: RsS, review_period_days: 7, order_up_to: 9}", "fine.yaml")
+    assert load_scenario(fine).sku_policy("SLOW").type == "RsS"
+    path = bad_file(tmp_path, "policy: {service_target: 0.9}",
+                    "policy: {type: base_stock, review_period_days: 7}", "bad.yaml")
+    (problem,) = problems_of(path).problems
+    assert problem.key_path == "skus.SLOW.policy.review_period_days"
+    assert problem.message.startswith("base_stock does not use review_period_days")
+
+
+def test_an_override_that_changes_the_type_meets_the_check(tmp_path: Path) -> None:
+    path = bad_file(tmp_path, "policy: {type: sQ, service_target: 0.95}",
+                    "policy: {type: sQ, service_target: 0.95, order_quantity: 30}")
+    (problem,) = problems_of(path, ("policy.type=RS", "policy.review_period_days=7")).problems
+    assert problem.key_path == "policy.order_quantity"
+    assert problem.message.startswith("RS does not use order_quantity")
+    # keys at their defaults say nothing: a scenario written out in full reads back
+    scenario = load_scenario(path, ("policy.type=RsS", "policy.review_period_days=7"))
+    assert with_overrides(scenario, ["run.seed=4"]).policy == scenario.policy
+
+
+@pytest.mark.parametrize("policy_type", ["sQ", "sS", "RS", "base_stock", "RsS"])
+def test_every_policy_type_reads_back_from_its_full_dump(tmp_path: Path,
+                                                         policy_type: str) -> None:
+    data = {**MINIMAL, "policy": {"type": policy_type, "review_period_days": 7.0}
+            if policy_type in ("RS", "RsS") else {"type": policy_type}}
+    scenario = scenario_from_dict(data)
+    again = load_scenario(write(tmp_path, dump_scenario(scenario)))
+    assert again == scenario

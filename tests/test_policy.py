@@ -23,6 +23,7 @@ from servicesim.policies.derivation import (
     normal_loss,
     sku_demands,
 )
+from servicesim.policies.rss import RsS
 from servicesim.scenario.schema import Scenario
 
 
@@ -413,7 +414,7 @@ def test_extremes_meet_the_target_minimally(policy_type: str, metric: str, custo
 
 @settings(max_examples=60, deadline=None)
 @given(
-    policy_type=st.sampled_from(["sQ", "sS", "base_stock", "RS"]),
+    policy_type=st.sampled_from(["sQ", "sS", "base_stock", "RS", "RsS"]),
     metric=st.sampled_from(["fill_rate", "cycle_service_level"]),
     model=st.sampled_from(["auto", "normal", "poisson"]),
     customers=st.integers(1, 2000),
@@ -432,9 +433,10 @@ def test_higher_target_never_lowers_the_parameter(
     values = []
     for target in targets:
         policy: dict[str, Any] = {"type": policy_type, "service_target": target,
-                                  "service_metric": metric, "lead_time_demand": model,
-                                  "order_quantity": 25}
-        if policy_type == "RS":
+                                  "service_metric": metric, "lead_time_demand": model}
+        if policy_type in ("sQ", "sS", "RsS"):
+            policy["order_quantity"] = 25
+        if policy_type in ("RS", "RsS"):
             policy["review_period_days"] = 2.0
         derived = derive_policy(make(policy, customers=customers, interval_mean=10.0,
                                      lead=lead, units_per_line=units), "A")
@@ -465,3 +467,74 @@ def test_lost_sales_keep_the_reorder_point_at_or_above_zero() -> None:
         assert "never falls below 0" in " ".join(derived.notes)
     # the simulated stock keeps being replenished (s < 0 would leave it empty for good)
     assert simulate(reacting(base, {"switch": 1.0}), 1).kpis["item_fill_rate"] > 0.95
+
+
+# --- periodic review (R, s, S) ---------------------------------------------------------
+
+
+def test_rss_is_ss_over_the_protection_interval_r_plus_l() -> None:
+    """(R, s, S) derives s and S as (s, S) does with the lead time replaced by R + L
+    (DOMAIN §5): here rate 5/day, L = 2, R = 3, so as (s, S) with L = 5."""
+    for metric in ("fill_rate", "cycle_service_level"):
+        common = {"service_target": 0.93, "service_metric": metric, "order_quantity": 12}
+        periodic = derive_policy(make({"type": "RsS", "review_period_days": 3.0, **common}),
+                                 "A")
+        continuous = derive_policy(make({"type": "sS", **common}, lead=5.0), "A")
+        assert (periodic.reorder_point, periodic.order_up_to) == \
+            (continuous.reorder_point, continuous.order_up_to)
+        assert periodic.predicted_service == pytest.approx(continuous.predicted_service,
+                                                           rel=1e-12)
+        assert periodic.order_up_to == periodic.reorder_point + 12
+        assert periodic.lead_time_demand_mean == pytest.approx(25.0)
+        assert periodic.review_period_days == 3.0 and periodic.order_quantity is None
+        assert periodic.source == {"reorder_point": "derived", "order_up_to": "derived",
+                                   "review_period_days": "given"}
+
+
+def test_rss_given_parameters_win_and_s_is_derived_below_a_given_s() -> None:
+    given_all = make({"type": "RsS", "review_period_days": 1.0, "reorder_point": 4,
+                      "order_up_to": 10, "service_target": None,
+                      "service_metric": "cycle_service_level"}, customers=6, lead=0.0)
+    derived = derive_policy(given_all, "A")
+    assert (derived.reorder_point, derived.order_up_to) == (4, 10)
+    # α over R + L = 1 day of Poisson(6) demand, ignoring the undershoot of s
+    assert derived.predicted_service == pytest.approx(stats.poisson.cdf(4, 6.0), rel=1e-12)
+    capped = derive_policy(make({"type": "RsS", "review_period_days": 2.0,
+                                 "order_up_to": 15, "service_target": 0.95}), "A")
+    assert capped.order_up_to == 15 and capped.reorder_point is not None
+    assert capped.reorder_point < 15
+
+
+def test_rss_eoq_sets_s_minus_s_without_order_quantity() -> None:
+    derived = derive_policy(make({"type": "RsS", "review_period_days": 7.0,
+                                  "service_target": 0.9}), "A")
+    assert derived.order_up_to is not None and derived.reorder_point is not None
+    quantity = economic_order_quantity(make({"type": "sQ"}), "A", derived.demand_per_day)
+    assert derived.order_up_to - derived.reorder_point == quantity
+    assert "order_up_to = reorder point + EOQ" in "; ".join(derived.notes)
+
+
+def test_rss_orders_only_when_the_position_is_at_or_below_s(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reviews every day from day 0.5: each review asks the family for its order at the
+    current position, which is S − position at or below s and 0 above (a zero order only
+    marks the cycle); the purchase orders in the trace are those quantities."""
+    asked: list[tuple[int, int]] = []
+    rule = RsS.order_quantity
+
+    def recording(self: RsS, policy: DerivedPolicy, position: int) -> int:
+        asked.append((position, rule(self, policy, position)))
+        return asked[-1][1]
+
+    monkeypatch.setattr(RsS, "order_quantity", recording)
+    scenario = make({"type": "RsS", "review_period_days": 1.0, "first_review_day": 0.5,
+                     "reorder_point": 4, "order_up_to": 10, "service_target": None},
+                    customers=6, lead=0.25, run={"horizon_days": 60.0, "warmup_days": 0.0})
+    trace = simulate(scenario, 7, trace=True).trace
+    assert trace is not None
+    purchases = [(t, info["qty"]) for t, kind, info in trace if kind == "purchase"]
+    assert [t for t, _ in purchases] == pytest.approx([0.5 + k for k in range(60)])
+    assert [qty for _, qty in purchases] == [qty for _, qty in asked]
+    for position, qty in asked:
+        assert qty == (10 - position if position <= 4 else 0), (position, qty)
+    assert {qty == 0 for _, qty in asked} == {True, False}

@@ -23,9 +23,9 @@ reaction_mixes = st.lists(st.integers(0, 4), min_size=4, max_size=4).filter(
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
-    kind = draw(st.sampled_from(["sQ", "sS", "base_stock", "RS"]))
+    kind = draw(st.sampled_from(["sQ", "sS", "base_stock", "RS", "RsS"]))
     policy: dict = {"type": kind, "service_target": draw(st.floats(0.5, 0.99))}
-    if kind == "RS":
+    if kind in ("RS", "RsS"):
         policy["review_period_days"] = draw(st.sampled_from([1.0, 3.0, 7.0]))
     return Scenario.model_validate({
         "name": "prop",
@@ -100,7 +100,7 @@ def test_same_seed_same_result(sc: Scenario, seed: int) -> None:
 
 
 @given(
-    kind=st.sampled_from(["sQ", "base_stock", "RS"]),
+    kind=st.sampled_from(["sQ", "base_stock", "RS", "RsS"]),
     level=st.integers(0, 30),
     extra=st.integers(1, 10),
     mean_gap=st.floats(0.2, 3.0),
@@ -109,8 +109,8 @@ def test_same_seed_same_result(sc: Scenario, seed: int) -> None:
 def test_more_safety_stock_never_lowers_fill_rate(kind: str, level: int, extra: int,
                                                   mean_gap: float, seed: int) -> None:
     """Under common random numbers and backordering, raising the reorder point (or the
-    order-up-to level) shifts net inventory up on every sample path, so the fill rate
-    cannot fall."""
+    order-up-to level; s and S together for (R, s, S)) shifts net inventory up on every
+    sample path, so the fill rate cannot fall."""
 
     def fill(shift: int) -> float:
         policy: dict = {"type": kind, "service_target": None}
@@ -118,6 +118,9 @@ def test_more_safety_stock_never_lowers_fill_rate(kind: str, level: int, extra: 
             policy |= {"reorder_point": level + shift, "order_quantity": 6}
         elif kind == "base_stock":
             policy |= {"order_up_to": level + shift + 1}
+        elif kind == "RsS":  # s and S move together: the position moves by the shift
+            policy |= {"reorder_point": level + shift, "order_up_to": level + shift + 8,
+                       "review_period_days": 2.0}
         else:
             policy |= {"order_up_to": level + shift, "review_period_days": 2.0}
         sc = Scenario.model_validate({

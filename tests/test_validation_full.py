@@ -4,7 +4,8 @@ Every case's figures are compared with ``abs_full`` after the case's full budget
 ``validation.py``).  To keep the suite's time reasonable, the curves of A2 and E3 are run at
 the full budget only at the optimal level S*: the figures at S* (including the curve point
 at S*) are checked here, while the other curve points and ``optimal_S`` are checked at the
-quick budget only (``test_validation.py``).
+quick budget only (``test_validation.py``).  The periodic review (R, s, S) cases of the second
+case file run at their full budget too.
 """
 
 from __future__ import annotations
@@ -28,4 +29,22 @@ SIMULATED = [pytest.param(c, m, id=f"{v.short_id(c)}:{m}")
 @pytest.mark.parametrize(("case_id", "metric"), SIMULATED)
 def test_simulated_mean_within_full_tolerance(runs: v.Runs, case_id: str, metric: str) -> None:
     result = v.compare(runs, case_id, metric)
+    assert result.passed, result.message()
+
+
+@pytest.fixture(scope="module")
+def periodic_runs() -> v.PeriodicRuns:
+    return v.PeriodicRuns("full")
+
+
+PERIODIC = [pytest.param(c, n, id=f"{v.short_id(c)}:{n}")
+            for c, case in v.PERIODIC_CASES.items() for n in v.periodic_metrics(case)]
+
+
+@pytest.mark.parametrize(("case_id", "name"), PERIODIC)
+def test_periodic_mean_within_full_tolerance(periodic_runs: v.PeriodicRuns, case_id: str,
+                                             name: str) -> None:
+    """The (R, s, S) cases of the second file (``test_validation_periodic.py`` says which
+    figures are skipped and why)."""
+    result = periodic_runs.compare(case_id, name)
     assert result.passed, result.message()

@@ -231,8 +231,10 @@ def _lead_time(spec: dict[str, Any]) -> Any:
 
 
 def scenario_data(case: dict[str, Any], tier: str = "quick",
-                  order_up_to: int | None = None) -> dict[str, Any]:
-    """The case as plain scenario data (``order_up_to`` replaces a base-stock level S)."""
+                  order_up_to: int | None = None,
+                  levels: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The case as plain scenario data (``order_up_to`` replaces a base-stock level S,
+    ``levels`` the (s, S) of an (R, s, S) policy)."""
     inputs = case["inputs"]
     data: dict[str, Any] = {"name": case["id"], "run": run_settings(case, tier)}
     if case["model"] == "queue_MMc":
@@ -265,11 +267,17 @@ def scenario_data(case: dict[str, Any], tier: str = "quick",
         policy = {"type": "RS", "review_period_days": float(pol["R"]),
                   "order_up_to": int(pol["S"]),
                   "first_review_day": float(pol.get("first_review_time", 0.0))}
+    elif pol["type"] == "RsS":
+        s, big_s = levels if levels is not None else (pol["s"], pol["S"])
+        policy = {"type": "RsS", "review_period_days": float(pol["R"]),
+                  "reorder_point": int(s), "order_up_to": int(big_s),
+                  "first_review_day": float(pol.get("first_review_time", 0.0))}
     else:
         raise ValueError(f"policy {pol['type']!r} has no mapping")
     policy["service_target"] = None
 
-    costs = inputs["costs"]
+    costs = {key.replace("_per_day", "_per_time"): value  # the second file's time unit
+             for key, value in inputs["costs"].items()}
     sku: dict[str, Any] = {
         "holding_cost_per_unit_per_year": costs["holding_per_unit_per_time"] * DAYS_PER_YEAR,
     }
@@ -502,3 +510,101 @@ def erlang_fill_rates(case: dict[str, Any]) -> list[tuple[str, int, float]]:
 
 def is_close(a: float, b: float, rel: float) -> bool:
     return math.isclose(a, b, rel_tol=rel, abs_tol=0.0)
+
+
+# ------------------------------------------- the second file: periodic review (R, s, S)
+
+PERIODIC_CASES_PATH = CASES_PATH.parent / "network_periodic_assortment_cases.json"
+SHARED_PERIODIC_CASES_PATH = SHARED_CASES_PATH.parent / "network_periodic_assortment_cases.json"
+
+SECOND_CASES: dict[str, dict[str, Any]] = {
+    case["id"]: case for case in json.loads(PERIODIC_CASES_PATH.read_text(encoding="utf-8"))
+}
+"""Every case of the second file: networks, periodic review (R, s, S) and assortments."""
+
+PERIODIC_CASES = {c: case for c, case in SECOND_CASES.items()
+                  if case["model"] == "periodic_review_RsS"}
+OUT_OF_SCOPE = {
+    c: ("a network of stock points (DOMAIN §7): servicesim models one stock point"
+        if case["model"].startswith("multi_echelon") else
+        "an assortment optimisation: a search over per-SKU levels, not a simulated figure")
+    for c, case in SECOND_CASES.items() if c not in PERIODIC_CASES
+}
+"""Cases of the second file the model does not cover, with the reason."""
+
+UNMEASURED = {
+    "avg_order_size": "the model does not report units per purchase order (a new figure "
+                      "would change every recorded run's details)",
+    "avg_inventory_position_after_review": "the model does not record the inventory "
+                                           "position at reviews; it equals the average net "
+                                           "inventory + λ·(L + R/2), which is checked",
+}
+"""Figures of the (R, s, S) cases the model does not measure, with the reason."""
+
+NOT_SIMULATED = {
+    "optimal_s": "a decision variable on a flat cost surface: the case judges a search by "
+                 "the listed costs of the neighbouring (s, S), which are checked",
+    "optimal_S": "as optimal_s",
+}
+
+_LEVELS_POINT = re.compile(r"(?P<metric>.+)_s(?P<s>-?\d+)_S(?P<S>\d+)")
+
+
+def periodic_point(name: str) -> tuple[str, tuple[int, int] | None]:
+    """``total_cost_rate_s6_S22`` -> (``total_cost_rate``, (6, 22)); else (name, None)."""
+    match = _LEVELS_POINT.fullmatch(name)
+    if match:
+        return match["metric"], (int(match["s"]), int(match["S"]))
+    return name, None
+
+
+def periodic_metrics(case: dict[str, Any]) -> list[str]:
+    """The entries of an (R, s, S) case compared with a simulated mean."""
+    return [n for n in case["expected"] if kind(case, n) == "simulation"
+            and periodic_point(n)[0] not in UNMEASURED]
+
+
+def periodic_reader(case: dict[str, Any], metric: str) -> Callable[[ReplicationResult], float]:
+    """How to read an (R, s, S) figure: orders per review = orders per day × R (one review
+    every R days, at most one order each); the cycle length in reviews is its inverse."""
+    review = float(case["inputs"]["policy"]["R"])
+    if metric == "order_prob_per_review":
+        return lambda r: r.details["purchase_orders_per_day"] * review
+    if metric == "expected_cycle_length_reviews":
+        return lambda r: 1.0 / (r.details["purchase_orders_per_day"] * review)
+    return FIGURES[metric]
+
+
+class PeriodicRuns:
+    """Replications of every (R, s, S) case at each (s, S) it names, at one budget."""
+
+    def __init__(self, tier: str) -> None:
+        self.tier = tier
+        self._results: dict[tuple[str, tuple[int, int] | None], list[ReplicationResult]] = {}
+
+    def results(self, case_id: str, levels: tuple[int, int] | None) -> list[ReplicationResult]:
+        key = (case_id, levels)
+        if key not in self._results:
+            case = PERIODIC_CASES[case_id]
+            points = sorted({periodic_point(n)[1] for n in periodic_metrics(case)},
+                            key=lambda p: (-1, -1) if p is None else p)
+            scenarios = [Scenario.model_validate(scenario_data(case, self.tier, levels=p))
+                         for p in points]
+            for p, results in zip(points, run_all(scenarios), strict=True):
+                self._results[(case_id, p)] = results
+        return self._results[key]
+
+    def compare(self, case_id: str, name: str) -> Comparison:
+        """A case entry against the simulated mean at this budget."""
+        case = PERIODIC_CASES[case_id]
+        metric, levels = periodic_point(name)
+        read = periodic_reader(case, metric)
+        values = [read(r) for r in self.results(case_id, levels)]
+        ci95 = confidence_interval(values, 0.95)
+        ci99 = confidence_interval(values, 0.99)
+        return Comparison(
+            case_id=case_id, metric=name, tier=self.tier,
+            expected=float(case["expected"][name]), mean=ci95["mean"],
+            ci95=(ci95["ci_low"], ci95["ci_high"]), ci99=(ci99["ci_low"], ci99["ci_high"]),
+            tolerance=float(case["tolerance"][name][f"abs_{self.tier}"]), n=ci95["n"],
+        )

@@ -43,6 +43,7 @@ import numpy as np
 from scipy import optimize, special
 
 from ..errors import NOT_SET, Problem, ScenarioError
+from ..policies.registry import FAMILIES
 from ..scenario.distributions import integer_moments
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")  # scenario.Name's rule
@@ -68,12 +69,12 @@ MASTER_COLUMNS: dict[str, str] = {
     "holding_rate_per_year": "a holding cost per year as a share of unit cost, 0 to 10",
     "lead_time_mean_days": "the SKU's mean supplier lead time in days, >= 0",
     "lead_time_std_days": "its standard deviation in days, >= 0 (0 or blank: constant)",
-    "policy_type": "sQ, sS, RS or base_stock",
+    "policy_type": f"{', '.join(list(FAMILIES)[:-1])} or {list(FAMILIES)[-1]}",
     "service_target": "the SKU's own service target, strictly between 0 and 1",
     "reorder_point": "a whole number (s)",
     "order_quantity": "a whole number >= 1 (Q)",
     "order_up_to": "a whole number >= 0 (S)",
-    "review_period_days": "a review period in days, > 0 (R, for RS)",
+    "review_period_days": "a review period in days, > 0 (R, for RS and RsS)",
     "lines_per_day": "order lines per day, >= 0 (used when the history has none for the SKU)",
     "units_per_line_mean": "the mean units per line, >= 1 (with lines_per_day)",
     "units_per_line_std": "their standard deviation, >= 0 (blank: Poisson)",
@@ -100,9 +101,6 @@ LARGE_MEAN = 20.0
 """From this mean units per line (with CV <= 0.5) a normal describes the quantity well."""
 MAX_TABLE_BYTES = 200 * 1024 * 1024
 """Largest item master or history file read."""
-
-_POLICY_TYPES = ("sQ", "sS", "RS", "base_stock")
-
 
 # ------------------------------------------------------------------------- reading tables
 
@@ -383,7 +381,7 @@ def _master_policy(cells: _Cells, values: Sequence[Any], row: int,
                    got: dict[str, Any]) -> None:
     """The policy columns of one master row (type, target, parameters) into ``got``."""
     policy_type = cells.raw(values, "policy_type")
-    if policy_type is not None and str(policy_type) not in _POLICY_TYPES:
+    if policy_type is not None and str(policy_type) not in FAMILIES:
         cells.bad(row, "policy_type", policy_type,
                   f"expected {MASTER_COLUMNS['policy_type']}")
         policy_type = None

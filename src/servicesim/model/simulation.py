@@ -47,6 +47,7 @@ passing, Poisson segments share one arrival process (see
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -62,6 +63,7 @@ from .._gc import collector_off, older_objects_frozen
 from .._seeds import crc32, keyed_seeds
 from ..kpis import SUMMARY_KEYS
 from ..policies.derivation import DerivedPolicy, derive_policies
+from ..policies.registry import policy_family
 from ..scenario.distributions import (
     Constant,
     Exponential,
@@ -133,14 +135,7 @@ def _expected_lines(sc: Scenario) -> np.ndarray:
 
 def _purchase_orders_expected(pol: DerivedPolicy, lines: float, horizon: float) -> float:
     """Purchase orders of a SKU expected over the horizon (for sizing its lead-time draws)."""
-    if pol.type == "RS":
-        return horizon / (pol.review_period_days or horizon)
-    if pol.type == "base_stock":
-        return lines
-    units = pol.demand_per_day * horizon
-    batch = pol.order_quantity if pol.type == "sQ" else \
-        (pol.order_up_to or 0) - (pol.reorder_point or 0)
-    return units / max(1, batch or 1)
+    return policy_family(pol.type).purchase_orders_expected(pol, lines, horizon)
 
 
 def _first_block(expected: float) -> int:
@@ -585,25 +580,15 @@ class ServiceModel:
             st.hold_per_day = sku.annual_holding_cost_per_unit / self.days_per_year
             pol = self.policies[name]
             st.kind = pol.type
-            if pol.type == "sQ":
-                assert pol.reorder_point is not None and pol.order_quantity is not None
-                st.s, st.Q, st.S = pol.reorder_point, pol.order_quantity, 0
-                st.on_hand = pol.reorder_point + pol.order_quantity
-            elif pol.type == "RS":
-                assert pol.order_up_to is not None
-                st.s, st.Q, st.S = _NEVER, 0, pol.order_up_to
-                st.on_hand = pol.order_up_to
-            else:  # sS and base_stock: order up to S when IP <= s
-                assert pol.reorder_point is not None and pol.order_up_to is not None
-                st.s, st.Q, st.S = pol.reorder_point, 0, pol.order_up_to
-                st.on_hand = pol.order_up_to
-            st.on_hand = max(0, st.on_hand)
+            family = policy_family(pol.type)
+            trigger, st.Q, st.S = family.levels(pol)
+            st.s = _NEVER if trigger is None else trigger  # None: only reviews order
+            st.on_hand = max(0, family.initial_on_hand(pol))
             sku_policy = sku_policies[name]
             if sku_policy.critical_level is not None:
                 st.critical = sku_policy.critical_level
             else:  # a fraction of the reorder point (of S for RS and base-stock)
-                level = pol.order_up_to if pol.type in ("RS", "base_stock") \
-                    else pol.reorder_point
+                level = family.critical_base(pol)
                 st.critical = max(0, round(sku_policy.critical_level_fraction * (level or 0)))
             # a line leaving this much ships complete, keeps the SKU in stock and spares
             # its reserve (rationed segments); with fast lines off, every line is "slow"
@@ -977,15 +962,17 @@ class ServiceModel:
             else:
                 env.process(self._renewal_customer(seg, c))
 
-    def _review(self, st: _Stock, period: float, first: float) -> Any:
-        """Periodic review (R, S): every R days order up to S (a zero order still marks the
-        cycle, so the cycle service level counts every review period)."""
+    def _review(self, st: _Stock, period: float, first: float,
+                order: Callable[[int], int]) -> Any:
+        """Periodic review ((R, S), (R, s, S)): every R days order ``order(position)`` units
+        (a zero order still marks the cycle, so the cycle service level counts every review
+        period)."""
         env = self.env
         if first > 0:
             yield env.timeout(first)
         while True:
             ip = st.on_hand - st.backorders + st.on_order
-            self._purchase(st, max(0, st.S - ip), env.now)
+            self._purchase(st, order(ip), env.now)
             yield env.timeout(period)
 
     def _warmup_reset(self) -> Any:
@@ -1436,9 +1423,11 @@ class ServiceModel:
                 env.process(self._acquisitions(seg))
         for st in self.stocks:
             pol = self.policies[st.name]
-            if pol.type == "RS":
+            family = policy_family(pol.type)
+            if family.periodic:
                 assert pol.review_period_days is not None
-                env.process(self._review(st, pol.review_period_days, pol.first_review_day))
+                env.process(self._review(st, pol.review_period_days, pol.first_review_day,
+                                         functools.partial(family.order_quantity, pol)))
         if self.warmup > 0:
             env.process(self._warmup_reset())
         with collector_off():

@@ -29,6 +29,12 @@ a few milliseconds.  With F(x) = P(D ≤ x):
 * base-stock (S − 1, S): α = F_L(S − 1); β = 1 − [E(D_L − S + 1)^+ − E(D_L − S)^+]
   (the (s, Q) formula with Q = 1, s = S − 1; both equal F_L(S − 1) for discrete demand).
 * (R, S): α = F_{R+L}(S);  β = 1 − [E(D_{R+L} − S)^+ − E(D_L − S)^+] / (μ_d·R).
+* (R, s, S): the (s, S) formulas over the protection interval R + L (the undershoot of s at
+  a review left out).
+
+Each family (one module beside this one, :mod:`servicesim.policies.registry`) states its own
+rule and calls the shared machinery here: the demand models, their losses, the integer
+search, the EOQ, and :class:`Derivation`, one SKU's work in progress.
 
 All the parameters are integers: the search returns the smallest integer that meets the
 target, so the normal model rounds up.
@@ -52,7 +58,7 @@ from ..scenario.schema import Policy, Scenario
 _REL_TOL = 1e-9
 """Relative tolerance of "variance equals mean" (the Poisson case of ``auto``)."""
 
-_NO_LIMIT = 10**15
+NO_LIMIT = 10**15
 """A search bound far beyond any reachable parameter."""
 
 
@@ -360,13 +366,13 @@ def _smallest(ok: Callable[[int], bool], start: int, floor: int, ceiling: int) -
     return hi
 
 
-def _fill_rate_sq(demand: _Demand, reorder_point: int, quantity: int) -> float:
+def fill_rate_sq(demand: _Demand, reorder_point: int, quantity: int) -> float:
     """β of (s, Q): 1 − [E(D_L − s)^+ − E(D_L − s − Q)^+] / Q."""
     shortage = demand.loss(reorder_point) - demand.loss(reorder_point + quantity)
     return 1.0 - shortage / quantity
 
 
-def _fill_rate_rs(cover: _Demand, lead: _Demand, order_up_to: int, review_demand: float) -> float:
+def fill_rate_rs(cover: _Demand, lead: _Demand, order_up_to: int, review_demand: float) -> float:
     """β of (R, S): 1 − [E(D_{R+L} − S)^+ − E(D_L − S)^+] / (μ_d·R)."""
     shortage = cover.loss(order_up_to) - lead.loss(order_up_to)
     return 1.0 - shortage / review_demand
@@ -388,13 +394,13 @@ class DerivedPolicy:
     sku: str
     type: str
     reorder_point: int | None
-    """s: order when the inventory position is <= s (base-stock: S − 1)."""
+    """s: order when the inventory position is <= s (base-stock: S − 1; None for (R, S))."""
     order_quantity: int | None
-    """Q ((s, Q) only)."""
+    """Q ((s, Q) only; (s, S) and (R, s, S) order up to S)."""
     order_up_to: int | None
-    """S ((s, S), (R, S), base-stock)."""
+    """S ((s, S), (R, S), (R, s, S), base-stock)."""
     review_period_days: float | None
-    """R ((R, S) only)."""
+    """R (the periodic families (R, S) and (R, s, S))."""
     first_review_day: float
     service_metric: str | None
     service_target: float | None
@@ -406,7 +412,7 @@ class DerivedPolicy:
     lead_time_days_mean: float
     """E[L]."""
     lead_time_demand_mean: float
-    """Mean demand over the protection interval (L, or R + L for (R, S))."""
+    """Mean demand over the protection interval (L, or R + L for a periodic family)."""
     lead_time_demand_std: float
     safety_stock: float
     """s (S for (R, S) and base-stock) minus the mean demand over the protection interval."""
@@ -437,207 +443,147 @@ def can_lose_demand(scenario: Scenario, sku_name: str) -> bool:
     return False
 
 
-def derive_policy(scenario: Scenario, sku_name: str,
-                  demand: SkuDemand | None = None, policy: Policy | None = None
-                  ) -> DerivedPolicy:
-    """The policy of ``sku_name`` with its missing parameters derived (DOMAIN §5).
+class Derivation:
+    """One SKU's derivation in progress (DOMAIN §5): the demand over its protection interval
+    (L, or R + L for a family that reviews every R days), its target, and the searches the
+    families share.  A family's :meth:`~servicesim.policies.base.PolicyFamily.derive` reads
+    it and records where each parameter came from (``source``) and any ``notes``."""
 
-    Rules, with D_L the lead-time demand and the smallest integer meeting the target:
+    def __init__(self, scenario: Scenario, sku_name: str, demand: SkuDemand, policy: Policy,
+                 periodic: bool) -> None:
+        self.scenario, self.sku_name, self.policy = scenario, sku_name, policy
+        # the effective policy of one SKU: a per-class target is already resolved to its float
+        service_target = policy.service_target
+        if isinstance(service_target, dict):  # pragma: no cover - sku_policy resolves classes
+            raise TypeError(f"skus.{sku_name}: per-class service_target was not resolved")
+        self.service_target: float | None = service_target
+        self.lead_time = lead_time = scenario.sku_supplier(sku_name).lead_time_days
+        self.mu_d = mu_d = demand.units_per_day
+        self.var_d = var_d = demand.units_var_per_day
+        self.notes: list[str] = []
+        self.review: float | None = policy.review_period_days if periodic else None
+        """R (days) of a periodic family, else None."""
+        cover_days = lead_time.mean + (self.review or 0.0)
+        self.cover_mean = mu_d * cover_days
+        self.cover_var = cover_days * var_d + mu_d**2 * lead_time.variance
+        self.cover, self.model = _lead_time_demand(
+            self.cover_mean, self.cover_var, policy.lead_time_demand, self.notes,
+            "demand over R + L" if self.review else "lead-time demand")
+        """Demand over the protection interval and the name of its model."""
+        self.alpha = policy.service_metric == "cycle_service_level"
+        self.no_demand = mu_d <= 0
+        self.normal = isinstance(self.cover, _NormalDemand)
+        self.source: dict[str, str] = {}
 
-    * ``sQ``: Q = ``order_quantity`` or the EOQ (:func:`economic_order_quantity`).
-      α: smallest s with P(D_L ≤ s) ≥ α.  β: smallest s with expected shortage per cycle
-      E[(D_L − s)^+] − E[(D_L − s − Q)^+] ≤ (1 − β)·Q.
-    * ``sS``: without either parameter, s as for ``sQ`` and S = s + Q (Q = ``order_quantity``
-      or EOQ); with s given, S = s + Q; with S given, s is derived with Q = S − s and capped
-      at S − 1.
-    * ``base_stock``: α: smallest S with P(D_L ≤ S − 1) ≥ α; β: smallest S with
-      E[(D_L − S + 1)^+] − E[(D_L − S)^+] ≤ 1 − β; the reorder point is S − 1.  A given
-      ``reorder_point`` without ``order_up_to`` means S = s + 1.
-    * ``RS``: over the protection interval R + L.  α: smallest S with
-      P(D_{R+L} ≤ S) ≥ α; β: smallest S with E[(D_{R+L} − S)^+] − E[(D_L − S)^+] ≤
-      (1 − β)·μ_d·R.
+    def lead_demand(self) -> _Demand:
+        """Demand over the lead time L alone (a periodic family's second interval)."""
+        lead_mean = self.mu_d * self.lead_time.mean
+        lead_var = self.lead_time.mean * self.var_d + self.mu_d**2 * self.lead_time.variance
+        lead, _ = _lead_time_demand(lead_mean, lead_var, self.policy.lead_time_demand,
+                                    self.notes, "lead-time demand")
+        return lead
 
-    The normal model uses z = Φ⁻¹(α) (s = ⌈μ + z·σ⌉) and the loss function G; order-up-to
-    levels are at least 0.  Where demand can be lost (:func:`can_lose_demand`), a derived
-    reorder point is at least 0: the formulas assume backorders, which let the inventory
-    position fall below 0; lost sales do not, and s < 0 would never reorder.  A SKU without
-    demand gets s = 0 and S = 0 (S = Q for ``sS``)
-    and a predicted service of 1 (nothing is demanded, nothing is short).  ``demand``
-    defaults to :func:`sku_demands` of the scenario, ``policy`` to the SKU's effective
-    policy (:meth:`Scenario.sku_policy`).
-    """
-    if demand is None:
-        demand = sku_demands(scenario)[sku_name]
-    if policy is None:
-        policy = scenario.sku_policy(sku_name)
-    # the effective policy of one SKU: a per-class target is already resolved to its float
-    service_target = policy.service_target
-    if isinstance(service_target, dict):  # pragma: no cover - sku_policy resolves classes
-        raise TypeError(f"skus.{sku_name}: per-class service_target was not resolved")
-    lead_time = scenario.sku_supplier(sku_name).lead_time_days
-    mu_d, var_d = demand.units_per_day, demand.units_var_per_day
-    notes: list[str] = []
-    review = policy.review_period_days if policy.type == "RS" else None
-    cover_days = lead_time.mean + (review or 0.0)
-    cover_mean = mu_d * cover_days
-    cover_var = cover_days * var_d + mu_d**2 * lead_time.variance
-    cover, model = _lead_time_demand(cover_mean, cover_var, policy.lead_time_demand, notes,
-                                     "demand over R + L" if review else "lead-time demand")
-    alpha = policy.service_metric == "cycle_service_level"
-    no_demand = mu_d <= 0
-    normal = isinstance(cover, _NormalDemand)
-    source: dict[str, str] = {}
+    def order_quantity(self) -> tuple[int, str]:
+        """Q: ``order_quantity`` (``"given"``) or the EOQ (``"eoq"``)."""
+        if self.policy.order_quantity is not None:
+            return self.policy.order_quantity, "given"
+        return economic_order_quantity(self.scenario, self.sku_name, self.mu_d), "eoq"
 
-    def goal() -> float:
-        if service_target is None:  # the schema forbids this; keep the message clear
-            raise ValueError(f"skus.{sku_name}.policy: a parameter is missing and "
+    def can_lose_demand(self) -> bool:
+        """:func:`can_lose_demand` of this SKU."""
+        return can_lose_demand(self.scenario, self.sku_name)
+
+    def goal(self) -> float:
+        """The service target (an error when a parameter is missing and there is none)."""
+        if self.service_target is None:  # the schema forbids this; keep the message clear
+            raise ValueError(f"skus.{self.sku_name}.policy: a parameter is missing and "
                              "service_target is null")
-        return service_target
+        return self.service_target
 
-    def search(service: Callable[[int], float], floor: int, ceiling: int = _NO_LIMIT,
+    def search(self, service: Callable[[int], float], floor: int, ceiling: int = NO_LIMIT,
                z: float | None = None) -> int:
         """The smallest parameter in (floor, ceiling] whose ``service`` meets the target.
 
         The search starts at ⌈μ + z·σ⌉ (``z`` from the normal approximation, where one is
         given), else at ⌊μ⌋; the result does not depend on the start, only the number of
         evaluations does (a few instead of a dozen or two)."""
-        target = goal()
-        std = math.sqrt(max(cover_var, 0.0))
-        start = math.floor(cover_mean)
+        target = self.goal()
+        std = math.sqrt(max(self.cover_var, 0.0))
+        start = math.floor(self.cover_mean)
         if z is not None and math.isfinite(z) and abs(z * std) < 1e12:
-            start = math.ceil(cover_mean + z * std)
+            start = math.ceil(self.cover_mean + z * std)
         return _smallest(lambda x: service(x) >= target, start, floor, ceiling)
 
-    def alpha_z() -> float:
+    def alpha_z(self) -> float:
         """z = Φ⁻¹(α) (a starting point of the search)."""
-        return float(special.ndtri(goal()))
+        return float(special.ndtri(self.goal()))
 
-    def beta_z(shortage_allowed: float) -> float | None:
+    def beta_z(self, shortage_allowed: float) -> float | None:
         """z with σ·G(z) = allowed shortage per cycle (a starting point of the search)."""
-        std = math.sqrt(max(cover_var, 0.0))
+        std = math.sqrt(max(self.cover_var, 0.0))
         return _loss_inverse(shortage_allowed / std) if std > 0 else None
 
-    def normal_quantile() -> int:
+    def normal_quantile(self) -> int:
         """⌈μ + Φ⁻¹(α)·σ⌉: the normal α rule."""
-        return math.ceil(cover_mean + float(stats.norm.ppf(goal())) * math.sqrt(cover_var))
+        return math.ceil(self.cover_mean
+                         + float(stats.norm.ppf(self.goal())) * math.sqrt(self.cover_var))
 
-    reorder_point: int | None = None
-    order_quantity: int | None = None
-    order_up_to: int | None = None
-    if policy.type in ("sQ", "sS"):
-        quantity = policy.order_quantity
-        quantity_source = "given"
-        if quantity is None:
-            quantity = economic_order_quantity(scenario, sku_name, mu_d)
-            quantity_source = "eoq"
-        s = policy.reorder_point
-        big_s = policy.order_up_to if policy.type == "sS" else None
-        source["reorder_point"] = "given" if s is not None else "derived"
-        if policy.type == "sS":
-            source["order_up_to"] = "given" if big_s is not None else "derived"
-        if s is None and no_demand:
-            s = 0
-        elif s is None:
-            q, top = quantity, big_s
 
-            def fill(x: int) -> float:
-                """β at s = x: cycles of Q, or of S − x when S is given."""
-                return _fill_rate_sq(cover, x, q if top is None else top - x)
+@dataclass(frozen=True)
+class Parameters:
+    """What a family derives: its parameters (None where the family has none), the
+    formula's service at them (α or β) and the safety stock (units)."""
 
-            # s > −Q − 1 (where β = 0); with S given, s < S and Q = S − s
-            floor, ceiling = (-q - 1, _NO_LIMIT) if top is None else (-_NO_LIMIT, top - 1)
-            lost = can_lose_demand(scenario, sku_name)
-            if lost:  # the position never falls below 0: s < 0 would never reorder
-                floor = max(floor, -1)
-            if alpha:
-                s = min(normal_quantile(), ceiling) if normal \
-                    else search(cover.cdf, -1, ceiling, alpha_z())
-                if lost and s < 0 <= ceiling:
-                    s = 0
-            else:
-                s = search(fill, floor, ceiling,
-                           beta_z((1.0 - goal()) * q) if top is None else None)
-            if lost and s == 0 and (cover.cdf(-1) if alpha else fill(-1)) >= goal():
-                notes.append("reorder point raised to 0: demand that is not backordered is "
-                             "lost, so the inventory position never falls below 0")
-            if big_s is not None and s == ceiling \
-                    and (cover.cdf(s) if alpha else fill(s)) < goal():
-                notes.append(f"target not reachable below order_up_to {big_s}; "
-                             f"reorder point capped at {ceiling}")
-        if policy.type == "sQ":
-            order_quantity = quantity
-            source["order_quantity"] = quantity_source
-        else:
-            if big_s is None:
-                big_s = s + quantity
-                if quantity_source == "eoq":
-                    notes.append(f"order_up_to = reorder point + EOQ ({quantity})")
-            order_up_to = big_s
-            quantity = big_s - s
-        reorder_point = s
-        predicted = cover.cdf(s) if alpha else \
-            (1.0 if no_demand else _fill_rate_sq(cover, s, quantity))
-        safety = s - cover_mean
-    elif policy.type == "base_stock":
-        big_s = policy.order_up_to
-        if big_s is None and policy.reorder_point is not None:
-            big_s = policy.reorder_point + 1
-        source["order_up_to"] = "given" if big_s is not None else "derived"
-        source["reorder_point"] = source["order_up_to"]
-        if big_s is None and no_demand:
-            big_s = 0
-        elif big_s is None and alpha:
-            big_s = max(normal_quantile() + 1, 0) if normal \
-                else search(lambda x: cover.cdf(x - 1), -1, z=alpha_z())
-        elif big_s is None:
-            big_s = search(lambda x: _fill_rate_sq(cover, x - 1, 1), -1,
-                           z=beta_z(1.0 - goal()))
-        order_up_to, reorder_point = big_s, big_s - 1
-        predicted = cover.cdf(big_s - 1) if alpha else \
-            (1.0 if no_demand else _fill_rate_sq(cover, big_s - 1, 1))
-        safety = big_s - cover_mean
-    else:  # RS: protection interval R + L
-        assert review is not None
-        lead_mean = mu_d * lead_time.mean
-        lead_var = lead_time.mean * var_d + mu_d**2 * lead_time.variance
-        lead, _ = _lead_time_demand(lead_mean, lead_var, policy.lead_time_demand, notes,
-                                    "lead-time demand")
-        review_demand = mu_d * review
-        source["order_up_to"] = "given" if policy.order_up_to is not None else "derived"
-        source["review_period_days"] = "given"
-        big_s = policy.order_up_to
-        if big_s is None and no_demand:
-            big_s = 0
-        elif big_s is None and alpha:
-            big_s = max(normal_quantile(), 0) if normal \
-                else search(cover.cdf, -1, z=alpha_z())
-        elif big_s is None:
-            big_s = search(lambda x: _fill_rate_rs(cover, lead, x, review_demand), -1,
-                           z=beta_z((1.0 - goal()) * review_demand))
-        order_up_to = big_s
-        predicted = cover.cdf(big_s) if alpha else \
-            (1.0 if no_demand else _fill_rate_rs(cover, lead, big_s, review_demand))
-        safety = big_s - cover_mean
+    reorder_point: int | None
+    order_quantity: int | None
+    order_up_to: int | None
+    predicted_service: float
+    safety_stock: float
 
+
+def derive_policy(scenario: Scenario, sku_name: str,
+                  demand: SkuDemand | None = None, policy: Policy | None = None
+                  ) -> DerivedPolicy:
+    """The policy of ``sku_name`` with its missing parameters derived (DOMAIN §5).
+
+    Each family's ``derive`` states its rule (:mod:`servicesim.policies`), with D_L the
+    demand over the protection interval and the smallest integer meeting the target.  The
+    normal model uses z = Φ⁻¹(α) (s = ⌈μ + z·σ⌉) and the loss function G; order-up-to
+    levels are at least 0.  Where demand can be lost (:func:`can_lose_demand`), a derived
+    reorder point is at least 0: the formulas assume backorders, which let the inventory
+    position fall below 0; lost sales do not, and s < 0 would never reorder.  A SKU without
+    demand gets s = 0 and S = 0 (S = Q for ``sS`` and ``RsS``) and a predicted service of 1
+    (nothing is demanded, nothing is short).  ``demand`` defaults to :func:`sku_demands` of
+    the scenario, ``policy`` to the SKU's effective policy (:meth:`Scenario.sku_policy`).
+    """
+    from .registry import policy_family  # the families build on this module
+
+    if demand is None:
+        demand = sku_demands(scenario)[sku_name]
+    if policy is None:
+        policy = scenario.sku_policy(sku_name)
+    family = policy_family(policy.type)
+    work = Derivation(scenario, sku_name, demand, policy, family.periodic)
+    found = family.derive(work)
     return DerivedPolicy(
         sku=sku_name,
         type=policy.type,
-        reorder_point=reorder_point,
-        order_quantity=order_quantity,
-        order_up_to=order_up_to,
-        review_period_days=review,
+        reorder_point=found.reorder_point,
+        order_quantity=found.order_quantity,
+        order_up_to=found.order_up_to,
+        review_period_days=work.review,
         first_review_day=policy.first_review_day,
         service_metric=policy.service_metric,
-        service_target=service_target,
-        source=source,
-        lead_time_demand_model=model,
-        demand_per_day=mu_d,
-        lead_time_days_mean=lead_time.mean,
-        lead_time_demand_mean=cover_mean,
-        lead_time_demand_std=math.sqrt(max(cover_var, 0.0)),
-        safety_stock=float(safety),
-        predicted_service=min(max(float(predicted), 0.0), 1.0),
-        notes=tuple(notes),
+        service_target=work.service_target,
+        source=work.source,
+        lead_time_demand_model=work.model,
+        demand_per_day=work.mu_d,
+        lead_time_days_mean=work.lead_time.mean,
+        lead_time_demand_mean=work.cover_mean,
+        lead_time_demand_std=math.sqrt(max(work.cover_var, 0.0)),
+        safety_stock=float(found.safety_stock),
+        predicted_service=min(max(float(found.predicted_service), 0.0), 1.0),
+        notes=tuple(work.notes),
     )
 
 

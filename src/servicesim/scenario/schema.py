@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import typing
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -49,7 +50,46 @@ def _folder_name(name: str) -> str:
 
 ScenarioName = Annotated[Name, AfterValidator(_folder_name)]
 
-PolicyType = Literal["sQ", "sS", "RS", "base_stock"]
+PolicyType = Literal["sQ", "sS", "RS", "base_stock", "RsS"]
+"""The policy families (DOMAIN §5); :data:`POLICY_KEYS` says what each takes."""
+
+
+@dataclass(frozen=True)
+class PolicyKeys:
+    """What a policy type takes in a scenario's ``policy`` mapping (besides ``type`` and
+    :data:`COMMON_POLICY_KEYS`).  The policies layer checks each family against it."""
+
+    accepts: tuple[str, ...]
+    """The parameter keys the type uses; any other parameter key is an error."""
+    needs: tuple[str, ...] = ()
+    """Keys the type always needs."""
+    needs_without_target: tuple[str, ...] = ()
+    """Keys it needs when ``service_target`` is null (none is derived then)."""
+    below: tuple[str, str] | None = None
+    """(lower, upper): when both are given, upper must exceed lower."""
+
+
+COMMON_POLICY_KEYS = ("service_target", "service_metric", "lead_time_demand",
+                      "critical_level", "critical_level_fraction")
+"""Keys every policy type takes."""
+
+POLICY_KEYS: dict[str, PolicyKeys] = {
+    "sQ": PolicyKeys(("reorder_point", "order_quantity"),
+                     needs_without_target=("reorder_point", "order_quantity")),
+    "sS": PolicyKeys(("reorder_point", "order_up_to", "order_quantity"),
+                     needs_without_target=("reorder_point", "order_up_to"),
+                     below=("reorder_point", "order_up_to")),
+    "RS": PolicyKeys(("review_period_days", "order_up_to", "first_review_day"),
+                     needs=("review_period_days",), needs_without_target=("order_up_to",)),
+    "base_stock": PolicyKeys(("order_up_to", "reorder_point"),
+                             needs_without_target=("order_up_to",)),
+    "RsS": PolicyKeys(("review_period_days", "reorder_point", "order_up_to", "order_quantity",
+                       "first_review_day"),
+                      needs=("review_period_days",),
+                      needs_without_target=("reorder_point", "order_up_to"),
+                      below=("reorder_point", "order_up_to")),
+}
+"""Policy type -> the keys it takes (DOMAIN §5)."""
 ServiceMetric = Literal["fill_rate", "cycle_service_level"]
 LeadTimeDemandModel = Literal["auto", "normal", "poisson", "negative_binomial"]
 AbcClass = Literal["A", "B", "C"]
@@ -69,6 +109,11 @@ class _Model(BaseModel):
 
 class Policy(_Model):
     """Inventory policy of a SKU at the stock point (DOMAIN §5).
+
+    Types: ``sQ`` and ``sS`` (continuous review: when the inventory position is at or below
+    s, order Q, or up to S), ``base_stock`` (order what was demanded, up to S), ``RS`` (every
+    R days order up to S) and ``RsS`` (every R days, if the position is at or below s, order
+    up to S).  A type takes only its own parameters (:data:`POLICY_KEYS`).
 
     Give the parameters explicitly, or a ``service_target`` (α for ``cycle_service_level``,
     β for ``fill_rate``) from which the reorder point / order-up-to level is derived from the
@@ -436,6 +481,15 @@ class Scenario(_Model):
                         f"{sku.abc_class or 'unset'}, XYZ class {sku.xyz_class or 'unset'}); "
                         f"the labels given are {labels}: add default or a label of its "
                         "class") from None
+        unused = _unused_key("policy", self.policy, self.policy.type)
+        for sku_name, sku in self.skus.items():
+            if unused is not None:
+                break
+            if sku.policy.model_fields_set:
+                unused = _unused_key(f"skus.{sku_name}.policy", sku.policy,
+                                     sku.policy.type or self.policy.type)
+        if unused is not None:
+            raise ValueError(unused)
         for sku_name, pol in self.sku_policies().items():
             problem = _policy_problem(pol)
             if problem:
@@ -580,24 +634,32 @@ def _check_time_dist(dist: Any) -> Any:
 
 
 def _policy_problem(p: Policy) -> str | None:
-    """What is missing or inconsistent in an effective policy, or None."""
-    derived = p.service_target is not None
-    if p.type == "sQ":
-        if not derived and (p.reorder_point is None or p.order_quantity is None):
-            return "type sQ needs reorder_point and order_quantity, or a service_target"
-    elif p.type == "sS":
-        if not derived and (p.reorder_point is None or p.order_up_to is None):
-            return "type sS needs reorder_point and order_up_to, or a service_target"
-        if p.reorder_point is not None and p.order_up_to is not None \
-                and p.order_up_to <= p.reorder_point:
-            return (f"order_up_to ({p.order_up_to}) must exceed reorder_point "
-                    f"({p.reorder_point})")
-    elif p.type == "RS":
-        if p.review_period_days is None:
-            return "type RS needs review_period_days"
-        if not derived and p.order_up_to is None:
-            return "type RS needs order_up_to, or a service_target"
-    elif p.type == "base_stock":
-        if not derived and p.order_up_to is None:
-            return "type base_stock needs order_up_to (the base-stock level S), or a service_target"
+    """What is missing or inconsistent in an effective policy, or None (:data:`POLICY_KEYS`)."""
+    keys = POLICY_KEYS[p.type]
+    missing = [k for k in keys.needs if getattr(p, k) is None]
+    if missing:
+        return f"type {p.type} needs {' and '.join(missing)}"
+    if p.service_target is None and any(getattr(p, k) is None
+                                        for k in keys.needs_without_target):
+        return (f"type {p.type} needs {' and '.join(keys.needs_without_target)}, "
+                "or a service_target")
+    if keys.below is not None:
+        lower, upper = (getattr(p, k) for k in keys.below)
+        if lower is not None and upper is not None and upper <= lower:
+            return f"{keys.below[1]} ({upper}) must exceed {keys.below[0]} ({lower})"
+    return None
+
+
+def _unused_key(path: str, policy: Policy | PolicyOverride, policy_type: str) -> str | None:
+    """A message naming the first key of ``policy`` that ``policy_type`` does not use, or
+    None (``path``: where the mapping is in the document).  A key at its default (null,
+    ``first_review_day`` 0) says nothing, so a scenario written out in full reads back."""
+    accepts = POLICY_KEYS[policy_type].accepts
+    for key, field in type(policy).model_fields.items():
+        if key in accepts or key == "type" or key in COMMON_POLICY_KEYS:
+            continue
+        if getattr(policy, key) == field.get_default():
+            continue
+        return (f"{path}.{key} {policy_type} does not use {key}; it accepts "
+                f"{', '.join((*accepts, *COMMON_POLICY_KEYS))}")
     return None
