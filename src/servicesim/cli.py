@@ -46,6 +46,7 @@ from .outputs.tables import (
     write_run_outputs,
 )
 from .scenario.overrides import Override
+from .text import aligned_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from .experiment.sweep import SweepPlan, SweepResult
@@ -364,10 +365,7 @@ def _sweep_table(result: SweepResult) -> str:
         rows.append(["*" if index == best else "", str(index),
                      *(_param_text(assignment[k]) for k in keys),
                      *(_with_ci(key, figures.get(key, {})) for key, _ in _SWEEP_COLUMNS)])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i < 2 + len(keys) else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
-             for r in rows]
+    lines = aligned_lines(rows, left=2 + len(keys))
     rule = "-" * max(len(line) for line in lines)
     n = result.plan.replications
     title = (f"{result.plan.scenario.name}: mean ± 95 % CI half-width over "
@@ -703,6 +701,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     scenarios, labels = _compare_inputs(args)
     from .experiment.compare import KEY_FIGURES, compare
     from .experiment.executors import make_executor
+    from .outputs.compare_chart import write_compare_chart
 
     n = scenarios[0].run.replications
     tasks = n * len(scenarios)
@@ -734,7 +733,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print()
         print(result.report(), flush=True)
-    chart = result.plot()
+    chart = write_compare_chart(result)
     if not args.quiet:
         print(f"\nresults written to {result.directory}{os.sep} (runs.csv, comparison.csv, "
               f"manifest.json, {chart['png'].name}, {chart['svg'].name})", file=info,
