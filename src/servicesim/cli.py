@@ -387,7 +387,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     scenario = _load(args)
     from .experiment.engine import WorkerDied
     from .experiment.executors import make_executor  # the engine is needed only to run
-    from .experiment.sweep import SweepInterrupted, plan_sweep, run_sweep
+    from .experiment.store import FolderLocked, has_rows
+    from .experiment.sweep import SweepError, SweepInterrupted, plan_sweep, run_sweep
 
     _check_sweep_size(args, scenario)
     plan = plan_sweep(scenario, args.params, out_dir=args.out, sweep_id=args.run_id,
@@ -411,11 +412,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               f"continue with:\n  {_resume_command(args, plan.sweep_id)}", file=sys.stderr,
               flush=True)
         return 128 + stop.signum
+    except (FolderLocked, SweepError) as exc:  # refused before anything was written
+        _error(str(exc))
+        return EXIT_USAGE
     except (WorkerDied, OutputError) as exc:  # rows finished before are kept: say how to go on
         _error(str(exc))
-        runs = plan.directory / "runs.csv"
-        if runs.is_file() and len(runs.read_bytes().splitlines()) > 1:
-            print(f"finished runs are kept in {runs}; continue with:\n  "
+        if has_rows(plan.folder.runs_path):
+            print(f"finished runs are kept in {plan.folder.runs_path}; continue with:\n  "
                   f"{_resume_command(args, plan.sweep_id)}", file=sys.stderr, flush=True)
         return EXIT_FAILURE if isinstance(exc, WorkerDied) else EXIT_USAGE
     if not args.quiet:

@@ -21,13 +21,12 @@ Variants of one file are written ``LABEL:key=value[,key=value...]``
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import numbers
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,10 +35,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NOT_SET, Problem, ScenarioError
 from ..files import (
     OutputError,
-    atomic_write_text,
     csv_text,
     jsonable,
-    name_problem,
     safe_folder_name,
 )
 from ..kpis import KEY_FIGURES, KPI_BY_KEY, SUMMARY_KEYS
@@ -49,6 +46,7 @@ from ..text import aligned_line, clip, column_widths
 from .engine import apply_params, execute, make_tasks
 from .executors import make_executor
 from .statistics import excludes_zero, figure_interval, paired_comparison
+from .store import RUNS_FILE, ResultsFolder, check_run_id, content_id
 from .sweep import progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,7 +66,7 @@ __all__ = [
 
 CONFIDENCE_LEVEL = 0.95
 
-RUNS_FILE, TABLE_FILE, MANIFEST_FILE = "runs.csv", "comparison.csv", "manifest.json"
+TABLE_FILE, MANIFEST_FILE = "comparison.csv", "manifest.json"
 TABLE_COLUMNS = ("figure", "scenario", "label", "mean", "ci_low", "ci_high", "std", "n",
                  "diff", "diff_ci_low", "diff_ci_high", "p_value", "n_pairs")
 """The columns of ``comparison.csv``; the ``diff`` columns are empty for the reference."""
@@ -282,22 +280,13 @@ def _check_labels(scenarios: Sequence[Scenario], labels: Sequence[str] | None) -
 def default_compare_id(scenarios: Sequence[Scenario], labels: Sequence[str],
                        replications: int, seed: int) -> str:
     """``compare-`` and 10 hex digits of a SHA-256 over everything that decides the rows."""
-    content = json.dumps(_identity(scenarios, labels, replications, seed), sort_keys=True,
-                         separators=(",", ":"), default=str)
-    return "compare-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:10]
+    return content_id("compare", _identity(scenarios, labels, replications, seed))
 
 
 def _identity(scenarios: Sequence[Scenario], labels: Sequence[str], replications: int,
               seed: int) -> dict[str, Any]:
     return {"labels": list(labels), "replications": replications, "seed": seed,
             "scenarios": [jsonable(s.model_dump(mode="json")) for s in scenarios]}
-
-
-def _check_id(compare_id: str) -> str:
-    problem = name_problem(compare_id)
-    if problem is not None:
-        raise OutputError(f"--id {compare_id!r}: the id names the results folder; {problem}")
-    return compare_id
 
 
 def _run_columns() -> list[str]:
@@ -367,13 +356,25 @@ def compare(
     # every scenario as run: the common replications and seed written into it
     as_run = [apply_params(s, {"run.replications": n, "run.seed": root}, option="compare")
               for s in scenarios]
-    directory = None
+    store = None
     compare_id = ""
     if out_dir is not None:
-        compare_id = _check_id(run_id) if run_id is not None else \
+        compare_id = check_run_id(run_id) if run_id is not None else \
             default_compare_id(as_run, names, n, root)
-        directory = Path(out_dir) / compare_id
-        _check_folder(directory, _identity(as_run, names, n, root))
+        store = ResultsFolder(Path(out_dir) / compare_id, MANIFEST_FILE)
+    with store.lock() if store is not None else nullcontext():
+        if store is not None:
+            _check_folder(store, _identity(as_run, names, n, root))
+        result = _run(as_run, names, n, root, compare_id, store, executor, workers, progress)
+        if store is not None:
+            _write(result, store, command, started)
+    return result
+
+
+def _run(as_run: Sequence[Scenario], names: Sequence[str], n: int, root: int,
+         compare_id: str, store: ResultsFolder | None, executor: Executor | None,
+         workers: int | None, progress: bool) -> Comparison:
+    """Simulate every scenario for the common replications; the comparison (not written)."""
     tasks = make_tasks([({}, s) for s in as_run], n, root)
     with progress_bar(progress, len(tasks), 0, "compare") as advance:
         local = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
@@ -385,40 +386,31 @@ def compare(
     runs = [{"scenario": r["alternative"], "label": names[r["alternative"]],
              "replication": r["replication"], "seed": r["seed"],
              **{k: r[k] for k in SUMMARY_KEYS}} for r in rows]
-    result = Comparison(tuple(names), tuple(as_run), n, root, runs, _table(names, runs),
-                        compare_id, directory)
-    if directory is not None:
-        _write(result, directory, command, started)
-    return result
+    return Comparison(tuple(names), tuple(as_run), n, root, runs, _table(names, runs),
+                      compare_id, None if store is None else store.directory)
 
 
 # ------------------------------------------------------------------------------ files
 
 
-def _check_folder(directory: Path, identity: Mapping[str, Any]) -> None:
+def _check_folder(store: ResultsFolder, identity: Mapping[str, Any]) -> None:
     """A folder may be reused only by the same comparison (the same rows again)."""
     try:
-        safe_folder_name(directory.name)
+        safe_folder_name(store.directory.name)
     except ValueError as exc:
         raise OutputError(str(exc)) from None
-    manifest = directory / MANIFEST_FILE
-    if not manifest.exists():
-        if (directory / RUNS_FILE).exists():
-            raise OutputError(f"{directory} holds {RUNS_FILE} of something else; choose "
+    found = store.read_manifest()
+    if found is None:
+        if store.runs_path.exists():
+            raise OutputError(f"{store.directory} holds {RUNS_FILE} of something else; choose "
                               "another --id or --out")
         return
-    try:
-        found = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise OutputError(f"cannot read {manifest}: {exc}; choose another --id or --out") \
-            from None
-    if not isinstance(found, dict) or {k: found.get(k) for k in identity} != \
-            jsonable(dict(identity)):
-        raise OutputError(f"{directory} holds another comparison; choose another --id or "
-                          "--out")
+    if {k: found.get(k) for k in identity} != jsonable(dict(identity)):
+        raise OutputError(f"{store.directory} holds another comparison; choose another --id "
+                          "or --out")
 
 
-def _write(result: Comparison, directory: Path, command: str | None,
+def _write(result: Comparison, store: ResultsFolder, command: str | None,
            started: datetime) -> None:
     """runs.csv, comparison.csv, then manifest.json — each atomically."""
     from .._version import VERSION as __version__
@@ -442,10 +434,9 @@ def _write(result: Comparison, directory: Path, command: str | None,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    atomic_write_text(directory / RUNS_FILE, csv_text(result.runs, _run_columns(), extend=False))
-    atomic_write_text(directory / TABLE_FILE, csv_text(result.table, TABLE_COLUMNS, extend=False))
-    atomic_write_text(directory / MANIFEST_FILE, json.dumps(
-        jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    store.write_runs(result.runs, _run_columns())
+    store.write_text(TABLE_FILE, csv_text(result.table, TABLE_COLUMNS, extend=False))
+    store.write_manifest(document)
 
 
 # ---------------------------------------------------------------------------- display
