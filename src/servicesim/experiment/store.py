@@ -165,8 +165,10 @@ def read_table(path: str | os.PathLike[str]) -> Table | None:
     """The CSV file at ``path``, such as ``runs.csv`` (None if there is none, or it is
     empty); :meth:`Table.rows` gives its rows with typed cells.
 
-    A torn last line (a killed writer that did not write atomically, an edited file) ends
-    what is read; an unreadable file raises :class:`~servicesim.files.OutputError` naming it.
+    Every line is written whole, ending with a newline: a last line without one was cut
+    short (a writer killed while not writing atomically, a copy cut off) and is left out,
+    as is anything after a line the CSV reader cannot parse.  An unreadable file raises
+    :class:`~servicesim.files.OutputError` naming it.
     """
     target = Path(path)
     try:
@@ -175,6 +177,8 @@ def read_table(path: str | os.PathLike[str]) -> Table | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise OutputError(f"cannot read {target}: {exc}") from None
+    if not text.endswith("\n"):  # every line is written whole: the last one was cut short
+        text = text[: text.rfind("\n") + 1]
     reader = csv.reader(io.StringIO(text, newline=""))
     lines: list[tuple[str, ...]] = []
     try:
