@@ -173,7 +173,7 @@ def paired_difference(reference: Sequence[float], other: Sequence[float],
             "n_pairs": test["n_common"]}
 
 
-def significant(row: Mapping[str, Any]) -> bool:
+def _significant(row: Mapping[str, Any]) -> bool:
     """Whether the 95 % interval of a row's paired difference excludes 0."""
     return excludes_zero(row.get("diff_ci_low"), row.get("diff_ci_high"))
 
@@ -478,7 +478,7 @@ def _delta_text(key: str, row: Mapping[str, Any]) -> str:
         scale = 100.0 if key in KPI_BY_KEY and KPI_BY_KEY[key].unit == "fraction" else 1.0
         shown, spread = f"{scale * diff:+.2g}", f"{scale * half:.2g}"
     return f"{shown} ± {spread}" + \
-        (" *" if significant(row) else "  ")
+        (" *" if _significant(row) else "  ")
 
 
 def format_comparison(result: Comparison, figures: Sequence[str] = KEY_FIGURES) -> str:

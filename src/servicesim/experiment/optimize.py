@@ -71,7 +71,16 @@ from ..scenario.serialise import dump_scenario
 from .engine import Task, apply_params, execute, make_tasks
 from .executors import ProcessPool, ignoring_interrupts, signal_number
 from .statistics import confidence_interval, holm, paired_comparison
-from .store import RUNS_FILE, SCENARIO_FILE, ResultsFolder, check_run_id, content_id
+from .store import (
+    COMPLETE,
+    INTERRUPTED,
+    RUNNING,
+    RUNS_FILE,
+    SCENARIO_FILE,
+    ResultsFolder,
+    check_run_id,
+    content_id,
+)
 from .sweep import progress_bar
 
 DEFAULT_REPLICATIONS = 5
@@ -565,7 +574,7 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                 if store is not None:  # a checkpoint: a hard kill loses one round at most
                     with ignoring_interrupts():
                         _write_progress(store, scenario, keys, settings, search_id,
-                                        search.runs, command, started, rounds, "running",
+                                        search.runs, command, started, rounds, RUNNING,
                                         with_scenario=rounds == 1)
                 _say_round(search, objective, alpha, rounds, say)
                 batch = search.next_batch(_assess(search.all(), alpha))
@@ -574,7 +583,7 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
         if store is not None:
             with ignoring_interrupts():
                 _write_progress(store, scenario, keys, settings, search_id, rows,
-                                command, started, rounds, "interrupted")
+                                command, started, rounds, INTERRUPTED)
         raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
     state = _assess(search.all(), alpha)
     if not math.isfinite(state.best.mean):
@@ -678,7 +687,7 @@ def _write_progress(store: ResultsFolder, scenario: Scenario, keys: Sequence[str
         "content_id": search_id, "n_simulations": len(ordered), "rounds": rounds,
         "command": command, "servicesim_version": __version__,
         "started": started.isoformat(timespec="seconds"),
-        ("interrupted" if status == "interrupted" else "saved"):
+        ("interrupted" if status == INTERRUPTED else "saved"):
             datetime.now(UTC).isoformat(timespec="seconds"),
     }
     store.write_runs(ordered, _run_columns(keys), extend=True)
@@ -767,7 +776,7 @@ def _write(result: OptimizeResult, store: ResultsFolder, scenario: Scenario, key
 
     evaluations = csv_text(result.evaluations, ["alternative", *keys])
     document = {
-        "status": "complete",
+        "status": COMPLETE,
         "scenario": scenario.name, "objective": result.objective, "best": result.best,
         "best_estimate": {**result.best_estimate, "confidence_level": 0.95},
         "not_worse": result.not_worse, "n_simulations": result.n_simulations,
