@@ -24,6 +24,7 @@ from servicesim.experiment.compare import (
     paired_difference,
     parse_variant,
 )
+from servicesim.outputs.compare_chart import write_compare_chart
 from servicesim.scenario.schema import Scenario
 from sweep_helpers import TINY as SWEEP_TINY
 
@@ -187,7 +188,7 @@ def test_chart_files(tmp_path: Path) -> None:
     more = apply_variant(BASE, "more stock:policy.service_target=0.97")
     result = compare([BASE, more], ["base", "more stock"], replications=3, workers=1,
                      out_dir=None)
-    paths = result.plot(tmp_path)
+    paths = write_compare_chart(result, tmp_path)
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = paths["svg"].read_text(encoding="utf-8")
     assert "<svg" in svg and "more stock" in svg and "Item fill rate" in svg

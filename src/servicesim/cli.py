@@ -46,6 +46,7 @@ from .outputs.tables import (
     write_run_outputs,
 )
 from .scenario.overrides import Override
+from .text import aligned_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from .experiment.sweep import SweepPlan, SweepResult
@@ -364,10 +365,7 @@ def _sweep_table(result: SweepResult) -> str:
         rows.append(["*" if index == best else "", str(index),
                      *(_param_text(assignment[k]) for k in keys),
                      *(_with_ci(key, figures.get(key, {})) for key, _ in _SWEEP_COLUMNS)])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i < 2 + len(keys) else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
-             for r in rows]
+    lines = aligned_lines(rows, left=2 + len(keys))
     rule = "-" * max(len(line) for line in lines)
     n = result.plan.replications
     title = (f"{result.plan.scenario.name}: mean ± 95 % CI half-width over "
@@ -389,7 +387,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     scenario = _load(args)
     from .experiment.engine import WorkerDied
     from .experiment.executors import make_executor  # the engine is needed only to run
-    from .experiment.sweep import SweepInterrupted, plan_sweep, run_sweep
+    from .experiment.store import FolderLocked, has_rows
+    from .experiment.sweep import SweepError, SweepInterrupted, plan_sweep, run_sweep
 
     _check_sweep_size(args, scenario)
     plan = plan_sweep(scenario, args.params, out_dir=args.out, sweep_id=args.run_id,
@@ -413,11 +412,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               f"continue with:\n  {_resume_command(args, plan.sweep_id)}", file=sys.stderr,
               flush=True)
         return 128 + stop.signum
+    except (FolderLocked, SweepError) as exc:  # refused before anything was written
+        _error(str(exc))
+        return EXIT_USAGE
     except (WorkerDied, OutputError) as exc:  # rows finished before are kept: say how to go on
         _error(str(exc))
-        runs = plan.directory / "runs.csv"
-        if runs.is_file() and len(runs.read_bytes().splitlines()) > 1:
-            print(f"finished runs are kept in {runs}; continue with:\n  "
+        if has_rows(plan.folder.runs_path):
+            print(f"finished runs are kept in {plan.folder.runs_path}; continue with:\n  "
                   f"{_resume_command(args, plan.sweep_id)}", file=sys.stderr, flush=True)
         return EXIT_FAILURE if isinstance(exc, WorkerDied) else EXIT_USAGE
     if not args.quiet:
@@ -703,6 +704,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     scenarios, labels = _compare_inputs(args)
     from .experiment.compare import KEY_FIGURES, compare
     from .experiment.executors import make_executor
+    from .outputs.compare_chart import write_compare_chart
 
     n = scenarios[0].run.replications
     tasks = n * len(scenarios)
@@ -734,7 +736,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print()
         print(result.report(), flush=True)
-    chart = result.plot()
+    chart = write_compare_chart(result)
     if not args.quiet:
         print(f"\nresults written to {result.directory}{os.sep} (runs.csv, comparison.csv, "
               f"manifest.json, {chart['png'].name}, {chart['svg'].name})", file=info,

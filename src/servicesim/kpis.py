@@ -71,3 +71,9 @@ PROBABILITY_KEYS: frozenset[str] = frozenset(
 )
 """Figures that are probabilities: their confidence intervals are clipped to [0, 1]."""
 KPI_BY_KEY: dict[str, Kpi] = {k.key: k for k in KPIS}
+KEY_FIGURES: tuple[str, ...] = (
+    "item_fill_rate", "order_fill_rate", "on_time_rate", "order_cycle_time_mean_days",
+    "lost_sales_units", "defections", "revenue", "operating_profit", "avg_inventory_value",
+    "roi", "economic_profit",
+)
+"""The figures a what-if comparison's report and chart show (its table has every figure)."""

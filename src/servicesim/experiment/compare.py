@@ -11,8 +11,8 @@ intervals suggest.
 
 Files go to ``<out_dir>/<compare id>/``: ``runs.csv`` (one row per scenario × replication),
 ``comparison.csv`` (one row per figure × scenario), ``manifest.json`` (labels, scenarios as
-run, seed, replications, command, version, times) and, with :meth:`Comparison.plot` (the
-command does it), ``compare.png``/``compare.svg``.
+run, seed, replications, command, version, times); the command adds the chart
+``compare.png``/``compare.svg`` (:func:`servicesim.outputs.compare_chart.write_compare_chart`).
 
 Variants of one file are written ``LABEL:key=value[,key=value...]``
 (:func:`parse_variant`), the same dotted keys as ``--set``.
@@ -21,37 +21,32 @@ Variants of one file are written ``LABEL:key=value[,key=value...]``
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
-import json
 import math
 import numbers
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from scipy import stats
-
 from ..errors import NOT_SET, Problem, ScenarioError
 from ..files import (
     OutputError,
-    atomic_write_text,
     csv_text,
     jsonable,
-    name_problem,
     safe_folder_name,
 )
-from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
+from ..kpis import KEY_FIGURES, KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.overrides import Override, with_overrides
 from ..scenario.schema import Scenario
+from ..text import aligned_line, clip, column_widths
 from .engine import apply_params, execute, make_tasks
 from .executors import make_executor
-from .statistics import confidence_interval, figure_interval
+from .statistics import excludes_zero, figure_interval, paired_comparison
+from .store import RUNS_FILE, ResultsFolder, check_run_id, content_id
 from .sweep import progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,14 +65,8 @@ __all__ = [
 ]
 
 CONFIDENCE_LEVEL = 0.95
-KEY_FIGURES: tuple[str, ...] = (
-    "item_fill_rate", "order_fill_rate", "on_time_rate", "order_cycle_time_mean_days",
-    "lost_sales_units", "defections", "revenue", "operating_profit", "avg_inventory_value",
-    "roi", "economic_profit",
-)
-"""The figures the report and the chart show (``comparison.csv`` has every figure)."""
 
-RUNS_FILE, TABLE_FILE, MANIFEST_FILE = "runs.csv", "comparison.csv", "manifest.json"
+TABLE_FILE, MANIFEST_FILE = "comparison.csv", "manifest.json"
 TABLE_COLUMNS = ("figure", "scenario", "label", "mean", "ci_low", "ci_high", "std", "n",
                  "diff", "diff_ci_low", "diff_ci_high", "p_value", "n_pairs")
 """The columns of ``comparison.csv``; the ``diff`` columns are empty for the reference."""
@@ -172,35 +161,21 @@ def apply_variant(scenario: Scenario, variant: Variant | str,
 def paired_difference(reference: Sequence[float], other: Sequence[float],
                       level: float = CONFIDENCE_LEVEL) -> dict[str, float]:
     """Mean of ``other − reference`` over replications defined in both, its paired-t
-    interval and two-sided p-value (H0: no difference).
+    interval and two-sided p-value (H0: no difference), as the columns of
+    ``comparison.csv``: :func:`~servicesim.experiment.statistics.paired_comparison`.
 
     A difference with no spread (identical scenarios) has a zero-width interval and p = 1
     when it is 0, p = 0 otherwise.
     """
-    a = np.asarray(reference, dtype=float)
-    b = np.asarray(other, dtype=float)
-    n = min(a.size, b.size)
-    d = b[:n] - a[:n]
-    d = d[~np.isnan(d)]
-    ci = confidence_interval(d.tolist(), level)
-    p = math.nan
-    if d.size >= 2:
-        sd = float(d.std(ddof=1))
-        mean = float(d.mean())
-        if sd > 0:
-            t = mean / (sd / math.sqrt(d.size))
-            p = float(2 * stats.t.sf(abs(t), d.size - 1))
-        else:
-            p = 1.0 if mean == 0 else 0.0
-    return {"diff": ci["mean"], "diff_ci_low": ci["ci_low"], "diff_ci_high": ci["ci_high"],
-            "p_value": p, "n_pairs": int(d.size)}
+    test = paired_comparison(other, reference, level, alternative="two-sided")
+    return {"diff": test["diff"], "diff_ci_low": test["diff_ci_low"],
+            "diff_ci_high": test["diff_ci_high"], "p_value": test["p_value"],
+            "n_pairs": test["n_common"]}
 
 
 def _significant(row: Mapping[str, Any]) -> bool:
-    low, high = row.get("diff_ci_low"), row.get("diff_ci_high")
-    if low is None or high is None or math.isnan(low) or math.isnan(high):
-        return False
-    return low > 0 or high < 0
+    """Whether the 95 % interval of a row's paired difference excludes 0."""
+    return excludes_zero(row.get("diff_ci_low"), row.get("diff_ci_high"))
 
 
 # ---------------------------------------------------------------------------- result
@@ -276,16 +251,6 @@ class Comparison:
         table = pd.DataFrame(self.table, columns=list(TABLE_COLUMNS))
         return runs, table
 
-    def plot(self, directory: str | os.PathLike[str] | None = None,
-             figures: Sequence[str] = KEY_FIGURES) -> dict[str, Path]:
-        """Draw the paired differences as bars with 95 % CI error bars; write
-        ``compare.png`` (300 dpi) and ``compare.svg`` to ``directory`` (default: the
-        comparison's folder).  Returns ``{"png": path, "svg": path}``."""
-        folder = Path(directory) if directory is not None else self.directory
-        if folder is None:
-            raise ValueError("no folder to write the chart to: pass directory=")
-        return write_chart(self, folder, figures)
-
 
 # --------------------------------------------------------------------------- running
 
@@ -315,22 +280,13 @@ def _check_labels(scenarios: Sequence[Scenario], labels: Sequence[str] | None) -
 def default_compare_id(scenarios: Sequence[Scenario], labels: Sequence[str],
                        replications: int, seed: int) -> str:
     """``compare-`` and 10 hex digits of a SHA-256 over everything that decides the rows."""
-    content = json.dumps(_identity(scenarios, labels, replications, seed), sort_keys=True,
-                         separators=(",", ":"), default=str)
-    return "compare-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:10]
+    return content_id("compare", _identity(scenarios, labels, replications, seed))
 
 
 def _identity(scenarios: Sequence[Scenario], labels: Sequence[str], replications: int,
               seed: int) -> dict[str, Any]:
     return {"labels": list(labels), "replications": replications, "seed": seed,
             "scenarios": [jsonable(s.model_dump(mode="json")) for s in scenarios]}
-
-
-def _check_id(compare_id: str) -> str:
-    problem = name_problem(compare_id)
-    if problem is not None:
-        raise OutputError(f"--id {compare_id!r}: the id names the results folder; {problem}")
-    return compare_id
 
 
 def _run_columns() -> list[str]:
@@ -400,13 +356,25 @@ def compare(
     # every scenario as run: the common replications and seed written into it
     as_run = [apply_params(s, {"run.replications": n, "run.seed": root}, option="compare")
               for s in scenarios]
-    directory = None
+    store = None
     compare_id = ""
     if out_dir is not None:
-        compare_id = _check_id(run_id) if run_id is not None else \
+        compare_id = check_run_id(run_id) if run_id is not None else \
             default_compare_id(as_run, names, n, root)
-        directory = Path(out_dir) / compare_id
-        _check_folder(directory, _identity(as_run, names, n, root))
+        store = ResultsFolder(Path(out_dir) / compare_id, MANIFEST_FILE)
+    with store.lock() if store is not None else nullcontext():
+        if store is not None:
+            _check_folder(store, _identity(as_run, names, n, root))
+        result = _run(as_run, names, n, root, compare_id, store, executor, workers, progress)
+        if store is not None:
+            _write(result, store, command, started)
+    return result
+
+
+def _run(as_run: Sequence[Scenario], names: Sequence[str], n: int, root: int,
+         compare_id: str, store: ResultsFolder | None, executor: Executor | None,
+         workers: int | None, progress: bool) -> Comparison:
+    """Simulate every scenario for the common replications; the comparison (not written)."""
     tasks = make_tasks([({}, s) for s in as_run], n, root)
     with progress_bar(progress, len(tasks), 0, "compare") as advance:
         local = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
@@ -418,40 +386,31 @@ def compare(
     runs = [{"scenario": r["alternative"], "label": names[r["alternative"]],
              "replication": r["replication"], "seed": r["seed"],
              **{k: r[k] for k in SUMMARY_KEYS}} for r in rows]
-    result = Comparison(tuple(names), tuple(as_run), n, root, runs, _table(names, runs),
-                        compare_id, directory)
-    if directory is not None:
-        _write(result, directory, command, started)
-    return result
+    return Comparison(tuple(names), tuple(as_run), n, root, runs, _table(names, runs),
+                      compare_id, None if store is None else store.directory)
 
 
 # ------------------------------------------------------------------------------ files
 
 
-def _check_folder(directory: Path, identity: Mapping[str, Any]) -> None:
+def _check_folder(store: ResultsFolder, identity: Mapping[str, Any]) -> None:
     """A folder may be reused only by the same comparison (the same rows again)."""
     try:
-        safe_folder_name(directory.name)
+        safe_folder_name(store.directory.name)
     except ValueError as exc:
         raise OutputError(str(exc)) from None
-    manifest = directory / MANIFEST_FILE
-    if not manifest.exists():
-        if (directory / RUNS_FILE).exists():
-            raise OutputError(f"{directory} holds {RUNS_FILE} of something else; choose "
+    found = store.read_manifest()
+    if found is None:
+        if store.runs_path.exists():
+            raise OutputError(f"{store.directory} holds {RUNS_FILE} of something else; choose "
                               "another --id or --out")
         return
-    try:
-        found = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise OutputError(f"cannot read {manifest}: {exc}; choose another --id or --out") \
-            from None
-    if not isinstance(found, dict) or {k: found.get(k) for k in identity} != \
-            jsonable(dict(identity)):
-        raise OutputError(f"{directory} holds another comparison; choose another --id or "
-                          "--out")
+    if {k: found.get(k) for k in identity} != jsonable(dict(identity)):
+        raise OutputError(f"{store.directory} holds another comparison; choose another --id "
+                          "or --out")
 
 
-def _write(result: Comparison, directory: Path, command: str | None,
+def _write(result: Comparison, store: ResultsFolder, command: str | None,
            started: datetime) -> None:
     """runs.csv, comparison.csv, then manifest.json — each atomically."""
     from .._version import VERSION as __version__
@@ -475,10 +434,9 @@ def _write(result: Comparison, directory: Path, command: str | None,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    atomic_write_text(directory / RUNS_FILE, csv_text(result.runs, _run_columns(), extend=False))
-    atomic_write_text(directory / TABLE_FILE, csv_text(result.table, TABLE_COLUMNS, extend=False))
-    atomic_write_text(directory / MANIFEST_FILE, json.dumps(
-        jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    store.write_runs(result.runs, _run_columns())
+    store.write_text(TABLE_FILE, csv_text(result.table, TABLE_COLUMNS, extend=False))
+    store.write_manifest(document)
 
 
 # ---------------------------------------------------------------------------- display
@@ -523,10 +481,6 @@ def _delta_text(key: str, row: Mapping[str, Any]) -> str:
         (" *" if _significant(row) else "  ")
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def format_comparison(result: Comparison, figures: Sequence[str] = KEY_FIGURES) -> str:
     """The comparison table for people (see :meth:`Comparison.report`)."""
     keys = [k for k in figures if k in KPI_BY_KEY]
@@ -543,28 +497,23 @@ def format_comparison(result: Comparison, figures: Sequence[str] = KEY_FIGURES) 
     head2 = ["figure", "unit", "mean"]
     for _ in alternatives:
         head2 += ["mean", "Δ ± 95 % CI"]
-    columns = list(zip(*([head2] + body), strict=True))
-    widths = [max(len(c) for c in column) for column in columns]
+    widths = column_widths([head2, *body])
     # group headers: the reference above its mean, each alternative above its two columns
     limit = 40
     groups = [(2, 3, "reference: " + result.reference)] + [
         (3 + 2 * i, 5 + 2 * i, result.labels[index]) for i, index in enumerate(alternatives)]
     for start, stop, title in groups:
         span = sum(widths[start:stop]) + 2 * (stop - start - 1)
-        title = _clip(title, max(span, limit))
+        title = clip(title, max(span, limit))
         if len(title) > span:
             widths[stop - 1] += len(title) - span
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
     top = " " * (sum(widths[:2]) + 4)
     for start, stop, title in groups:
         span = sum(widths[start:stop]) + 2 * (stop - start - 1)
-        top += _clip(title, max(span, limit)).rjust(span) + "  "
-    lines = [line(cells) for cells in body]
-    header = line(head2)
+        top += clip(title, max(span, limit)).rjust(span) + "  "
+    lines = [aligned_line(cells, widths, left=2) for cells in body]
+    header = aligned_line(head2, widths, left=2)
     rule = "-" * max(len(header), *(len(x) for x in lines), len(top.rstrip()))
     title = (f"What-if comparison against {result.reference!r}: mean over "
              f"{result.replications} replications (common random numbers, root seed "
@@ -573,136 +522,3 @@ def format_comparison(result: Comparison, figures: Sequence[str] = KEY_FIGURES) 
              "replications, ± the half-width of its 95 % paired-t interval",
              "  (Δ of % figures in percentage points); * the interval of Δ excludes 0"]
     return "\n".join([title, rule, top.rstrip(), header, rule, *lines, rule, *notes])
-
-
-# ------------------------------------------------------------------------------ chart
-
-_AXIS_UNIT = {"fraction": "percentage points", "money": "money", "days": "days",
-              "units": "units", "customers": "customers", "money/unit": "money/unit"}
-_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
-"""Okabe & Ito: distinguishable with every common colour-vision deficiency."""
-_LOCAL_STYLE = {
-    "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 9.5, "xtick.labelsize": 9,
-    "ytick.labelsize": 9, "axes.spines.top": False, "axes.spines.right": False,
-    "axes.grid": True, "axes.grid.axis": "x", "grid.color": "#dddddd", "grid.linewidth": 0.6,
-    "figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white",
-    "font.family": "DejaVu Sans",
-}
-
-
-def _style() -> Any:
-    """The house style shipped in the package when there is one, else a readable local one."""
-    path = Path(__file__).parents[1] / "outputs" / "style" / "servicesim.mplstyle"
-    if not path.is_file():
-        return [_LOCAL_STYLE]
-    # eleven small panels: smaller type than a one-chart slide, and a layout of our own
-    return [str(path), {"figure.constrained_layout.use": False, "font.size": 10,
-                        "axes.titlesize": 11, "axes.titlepad": 6, "axes.labelsize": 9.5,
-                        "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 10,
-                        "axes.grid.axis": "x"}]
-
-
-def write_chart(result: Comparison, directory: str | os.PathLike[str],
-                figures: Sequence[str] = KEY_FIGURES) -> dict[str, Path]:
-    """Bars of the paired differences with 95 % CI error bars, one panel per figure;
-    ``compare.png`` (300 dpi) and ``compare.svg`` in ``directory``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import MaxNLocator
-
-    keys = [k for k in figures if k in KPI_BY_KEY]
-    alternatives = list(range(1, len(result.labels)))
-    folder = Path(directory)
-    columns = 4
-    panels = len(keys) + 1  # one more for the legend
-    rows = math.ceil(panels / columns)
-    with plt.style.context(_style()):
-        fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 0.9 + 2.1 * rows),
-                                 squeeze=False)
-        flat = axes.ravel()
-        for ax, key in zip(flat, keys, strict=False):
-            kpi = KPI_BY_KEY[key]
-            scale = 100.0 if kpi.unit == "fraction" else 1.0
-            for position, index in enumerate(alternatives):
-                row = result.row(key, result.labels[index])
-                diff = row["diff"]
-                if diff is None or not math.isfinite(diff):
-                    continue
-                low, high = row["diff_ci_low"], row["diff_ci_high"]
-                colour = _COLOURS[(index - 1) % len(_COLOURS)]
-                strong = _significant(row)
-                y = -position
-                ax.barh(y, scale * diff, height=0.6, color=colour,
-                        alpha=1.0 if strong else 0.35, edgecolor=colour, linewidth=1)
-                if math.isfinite(low) and math.isfinite(high):
-                    ax.errorbar(scale * diff, y, xerr=[[scale * (diff - low)],
-                                                       [scale * (high - diff)]],
-                                fmt="none", ecolor="#222222", elinewidth=1.1, capsize=3)
-            ax.axvline(0, color="#222222", linewidth=0.9)
-            ax.set_yticks([])
-            ax.set_ylim(-len(alternatives) + 0.4, 0.6)
-            ax.set_title(kpi.label, loc="left")
-            ax.set_xlabel(f"Δ, {_AXIS_UNIT[kpi.unit]}")
-            reference = result.row(key, result.reference)["mean"]
-            _symmetric(ax, _least_reach(kpi.unit, scale * reference))
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=True))
-            ax.xaxis.set_major_formatter(_tick_formatter(kpi.unit))
-        for ax in flat[len(keys):]:
-            ax.axis("off")
-        legend_ax = flat[len(keys)]
-        handles = [Patch(color=_COLOURS[(i - 1) % len(_COLOURS)], label=_clip(
-            result.labels[i], 38)) for i in alternatives]
-        handles.append(Patch(facecolor="#888888", alpha=0.35, label="pale: 95 % CI includes 0"))
-        legend_ax.legend(handles=handles, loc="center left", frameon=False,
-                         title=f"vs {_clip(result.reference, 30)}", alignment="left")
-        names = ", ".join(_clip(result.labels[i], 40) for i in alternatives)
-        fig.suptitle(f"What-if: {names} vs {_clip(result.reference, 40)}",
-                     x=0.01, ha="left", fontsize=13, fontweight="bold")
-        fig.text(0.01, 1 - 0.55 / fig.get_figheight(),
-                 f"Paired difference (scenario − reference) with 95 % CI over "
-                 f"{result.replications} common-random-number replications; money over the "
-                 "measured window", ha="left", va="top", fontsize=9.5, color="#444444")
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.75 / fig.get_figheight()))
-        paths = {"png": folder / "compare.png", "svg": folder / "compare.svg"}
-        for kind, path in paths.items():
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format=kind, dpi=300)
-            from ..files import atomic_write_bytes
-
-            atomic_write_bytes(path, buffer.getvalue())
-        plt.close(fig)
-    return paths
-
-
-def _tick_formatter(unit: str) -> Any:
-    from matplotlib.ticker import FuncFormatter
-
-    def show(value: float, _position: int) -> str:
-        if abs(value) < 1e-12:
-            return "0"
-        if unit == "money":
-            for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-                if abs(value) >= size:
-                    return f"{value / size:+.3g}{suffix}"
-            return f"{value:+,.0f}"
-        return f"{value:+.3g}"
-
-    return FuncFormatter(show)
-
-
-def _least_reach(unit: str, reference: float) -> float:
-    """The smallest half-width of a panel's axis: 1 % of the reference's size (0.5 points
-    for rates), so that noise around a tiny difference does not fill the panel."""
-    floor = 0.5 if unit == "fraction" else 0.0
-    size = abs(reference) if reference is not None and math.isfinite(reference) else 0.0
-    return max(floor, 0.01 * size)
-
-
-def _symmetric(ax: Any, least: float = 0.0) -> None:
-    """Zero in the middle, so the direction of a difference reads at a glance."""
-    low, high = ax.get_xlim()
-    reach = max(abs(low), abs(high), least) or 1.0
-    ax.set_xlim(-reach, reach)

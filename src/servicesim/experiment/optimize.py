@@ -42,12 +42,8 @@ hard kill (SIGKILL, power loss) loses at most the round in progress.
 
 from __future__ import annotations
 
-import csv
 import difflib
-import hashlib
-import io
 import itertools
-import json
 import math
 import numbers
 import os
@@ -55,7 +51,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -65,11 +61,8 @@ from typing import Any
 from ..errors import NOT_SET, Problem, ScenarioError
 from ..files import (
     OutputError,
-    atomic_write_text,
     csv_cell,
     csv_text,
-    jsonable,
-    name_problem,
     safe_folder_name,
 )
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
@@ -78,6 +71,16 @@ from ..scenario.serialise import dump_scenario
 from .engine import Task, apply_params, execute, make_tasks
 from .executors import ProcessPool, ignoring_interrupts, signal_number
 from .statistics import confidence_interval, holm, paired_comparison
+from .store import (
+    COMPLETE,
+    INTERRUPTED,
+    RUNNING,
+    RUNS_FILE,
+    SCENARIO_FILE,
+    ResultsFolder,
+    check_run_id,
+    content_id,
+)
 from .sweep import progress_bar
 
 DEFAULT_REPLICATIONS = 5
@@ -91,6 +94,8 @@ FINE_STEPS = 200
 """The default resolution of a continuous parameter: its range / 200, rounded to a nice step."""
 MAX_ROUNDS = 1_000
 """A guard only: the search ends long before (the lattice and the replications are finite)."""
+
+RESULT_FILE, EVALUATIONS_FILE = "result.json", "evaluations.csv"
 
 Point = tuple[int, ...]
 """A point of the search: one lattice index per parameter."""
@@ -450,10 +455,10 @@ def _pool(executor: Executor | None, workers: int | None) -> Iterator[Executor |
 
 
 def _content_id(scenario: Scenario, axes: Sequence[Axis], settings: Mapping[str, Any]) -> str:
-    text = json.dumps({"scenario": dump_scenario(scenario),
-                       "space": [a.describe() for a in axes], **settings},
-                      sort_keys=True, default=str)
-    return "optimize-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    """``optimize-`` and a hash of the scenario, the space and the settings."""
+    return content_id("optimize", {"scenario": dump_scenario(scenario),
+                                   "space": [a.describe() for a in axes], **settings},
+                      compact=False)
 
 
 def _check_settings(objective: str, replications: int, max_replications: int,
@@ -520,16 +525,28 @@ def optimize(
     if out_dir is not None:
         try:
             folder = Path(out_dir) / safe_folder_name(scenario.name)
-            if run_id is not None and (problem := name_problem(run_id)) is not None:
-                raise ValueError(f"--id {run_id!r}: {problem}")
         except ValueError as exc:
             raise OutputError(str(exc)) from None
-    keys = [a.key for a in axes]
+        if run_id is not None:
+            check_run_id(run_id)
     settings = {"objective": objective, "replications": n0, "max_replications": cap,
                 "alpha": alpha, "seed": root}
-    content_id = _content_id(scenario, axes, settings)
-    directory = None if folder is None else folder / (run_id or content_id)
-    earlier = _earlier_rows(directory, content_id) if resume and directory is not None else {}
+    this_id = _content_id(scenario, axes, settings)
+    store = None if folder is None else ResultsFolder(folder / (run_id or this_id), RESULT_FILE)
+    with store.lock() if store is not None else nullcontext():
+        earlier = _earlier_rows(store, this_id, resume) if store is not None else {}
+        return _search(scenario, axes, objective, n0, cap, alpha, root, settings, this_id,
+                       store, earlier, executor, workers, progress, command, started)
+
+
+def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, cap: int,
+            alpha: float, root: int, settings: Mapping[str, Any], search_id: str,
+            store: ResultsFolder | None, earlier: Mapping[tuple[int, int], Mapping[str, Any]],
+            executor: Executor | None, workers: int | None, progress: bool,
+            command: str | None, started: datetime) -> OptimizeResult:
+    """The search of :func:`optimize`, its files written to ``store`` (held by it)."""
+    keys = [a.key for a in axes]
+    directory = None if store is None else store.directory
     say = _progress_printer(progress)
     search = _Search(scenario, axes, root, cap)
     batch = search.coarse_batch(n0)
@@ -554,19 +571,19 @@ def optimize(
                                                                      r["replication"])),
                               objective)
                 this_round.clear()
-                if directory is not None:  # a checkpoint: a hard kill loses one round at most
+                if store is not None:  # a checkpoint: a hard kill loses one round at most
                     with ignoring_interrupts():
-                        _write_progress(directory, scenario, keys, settings, content_id,
-                                        search.runs, command, started, rounds, "running",
+                        _write_progress(store, scenario, keys, settings, search_id,
+                                        search.runs, command, started, rounds, RUNNING,
                                         with_scenario=rounds == 1)
                 _say_round(search, objective, alpha, rounds, say)
                 batch = search.next_batch(_assess(search.all(), alpha))
     except KeyboardInterrupt as exc:
         rows = [*search.runs, *this_round]
-        if directory is not None:
+        if store is not None:
             with ignoring_interrupts():
-                _write_progress(directory, scenario, keys, settings, content_id, rows,
-                                command, started, rounds, "interrupted")
+                _write_progress(store, scenario, keys, settings, search_id, rows,
+                                command, started, rounds, INTERRUPTED)
         raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
     state = _assess(search.all(), alpha)
     if not math.isfinite(state.best.mean):
@@ -586,8 +603,8 @@ def optimize(
         runs=sorted(search.runs, key=lambda r: (r["alternative"], r["replication"])),
         directory=None, space=[a.describe() for a in axes], alpha=alpha, seed=root,
         scenario_name=scenario.name, rounds=rounds)
-    if directory is not None:
-        _write(result, directory, scenario, keys, {**settings, "content_id": content_id},
+    if store is not None:
+        _write(result, store, scenario, keys, {**settings, "content_id": search_id},
                command, started)
         result.directory = directory
     return result
@@ -613,74 +630,49 @@ class OptimizeInterrupted(KeyboardInterrupt):
         self.directory, self.done, self.signum = directory, done, signum
 
 
-def _earlier_rows(directory: Path, content_id: str) -> dict[tuple[int, int], dict[str, str]]:
-    """The rows of an earlier run of the same search in ``directory`` (none if there is no
-    earlier run); a folder holding another search is refused."""
-    result, runs = directory / "result.json", directory / "runs.csv"
-    try:
-        document = json.loads(result.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+def _earlier_rows(store: ResultsFolder, search_id: str, resume: bool
+                  ) -> dict[tuple[int, int], dict[str, Any]]:
+    """The rows of an earlier run of the same search in the folder, by (alternative,
+    replication), with ``resume`` (none without it).  A folder holding another search, or
+    rows of something else, is refused either way: its files are never overwritten."""
+    document = store.read_manifest()
+    if document is None:
+        if store.has_rows():
+            raise OutputError(f"{store.directory} holds {RUNS_FILE} but no {RESULT_FILE}, "
+                              "so it is not this optimisation's; choose another --id or --out")
         return {}
-    except (OSError, ValueError) as exc:
-        raise OutputError(f"cannot resume {directory}: cannot read {result} ({exc}); "
-                          "choose another --id or --out") from None
-    found = document.get("content_id") if isinstance(document, dict) else None
-    if found != content_id:
-        raise OutputError(f"cannot resume {directory}: it holds another optimisation "
-                          f"(content id {found!r}, this one is {content_id!r}); run the same "
-                          "scenario, --param, --bounds and settings as before, or choose "
-                          "another --id")
-    try:
-        text = runs.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OutputError(f"cannot read {runs}: {exc}") from None
-    rows: dict[tuple[int, int], dict[str, str]] = {}
-    try:
-        for cells in csv.DictReader(io.StringIO(text)):
-            try:
-                key = (int(cells["alternative"]), int(cells["replication"]))
-            except (KeyError, TypeError, ValueError):
-                continue
-            rows.setdefault(key, cells)
-    except csv.Error:
-        pass  # a torn line ends what can be used
-    return rows
+    found = document.get("content_id")
+    if found != search_id:
+        raise OutputError(f"cannot {'resume' if resume else 'write'} {store.directory}: it "
+                          f"holds another optimisation (content id {found!r}, this one is "
+                          f"{search_id!r}); run the same scenario, --param, --bounds and "
+                          "settings as before, or choose another --id")
+    table = store.read_runs() if resume else None
+    return table.by_key() if table is not None else {}
 
 
-def _number(cell: str) -> int | float:
-    try:
-        return int(cell)
-    except ValueError:
-        return float(cell)
-
-
-def _reuse(earlier: Mapping[tuple[int, int], Mapping[str, str]], task: Task,
+def _reuse(earlier: Mapping[tuple[int, int], Mapping[str, Any]], task: Task,
            keys: Sequence[str]) -> dict[str, Any] | None:
-    """The earlier row of ``task`` as :func:`~servicesim.experiment.engine.run_task` would return
-    it,
-    if there is one for the same point and seed (else None: it is simulated)."""
-    cells = earlier.get((task.alternative, task.replication))
-    if cells is None:
+    """The earlier row of ``task`` as :func:`~servicesim.experiment.engine.run_task` would
+    return it, if there is one for the same point and seed (else None: it is simulated)."""
+    row = earlier.get((task.alternative, task.replication))
+    if row is None:
         return None
     params = dict(task.params)
-    if any(cells.get(k) != csv_cell(params[k]) for k in keys) or \
-            cells.get("seed") != str(task.root_seed):
+    if any(csv_cell(row.get(k)) != csv_cell(params[k]) for k in keys) or \
+            row.get("seed") != task.root_seed or type(row.get("seed")) is not int:
         return None
-    try:
-        figures = {k: _number(v) for k, v in cells.items()
-                   if k not in ("alternative", "replication", "seed", *keys)}
-    except (TypeError, ValueError):
-        return None
-    if any(k not in figures for k in SUMMARY_KEYS):
+    figures = {k: v for k, v in row.items()
+               if k not in ("alternative", "replication", "seed", *keys)}
+    if any(k not in figures for k in SUMMARY_KEYS) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in figures.values()):
         return None
     return {"alternative": task.alternative, **params, "replication": task.replication,
             "seed": task.root_seed, **figures}
 
 
-def _write_progress(directory: Path, scenario: Scenario, keys: Sequence[str],
-                    settings: Mapping[str, Any], content_id: str,
+def _write_progress(store: ResultsFolder, scenario: Scenario, keys: Sequence[str],
+                    settings: Mapping[str, Any], search_id: str,
                     rows: Sequence[dict[str, Any]], command: str | None,
                     started: datetime, rounds: int, status: str,
                     with_scenario: bool = True) -> None:
@@ -692,18 +684,16 @@ def _write_progress(directory: Path, scenario: Scenario, keys: Sequence[str],
     ordered = sorted(rows, key=lambda r: (r["alternative"], r["replication"]))
     document = {
         "status": status, "scenario": scenario.name, **settings,
-        "content_id": content_id, "n_simulations": len(ordered), "rounds": rounds,
+        "content_id": search_id, "n_simulations": len(ordered), "rounds": rounds,
         "command": command, "servicesim_version": __version__,
         "started": started.isoformat(timespec="seconds"),
-        ("interrupted" if status == "interrupted" else "saved"):
+        ("interrupted" if status == INTERRUPTED else "saved"):
             datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    atomic_write_text(directory / "runs.csv", csv_text(
-        ordered, ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS]))
+    store.write_runs(ordered, _run_columns(keys), extend=True)
     if with_scenario:
-        atomic_write_text(directory / "scenario.yaml", dump_scenario(scenario))
-    atomic_write_text(directory / "result.json", json.dumps(
-        jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        store.write_text(SCENARIO_FILE, dump_scenario(scenario))
+    store.write_manifest(document)
 
 
 class _Search:
@@ -779,15 +769,14 @@ def _progress_printer(enabled: bool) -> Callable[[str], None]:
 # --------------------------------------------------------------------------- the files
 
 
-def _write(result: OptimizeResult, directory: Path, scenario: Scenario, keys: Sequence[str],
+def _write(result: OptimizeResult, store: ResultsFolder, scenario: Scenario, keys: Sequence[str],
            settings: Mapping[str, Any], command: str | None, started: datetime) -> None:
     """runs.csv, evaluations.csv, scenario.yaml, then result.json — each atomically."""
     from .._version import VERSION as __version__
 
-    runs = csv_text(result.runs, ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS])
     evaluations = csv_text(result.evaluations, ["alternative", *keys])
     document = {
-        "status": "complete",
+        "status": COMPLETE,
         "scenario": scenario.name, "objective": result.objective, "best": result.best,
         "best_estimate": {**result.best_estimate, "confidence_level": 0.95},
         "not_worse": result.not_worse, "n_simulations": result.n_simulations,
@@ -799,11 +788,16 @@ def _write(result: OptimizeResult, directory: Path, scenario: Scenario, keys: Se
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    atomic_write_text(directory / "runs.csv", runs)
-    atomic_write_text(directory / "evaluations.csv", evaluations)
-    atomic_write_text(directory / "scenario.yaml", dump_scenario(scenario))
-    atomic_write_text(directory / "result.json", json.dumps(
-        jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    store.write_runs(result.runs, _run_columns(keys), extend=True)
+    store.write_text(EVALUATIONS_FILE, evaluations)
+    store.write_text(SCENARIO_FILE, dump_scenario(scenario))
+    store.write_manifest(document)
+
+
+def _run_columns(keys: Sequence[str]) -> list[str]:
+    """The first columns of ``runs.csv``: the point, its parameters, the replication, the
+    root seed, then every figure."""
+    return ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS]
 
 
 __all__ = ["Axis", "Bound", "OptimizeInterrupted", "OptimizeResult", "holm", "nice_step",

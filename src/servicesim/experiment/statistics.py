@@ -41,6 +41,14 @@ def figure_interval(key: str, values: Iterable[float], level: float = 0.95) -> d
     return ci
 
 
+def excludes_zero(low: float | None, high: float | None) -> bool:
+    """Whether the interval ``[low, high]`` of a difference lies wholly on one side of 0
+    (an undefined bound: no)."""
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return False
+    return low > 0 or high < 0
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm step-down adjusted p-values (reject where adjusted ≤ alpha)."""
     m = len(p_values)
@@ -53,23 +61,39 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def paired_comparison(best: Sequence[float], other: Sequence[float]) -> dict[str, float]:
-    """One-sided paired t-test of H0 "other is at least as good as best" on the common
-    replications (the first ``min(len)`` of each: the same seeds).
+def paired_comparison(first: Sequence[float], second: Sequence[float], level: float = 0.95,
+                      alternative: str = "greater") -> dict[str, float]:
+    """Paired t-test of two alternatives on their common replications (DOMAIN §6: common
+    random numbers pair replication *r* of each; the first ``min(len)`` of each share seeds).
 
-    Returns n, the mean difference best − other, its 95 % t-interval and the p-value.
+    The difference is ``first − second`` per replication; replications where it is
+    undefined (NaN) are left out.  Returns ``n_common`` (the pairs used), ``diff`` (their
+    mean), its ``level`` t-interval ``diff_ci_low``/``diff_ci_high`` and ``p_value``:
+
+    - ``alternative="greater"``: one-sided, H0 "second is at least as good as first"; with
+      fewer than two pairs p = 1 (no evidence against H0);
+    - ``alternative="two-sided"``: H0 "no difference"; with fewer than two pairs p is NaN.
+
+    A difference without spread has p = 0 when it points the way of the alternative
+    hypothesis, else 1.
     """
-    n = min(len(best), len(other))
-    d = np.asarray(best[:n], dtype=float) - np.asarray(other[:n], dtype=float)
+    if alternative not in ("greater", "two-sided"):
+        raise ValueError(f"alternative must be 'greater' or 'two-sided', not {alternative!r}")
+    n = min(len(first), len(second))
+    d = np.asarray(first[:n], dtype=float) - np.asarray(second[:n], dtype=float)
     d = d[~np.isnan(d)]
-    ci = confidence_interval(d.tolist(), 0.95)
-    out = {"n_common": int(d.size), "diff": ci["mean"], "diff_ci_low": ci["ci_low"],
-           "diff_ci_high": ci["ci_high"], "p_value": 1.0}
+    ci = confidence_interval(d.tolist(), level)
+    two_sided = alternative == "two-sided"
+    p = math.nan if two_sided else 1.0
     if d.size >= 2:
         mean, sd = float(d.mean()), float(d.std(ddof=1))
         if sd > 0:
             t = mean / (sd / math.sqrt(d.size))
-            out["p_value"] = float(stats.t.sf(t, d.size - 1))
+            p = float(2 * stats.t.sf(abs(t), d.size - 1)) if two_sided \
+                else float(stats.t.sf(t, d.size - 1))
+        elif two_sided:
+            p = 1.0 if mean == 0 else 0.0
         else:
-            out["p_value"] = 0.0 if mean > 0 else 1.0
-    return out
+            p = 0.0 if mean > 0 else 1.0
+    return {"n_common": int(d.size), "diff": ci["mean"], "diff_ci_low": ci["ci_low"],
+            "diff_ci_high": ci["ci_high"], "p_value": p}

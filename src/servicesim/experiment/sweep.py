@@ -26,15 +26,11 @@ everything (parameters, folder, an earlier run to resume) before anything runs;
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
 import math
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
@@ -43,13 +39,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..files import OutputError, atomic_write_text, csv_cell, name_problem, safe_folder_name
+from ..files import OutputError, csv_cell, safe_folder_name
 from ..kpis import SUMMARY_KEYS
 from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
 from .engine import Param, Task, alternatives, apply_params, execute, make_tasks, parse_param
 from .executors import ignoring_interrupts, make_executor, signal_number
 from .statistics import figure_interval
+from .store import (
+    COMPLETE,
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    RUNS_FILE,
+    SCENARIO_FILE,
+    ResultsFolder,
+    RunsFile,
+    check_run_id,
+    content_id,
+    csv_line,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -66,13 +75,13 @@ __all__ = [
     "sweep",
 ]
 
-RUNS_FILE, SUMMARY_FILE = "runs.csv", "summary.csv"
-MANIFEST_FILE, SCENARIO_FILE = "manifest.json", "scenario.yaml"
+SUMMARY_FILE, MANIFEST_FILE = "summary.csv", "manifest.json"
 CONFIDENCE_LEVEL = 0.95
 STATS = ("mean", "ci_low", "ci_high", "std", "n")
 """The statistics of each figure in ``summary.csv``, after the alternative and figure."""
 
 _FLUSH_SECONDS = 1.0
+"""How often at most ``runs.csv`` is rewritten while rows come in."""
 Key = tuple[int, int]  # (alternative, replication)
 
 
@@ -93,12 +102,6 @@ class SweepInterrupted(KeyboardInterrupt):
 
 
 # ----------------------------------------------------------------------------- cells
-
-
-def _line(cells: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return buffer.getvalue()
 
 
 def _plain(value: Any) -> Any:
@@ -122,9 +125,7 @@ def _version() -> str:
 def default_sweep_id(scenario: Scenario, params: Sequence[Param], replications: int,
                      seed: int) -> str:
     """``sweep-`` and 10 hex digits of a SHA-256 over everything that decides the rows."""
-    content = json.dumps(_identity(scenario, params, replications, seed), sort_keys=True,
-                         separators=(",", ":"), allow_nan=False)
-    return "sweep-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:10]
+    return content_id("sweep", _identity(scenario, params, replications, seed))
 
 
 def _identity(scenario: Scenario, params: Sequence[Param], replications: int,
@@ -135,11 +136,7 @@ def _identity(scenario: Scenario, params: Sequence[Param], replications: int,
 
 
 def _check_sweep_id(sweep_id: str) -> str:
-    problem = name_problem(sweep_id)
-    if problem is not None:
-        shown = repr(sweep_id) if len(repr(sweep_id)) <= 80 else repr(sweep_id)[:77] + "..."
-        raise SweepError(f"--id {shown}: a sweep id names a folder; {problem}")
-    return sweep_id
+    return check_run_id(sweep_id, "a sweep id names a folder", SweepError)
 
 
 @dataclass(frozen=True)
@@ -162,6 +159,13 @@ class SweepPlan:
     """Rows found in an earlier run's ``runs.csv`` (resume), by (alternative, replication)."""
     sessions: tuple[dict[str, Any], ...] = field(repr=False, default=())
     """Earlier runs of this sweep, from its manifest (resume)."""
+    resume: bool = False
+    """Whether the plan continues the rows of an earlier run (else the folder had none)."""
+
+    @property
+    def folder(self) -> ResultsFolder:
+        """The results folder (its files, manifest and lock)."""
+        return ResultsFolder(self.directory, MANIFEST_FILE, SweepError)
 
     @property
     def n_alternatives(self) -> int:
@@ -226,7 +230,7 @@ def plan_sweep(scenario: Scenario, params: Sequence[Param | str], *,
     plan = SweepPlan(scenario, parsed, items, n, root, sweep_id, directory, {})
     done, sessions = _earlier_run(plan, resume)
     return SweepPlan(scenario, parsed, items, n, root, sweep_id, directory, done,
-                     tuple(sessions))
+                     tuple(sessions), resume)
 
 
 # ---------------------------------------------------------------------- earlier runs
@@ -251,27 +255,23 @@ def _differences(old: Any, new: Any, path: str = "", limit: int = 3) -> list[str
 def _earlier_run(plan: SweepPlan, resume: bool) -> tuple[dict[Key, dict[str, Any]],
                                                        list[dict[str, Any]]]:
     """The rows and sessions of an earlier run in the plan's folder, checked."""
-    runs_path, manifest_path = plan.directory / RUNS_FILE, plan.directory / MANIFEST_FILE
+    folder = plan.folder
     if not resume:
-        if _has_rows(runs_path):  # whichever sweep they belong to: never overwrite rows
+        if folder.has_rows():  # whichever sweep they belong to: never overwrite rows
             raise SweepError(
                 f"{plan.directory} already holds runs of a sweep ({RUNS_FILE}); continue it "
                 "with --resume (resume=True), or choose another --id or --out")
         return {}, []
-    done = _read_runs(runs_path, plan)
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    done = _read_runs(plan)
+    manifest = folder.read_manifest()
+    if manifest is None:
         if done:
             raise SweepError(f"{plan.directory} has {RUNS_FILE} but no {MANIFEST_FILE}, so "
                              "its rows cannot be checked against this sweep; choose another "
-                             "--id or --out") from None
+                             "--id or --out")
         return {}, []
-    except (OSError, ValueError) as exc:
-        raise SweepError(f"cannot read {manifest_path}: {exc}; choose another --id or "
-                         "--out") from None
     expected = plan.identity()
-    found = {key: manifest.get(key) for key in expected} if isinstance(manifest, dict) else {}
+    found = {key: manifest.get(key) for key in expected} if manifest else {}
     if found != expected:
         what = []
         for key in expected:
@@ -288,47 +288,25 @@ def _earlier_run(plan: SweepPlan, resume: bool) -> tuple[dict[Key, dict[str, Any
                                                                             list) else []
 
 
-def _has_rows(path: Path) -> bool:
-    """Whether a file exists with anything after its first line."""
-    try:
-        with path.open("rb") as handle:
-            handle.readline()
-            return bool(handle.read(1))
-    except FileNotFoundError:
-        return False
-    except OSError as exc:
-        raise SweepError(f"cannot read {path}: {exc}") from None
-
-
-def _read_runs(path: Path, plan: SweepPlan) -> dict[Key, dict[str, Any]]:
+def _read_runs(plan: SweepPlan) -> dict[Key, dict[str, Any]]:
     """The valid rows of an existing ``runs.csv`` (a missing file has none).
 
     A row is kept only if it belongs to this plan and writes back to exactly the same
     cells; anything else (a torn or foreign line) is ignored and run again.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    table = plan.folder.read_runs()
+    if table is None:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SweepError(f"cannot read {path}: {exc}") from None
-    rows: dict[Key, dict[str, Any]] = {}
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader, None)
-        if header is None:
+    if list(table.columns) != plan.columns:
+        if not table.lines:
             return {}
-        if header != plan.columns:
-            if not any(True for _ in reader):
-                return {}
-            raise SweepError(f"{path} has other columns than this sweep's; choose another "
-                             "--id or --out")
-        for cells in reader:
-            row = _parse_row(cells, plan)
-            if row is not None:
-                rows.setdefault((row["alternative"], row["replication"]), row)
-    except csv.Error:
-        pass  # a torn last line: keep what was read
+        raise SweepError(f"{table.path} has other columns than this sweep's; choose another "
+                         "--id or --out")
+    rows: dict[Key, dict[str, Any]] = {}
+    for cells in table.lines:
+        row = _parse_row(list(cells), plan)
+        if row is not None:
+            rows.setdefault((row["alternative"], row["replication"]), row)
     return rows
 
 
@@ -353,40 +331,6 @@ def _parse_row(cells: list[str], plan: SweepPlan) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------------------- run
-
-
-class _RunsFile:
-    """``runs.csv`` kept whole: rows held in memory, rewritten atomically when due."""
-
-    def __init__(self, path: Path, plan: SweepPlan) -> None:
-        self.path, self.plan = path, plan
-        self.header = _line(plan.columns)
-        self.lines: dict[Key, str] = {k: _line(plan.row_cells(r)) for k, r in plan.done.items()}
-        self.rows: dict[Key, dict[str, Any]] = dict(plan.done)
-        self.dirty = True
-        self.last_write = -math.inf
-        self.interval = _FLUSH_SECONDS
-
-    def add(self, row: dict[str, Any]) -> None:
-        key = (row["alternative"], row["replication"])
-        self.lines[key] = _line(self.plan.row_cells(row))
-        self.rows[key] = row
-        self.dirty = True
-        first = len(self.rows) == len(self.plan.done) + 1  # the first new row: show it at once
-        if first or time.monotonic() - self.last_write >= self.interval:
-            self.write()
-
-    def write(self) -> None:
-        """Rewrite the file now (sorted by alternative, replication) if anything changed."""
-        if not self.dirty:
-            return
-        start = time.monotonic()
-        atomic_write_text(self.path, self.header + "".join(self.lines[k]
-                                                           for k in sorted(self.lines)))
-        self.dirty = False
-        self.last_write = time.monotonic()
-        # a large file is rewritten less often, so that writing never dominates
-        self.interval = max(_FLUSH_SECONDS, 5 * (self.last_write - start))
 
 
 @contextmanager
@@ -423,12 +367,12 @@ def _summary_rows(plan: SweepPlan, rows: Sequence[Mapping[str, Any]]) -> list[di
 
 def _summary_csv(plan: SweepPlan, summary: Sequence[Mapping[str, Any]]) -> str:
     columns = ["alternative", *(p.key for p in plan.params), "figure", *STATS]
-    return _line(columns) + "".join(_line([csv_cell(r.get(c)) for c in columns])
-                                    for r in summary)
+    return csv_line(columns) + "".join(csv_line([csv_cell(r.get(c)) for c in columns])
+                                       for r in summary)
 
 
 def _manifest(plan: SweepPlan, status: str, sessions: Sequence[Mapping[str, Any]],
-              n_done: int) -> str:
+              n_done: int) -> dict[str, Any]:
     first = sessions[0] if sessions else {}
     last = sessions[-1] if sessions else {}
     document = {
@@ -454,7 +398,7 @@ def _manifest(plan: SweepPlan, status: str, sessions: Sequence[Mapping[str, Any]
         "sessions": list(sessions),
         "scenario": plan.identity()["scenario"],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return document
 
 
 def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int | None = None,
@@ -471,26 +415,45 @@ def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int
     :class:`~servicesim.experiment.engine.WorkerDied`, a
     full disk: :class:`~servicesim.files.OutputError`) saves what it can, marks the sweep
     ``failed`` and is raised.  ``resume=True`` in :func:`plan_sweep` continues either.
+    The folder is held for this sweep while it runs: another sweep, optimisation or
+    comparison writing it meanwhile is refused
+    (:class:`~servicesim.experiment.store.FolderLocked`), and so is this one if another
+    run added rows since it was planned.
     """
-    folder = plan.directory
+    with plan.folder.lock():
+        if _changed(plan):
+            raise SweepError(f"{plan.directory} changed since this sweep was planned (another "
+                             "run wrote to it); plan it again")
+        return _run_held(plan, executor, workers, progress, command)
+
+
+def _changed(plan: SweepPlan) -> bool:
+    """Whether the folder's rows are no longer those the plan found."""
+    if not plan.resume:
+        return plan.folder.has_rows()
+    return set(_read_runs(plan)) != set(plan.done)
+
+
+def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
+              progress: bool, command: str | None) -> SweepResult:
+    """:func:`run_sweep` with the folder held."""
+    folder = plan.folder
     session: dict[str, Any] = {"command": command, "started": _now(), "ended": None,
-                               "status": "running", "n_simulations": 0}
+                               "status": RUNNING, "n_simulations": 0}
     sessions = [*plan.sessions, session]
     tasks = plan.pending()
-    runs = _RunsFile(folder / RUNS_FILE, plan)
-    atomic_write_text(folder / SCENARIO_FILE, dump_scenario(plan.scenario))
+    runs = RunsFile(folder.runs_path, plan.columns, plan.done, interval=_FLUSH_SECONDS)
+    folder.write_text(SCENARIO_FILE, dump_scenario(plan.scenario))
     runs.write()
     with suppress(FileNotFoundError):  # a summary of an earlier run is stale until the end
-        (folder / SUMMARY_FILE).unlink()
-    atomic_write_text(folder / MANIFEST_FILE, _manifest(plan, "running", sessions,
-                                                        len(runs.rows)))
+        (plan.directory / SUMMARY_FILE).unlink()
+    folder.write_manifest(_manifest(plan, RUNNING, sessions, len(runs.rows)))
 
     def finish(status: str) -> None:
         session.update(status=status, ended=_now(),
                        n_simulations=len(runs.rows) - len(plan.done))
         runs.write()
-        atomic_write_text(folder / MANIFEST_FILE, _manifest(plan, status, sessions,
-                                                            len(runs.rows)))
+        folder.write_manifest(_manifest(plan, status, sessions, len(runs.rows)))
 
     with progress_bar(progress, plan.n_planned, len(plan.done)) as advance:
         def on_row(row: dict[str, Any]) -> None:
@@ -506,25 +469,25 @@ def run_sweep(plan: SweepPlan, *, executor: Executor | None = None, workers: int
                     execute(tasks, pool, workers=1, on_row=on_row)
         except KeyboardInterrupt as exc:
             with ignoring_interrupts():  # a second Ctrl-C must not cut the saving short
-                finish("interrupted")
-            raise SweepInterrupted(folder, len(runs.rows), plan.n_planned,
+                finish(INTERRUPTED)
+            raise SweepInterrupted(plan.directory, len(runs.rows), plan.n_planned,
                                    signal_number(exc)) from None
         except BaseException:
             with suppress(OutputError):  # a full disk: the first error is the one to tell
-                finish("failed")
+                finish(FAILED)
             raise
-    rows = [runs.rows[k] for k in sorted(runs.rows)]
+    rows = [dict(runs.rows[k]) for k in sorted(runs.rows)]
     summary = _summary_rows(plan, rows)
     # every run is done: a Ctrl-C or SIGTERM now would only leave the manifest "running",
     # so the last few milliseconds of writing are finished first
     with ignoring_interrupts():
         try:
             runs.write()  # every row safe before anything else is written
-            atomic_write_text(folder / SUMMARY_FILE, _summary_csv(plan, summary))
-            finish("complete")
+            folder.write_text(SUMMARY_FILE, _summary_csv(plan, summary))
+            finish(COMPLETE)
         except OutputError:
             with suppress(OutputError):
-                finish("failed")
+                finish(FAILED)
             raise
     return SweepResult(plan=plan, runs=rows, summary=summary,
                        n_simulations=len(rows) - len(plan.done))

@@ -30,7 +30,6 @@ Figures are built on matplotlib's Agg canvas without pyplot, under the house sty
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import math
@@ -46,6 +45,8 @@ import numpy as np
 
 from ..experiment.seeds import replication_seeds
 from ..experiment.statistics import figure_interval, holm, paired_comparison
+from ..experiment.store import RUNS_FILE, read_table
+from ..files import OutputError
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 
 __all__ = [
@@ -194,24 +195,13 @@ def _resimulate(scenario: Any, seed: Any) -> Resimulation:
                         result.kpis["defections"])
 
 
-def _parse_cell(text: str) -> Any:
-    """A CSV cell as written by the sweep/optimizer: numbers, JSON, booleans or text."""
-    if text == "":
-        return None
-    if text in ("True", "False"):
-        return text == "True"
-    try:
-        return json.loads(text)
-    except ValueError:
-        try:
-            return float(text)  # nan, inf
-        except ValueError:
-            return text
-
-
 def _read_csv(path: Path) -> list[dict[str, Any]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [{k: _parse_cell(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    """The rows of a result table with typed cells (the results store's reader)."""
+    try:
+        table = read_table(path)
+    except OutputError as exc:
+        raise PlotError(str(exc)) from None
+    return table.rows() if table is not None else []
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -271,7 +261,7 @@ def load_results(results_dir: str | Path, objective: str | None = None) -> Resul
     if not directory.is_dir():
         raise PlotError(f"{directory}: no such folder (expected the results folder of a "
                         "sweep or an optimisation)")
-    runs_file = directory / "runs.csv"
+    runs_file = directory / RUNS_FILE
     manifest, result = directory / "manifest.json", directory / "result.json"
     if not runs_file.is_file() or not (manifest.is_file() or result.is_file()):
         raise PlotError(f"{directory}: not a sweep or optimisation results folder (expected "

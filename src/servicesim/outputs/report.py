@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..experiment.store import RUNS_FILE
 from ..files import atomic_write_bytes, atomic_write_text
 from ..kpis import KPI_BY_KEY, KPIS, SUMMARY_KEYS
 from .plots import CHARTS, Alternative, PlotError, Results, is_target_key, load_results, plot_all
@@ -237,7 +238,7 @@ def _chart_files(results: Results) -> list[Path]:
     """PNG of every chart: the ones in ``charts/`` when complete and up to date, else drawn."""
     folder = results.directory / "charts"
     files = [folder / f"{stem}.png" for stem in CHARTS]
-    runs_time = (results.directory / "runs.csv").stat().st_mtime
+    runs_time = (results.directory / RUNS_FILE).stat().st_mtime
     if all(f.is_file() and f.stat().st_mtime >= runs_time for f in files):
         return files
     return [p for p in plot_all(results.directory, out_dir=folder, formats=("png",),

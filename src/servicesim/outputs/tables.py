@@ -16,6 +16,7 @@ from ..files import OutputError, _version, atomic_write_text, csv_text, jsonable
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
+from ..text import aligned_lines
 
 ID_COLUMNS = ("scenario", "replication", "seed")
 """The first columns of ``replications.csv``; the figures of SUMMARY_KEYS follow."""
@@ -148,9 +149,7 @@ def format_segment_table(breakdown: Mapping[str, Mapping[str, Mapping[str, Any]]
             ok = isinstance(mean, numbers.Real) and math.isfinite(mean)
             row.append(fmt.format(mean).replace("%", "") if ok else "n/a")
         rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in rows]
+    lines = aligned_lines(rows, left=1, strip=False)
     rule = "-" * len(lines[0])
     return "\n".join(["per segment (means; money over the measured window)", rule, lines[0],
                       rule, *lines[1:]])

@@ -1,0 +1,357 @@
+"""The results folder of a sweep, an optimisation or a comparison, in one place.
+
+A results folder holds tidy rows (``runs.csv``: one row per alternative × replication, its
+parameters, seed and every figure; habit 6 of STYLE), the scenario as run and a manifest
+saying what was run and how far it got (``manifest.json`` of a sweep or a comparison,
+``result.json`` of an optimisation).  This module owns what they share:
+
+- run ids: the default id is a kind (``sweep``, ``optimize``, ``compare``) and 10 hex digits
+  of a SHA-256 over what decides the rows, so the same run finds its folder again
+  (:func:`content_id`); an id given by the user must be one safe folder name
+  (:func:`check_run_id`);
+- the manifest: read back (:meth:`ResultsFolder.read_manifest`) and written atomically,
+  with a ``status`` of :data:`RUNNING`, :data:`INTERRUPTED`, :data:`FAILED` or
+  :data:`COMPLETE`;
+- ``runs.csv``: written atomically through :mod:`servicesim.files` (:class:`RunsFile`,
+  :func:`runs_text`) and read back with typed cells (:func:`read_table`: every reader of
+  result files uses it), a torn last line ignored; resume finds the rows already there by
+  (alternative, replication) (:meth:`Table.by_key`);
+- a lock (:meth:`ResultsFolder.lock`): one writer at a time; a second sweep, optimisation
+  or comparison writing the same folder is refused at once with :class:`FolderLocked`.
+
+What must match for a folder to be continued or reused (the sweep's identity, the
+optimisation's content id, the comparison's scenarios) stays with each kind of run: the
+store reads and writes, the callers decide.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..files import OutputError, atomic_write_text, csv_cell, csv_text, jsonable, name_problem
+
+__all__ = [
+    "COMPLETE",
+    "FAILED",
+    "INTERRUPTED",
+    "RUNNING",
+    "RUNS_FILE",
+    "SCENARIO_FILE",
+    "FolderLocked",
+    "ResultsFolder",
+    "RunsFile",
+    "Table",
+    "has_rows",
+    "check_run_id",
+    "content_id",
+    "csv_line",
+    "parse_cell",
+    "read_table",
+    "runs_text",
+]
+
+RUNS_FILE, SCENARIO_FILE = "runs.csv", "scenario.yaml"
+RUNNING, INTERRUPTED, FAILED, COMPLETE = "running", "interrupted", "failed", "complete"
+"""The ``status`` of a manifest: still being written, stopped by Ctrl-C or SIGTERM (resume
+continues it), stopped by an error, or done."""
+
+Key = tuple[int, int]
+"""(alternative, replication): the key of a row of ``runs.csv``."""
+
+
+# --------------------------------------------------------------------------------- ids
+
+
+def content_id(kind: str, identity: Any, compact: bool = True) -> str:
+    """``<kind>-`` and 10 hex digits of a SHA-256 over ``identity`` (JSON, keys sorted).
+
+    ``compact`` drops the blanks after separators; optimisations were always hashed with
+    JSON's default separators, so they pass False to find their earlier folders again.
+    """
+    separators = (",", ":") if compact else None
+    text = json.dumps(identity, sort_keys=True, separators=separators, allow_nan=False,
+                      default=str)
+    return f"{kind}-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+
+
+def _shown(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_run_id(run_id: str, naming: str = "the id names the results folder",
+                 error: type[OutputError] = OutputError) -> str:
+    """``run_id`` if it is one safe folder name (:func:`servicesim.files.name_problem`),
+    else ``error`` saying ``--id <id>: <naming>; <what is allowed>``."""
+    problem = name_problem(run_id)
+    if problem is not None:
+        raise error(f"--id {_shown(run_id)}: {naming}; {problem}")
+    return run_id
+
+
+# ---------------------------------------------------------------------------- runs.csv
+
+
+def csv_line(cells: Sequence[str]) -> str:
+    """One line of CSV text (cells already rendered by :func:`servicesim.files.csv_cell`)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
+
+
+def runs_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
+              extend: bool = False) -> str:
+    """The text of ``runs.csv``: ``columns`` (and, with ``extend``, any other keys met)."""
+    return csv_text(rows, columns, extend=extend)
+
+
+def parse_cell(text: str) -> Any:
+    """A cell as :func:`~servicesim.files.csv_cell` wrote it: empty is None, ``True`` and
+    ``False`` booleans, numbers (``nan`` and ``inf`` too) and JSON as such, else text."""
+    if text == "":
+        return None
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        return json.loads(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+@dataclass(frozen=True)
+class Table:
+    """A CSV file of the folder as read (``runs.csv``, a sweep's ``summary.csv``): its
+    header and the cells of every whole line after it."""
+
+    path: Path
+    columns: tuple[str, ...]
+    lines: tuple[tuple[str, ...], ...]
+    """The cells as written (lines with another number of cells than the header included:
+    callers that check rows see them; :meth:`rows` leaves them out)."""
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every line with one cell per column, as ``{column: typed value}``."""
+        width = len(self.columns)
+        return [{c: parse_cell(v) for c, v in zip(self.columns, cells, strict=True)}
+                for cells in self.lines if len(cells) == width]
+
+    def by_key(self) -> dict[Key, dict[str, Any]]:
+        """The first row of each (alternative, replication); rows without whole-number
+        ``alternative`` and ``replication`` are left out."""
+        found: dict[Key, dict[str, Any]] = {}
+        for row in self.rows():
+            alternative, replication = row.get("alternative"), row.get("replication")
+            if type(alternative) is int and type(replication) is int:
+                found.setdefault((alternative, replication), row)
+        return found
+
+
+def read_table(path: str | os.PathLike[str]) -> Table | None:
+    """The CSV file at ``path``, such as ``runs.csv`` (None if there is none, or it is
+    empty); :meth:`Table.rows` gives its rows with typed cells.
+
+    Every line is written whole, ending with a newline: a last line without one was cut
+    short (a writer killed while not writing atomically, a copy cut off) and is left out,
+    as is anything after a line the CSV reader cannot parse.  An unreadable file raises
+    :class:`~servicesim.files.OutputError` naming it.
+    """
+    target = Path(path)
+    try:
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"cannot read {target}: {exc}") from None
+    if not text.endswith("\n"):  # every line is written whole: the last one was cut short
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    lines: list[tuple[str, ...]] = []
+    try:
+        header = next(reader, None)
+        if header is None:
+            return None
+        lines.extend(tuple(cells) for cells in reader)
+    except csv.Error:
+        pass  # a torn last line: keep what was read
+    return Table(target, tuple(header), tuple(lines))
+
+
+def has_rows(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` exists with anything after its first line (the header)."""
+    target = Path(path)
+    try:
+        with target.open("rb") as handle:
+            handle.readline()
+            return bool(handle.read(1))
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise OutputError(f"cannot read {target}: {exc}") from None
+
+
+FLUSH_SECONDS = 1.0
+"""How often at most :class:`RunsFile` rewrites a growing ``runs.csv`` (longer when the
+rewrite itself takes long)."""
+
+
+class RunsFile:
+    """``runs.csv`` kept whole: rows held in memory by (alternative, replication), the file
+    rewritten atomically (sorted) when due, so a kill leaves only whole rows."""
+
+    def __init__(self, path: Path, columns: Sequence[str],
+                 rows: Mapping[Key, Mapping[str, Any]] | None = None,
+                 interval: float = FLUSH_SECONDS) -> None:
+        self.path, self.columns = path, list(columns)
+        self.header = csv_line(self.columns)
+        self.rows: dict[Key, Mapping[str, Any]] = dict(rows or {})
+        self.lines: dict[Key, str] = {k: self._line(r) for k, r in self.rows.items()}
+        self.n_initial = len(self.rows)
+        self.dirty = True
+        self.last_write = -math.inf
+        self.min_interval = self.interval = interval
+
+    def _line(self, row: Mapping[str, Any]) -> str:
+        return csv_line([csv_cell(row.get(column)) for column in self.columns])
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Keep a finished row; the file is rewritten with the first new row (so it shows
+        at once), then at most every ``interval`` seconds."""
+        key = (row["alternative"], row["replication"])
+        self.lines[key] = self._line(row)
+        self.rows[key] = row
+        self.dirty = True
+        first = len(self.rows) == self.n_initial + 1
+        if first or time.monotonic() - self.last_write >= self.interval:
+            self.write()
+
+    def write(self) -> None:
+        """Rewrite the file now (sorted by alternative, replication) if anything changed."""
+        if not self.dirty:
+            return
+        start = time.monotonic()
+        atomic_write_text(self.path, self.header + "".join(self.lines[k]
+                                                           for k in sorted(self.lines)))
+        self.dirty = False
+        self.last_write = time.monotonic()
+        # a large file is rewritten less often, so that writing never dominates
+        self.interval = max(self.min_interval, 5 * (self.last_write - start))
+
+
+# ---------------------------------------------------------------------- the folder
+
+
+class FolderLocked(OutputError):
+    """Another servicesim run is writing the results folder; the message names it."""
+
+
+def _lock_path(directory: Path) -> Path:
+    """The lock file of a results folder: outside the folder (whose files are exactly the
+    results), in a per-user folder of the temporary directory, named by a hash of the
+    folder's absolute path."""
+    where = os.path.realpath(os.path.abspath(directory))
+    digest = hashlib.sha256(os.fsencode(where)).hexdigest()[:24]
+    user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    return Path(tempfile.gettempdir()) / f"servicesim-locks-{user}" / f"{digest}.lock"
+
+
+@dataclass(frozen=True)
+class ResultsFolder:
+    """One results folder and the name of its manifest (``manifest.json`` of a sweep or a
+    comparison, ``result.json`` of an optimisation); ``error`` is the exception its
+    problems are raised as (a subclass of :class:`~servicesim.files.OutputError`)."""
+
+    directory: Path
+    manifest_name: str = "manifest.json"
+    error: type[OutputError] = OutputError
+
+    @property
+    def runs_path(self) -> Path:
+        return self.directory / RUNS_FILE
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.directory / self.manifest_name
+
+    def read_runs(self) -> Table | None:
+        """This folder's ``runs.csv`` (:func:`read_table`)."""
+        try:
+            return read_table(self.runs_path)
+        except OutputError as exc:
+            raise self.error(str(exc)) from None
+
+    def has_rows(self) -> bool:
+        """Whether ``runs.csv`` holds any row (a header alone is none)."""
+        try:
+            return has_rows(self.runs_path)
+        except OutputError as exc:
+            raise self.error(str(exc)) from None
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest (None if there is none); an unreadable one raises
+        :class:`~servicesim.files.OutputError` naming it."""
+        try:
+            document = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise self.error(f"cannot read {self.manifest_path}: {exc}; choose another "
+                             "--id or --out") from None
+        return document if isinstance(document, dict) else {}
+
+    def write_manifest(self, document: Mapping[str, Any]) -> Path:
+        """Write the manifest atomically: indented JSON, non-finite numbers as null."""
+        return self.write_text(self.manifest_name, json.dumps(
+            jsonable(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+    def write_runs(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
+                   extend: bool = False) -> Path:
+        """Write ``runs.csv`` atomically from ``rows`` (in the order given)."""
+        return self.write_text(RUNS_FILE, runs_text(rows, columns, extend))
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write one file of the folder atomically (:func:`servicesim.files.atomic_write_text`)."""
+        return atomic_write_text(self.directory / name, text)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold this folder for one writer: a second servicesim run that asks while the
+        first holds it gets :class:`FolderLocked` at once (no waiting).
+
+        The lock is an operating-system lock (``filelock``) on a file outside the folder,
+        so it guards writers on this machine and goes with the process that held it, even
+        one killed outright.
+        """
+        from filelock import FileLock, Timeout
+
+        path = _lock_path(self.directory)
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            held = FileLock(path, timeout=0, is_singleton=False)
+            held.acquire()
+        except Timeout:
+            raise FolderLocked(
+                f"{self.directory} is being written by another servicesim run (it holds "
+                "the folder's lock); wait until it ends, or choose another --id or --out"
+            ) from None
+        except OSError as exc:
+            raise OutputError(f"cannot lock {self.directory} ({path}): "
+                              f"{exc.strerror or exc}") from None
+        try:
+            yield
+        finally:
+            held.release()
