@@ -7,7 +7,8 @@ import math
 import pytest
 
 from servicesim.kpis import SUMMARY_KEYS
-from servicesim.model.simulation import DayHistogram, simulate
+from servicesim.model.histogram import DayHistogram
+from servicesim.model.simulation import simulate
 from servicesim.scenario.schema import Scenario
 
 

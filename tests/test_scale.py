@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from servicesim.inputs.generate import generate_dataset
-from servicesim.model.simulation import DayHistogram, ServiceModel, _Stock, simulate
+from servicesim.model.histogram import DayHistogram
+from servicesim.model.simulation import ServiceModel, simulate
+from servicesim.model.stock import _Stock
 from servicesim.policies.derivation import derive_policies
 from servicesim.scenario.distributions import integer_moments
 from servicesim.scenario.schema import Scenario
