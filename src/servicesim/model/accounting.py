@@ -54,13 +54,15 @@ def replication_result(model: ServiceModel) -> ReplicationResult:
         model._fold(seg)
     days = model.horizon - model.warmup
     window = Window(days, days / model.days_per_year)
-    by_sku = sku_figures(model.stocks, model.segments, window)
+    delivered = [sum(seg.delivered[st.index] for seg in model.segments)
+                 for st in model.stocks]
+    by_sku = sku_figures(model.stocks, delivered, window)
     by_seg = segment_figures(model, window)
     money = Money.of(model, by_sku, by_seg, window)
     return ReplicationResult(
         seed=seed_label(model.root),
         kpis=kpis(model, money, window),
-        details=details(model, money, window),
+        details=details(model, money, sum(delivered), window),
         by_sku=by_sku,
         by_segment=by_seg,
         policies=model.policies,
@@ -70,12 +72,13 @@ def replication_result(model: ServiceModel) -> ReplicationResult:
     )
 
 
-def sku_figures(stocks: list[_Stock], segments: list[_Segment], window: Window) -> Rows:
-    """Service, stock and money figures per SKU (DOMAIN §3, §4)."""
+def sku_figures(stocks: list[_Stock], delivered: list[int], window: Window) -> Rows:
+    """Service, stock and money figures per SKU (DOMAIN §3, §4); ``delivered`` holds the
+    units delivered in the window per SKU."""
     by_sku: Rows = {}
     w = window.days
     for st in stocks:
-        units = sum(seg.delivered[st.index] for seg in segments)
+        units = delivered[st.index]
         by_sku[st.name] = {
             "item_fill_rate": ratio(st.units_first, st.units_ordered),
             "line_fill_rate": ratio(st.lines_full, st.lines),
@@ -274,15 +277,16 @@ def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
     return out
 
 
-def details(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
-    """Diagnostic and theory-check figures: time averages, rates, order counts, costs."""
+def details(model: ServiceModel, money: Money, delivered: int,
+            window: Window) -> dict[str, float]:
+    """Diagnostic and theory-check figures: time averages, rates, order counts, costs
+    (``delivered``: units delivered in the window)."""
     stocks, segments = model.stocks, model.segments
     o = Orders.of(segments)
     w = window.days
     units_ordered = sum(st.units_ordered for st in stocks)
     lost_units = sum(st.lost_units for st in stocks)
     receipts = sum(st.receipts for st in stocks)
-    delivered = sum(sum(seg.delivered[st.index] for seg in segments) for st in stocks)
     return {
         "window_days": w,
         "avg_net_inventory_units": sum(st.a_oh - st.a_bo for st in stocks) / w,

@@ -176,9 +176,9 @@ class _Segment:
 
 
 def build_segment(sc: Scenario, root: np.random.SeedSequence, j: int, name: str,
-                  spec: Segment, points: StockPoints) -> _Segment:
+                  spec: Segment, points: StockPoints, margins: np.ndarray) -> _Segment:
     """Segment ``name``: its customers, its streams and its reaction mix, served from
-    :data:`~servicesim.model.stock.MAIN`."""
+    :data:`~servicesim.model.stock.MAIN`; ``margins`` are the SKUs' unit margins."""
     seg = _Segment()
     seg.index, seg.name, seg.spec = j, name, spec
     seg.location = MAIN
@@ -210,7 +210,7 @@ def build_segment(sc: Scenario, root: np.random.SeedSequence, j: int, name: str,
     seg.promise_tol = seg.promise + 1e-9
     ob = sc.outbound
     seg.ship_cost, seg.ship_unit_cost = ob.cost_per_shipment, ob.cost_per_unit
-    seg.clv = _customer_value(sc, spec, probs, seg.mean_interval)
+    seg.clv = _customer_value(sc, spec, probs, margins, seg.mean_interval)
     seg.wom_debt = 0.0
     # units delivered in the window, per SKU (checked per delivery: never reset)
     seg.delivered = [0] * len(sc.skus)
@@ -235,11 +235,10 @@ def _sku_picker(probs: np.ndarray, root: np.random.SeedSequence,
     return itertools.chain.from_iterable(blocks).__next__
 
 
-def _customer_value(sc: Scenario, spec: Segment, probs: np.ndarray,
+def _customer_value(sc: Scenario, spec: Segment, probs: np.ndarray, margins: np.ndarray,
                     mean_interval: float) -> float:
     """Customer lifetime value lost per defection, CLV = m·r / (1 + i − r) (DOMAIN §4,
     Gupta & Lehmann), m the annual margin of a customer's expected orders."""
-    margins = np.array([s.price - s.unit_cost for s in sc.skus.values()])
     mean_lines = integer_moments(spec.lines_per_order, 1)[0]
     seg_qty = integer_moments(spec.units_per_line, 1)[0]
     mean_qty = np.array([seg_qty if sku.units_per_line is None

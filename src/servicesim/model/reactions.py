@@ -166,16 +166,15 @@ class ReactionsMixin:
         order.seg.bo_cost += self.bo_cost_unit * units
         st.queue.append([order, units, units, now])
 
-    def _lose(self, seg: _Segment, st: _Stock, units: int) -> None:
+    def _lose_line(self, order: _Order, st: _Stock, units: int, now: float,
+                   attempt: int) -> None:
+        """``units`` of a line are lost (a lost sale, DOMAIN §3); a retried line was
+        pending and is now resolved."""
+        seg = order.seg
         st.lost_units += units
         seg.lost_units += units
         seg.penalty_cost += self.penalty * units
         self.tot_lost += units
-
-    def _lose_line(self, order: _Order, st: _Stock, units: int, now: float,
-                   attempt: int) -> None:
-        """``units`` of a line are lost; a retried line was pending and is now resolved."""
-        self._lose(order.seg, st, units)
         order.lost = True
         if attempt:
             self._resolve(order, now)

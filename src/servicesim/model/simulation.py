@@ -114,9 +114,10 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         self.stocks: list[_Stock] = list(self.stock_points)
         self._build_services(sc)
         self.segments: list[_Segment] = []
+        margins = np.array([s.price - s.unit_cost for s in sc.skus.values()])
         top = min(spec.priority for spec in sc.segments.values())
         for j, (name, spec) in enumerate(sc.segments.items()):
-            seg = build_segment(sc, self.root, j, name, spec, self.stock_points)
+            seg = build_segment(sc, self.root, j, name, spec, self.stock_points, margins)
             # rationing: lower-priority segments cannot take stock at or below the critical
             # level of a SKU (which is 0, no rationing, unless the policy sets one)
             seg.rationed = spec.priority > top and any(st.critical for st in seg.stocks)
