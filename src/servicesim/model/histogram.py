@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -73,11 +74,11 @@ class DayHistogram:
 
         The last 1-day bin [9,999, 10,000) and the bin of longer durations share the upper
         edge 10,000 days: their counts are added under it."""
+        counts, upper = self.counts, _UPPER
         out: dict[float, int] = {}
-        for i, c in enumerate(self.counts):
-            if c:
-                edge = self._bin(i)[1]
-                out[edge] = out.get(edge, 0) + c
+        for i in itertools.compress(range(len(counts)), counts):
+            edge = upper[i]
+            out[edge] = out.get(edge, 0) + counts[i]
         return out
 
     def quantile(self, q: float) -> float:
@@ -93,3 +94,8 @@ class DayHistogram:
                 return lo + (hi - lo) * max(0.0, min(1.0, (target - cum) / c))
             cum += c
         return self._bin(len(self.counts) - 1)[0]  # pragma: no cover
+
+
+_UPPER = tuple(DayHistogram._bin(i)[1] for i in range(len(DayHistogram().counts)))
+"""The upper edge of every bin, in days (made once: reading a result walks only the
+non-empty bins)."""
