@@ -31,7 +31,7 @@ def _wait(model: ReactionsMixin, order: _Order, st: _Stock, units: int, now: flo
     """Come back after a patience delay and try again; after ``max_waits`` retries the
     customer gives up (lost).  The first attempt always comes back once."""
     if attempt and attempt >= order.seg.max_waits:
-        model._lose_line(order, st, units, now, attempt)
+        _lose(model, order, st, units, now, attempt)  # gives up: lost
         return
     if not attempt:
         order.pending += 1
@@ -49,10 +49,19 @@ def _backorder(model: ReactionsMixin, order: _Order, st: _Stock, units: int, now
         model._reorder(st, now)
 
 
-def _switch(model: ReactionsMixin, order: _Order, st: _Stock, units: int, now: float,
-            attempt: int) -> None:
-    """Buy elsewhere: a lost sale, the customer stays."""
-    model._lose_line(order, st, units, now, attempt)
+def _lose(model: ReactionsMixin, order: _Order, st: _Stock, units: int, now: float,
+          attempt: int) -> None:
+    """The units are a lost sale (DOMAIN §3); a retried line was pending and is now
+    resolved.  This is all of ``switch`` (buy elsewhere, the customer stays), so it is
+    registered as its handler; the other reactions call it when they lose the units."""
+    seg = order.seg
+    st.lost_units += units
+    seg.lost_units += units
+    seg.penalty_cost += model.penalty * units
+    model.tot_lost += units
+    order.lost = True
+    if attempt:
+        model._resolve(order, now)
 
 
 def _defect(model: ReactionsMixin, order: _Order, st: _Stock, units: int, now: float,
@@ -63,13 +72,13 @@ def _defect(model: ReactionsMixin, order: _Order, st: _Stock, units: int, now: f
         model._defect(order.seg, order.cust)
     else:
         order.defecting = True
-    model._lose_line(order, st, units, now, attempt)
+    _lose(model, order, st, units, now, attempt)  # the units are lost
 
 
 REACTIONS: dict[str, Handler] = {
     "wait": _wait,
     "backorder": _backorder,
-    "switch": _switch,
+    "switch": _lose,
     "defect": _defect,
 }
 """Every stockout reaction by name (the names of :class:`~servicesim.scenario.schema.
@@ -166,19 +175,6 @@ class ReactionsMixin:
         order.seg.bo_cost += self.bo_cost_unit * units
         st.queue.append([order, units, units, now])
 
-    def _lose_line(self, order: _Order, st: _Stock, units: int, now: float,
-                   attempt: int) -> None:
-        """``units`` of a line are lost (a lost sale, DOMAIN §3); a retried line was
-        pending and is now resolved."""
-        seg = order.seg
-        st.lost_units += units
-        seg.lost_units += units
-        seg.penalty_cost += self.penalty * units
-        self.tot_lost += units
-        order.lost = True
-        if attempt:
-            self._resolve(order, now)
-
     def _schedule_retry(self, order: _Order, st: _Stock, units: int, attempt: int) -> None:
         seg = order.seg
         ev = self.env.timeout(seg.patience())
@@ -191,8 +187,8 @@ class ReactionsMixin:
         now = self.env.now
         seg = order.seg
         self.tot_waiting -= units
-        if seg.stockouts[order.cust] < 0:  # defected meanwhile: gives up
-            self._lose_line(order, st, units, now, attempt)
+        if seg.stockouts[order.cust] < 0:  # defected meanwhile: gives up, lost
+            _lose(self, order, st, units, now, attempt)
             return
         available = st.on_hand - st.critical if seg.rationed else st.on_hand
         if available < units:

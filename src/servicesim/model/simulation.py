@@ -187,11 +187,16 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
     def run(self) -> ReplicationResult:
         """Start every process, run to the horizon and compute the figures."""
         env = self.env
-        merged = [seg for seg in self.segments if seg.poisson] if self._LOOKAHEAD else []
-        if len(merged) > 1:
-            env.process(self._merged_arrivals(merged))
+        # the Poisson segments served from one location share one arrival process
+        poisson: dict[str, list[_Segment]] = {}
         for seg in self.segments:
-            if len(merged) < 2 or seg not in merged:
+            if seg.poisson and self._LOOKAHEAD:
+                poisson.setdefault(seg.location, []).append(seg)
+        merged = [group for group in poisson.values() if len(group) > 1]
+        for group in merged:
+            env.process(self._merged_arrivals(group))
+        for seg in self.segments:
+            if not any(seg in group for group in merged):
                 env.process(self._arrivals(seg))
             if seg.spec.acquisition.customers_per_year > 0:
                 env.process(self._acquisitions(seg))
