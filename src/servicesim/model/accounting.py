@@ -200,10 +200,14 @@ class Money:
         )
         capital = inv_value + finance.fixed_logistics_assets + receivables
         return cls(
-            _total(by_sku, "revenue"), gross_margin, holding, model.po_cost,
-            model.inbound_cost, outbound, transport, backorder, processing, recovery,
-            penalty, acquisition, fixed, logistics, operating_profit, inv_value,
-            receivables, capital,
+            revenue=_total(by_sku, "revenue"), gross_margin=gross_margin,
+            holding_cost=holding, ordering_cost=model.po_cost,
+            inbound_transport_cost=model.inbound_cost, outbound_transport_cost=outbound,
+            transport_cost=transport, backorder_cost=backorder, processing_cost=processing,
+            recovery_cost=recovery, lost_sale_penalty_cost=penalty,
+            acquisition_cost=acquisition, fixed_cost=fixed, logistics_cost=logistics,
+            operating_profit=operating_profit, avg_inventory_value=inv_value,
+            receivables=receivables, capital_employed=capital,
             roi=operating_profit / window.years / capital if capital > 0 else math.nan,
             economic_profit=operating_profit
             - finance.cost_of_capital_rate_per_year * capital * window.years,

@@ -57,7 +57,6 @@ passing, for no gain in what each module may touch.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
@@ -131,8 +130,6 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         self.tot_shipped_extra = self.tot_lost = self.tot_waiting = 0
         self._reset_window()
         self.delivered_outside = [0] * len(self.stocks)  # scratch: deliveries out of window
-        self.revenue = self.cogs = 0.0
-        self.order_seq = itertools.count()
         self.bo_wait_sum = 0.0
 
     def _build_services(self, sc: Scenario) -> None:
