@@ -1,4 +1,4 @@
-"""The clock: the only module that reaches into SimPy's internals.
+"""The clock: what the model needs of SimPy's internals, in one module.
 
 The model places most orders without a round trip through SimPy's event queue (the
 look-ahead): when the next order comes strictly before every event in the queue, nothing
@@ -9,11 +9,12 @@ order at once.  What that needs of SimPy lives here:
   SimPy's own ``Timeout`` does) so that receipts can be recognised at the head of the queue;
 * :meth:`ClockMixin._catch_up`, which books receipts due first *in passing*, in queue order,
   as SimPy would process them;
-* :func:`event_queue` and :func:`move_to`, the two handles the arrival loops use.
+* :func:`event_queue`, the handle on SimPy's event heap the arrival loops look ahead in.
 
-The arrival loops test ``queue[0][0] > t`` and set ``env._now`` themselves rather than
-calling :func:`move_to`: they run once per order, and a call there costs more than the test
-(see :mod:`servicesim.model.customers`).
+One exception: the arrival loops (:mod:`servicesim.model.customers`) test
+``queue[0][0] > t`` and set ``env._now`` themselves, marked "look-ahead (see clock)": they
+run once per order, and a Python call costs about 430 instructions under callgrind, some
+2 % of the 1,000-SKU benchmark run if taken per order.
 """
 
 from __future__ import annotations
@@ -64,12 +65,6 @@ class Wakeup(simpy.Event):
 def event_queue(env: simpy.Environment) -> list[tuple[float, int, int, Any]]:
     """SimPy's event heap of (time, priority, id, event); its head is the next event."""
     return env._queue
-
-
-def move_to(env: simpy.Environment, t: float) -> None:
-    """Move the clock to ``t`` without processing an event (look-ahead only: nothing in
-    the queue is due before ``t``)."""
-    env._now = t
 
 
 class ClockMixin:
