@@ -7,7 +7,8 @@ import math
 import pytest
 
 from servicesim.kpis import SUMMARY_KEYS
-from servicesim.model.simulation import DayHistogram, simulate
+from servicesim.model.histogram import DayHistogram
+from servicesim.model.simulation import simulate
 from servicesim.scenario.schema import Scenario
 
 
@@ -238,3 +239,33 @@ def test_rationing_serves_the_priority_segment_better() -> None:
     assert rationed["key"]["item_fill_rate"] > plain["key"]["item_fill_rate"] + 0.05
     assert rationed["retail"]["item_fill_rate"] < plain["retail"]["item_fill_rate"]
     assert rationed["key"]["orders"] == plain["key"]["orders"]
+
+
+def test_stock_points_are_keyed_by_location_and_sku() -> None:
+    """One location today: every SKU's stock point sits at ``MAIN``, in SKU order, and each
+    segment holds that location's list (the order loop indexes it by SKU position)."""
+    from servicesim.model.simulation import ServiceModel
+    from servicesim.model.stock import MAIN
+
+    model = ServiceModel(tiny(), 5)
+    names = list(model.scenario.skus)
+    assert [st.name for st in model.stock_points.at(MAIN)] == names
+    assert len(model.stock_points) == len(names)
+    for i, name in enumerate(names):
+        assert model.stock_points[MAIN, name] is model.stocks[i]
+        assert model.stocks[i].index == i and model.stocks[i].location == MAIN
+    for seg in model.segments:
+        assert seg.stocks is model.stock_points.at(MAIN)
+
+
+def test_every_stockout_reaction_has_a_handler_and_a_probability() -> None:
+    """The registry of reactions and the scenario's reaction mix name the same reactions;
+    a run records the units short by every one of them."""
+    from servicesim.model.reactions import REACTIONS, RISING
+    from servicesim.scenario.schema import Reactions
+
+    assert set(REACTIONS) == set(Reactions.model_fields)
+    assert RISING in REACTIONS
+    result = simulate(tiny(), 5)
+    assert list(result.units_short_by_reaction) == list(REACTIONS)
+    assert all(v >= 0.0 for v in result.units_short_by_reaction.values())

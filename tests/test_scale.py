@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from servicesim.inputs.generate import generate_dataset
-from servicesim.model.simulation import DayHistogram, ServiceModel, _Stock, simulate
+from servicesim.model.histogram import DayHistogram
+from servicesim.model.simulation import ServiceModel, simulate
+from servicesim.model.stock import _Stock
 from servicesim.policies.derivation import derive_policies
 from servicesim.scenario.distributions import integer_moments
 from servicesim.scenario.schema import Scenario
@@ -252,6 +254,29 @@ def test_fast_paths_give_the_same_figures(monkeypatch: pytest.MonkeyPatch,
         x = fast.kpis.get(key, fast.details.get(key))
         y = slow.kpis.get(key, slow.details.get(key))
         assert x == pytest.approx(y, rel=1e-9, abs=1e-9, nan_ok=True), key
+
+
+@pytest.mark.parametrize("make", [busy, emptying])
+def test_run_records_what_the_charts_derived_from_a_traced_rerun(
+        make: Callable[[float], Scenario]) -> None:
+    """The cycle-time histogram and the units short by reaction recorded with a run equal
+    what the charts used to derive by simulating again with a trace (plots._resimulate)."""
+    from servicesim.outputs.plots import _resimulate
+
+    sc = make(200.0)
+    seed = np.random.SeedSequence(11)
+    result = simulate(sc, seed)
+    again = _resimulate(sc, seed)
+    by_edge: dict[float, int] = {}
+    for edge, count in zip(again.cycle_time_edges.tolist(),
+                           again.cycle_time_counts.tolist(), strict=True):
+        if count:
+            by_edge[edge] = by_edge.get(edge, 0) + int(count)
+    assert result.cycle_time_counts == by_edge
+    assert result.units_short_by_reaction == again.short_units
+    assert list(result.units_short_by_reaction) == ["wait", "backorder", "switch", "defect"]
+    if make is busy:  # every reaction happens in the window
+        assert all(v > 0 for v in result.units_short_by_reaction.values())
 
 
 # --------------------------------------------------------------------------- 1,000 SKUs

@@ -1,0 +1,355 @@
+"""The figures of a replication, computed once from the model's counters at the horizon.
+
+Service figures follow DOMAIN §3 and money follows DOMAIN §4 (the Strategic Profit Model):
+revenue and gross margin from the units delivered in the window; logistics cost = holding +
+ordering + inbound and outbound transport + backorder cost + service recovery and lost-sale
+penalties; operating profit = gross margin − logistics cost − fixed cost − acquisition
+cost; capital employed = average inventory value at cost + fixed logistics assets +
+receivables; ROI = annualised operating profit ÷ capital employed; economic profit =
+operating profit − cost-of-capital rate × capital employed × years.  The value of customers
+lost (their CLV) is reported beside the costs, never subtracted from profit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..kpis import SUMMARY_KEYS
+from .results import ReplicationResult
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .customers import _Segment
+    from .simulation import ServiceModel
+    from .stock import _Stock
+
+Rows = dict[str, dict[str, float]]
+
+
+def ratio(num: float, den: float) -> float:
+    """num ÷ den, NaN when den is 0."""
+    return num / den if den else math.nan
+
+
+def seed_label(ss: np.random.SeedSequence) -> str:
+    """The seed as recorded: the entropy and the spawn key, ``entropy/k1.k2``."""
+    key = ".".join(str(k) for k in ss.spawn_key)
+    return f"{ss.entropy}" + (f"/{key}" if key else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The measured window: its length in days and in years."""
+
+    days: float
+    years: float
+
+
+def replication_result(model: ServiceModel) -> ReplicationResult:
+    """Every figure of the measured window (DOMAIN §3 service, §4 money)."""
+    for seg in model.segments:
+        model._fold(seg)
+    days = model.horizon - model.warmup
+    window = Window(days, days / model.days_per_year)
+    delivered = [sum(seg.delivered[st.index] for seg in model.segments)
+                 for st in model.stocks]
+    by_sku = sku_figures(model.stocks, delivered, window)
+    by_seg = segment_figures(model, window)
+    money = Money.of(model, by_sku, by_seg, window)
+    return ReplicationResult(
+        seed=seed_label(model.root),
+        kpis=kpis(model, money, window),
+        details=details(model, money, sum(delivered), window),
+        by_sku=by_sku,
+        by_segment=by_seg,
+        policies=model.policies,
+        trace=model.trace,
+        cycle_time_counts=model.hist.by_upper_edge(),
+        units_short_by_reaction=dict(model.short_by_reaction),
+    )
+
+
+def sku_figures(stocks: list[_Stock], delivered: list[int], window: Window) -> Rows:
+    """Service, stock and money figures per SKU (DOMAIN §3, §4); ``delivered`` holds the
+    units delivered in the window per SKU."""
+    by_sku: Rows = {}
+    w = window.days
+    for st in stocks:
+        units = delivered[st.index]
+        by_sku[st.name] = {
+            "item_fill_rate": ratio(st.units_first, st.units_ordered),
+            "line_fill_rate": ratio(st.lines_full, st.lines),
+            "cycle_service_level": ratio(st.receipts_ok, st.receipts),
+            "ready_rate": st.t_ready / w,
+            "prob_no_backorder": st.t_nobo / w,
+            "avg_on_hand_units": st.a_oh / w,
+            "avg_backorder_units": st.a_bo / w,
+            "avg_on_order_units": st.a_oo / w,
+            "avg_inventory_value": st.a_oh / w * st.unit_cost,
+            "units_ordered": float(st.units_ordered),
+            "units_delivered": float(units),
+            "lost_sales_units": float(st.lost_units),
+            "backordered_units": float(st.bo_units),
+            "purchase_orders": float(st.pos),
+            "revenue": units * st.price,
+            "gross_margin": units * (st.price - st.unit_cost),
+            "holding_cost": st.a_oh * st.hold_per_day,
+            "end_of_cycle_on_hand": ratio(st.eoc_oh, st.receipts),
+            "end_of_cycle_backorders": ratio(st.eoc_bo, st.receipts),
+            "critical_level": float(st.critical),
+        }
+    return by_sku
+
+
+def segment_figures(model: ServiceModel, window: Window) -> Rows:
+    """Service figures, cost to serve and profit contribution per segment."""
+    prices = [st.price for st in model.stocks]
+    costs = [st.unit_cost for st in model.stocks]
+    by_seg: Rows = {}
+    for seg in model.segments:
+        revenue = sum(u * p for u, p in zip(seg.delivered, prices, strict=True))
+        cogs = sum(u * c for u, c in zip(seg.delivered, costs, strict=True))
+        processing = model.proc_cost * seg.orders
+        recovery = model.recovery_cost * seg.failed + seg.penalty_cost
+        backorder = seg.bo_cost + model.bo_cost_day * seg.bo_days
+        cost_to_serve = processing + seg.out_cost + backorder + recovery
+        by_seg[seg.name] = {
+            "orders": float(seg.orders),
+            "order_fill_rate": ratio(seg.orders_full, seg.orders),
+            "line_fill_rate": ratio(seg.lines_full, seg.lines_n),
+            "item_fill_rate": ratio(seg.units_first, seg.units),
+            "on_time_rate": ratio(seg.on_time, seg.closed),
+            "perfect_order_rate": ratio(seg.perfect, seg.closed),
+            "order_cycle_time_mean_days": ratio(seg.ct_sum, seg.ct_n),
+            "lost_sales_units": float(seg.lost_units),
+            "defections": float(seg.defections),
+            "lost_customer_value": seg.lost_clv,
+            "customers_acquired": float(seg.acquired),
+            "active_customers_at_end": float(
+                len(seg.active) if seg.poisson else sum(1 for c in seg.stockouts if c >= 0)
+            ),
+            "revenue": revenue,
+            "gross_margin": revenue - cogs,
+            "processing_cost": processing,
+            "transport_cost": seg.out_cost,
+            "backorder_cost": backorder,
+            "recovery_cost": recovery,
+            "cost_to_serve": cost_to_serve,
+            "acquisition_cost": seg.acq_cost,
+            "profit_contribution": revenue - cogs - cost_to_serve - seg.acq_cost,
+        }
+    return by_seg
+
+
+def _total(rows: Rows, key: str) -> float:
+    return sum(r[key] for r in rows.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """The money of the window (DOMAIN §4), named as there."""
+
+    revenue: float
+    gross_margin: float
+    holding_cost: float
+    ordering_cost: float
+    inbound_transport_cost: float
+    outbound_transport_cost: float
+    transport_cost: float
+    backorder_cost: float
+    processing_cost: float
+    recovery_cost: float
+    lost_sale_penalty_cost: float
+    acquisition_cost: float
+    fixed_cost: float
+    logistics_cost: float
+    operating_profit: float
+    avg_inventory_value: float
+    receivables: float
+    capital_employed: float
+    roi: float
+    economic_profit: float
+
+    @classmethod
+    def of(cls, model: ServiceModel, by_sku: Rows, by_seg: Rows, window: Window) -> Money:
+        """Totals of the rows and the model's cost counters; profit, capital and returns."""
+        finance = model.scenario.finance
+        stocks, segments = model.stocks, model.segments
+        holding = _total(by_sku, "holding_cost")
+        # backorder cost: per unit backordered + per unit-day (time integral, exact)
+        backorder = sum(seg.bo_cost for seg in segments) \
+            + model.bo_cost_day * sum(st.a_bo for st in stocks)
+        outbound = sum(seg.out_cost for seg in segments)
+        transport = model.inbound_cost + outbound
+        processing = _total(by_seg, "processing_cost")
+        recovery = model.recovery_cost * sum(seg.failed for seg in segments)
+        penalty = sum(seg.penalty_cost for seg in segments)
+        acquisition = _total(by_seg, "acquisition_cost")
+        fixed = finance.fixed_cost_per_year * window.years
+        logistics = holding + model.po_cost + transport + backorder + processing \
+            + recovery + penalty
+        gross_margin = _total(by_sku, "gross_margin")
+        operating_profit = gross_margin - logistics - fixed - acquisition
+        inv_value = _total(by_sku, "avg_inventory_value")
+        receivables = sum(  # average receivables: revenue per day × payment terms
+            by_seg[seg.name]["revenue"] / window.days * seg.spec.payment_terms_days
+            for seg in segments
+        )
+        capital = inv_value + finance.fixed_logistics_assets + receivables
+        return cls(
+            revenue=_total(by_sku, "revenue"), gross_margin=gross_margin,
+            holding_cost=holding, ordering_cost=model.po_cost,
+            inbound_transport_cost=model.inbound_cost, outbound_transport_cost=outbound,
+            transport_cost=transport, backorder_cost=backorder, processing_cost=processing,
+            recovery_cost=recovery, lost_sale_penalty_cost=penalty,
+            acquisition_cost=acquisition, fixed_cost=fixed, logistics_cost=logistics,
+            operating_profit=operating_profit, avg_inventory_value=inv_value,
+            receivables=receivables, capital_employed=capital,
+            roi=operating_profit / window.years / capital if capital > 0 else math.nan,
+            economic_profit=operating_profit
+            - finance.cost_of_capital_rate_per_year * capital * window.years,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Orders:
+    """Order-level counts of the window's closed orders and their cycle times (DOMAIN §3)."""
+
+    orders: int
+    closed: int
+    complete: int
+    on_time: int
+    undamaged: int
+    docs_ok: int
+    ct_n: int
+    ct_mean: float
+    ct_std: float
+
+    @classmethod
+    def of(cls, segments: list[_Segment]) -> Orders:
+        closed = sum(seg.closed for seg in segments)
+        ct_n = sum(seg.ct_n for seg in segments)
+        ct_mean = ratio(sum(seg.ct_sum for seg in segments), ct_n)
+        ct_var = (sum(seg.ct_sq for seg in segments) / ct_n - ct_mean**2) if ct_n > 1 \
+            else math.nan
+        return cls(
+            orders=sum(seg.orders for seg in segments),
+            closed=closed,
+            complete=closed - sum(seg.incomplete for seg in segments),
+            on_time=sum(seg.on_time for seg in segments),
+            undamaged=closed - sum(seg.damaged for seg in segments),
+            docs_ok=closed - sum(seg.doc_errors for seg in segments),
+            ct_n=ct_n,
+            ct_mean=ct_mean,
+            ct_std=math.sqrt(max(ct_var, 0.0)) if ct_n > 1 else math.nan,
+        )
+
+
+def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
+    """The summary figures, :data:`~servicesim.kpis.SUMMARY_KEYS` in order."""
+    stocks, segments = model.stocks, model.segments
+    o = Orders.of(segments)
+    w = window.days
+    out = {
+        "item_fill_rate": ratio(sum(st.units_first for st in stocks),
+                                sum(st.units_ordered for st in stocks)),
+        "line_fill_rate": ratio(sum(st.lines_full for st in stocks),
+                                sum(st.lines for st in stocks)),
+        "order_fill_rate": ratio(sum(s.orders_full for s in segments), o.orders),
+        "cycle_service_level": ratio(sum(st.receipts_ok for st in stocks),
+                                     sum(st.receipts for st in stocks)),
+        "ready_rate": sum(st.t_ready for st in stocks) / (w * len(stocks)),
+        "perfect_order_rate": ratio(sum(s.perfect for s in segments), o.closed),
+        "perfect_order_index": ratio(o.complete, o.closed) * ratio(o.on_time, o.closed)
+        * ratio(o.undamaged, o.closed) * ratio(o.docs_ok, o.closed),
+        "on_time_rate": ratio(o.on_time, o.closed),
+        "order_cycle_time_mean_days": o.ct_mean,
+        "order_cycle_time_p95_days": model.hist.quantile(0.95),
+        "avg_on_hand_units": sum(st.a_oh for st in stocks) / w,
+        "avg_backorder_units": sum(st.a_bo for st in stocks) / w,
+        "lost_sales_units": float(sum(st.lost_units for st in stocks)),
+        "defections": float(sum(s.defections for s in segments)),
+        **{key: getattr(money, key) for key in (
+            "revenue", "gross_margin", "holding_cost", "ordering_cost", "transport_cost",
+            "backorder_cost", "operating_profit", "avg_inventory_value",
+            "capital_employed", "roi", "economic_profit")},
+    }
+    assert tuple(out) == SUMMARY_KEYS
+    return out
+
+
+def details(model: ServiceModel, money: Money, delivered: int,
+            window: Window) -> dict[str, float]:
+    """Diagnostic and theory-check figures: time averages, rates, order counts, costs
+    (``delivered``: units delivered in the window)."""
+    stocks, segments = model.stocks, model.segments
+    o = Orders.of(segments)
+    w = window.days
+    units_ordered = sum(st.units_ordered for st in stocks)
+    lost_units = sum(st.lost_units for st in stocks)
+    receipts = sum(st.receipts for st in stocks)
+    return {
+        "window_days": w,
+        "avg_net_inventory_units": sum(st.a_oh - st.a_bo for st in stocks) / w,
+        "avg_on_order_units": sum(st.a_oo for st in stocks) / w,
+        "prob_no_backorder": sum(st.t_nobo for st in stocks) / (w * len(stocks)),
+        "purchase_orders_per_day": sum(st.pos for st in stocks) / w,
+        "units_demanded": float(units_ordered),
+        "units_delivered": float(delivered),
+        "sales_units_per_day": delivered / w,
+        "lost_sales_units_per_day": lost_units / w,
+        "fraction_lost": ratio(lost_units, units_ordered),
+        "avg_customer_wait_days": ratio(model.bo_wait_sum, units_ordered),
+        "end_of_cycle_on_hand_units": ratio(sum(st.eoc_oh for st in stocks), receipts),
+        "end_of_cycle_backorder_units": ratio(sum(st.eoc_bo for st in stocks), receipts),
+        "order_cycle_time_std_days": o.ct_std,
+        "order_cycle_time_cv": ratio(o.ct_std, o.ct_mean) if o.ct_n > 1 else math.nan,
+        "orders": float(o.orders),
+        "orders_closed": float(o.closed),
+        "complete_rate": ratio(o.complete, o.closed),
+        "damage_free_rate": ratio(o.undamaged, o.closed),
+        "documentation_rate": ratio(o.docs_ok, o.closed),
+        "lost_sales_value": sum(st.lost_units * st.price for st in stocks),
+        "lost_customer_value": sum(s.lost_clv for s in segments),
+        "customers_acquired": float(sum(s.acquired for s in segments)),
+        **{key: getattr(money, key) for key in (
+            "acquisition_cost", "processing_cost", "recovery_cost",
+            "lost_sale_penalty_cost", "fixed_cost", "inbound_transport_cost",
+            "outbound_transport_cost", "logistics_cost", "receivables")},
+        **processing_figures(model, w),
+        **conservation(model),
+    }
+
+
+def processing_figures(model: ServiceModel, w: float) -> dict[str, float]:
+    """The order-processing station (M/G/c checks): utilisation, waits, queue lengths."""
+    c = model.scenario.order_processing.servers
+    n = model.proc_n
+    return {
+        "processing_utilization": model.proc_busy / (c * w) if c else math.nan,
+        "processing_prob_wait": ratio(model.proc_waited, n),
+        "processing_wait_mean_days": ratio(model.proc_wait_sum, n),
+        "processing_time_in_system_mean_days": ratio(model.proc_sojourn_sum, n),
+        "processing_queue_avg": model.proc_wait_sum / w if c else math.nan,
+        "processing_in_system_avg": model.proc_sojourn_sum / w if c else math.nan,
+    }
+
+
+def conservation(model: ServiceModel) -> dict[str, float]:
+    """Whole-run unit totals (never reset): demanded = shipped + open backorders + lost +
+    waiting (STYLE habit 8)."""
+    segments = model.segments
+    return {
+        "total_units_demanded": float(model.tot_units_before
+                                      + sum(seg.units for seg in segments)),
+        "total_units_shipped": float(model.tot_shipped_extra + model.tot_first_before
+                                     + sum(seg.units_first for seg in segments)),
+        "total_units_lost": float(model.tot_lost),
+        # units of backordered lines still open (some may be reserved from a receipt)
+        "total_units_backordered_open": float(sum(e[2] for st in model.stocks
+                                                  for e in st.queue)),
+        "total_units_waiting": float(model.tot_waiting),
+    }
