@@ -68,8 +68,9 @@ from ..files import (
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
-from .engine import Task, apply_params, execute, make_tasks
+from .engine import Task, execute, make_tasks
 from .executors import ProcessPool, ignoring_interrupts, signal_number
+from .params import apply_params
 from .statistics import confidence_interval, holm, paired_comparison
 from .store import (
     COMPLETE,
@@ -77,6 +78,7 @@ from .store import (
     RUNNING,
     RUNS_FILE,
     SCENARIO_FILE,
+    ChartRecords,
     ResultsFolder,
     check_run_id,
     content_id,
@@ -552,6 +554,7 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
     batch = search.coarse_batch(n0)
     rounds = 0
     this_round: list[dict[str, Any]] = []  # rows of the round running now
+    charts = None if store is None else ChartRecords(store, keep=bool(earlier))
     try:
         with _pool(executor, workers) as pool:
             while batch and rounds < MAX_ROUNDS:
@@ -566,7 +569,8 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                         this_round.append(row)
                         tick()
 
-                    rows = execute(batch, executor=pool, workers=workers, on_row=on_row)
+                    rows = execute(batch, executor=pool, workers=workers, on_row=on_row,
+                                   on_chart=None if charts is None else charts.add)
                 search.record(sorted([*known, *rows], key=lambda r: (r["alternative"],
                                                                      r["replication"])),
                               objective)

@@ -17,7 +17,10 @@ saying what was run and how far it got (``manifest.json`` of a sweep or a compar
   result files uses it), a torn last line ignored; resume finds the rows already there by
   (alternative, replication) (:meth:`Table.by_key`);
 - a lock (:meth:`ResultsFolder.lock`): one writer at a time; a second sweep, optimisation
-  or comparison writing the same folder is refused at once with :class:`FolderLocked`.
+  or comparison writing the same folder is refused at once with :class:`FolderLocked`;
+- chart records (``chart_records.json``, :class:`ChartRecords`): what replication 0 of each
+  alternative recorded beyond its figures (the order-cycle-time histogram, the units short
+  by reaction), so that charts are drawn from files and never run the model again.
 
 What must match for a folder to be continued or reused (the sweep's identity, the
 optimisation's content id, the comparison's scenarios) stays with each kind of run: the
@@ -41,6 +44,9 @@ from pathlib import Path
 from typing import Any
 
 from ..files import OutputError, atomic_write_text, csv_cell, csv_text, jsonable, name_problem
+from ..scenario.schema import Scenario
+from ..scenario.serialise import parse_yaml
+from ..scenario.validation import scenario_from_dict
 
 __all__ = [
     "COMPLETE",
@@ -48,6 +54,8 @@ __all__ = [
     "INTERRUPTED",
     "RUNNING",
     "RUNS_FILE",
+    "CHARTS_FILE",
+    "ChartRecords",
     "SCENARIO_FILE",
     "FolderLocked",
     "ResultsFolder",
@@ -58,11 +66,13 @@ __all__ = [
     "content_id",
     "csv_line",
     "parse_cell",
+    "read_chart_records",
+    "read_scenario",
     "read_table",
     "runs_text",
 ]
 
-RUNS_FILE, SCENARIO_FILE = "runs.csv", "scenario.yaml"
+RUNS_FILE, SCENARIO_FILE, CHARTS_FILE = "runs.csv", "scenario.yaml", "chart_records.json"
 RUNNING, INTERRUPTED, FAILED, COMPLETE = "running", "interrupted", "failed", "complete"
 """The ``status`` of a manifest: still being written, stopped by Ctrl-C or SIGTERM (resume
 continues it), stopped by an error, or done."""
@@ -355,3 +365,62 @@ class ResultsFolder:
             yield
         finally:
             held.release()
+
+
+# ---------------------------------------------------------------------- chart records
+
+
+class ChartRecords:
+    """The chart records of a results folder, by alternative, written atomically to
+    ``chart_records.json`` as each arrives (a few per run: one per alternative).
+
+    ``keep``: continue the records already in the folder (a resumed run); otherwise the
+    folder's old records are removed, so that they never describe other rows."""
+
+    def __init__(self, folder: ResultsFolder, keep: bool) -> None:
+        self.folder = folder
+        self.records: dict[int, dict[str, Any]] = {}
+        if keep:
+            self.records = read_chart_records(folder.directory)
+        else:
+            try:
+                (folder.directory / CHARTS_FILE).unlink(missing_ok=True)
+            except OSError as exc:
+                raise folder.error(f"cannot remove {folder.directory / CHARTS_FILE}: "
+                                   f"{exc.strerror or exc}") from None
+
+    def add(self, alternative: int, record: Mapping[str, Any]) -> None:
+        """Keep ``alternative``'s record and rewrite the file."""
+        self.records[int(alternative)] = dict(record)
+        document = {"alternatives": {str(k): self.records[k] for k in sorted(self.records)}}
+        self.folder.write_text(CHARTS_FILE, json.dumps(
+            jsonable(document), ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def read_chart_records(directory: str | os.PathLike[str]) -> dict[int, dict[str, Any]]:
+    """The chart records of a results folder by alternative ({} when it has none: a folder
+    written before runs recorded them); an unreadable file raises
+    :class:`~servicesim.files.OutputError` naming it."""
+    path = Path(directory) / CHARTS_FILE
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return {int(k): v for k, v in document["alternatives"].items()}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise OutputError(f"cannot read {path}: {exc}; run the sweep or optimisation "
+                          "again to record it") from None
+
+
+def read_scenario(directory: str | os.PathLike[str]) -> Scenario:
+    """The scenario as run (``scenario.yaml`` of a results folder), validated; a missing or
+    unreadable file raises :class:`~servicesim.files.OutputError` naming it, an invalid one
+    :class:`~servicesim.errors.ScenarioError`."""
+    path = Path(directory) / SCENARIO_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise OutputError(f"{path} is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"cannot read {path}: {exc}") from None
+    return scenario_from_dict(parse_yaml(text, str(path)), str(path))

@@ -43,8 +43,9 @@ from ..files import OutputError, csv_cell, safe_folder_name
 from ..kpis import SUMMARY_KEYS
 from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
-from .engine import Param, Task, alternatives, apply_params, execute, make_tasks, parse_param
+from .engine import Param, Task, alternatives, execute, make_tasks, parse_param
 from .executors import ignoring_interrupts, make_executor, signal_number
+from .params import apply_params
 from .statistics import figure_interval
 from .store import (
     COMPLETE,
@@ -53,6 +54,7 @@ from .store import (
     RUNNING,
     RUNS_FILE,
     SCENARIO_FILE,
+    ChartRecords,
     ResultsFolder,
     RunsFile,
     check_run_id,
@@ -443,6 +445,7 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
     sessions = [*plan.sessions, session]
     tasks = plan.pending()
     runs = RunsFile(folder.runs_path, plan.columns, plan.done, interval=_FLUSH_SECONDS)
+    charts = ChartRecords(folder, keep=plan.resume)
     folder.write_text(SCENARIO_FILE, dump_scenario(plan.scenario))
     runs.write()
     with suppress(FileNotFoundError):  # a summary of an earlier run is stale until the end
@@ -463,10 +466,10 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
         local = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
         try:
             if executor is not None or local == 1:
-                execute(tasks, executor, workers=1, on_row=on_row)
+                execute(tasks, executor, workers=1, on_row=on_row, on_chart=charts.add)
             else:
                 with make_executor(workers=local) as (pool, _):
-                    execute(tasks, pool, workers=1, on_row=on_row)
+                    execute(tasks, pool, workers=1, on_row=on_row, on_chart=charts.add)
         except KeyboardInterrupt as exc:
             with ignoring_interrupts():  # a second Ctrl-C must not cut the saving short
                 finish(INTERRUPTED)
