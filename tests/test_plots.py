@@ -218,3 +218,25 @@ def test_a_folder_without_chart_records_draws_the_other_charts(
     assert skipped == {"06-cycle-time", "07-unmet-demand"}
     assert len(written) == len(plots.CHARTS) - 2
     assert "Lost margin left out" in _texts(plots.cost_breakdown_chart(plots.load_results(old)))
+
+
+def test_resume_records_what_a_folder_lacks(sweep_dir: Path, tmp_path: Path) -> None:
+    """Resuming a folder without chart records (an older servicesim, or a failed write)
+    simulates replication 0 of each alternative again: the same rows, and the records the
+    charts need."""
+    import shutil
+
+    out = tmp_path / "out"
+    old = out / "baseline" / sweep_dir.name
+    shutil.copytree(sweep_dir, old)
+    (old / "chart_records.json").unlink()
+    before = (old / "runs.csv").read_bytes()
+    scenario = apply_params(load_scenario(str(ROOT / "scenarios" / "baseline.yaml")),
+                            {"run.horizon_days": 120, "run.warmup_days": 20})
+    again = sweep(scenario, ["policy.service_target=" + ",".join(map(str, TARGETS))],
+                  replications=3, workers=1, out_dir=out, sweep_id=sweep_dir.name,
+                  resume=True)
+    assert again.n_simulations == len(TARGETS)  # replication 0 of each alternative
+    assert (old / "runs.csv").read_bytes() == before
+    assert (old / "chart_records.json").read_bytes() == \
+        (sweep_dir / "chart_records.json").read_bytes()

@@ -82,6 +82,8 @@ from .store import (
     ResultsFolder,
     check_run_id,
     content_id,
+    read_chart_records,
+    with_chart_records,
 )
 from .sweep import progress_bar
 
@@ -580,6 +582,8 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                         _write_progress(store, scenario, keys, settings, search_id,
                                         search.runs, command, started, rounds, RUNNING,
                                         with_scenario=rounds == 1)
+                        if charts is not None:
+                            charts.write()
                 _say_round(search, objective, alpha, rounds, say)
                 batch = search.next_batch(_assess(search.all(), alpha))
     except KeyboardInterrupt as exc:
@@ -588,6 +592,8 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
             with ignoring_interrupts():
                 _write_progress(store, scenario, keys, settings, search_id, rows,
                                 command, started, rounds, INTERRUPTED)
+                if charts is not None:
+                    charts.write()
         raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
     state = _assess(search.all(), alpha)
     if not math.isfinite(state.best.mean):
@@ -610,6 +616,8 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
     if store is not None:
         _write(result, store, scenario, keys, {**settings, "content_id": search_id},
                command, started)
+        if charts is not None:
+            charts.write()
         result.directory = directory
     return result
 
@@ -652,7 +660,9 @@ def _earlier_rows(store: ResultsFolder, search_id: str, resume: bool
                           f"{search_id!r}); run the same scenario, --param, --bounds and "
                           "settings as before, or choose another --id")
     table = store.read_runs() if resume else None
-    return table.by_key() if table is not None else {}
+    if table is None:
+        return {}
+    return with_chart_records(table.by_key(), read_chart_records(store.directory))
 
 
 def _reuse(earlier: Mapping[tuple[int, int], Mapping[str, Any]], task: Task,

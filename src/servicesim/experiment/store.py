@@ -37,7 +37,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +68,7 @@ __all__ = [
     "parse_cell",
     "read_chart_records",
     "read_scenario",
+    "with_chart_records",
     "read_table",
     "runs_text",
 ]
@@ -225,8 +226,10 @@ class RunsFile:
 
     def __init__(self, path: Path, columns: Sequence[str],
                  rows: Mapping[Key, Mapping[str, Any]] | None = None,
-                 interval: float = FLUSH_SECONDS) -> None:
+                 interval: float = FLUSH_SECONDS,
+                 after_write: Callable[[], None] | None = None) -> None:
         self.path, self.columns = path, list(columns)
+        self.after_write = after_write  # e.g. the chart records of the rows just written
         self.header = csv_line(self.columns)
         self.rows: dict[Key, Mapping[str, Any]] = dict(rows or {})
         self.lines: dict[Key, str] = {k: self._line(r) for k, r in self.rows.items()}
@@ -257,6 +260,8 @@ class RunsFile:
         atomic_write_text(self.path, self.header + "".join(self.lines[k]
                                                            for k in sorted(self.lines)))
         self.dirty = False
+        if self.after_write is not None:
+            self.after_write()
         self.last_write = time.monotonic()
         # a large file is rewritten less often, so that writing never dominates
         self.interval = max(self.min_interval, 5 * (self.last_write - start))
@@ -372,13 +377,15 @@ class ResultsFolder:
 
 class ChartRecords:
     """The chart records of a results folder, by alternative, written atomically to
-    ``chart_records.json`` as each arrives (a few per run: one per alternative).
+    ``chart_records.json`` right after the rows they belong to (:meth:`write`, which the
+    writer of ``runs.csv`` calls), so that a record never stands without its row.
 
     ``keep``: continue the records already in the folder (a resumed run); otherwise the
     folder's old records are removed, so that they never describe other rows."""
 
     def __init__(self, folder: ResultsFolder, keep: bool) -> None:
         self.folder = folder
+        self.dirty = False
         self.records: dict[int, dict[str, Any]] = {}
         if keep:
             self.records = read_chart_records(folder.directory)
@@ -390,11 +397,18 @@ class ChartRecords:
                                    f"{exc.strerror or exc}") from None
 
     def add(self, alternative: int, record: Mapping[str, Any]) -> None:
-        """Keep ``alternative``'s record and rewrite the file."""
+        """Keep ``alternative``'s record (written with the next :meth:`write`)."""
         self.records[int(alternative)] = dict(record)
+        self.dirty = True
+
+    def write(self) -> None:
+        """Rewrite the file if a record came since the last write."""
+        if not self.dirty:
+            return
         document = {"alternatives": {str(k): self.records[k] for k in sorted(self.records)}}
         self.folder.write_text(CHARTS_FILE, json.dumps(
             jsonable(document), ensure_ascii=False, allow_nan=False) + "\n")
+        self.dirty = False
 
 
 def read_chart_records(directory: str | os.PathLike[str]) -> dict[int, dict[str, Any]]:
@@ -411,6 +425,13 @@ def read_chart_records(directory: str | os.PathLike[str]) -> dict[int, dict[str,
         raise OutputError(f"cannot read {path}: {exc}; run the sweep or optimisation "
                           "again to record it") from None
 
+
+
+def with_chart_records(rows: Mapping[Key, Any], records: Mapping[int, Any]) -> dict[Key, Any]:
+    """``rows`` less the replication-0 rows whose chart record is missing (the record's
+    write failed, or an older servicesim wrote the folder): a resumed run simulates them
+    again, which gives the same row and records what the charts need."""
+    return {key: row for key, row in rows.items() if key[1] != 0 or key[0] in records}
 
 def read_scenario(directory: str | os.PathLike[str]) -> Scenario:
     """The scenario as run (``scenario.yaml`` of a results folder), validated; a missing or

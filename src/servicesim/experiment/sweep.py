@@ -60,6 +60,8 @@ from .store import (
     check_run_id,
     content_id,
     csv_line,
+    read_chart_records,
+    with_chart_records,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -309,7 +311,7 @@ def _read_runs(plan: SweepPlan) -> dict[Key, dict[str, Any]]:
         row = _parse_row(list(cells), plan)
         if row is not None:
             rows.setdefault((row["alternative"], row["replication"]), row)
-    return rows
+    return with_chart_records(rows, read_chart_records(plan.directory))
 
 
 def _parse_row(cells: list[str], plan: SweepPlan) -> dict[str, Any] | None:
@@ -444,8 +446,9 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
                                "status": RUNNING, "n_simulations": 0}
     sessions = [*plan.sessions, session]
     tasks = plan.pending()
-    runs = RunsFile(folder.runs_path, plan.columns, plan.done, interval=_FLUSH_SECONDS)
     charts = ChartRecords(folder, keep=plan.resume)
+    runs = RunsFile(folder.runs_path, plan.columns, plan.done, interval=_FLUSH_SECONDS,
+                    after_write=charts.write)
     folder.write_text(SCENARIO_FILE, dump_scenario(plan.scenario))
     runs.write()
     with suppress(FileNotFoundError):  # a summary of an earlier run is stale until the end

@@ -936,8 +936,9 @@ def unmet_demand_chart(results: Results) -> Any:
     retry, switch, defect), as a share of units demanded, against the swept parameter;
     above each bar the mean defections over all replications (from ``runs.csv``).
 
-    The split by reaction is the one replication 0 of each alternative shown recorded (at most :data:`MAX_SHOWN`, evenly spread): the summary figures
-    only hold the lost sales and defections.
+    The split by reaction is the one replication 0 of each alternative shown recorded (at
+    most :data:`MAX_SHOWN`, evenly spread): the summary figures only hold the lost sales and
+    defections.
     """
     axis = _x_axis(results)
     ordered = sorted(results.alternatives, key=lambda a: (axis.x(a), a.id))
