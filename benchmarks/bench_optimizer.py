@@ -14,8 +14,8 @@ import argparse
 import time
 from pathlib import Path
 
-from servicesim.experiment.engine import apply_params
 from servicesim.experiment.optimize import optimize
+from servicesim.experiment.params import apply_params
 from servicesim.inputs.scenario_file import load_scenario
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"

@@ -356,7 +356,7 @@ def search_again_whole(args: list[str], folder: Path, tmp_path: Path
     assert main([*args[:args.index("--out")], "--out", str(tmp_path / "whole"), "--workers",
                  "2", "--no-plots", "--quiet"]) == 0
     (whole,) = (tmp_path / "whole" / "tiny").iterdir()
-    for name in ("runs.csv", "evaluations.csv"):
+    for name in ("runs.csv", "evaluations.csv", "chart_records.json"):
         assert (folder / name).read_bytes() == (whole / name).read_bytes(), name
     resumed = json.loads((folder / "result.json").read_text(encoding="utf-8"))
     fresh = json.loads((whole / "result.json").read_text(encoding="utf-8"))
@@ -443,7 +443,9 @@ def test_a_disk_that_fills_mid_sweep_keeps_what_was_written_and_resume_completes
     args = ["sweep", str(tiny_file), "--param", PARAM, "--out", str(tmp_path), "--quiet",
             "--workers", "2", "--no-plots"]
     monkeypatch.setattr(sweeping, "_FLUSH_SECONDS", 0.0)  # runs.csv rewritten at every row
-    # scenario.yaml, runs.csv (header), manifest.json, runs.csv (1 row): then the disk is full
+    # scenario.yaml, runs.csv (header), manifest.json, runs.csv (1 row): then the disk is
+    # full, for the next rows or for the chart record of the first (which comes first
+    # depends on the order the two workers finish in)
     write, state = full_disk_after(4, tmp_path)
     monkeypatch.setattr(output, "_write_temp", write)
     assert main(args) == 2
@@ -452,7 +454,9 @@ def test_a_disk_that_fills_mid_sweep_keeps_what_was_written_and_resume_completes
     assert state["failures"] >= 1 and "Traceback" not in err
     (folder,) = (tmp_path / "tiny").iterdir()
     runs = folder / "runs.csv"
-    assert err.startswith(f"servicesim: error: cannot write {runs}: No space left on device\n")
+    written = err.removeprefix("servicesim: error: cannot write ").split(":")[0]
+    assert written in (str(runs), str(folder / "chart_records.json")), err
+    assert ": No space left on device\n" in err
     assert f"continue with:\n  servicesim sweep {tiny_file}" in err
     assert not temp_files(tmp_path)
     assert snapshot(tmp_path) == state["before"]  # nothing written after the disk filled
@@ -461,6 +465,10 @@ def test_a_disk_that_fills_mid_sweep_keeps_what_was_written_and_resume_completes
 
     assert main([*args, "--resume"]) == 0  # space again
     assert runs.read_bytes() == reference
+    # a record whose write failed is made again: every alternative's replication 0 has one
+    records = json.loads((folder / "chart_records.json").read_text(encoding="utf-8"))
+    alternatives = {line.split(b",")[0] for line in reference.splitlines()[1:]}
+    assert sorted(records["alternatives"]) == sorted(a.decode() for a in alternatives)
 
 
 def test_a_full_disk_leaves_the_earlier_results_of_a_run_byte_identical(

@@ -144,7 +144,7 @@ def test_files_are_written_and_parseable(continuous: optimizer.OptimizeResult) -
     assert folder is not None and folder.parent.name == "tiny"
     assert folder.name.startswith("optimize-")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "evaluations.csv", "result.json", "runs.csv", "scenario.yaml"]
+        "chart_records.json", "evaluations.csv", "result.json", "runs.csv", "scenario.yaml"]
     with open(folder / "runs.csv", newline="", encoding="utf-8") as handle:
         runs = list(csv.DictReader(handle))
     assert len(runs) == continuous.n_simulations
@@ -185,7 +185,7 @@ def fake_execute(surface: Any, noise_sd: float) -> Any:
     replication (common random numbers) + a little independent noise, all seeded."""
 
     def execute(tasks: Sequence[Task], executor: Any = None, workers: Any = None,
-                on_row: Any = None) -> list[dict[str, Any]]:
+                on_row: Any = None, on_chart: Any = None) -> list[dict[str, Any]]:
         rows = []
         for t in tasks:
             params = dict(t.params)

@@ -9,7 +9,7 @@ import matplotlib.collections as mcoll
 import pytest
 
 from servicesim.cli import main
-from servicesim.experiment.engine import apply_params
+from servicesim.experiment.params import apply_params
 from servicesim.experiment.sweep import sweep
 from servicesim.inputs.scenario_file import load_scenario
 from servicesim.outputs import plots
@@ -116,7 +116,7 @@ def test_cycle_time_chart_shows_ecdf_and_promises(results: plots.Results) -> Non
 
 def test_unmet_demand_chart_splits_by_reaction(results: plots.Results) -> None:
     text = _texts(plots.unmet_demand_chart(results))
-    for word in ("Backordered", "Switched", "Defected", "re-simulated"):
+    for word in ("Backordered", "Switched", "Defected", "replication 0"):
         assert word in text
 
 
@@ -183,3 +183,60 @@ def test_load_results_of_an_optimisation(tmp_path: Path) -> None:
     assert document["objective"] == loaded.objective
     figure = plots.objective_chart(loaded)
     assert _title(figure.axes[0]).startswith("baseline")
+
+
+def test_chart_records_are_replication_0s_own(sweep_dir: Path, results: plots.Results) -> None:
+    """The records charts 6 and 7 read are those a plain run of replication 0 of each
+    alternative gives (same seed, same scenario): the charts need not run the model."""
+    from servicesim.experiment.engine import chart_record
+    from servicesim.experiment.seeds import replication_seeds
+    from servicesim.experiment.store import read_chart_records
+    from servicesim.model.simulation import simulate
+
+    records = read_chart_records(sweep_dir)
+    assert sorted(records) == [a.id for a in results.alternatives]
+    seed = replication_seeds(int(results.seed), 1)[0]
+    for a in results.alternatives:
+        again = json.loads(json.dumps(chart_record(simulate(results.scenario(a), seed))))
+        assert records[a.id] == again
+        assert sum(c for _, c in again["cycle_time_counts"]) > 0
+
+
+def test_a_folder_without_chart_records_draws_the_other_charts(
+        sweep_dir: Path, tmp_path: Path) -> None:
+    """Results written before runs recorded chart data: charts 6 and 7 are skipped with a
+    warning naming the missing file; the other charts are drawn (chart 2 without the lost
+    margin)."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(sweep_dir, old)
+    (old / "chart_records.json").unlink()
+    with pytest.warns(UserWarning, match="chart_records.json") as caught:
+        written = plots.plot_all(old, formats=["png"])
+    skipped = {str(w.message).split()[1] for w in caught}
+    assert skipped == {"06-cycle-time", "07-unmet-demand"}
+    assert len(written) == len(plots.CHARTS) - 2
+    assert "Lost margin left out" in _texts(plots.cost_breakdown_chart(plots.load_results(old)))
+
+
+def test_resume_records_what_a_folder_lacks(sweep_dir: Path, tmp_path: Path) -> None:
+    """Resuming a folder without chart records (an older servicesim, or a failed write)
+    simulates replication 0 of each alternative again: the same rows, and the records the
+    charts need."""
+    import shutil
+
+    out = tmp_path / "out"
+    old = out / "baseline" / sweep_dir.name
+    shutil.copytree(sweep_dir, old)
+    (old / "chart_records.json").unlink()
+    before = (old / "runs.csv").read_bytes()
+    scenario = apply_params(load_scenario(str(ROOT / "scenarios" / "baseline.yaml")),
+                            {"run.horizon_days": 120, "run.warmup_days": 20})
+    again = sweep(scenario, ["policy.service_target=" + ",".join(map(str, TARGETS))],
+                  replications=3, workers=1, out_dir=out, sweep_id=sweep_dir.name,
+                  resume=True)
+    assert again.n_simulations == len(TARGETS)  # replication 0 of each alternative
+    assert (old / "runs.csv").read_bytes() == before
+    assert (old / "chart_records.json").read_bytes() == \
+        (sweep_dir / "chart_records.json").read_bytes()

@@ -450,8 +450,8 @@ DEFAULT_SEARCH = ("policy.service_target", ("0.5", "0.999"))
 def _search_space(args: argparse.Namespace, scenario: Scenario) -> list[Any]:
     """The optimiser's space from --param KEY --bounds LOW HIGH pairs (and --integer);
     each key and both bounds are checked against the scenario before anything starts."""
-    from .experiment.engine import apply_params
     from .experiment.optimize import parse_bound
+    from .experiment.params import apply_params
 
     keys, bounds = list(args.keys), [tuple(b) for b in args.bounds]
     if not keys and len(bounds) <= 1:

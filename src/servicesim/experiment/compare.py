@@ -43,8 +43,9 @@ from ..kpis import KEY_FIGURES, KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.overrides import Override, with_overrides
 from ..scenario.schema import Scenario
 from ..text import aligned_line, clip, column_widths
-from .engine import apply_params, execute, make_tasks
+from .engine import execute, make_tasks
 from .executors import make_executor
+from .params import apply_params
 from .statistics import excludes_zero, figure_interval, paired_comparison
 from .store import RUNS_FILE, ResultsFolder, check_run_id, content_id
 from .sweep import progress_bar

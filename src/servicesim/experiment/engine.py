@@ -35,10 +35,10 @@ import numpy as np
 import yaml
 
 from ..errors import NOT_SET, Problem, ScenarioError
-from ..model.simulation import simulate
-from ..scenario.overrides import Override, with_overrides
+from ..model.simulation import ReplicationResult, simulate
 from ..scenario.schema import Scenario
 from .executors import ProcessPool
+from .params import apply_params
 from .seeds import replication_seeds
 
 MAX_ALTERNATIVES = 100_000
@@ -134,27 +134,8 @@ def grid(params: Sequence[Param]) -> list[dict[str, Any]]:
             for combo in itertools.product(*(p.values for p in params))]
 
 
-def _yaml_scalar(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)
-    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix(
-        "\n...").strip()
 
 
-def apply_params(scenario: Scenario, assignment: Mapping[str, Any],
-                 option: str = "--param") -> Scenario:
-    """The scenario with every ``key: value`` of ``assignment`` set and validated.
-
-    A key that does not exist, or a value the schema does not allow, raises
-    :class:`ScenarioError` naming the option, key, value and what is allowed.  Keys joined
-    by ``+`` move together: ``skus.A.policy.service_target+skus.B.policy.service_target``
-    sets both to the value (one target for a class of SKUs).
-    """
-    if not assignment:
-        return scenario
-    return with_overrides(scenario, [Override(k.strip(), _yaml_scalar(v), option)
-                                     for key, v in assignment.items()
-                                     for k in key.split("+")])
 
 
 def alternatives(scenario: Scenario, params: Sequence[Param]) -> list[
@@ -193,11 +174,35 @@ def make_tasks(items: Sequence[tuple[Mapping[str, Any], Scenario]], replications
             for i, (assignment, scenario) in enumerate(items) for r in range(replications)]
 
 
+CHART_RECORD = "chart_record"
+"""Key of the record that the row of an alternative's replication 0 carries for the charts
+(:func:`chart_record`); :func:`execute` takes it off the row and hands it to ``on_chart``."""
+
+
+def chart_record(result: ReplicationResult) -> dict[str, Any]:
+    """What the charts need of one replication beyond its figures: the order-cycle-time
+    histogram (``[upper bin edge in days, orders]`` of the non-empty bins), the units short
+    by reaction, units demanded and delivered, gross margin and defections."""
+    return {
+        "cycle_time_counts": [[edge, count]
+                              for edge, count in sorted(result.cycle_time_counts.items())],
+        "units_short_by_reaction": dict(result.units_short_by_reaction),
+        "units_demanded": result.details["units_demanded"],
+        "units_delivered": result.details["units_delivered"],
+        "gross_margin": result.kpis["gross_margin"],
+        "defections": result.kpis["defections"],
+    }
+
+
 def run_task(task: Task) -> dict[str, Any]:
-    """Simulate one task; its tidy row: alternative, parameters, replication, seed, figures."""
+    """Simulate one task; its tidy row: alternative, parameters, replication, seed, figures
+    (and, for replication 0, the chart record under :data:`CHART_RECORD`)."""
     result = simulate(task.scenario, task.seed)
-    return {"alternative": task.alternative, **dict(task.params),
-            "replication": task.replication, "seed": task.root_seed, **result.kpis}
+    row = {"alternative": task.alternative, **dict(task.params),
+           "replication": task.replication, "seed": task.root_seed, **result.kpis}
+    if task.replication == 0:
+        row[CHART_RECORD] = chart_record(result)
+    return row
 
 
 MAX_ATTEMPTS = 3
@@ -233,14 +238,18 @@ def _died(task: Task, attempts: int | None, detail: str = "") -> WorkerDied:
 def execute(tasks: Iterable[Task], executor: Executor | None = None, workers: int | None = None,
             on_row: Callable[[dict[str, Any]], None] | None = None, *,
             run: Callable[[Task], dict[str, Any]] = run_task,
-            max_attempts: int = MAX_ATTEMPTS) -> list[dict[str, Any]]:
+            max_attempts: int = MAX_ATTEMPTS,
+            on_chart: Callable[[int, dict[str, Any]], None] | None = None
+            ) -> list[dict[str, Any]]:
     """Run tasks and return their rows sorted by (alternative, replication).
 
     ``executor`` may be any ``concurrent.futures.Executor`` (a process pool, a Dask
     ``Client.get_executor()``, ...); without one, ``workers=1`` runs serially in this
     process and otherwise a process pool of ``workers`` (default: all cores) is used.
     ``on_row`` is called with each row as soon as it is done (in completion order);
-    ``run`` is what a worker calls on a task (default :func:`run_task`).
+    ``run`` is what a worker calls on a task (default :func:`run_task`).  A row's chart
+    record (:data:`CHART_RECORD`) is taken off it and given to ``on_chart`` with the row's
+    alternative, so that rows hold figures only.
 
     A worker process that dies breaks a process pool: the pool is rebuilt and the runs
     it held are run again, each alone, so that the one that ended the worker is found; a
@@ -253,6 +262,9 @@ def execute(tasks: Iterable[Task], executor: Executor | None = None, workers: in
     rows: list[dict[str, Any]] = []
 
     def done(row: dict[str, Any]) -> None:
+        record = row.pop(CHART_RECORD, None)
+        if record is not None and on_chart is not None:
+            on_chart(row["alternative"], record)
         rows.append(row)
         if on_row is not None:
             on_row(row)

@@ -68,8 +68,9 @@ from ..files import (
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
-from .engine import Task, apply_params, execute, make_tasks
+from .engine import Task, execute, make_tasks
 from .executors import ProcessPool, ignoring_interrupts, signal_number
+from .params import apply_params
 from .statistics import confidence_interval, holm, paired_comparison
 from .store import (
     COMPLETE,
@@ -77,9 +78,12 @@ from .store import (
     RUNNING,
     RUNS_FILE,
     SCENARIO_FILE,
+    ChartRecords,
     ResultsFolder,
     check_run_id,
     content_id,
+    read_chart_records,
+    with_chart_records,
 )
 from .sweep import progress_bar
 
@@ -552,6 +556,7 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
     batch = search.coarse_batch(n0)
     rounds = 0
     this_round: list[dict[str, Any]] = []  # rows of the round running now
+    charts = None if store is None else ChartRecords(store, keep=bool(earlier))
     try:
         with _pool(executor, workers) as pool:
             while batch and rounds < MAX_ROUNDS:
@@ -566,7 +571,8 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                         this_round.append(row)
                         tick()
 
-                    rows = execute(batch, executor=pool, workers=workers, on_row=on_row)
+                    rows = execute(batch, executor=pool, workers=workers, on_row=on_row,
+                                   on_chart=None if charts is None else charts.add)
                 search.record(sorted([*known, *rows], key=lambda r: (r["alternative"],
                                                                      r["replication"])),
                               objective)
@@ -576,6 +582,8 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                         _write_progress(store, scenario, keys, settings, search_id,
                                         search.runs, command, started, rounds, RUNNING,
                                         with_scenario=rounds == 1)
+                        if charts is not None:
+                            charts.write()
                 _say_round(search, objective, alpha, rounds, say)
                 batch = search.next_batch(_assess(search.all(), alpha))
     except KeyboardInterrupt as exc:
@@ -584,6 +592,8 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
             with ignoring_interrupts():
                 _write_progress(store, scenario, keys, settings, search_id, rows,
                                 command, started, rounds, INTERRUPTED)
+                if charts is not None:
+                    charts.write()
         raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
     state = _assess(search.all(), alpha)
     if not math.isfinite(state.best.mean):
@@ -606,6 +616,8 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
     if store is not None:
         _write(result, store, scenario, keys, {**settings, "content_id": search_id},
                command, started)
+        if charts is not None:
+            charts.write()
         result.directory = directory
     return result
 
@@ -648,7 +660,9 @@ def _earlier_rows(store: ResultsFolder, search_id: str, resume: bool
                           f"{search_id!r}); run the same scenario, --param, --bounds and "
                           "settings as before, or choose another --id")
     table = store.read_runs() if resume else None
-    return table.by_key() if table is not None else {}
+    if table is None:
+        return {}
+    return with_chart_records(table.by_key(), read_chart_records(store.directory))
 
 
 def _reuse(earlier: Mapping[tuple[int, int], Mapping[str, Any]], task: Task,

@@ -17,7 +17,10 @@ saying what was run and how far it got (``manifest.json`` of a sweep or a compar
   result files uses it), a torn last line ignored; resume finds the rows already there by
   (alternative, replication) (:meth:`Table.by_key`);
 - a lock (:meth:`ResultsFolder.lock`): one writer at a time; a second sweep, optimisation
-  or comparison writing the same folder is refused at once with :class:`FolderLocked`.
+  or comparison writing the same folder is refused at once with :class:`FolderLocked`;
+- chart records (``chart_records.json``, :class:`ChartRecords`): what replication 0 of each
+  alternative recorded beyond its figures (the order-cycle-time histogram, the units short
+  by reaction), so that charts are drawn from files and never run the model again.
 
 What must match for a folder to be continued or reused (the sweep's identity, the
 optimisation's content id, the comparison's scenarios) stays with each kind of run: the
@@ -34,13 +37,16 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..files import OutputError, atomic_write_text, csv_cell, csv_text, jsonable, name_problem
+from ..scenario.schema import Scenario
+from ..scenario.serialise import parse_yaml
+from ..scenario.validation import scenario_from_dict
 
 __all__ = [
     "COMPLETE",
@@ -48,6 +54,8 @@ __all__ = [
     "INTERRUPTED",
     "RUNNING",
     "RUNS_FILE",
+    "CHARTS_FILE",
+    "ChartRecords",
     "SCENARIO_FILE",
     "FolderLocked",
     "ResultsFolder",
@@ -58,11 +66,14 @@ __all__ = [
     "content_id",
     "csv_line",
     "parse_cell",
+    "read_chart_records",
+    "read_scenario",
+    "with_chart_records",
     "read_table",
     "runs_text",
 ]
 
-RUNS_FILE, SCENARIO_FILE = "runs.csv", "scenario.yaml"
+RUNS_FILE, SCENARIO_FILE, CHARTS_FILE = "runs.csv", "scenario.yaml", "chart_records.json"
 RUNNING, INTERRUPTED, FAILED, COMPLETE = "running", "interrupted", "failed", "complete"
 """The ``status`` of a manifest: still being written, stopped by Ctrl-C or SIGTERM (resume
 continues it), stopped by an error, or done."""
@@ -215,8 +226,10 @@ class RunsFile:
 
     def __init__(self, path: Path, columns: Sequence[str],
                  rows: Mapping[Key, Mapping[str, Any]] | None = None,
-                 interval: float = FLUSH_SECONDS) -> None:
+                 interval: float = FLUSH_SECONDS,
+                 after_write: Callable[[], None] | None = None) -> None:
         self.path, self.columns = path, list(columns)
+        self.after_write = after_write  # e.g. the chart records of the rows just written
         self.header = csv_line(self.columns)
         self.rows: dict[Key, Mapping[str, Any]] = dict(rows or {})
         self.lines: dict[Key, str] = {k: self._line(r) for k, r in self.rows.items()}
@@ -247,6 +260,8 @@ class RunsFile:
         atomic_write_text(self.path, self.header + "".join(self.lines[k]
                                                            for k in sorted(self.lines)))
         self.dirty = False
+        if self.after_write is not None:
+            self.after_write()
         self.last_write = time.monotonic()
         # a large file is rewritten less often, so that writing never dominates
         self.interval = max(self.min_interval, 5 * (self.last_write - start))
@@ -355,3 +370,78 @@ class ResultsFolder:
             yield
         finally:
             held.release()
+
+
+# ---------------------------------------------------------------------- chart records
+
+
+class ChartRecords:
+    """The chart records of a results folder, by alternative, written atomically to
+    ``chart_records.json`` right after the rows they belong to (:meth:`write`, which the
+    writer of ``runs.csv`` calls), so that a record never stands without its row.
+
+    ``keep``: continue the records already in the folder (a resumed run); otherwise the
+    folder's old records are removed, so that they never describe other rows."""
+
+    def __init__(self, folder: ResultsFolder, keep: bool) -> None:
+        self.folder = folder
+        self.dirty = False
+        self.records: dict[int, dict[str, Any]] = {}
+        if keep:
+            self.records = read_chart_records(folder.directory)
+        else:
+            try:
+                (folder.directory / CHARTS_FILE).unlink(missing_ok=True)
+            except OSError as exc:
+                raise folder.error(f"cannot remove {folder.directory / CHARTS_FILE}: "
+                                   f"{exc.strerror or exc}") from None
+
+    def add(self, alternative: int, record: Mapping[str, Any]) -> None:
+        """Keep ``alternative``'s record (written with the next :meth:`write`)."""
+        self.records[int(alternative)] = dict(record)
+        self.dirty = True
+
+    def write(self) -> None:
+        """Rewrite the file if a record came since the last write."""
+        if not self.dirty:
+            return
+        document = {"alternatives": {str(k): self.records[k] for k in sorted(self.records)}}
+        self.folder.write_text(CHARTS_FILE, json.dumps(
+            jsonable(document), ensure_ascii=False, allow_nan=False) + "\n")
+        self.dirty = False
+
+
+def read_chart_records(directory: str | os.PathLike[str]) -> dict[int, dict[str, Any]]:
+    """The chart records of a results folder by alternative ({} when it has none: a folder
+    written before runs recorded them); an unreadable file raises
+    :class:`~servicesim.files.OutputError` naming it."""
+    path = Path(directory) / CHARTS_FILE
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return {int(k): v for k, v in document["alternatives"].items()}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise OutputError(f"cannot read {path}: {exc}; run the sweep or optimisation "
+                          "again to record it") from None
+
+
+
+def with_chart_records(rows: Mapping[Key, Any], records: Mapping[int, Any]) -> dict[Key, Any]:
+    """``rows`` less the replication-0 rows whose chart record is missing (the record's
+    write failed, or an older servicesim wrote the folder): a resumed run simulates them
+    again, which gives the same row and records what the charts need."""
+    return {key: row for key, row in rows.items() if key[1] != 0 or key[0] in records}
+
+def read_scenario(directory: str | os.PathLike[str]) -> Scenario:
+    """The scenario as run (``scenario.yaml`` of a results folder), validated; a missing or
+    unreadable file raises :class:`~servicesim.files.OutputError` naming it, an invalid one
+    :class:`~servicesim.errors.ScenarioError`."""
+    path = Path(directory) / SCENARIO_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise OutputError(f"{path} is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"cannot read {path}: {exc}") from None
+    return scenario_from_dict(parse_yaml(text, str(path)), str(path))

@@ -43,8 +43,9 @@ from ..files import OutputError, csv_cell, safe_folder_name
 from ..kpis import SUMMARY_KEYS
 from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
-from .engine import Param, Task, alternatives, apply_params, execute, make_tasks, parse_param
+from .engine import Param, Task, alternatives, execute, make_tasks, parse_param
 from .executors import ignoring_interrupts, make_executor, signal_number
+from .params import apply_params
 from .statistics import figure_interval
 from .store import (
     COMPLETE,
@@ -53,11 +54,14 @@ from .store import (
     RUNNING,
     RUNS_FILE,
     SCENARIO_FILE,
+    ChartRecords,
     ResultsFolder,
     RunsFile,
     check_run_id,
     content_id,
     csv_line,
+    read_chart_records,
+    with_chart_records,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -307,7 +311,7 @@ def _read_runs(plan: SweepPlan) -> dict[Key, dict[str, Any]]:
         row = _parse_row(list(cells), plan)
         if row is not None:
             rows.setdefault((row["alternative"], row["replication"]), row)
-    return rows
+    return with_chart_records(rows, read_chart_records(plan.directory))
 
 
 def _parse_row(cells: list[str], plan: SweepPlan) -> dict[str, Any] | None:
@@ -442,7 +446,9 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
                                "status": RUNNING, "n_simulations": 0}
     sessions = [*plan.sessions, session]
     tasks = plan.pending()
-    runs = RunsFile(folder.runs_path, plan.columns, plan.done, interval=_FLUSH_SECONDS)
+    charts = ChartRecords(folder, keep=plan.resume)
+    runs = RunsFile(folder.runs_path, plan.columns, plan.done, interval=_FLUSH_SECONDS,
+                    after_write=charts.write)
     folder.write_text(SCENARIO_FILE, dump_scenario(plan.scenario))
     runs.write()
     with suppress(FileNotFoundError):  # a summary of an earlier run is stale until the end
@@ -463,10 +469,10 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
         local = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
         try:
             if executor is not None or local == 1:
-                execute(tasks, executor, workers=1, on_row=on_row)
+                execute(tasks, executor, workers=1, on_row=on_row, on_chart=charts.add)
             else:
                 with make_executor(workers=local) as (pool, _):
-                    execute(tasks, pool, workers=1, on_row=on_row)
+                    execute(tasks, pool, workers=1, on_row=on_row, on_chart=charts.add)
         except KeyboardInterrupt as exc:
             with ignoring_interrupts():  # a second Ctrl-C must not cut the saving short
                 finish(INTERRUPTED)

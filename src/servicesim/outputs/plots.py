@@ -17,13 +17,12 @@
 7. :func:`unmet_demand_chart` — where the units short at a stockout went (backorder, wait,
    switch, defect) against service.
 
-Charts 6 and 7 and the lost margin of chart 2 need figures the result files do not hold
-(``runs.csv`` has only the summary figures per replication): they come from one
-re-simulation of replication 0 of the alternatives shown (its seed is the one the sweep used,
-so the numbers belong to the same customers), made from the folder's ``scenario.yaml`` and
-the alternatives' parameters.  Each such chart says so in its caption.
+Charts 6 and 7 and the lost margin of chart 2 need more than the summary figures of
+``runs.csv``: replication 0 of every alternative records them when it runs (the
+order-cycle-time histogram, the units short by reaction, units delivered; the results
+store's ``chart_records.json``).  Each such chart says so in its caption.
 
-This module only reads results (habit 1: plots depend on experiments, never the reverse).
+This module only reads result files; it never runs the model (an import contract checks it).
 Figures are built on matplotlib's Agg canvas without pyplot, under the house style
 ``style/servicesim.mplstyle`` applied as a context; global ``rcParams`` are never touched.
 """
@@ -43,9 +42,17 @@ from typing import Any
 
 import numpy as np
 
-from ..experiment.seeds import replication_seeds
+from ..errors import ScenarioError
+from ..experiment.params import apply_params
 from ..experiment.statistics import figure_interval, holm, paired_comparison
-from ..experiment.store import RUNS_FILE, read_table
+from ..experiment.store import (
+    CHARTS_FILE,
+    RUNS_FILE,
+    SCENARIO_FILE,
+    read_chart_records,
+    read_scenario,
+    read_table,
+)
 from ..files import OutputError
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 
@@ -55,7 +62,7 @@ __all__ = [
     "Alternative",
     "PlotError",
     "Results",
-    "Resimulation",
+    "RecordedRun",
     "cost_breakdown_chart",
     "cycle_time_chart",
     "inventory_chart",
@@ -71,8 +78,8 @@ STYLE_FILE = Path(__file__).with_name("style") / "servicesim.mplstyle"
 """The house style (slide-sized, large fonts, Okabe-Ito colours)."""
 ALPHA = 0.05
 """Level of the Holm-corrected paired tests that make a sweep's not-worse set."""
-MAX_RESIMULATED = 25
-"""Chart 7 re-simulates at most this many alternatives (evenly spread) of a large search."""
+MAX_SHOWN = 25
+"""Chart 7 shows at most this many alternatives (evenly spread) of a large search."""
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
 """Okabe-Ito, the colours of the style file, for explicit use."""
@@ -104,19 +111,29 @@ class Alternative:
 
 
 @dataclass(frozen=True)
-class Resimulation:
-    """What one re-simulated replication of an alternative adds to the result files."""
+class RecordedRun:
+    """What replication 0 of an alternative recorded for the charts beyond its figures
+    (``chart_records.json`` of the results folder)."""
 
     cycle_time_counts: np.ndarray
-    """Orders closed in the window per :class:`~servicesim.model.simulation.DayHistogram` bin."""
+    """Orders closed in the window in each non-empty bin of the cycle-time histogram."""
     cycle_time_edges: np.ndarray
-    """Upper edge (days) of each bin."""
+    """Upper edge (days) of each of those bins, increasing."""
     short_units: dict[str, float]
-    """Units short at a stockout in the window, by the customer's first reaction."""
+    """Units short at a stockout in the window, by the reaction drawn."""
     units_demanded: float
     units_delivered: float
     gross_margin: float
     defections: float
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> RecordedRun:
+        pairs = sorted((float(edge), int(count)) for edge, count in record["cycle_time_counts"])
+        return cls(np.asarray([c for _, c in pairs], dtype=float),
+                   np.asarray([e for e, _ in pairs], dtype=float),
+                   {str(k): float(v) for k, v in record["units_short_by_reaction"].items()},
+                   float(record["units_demanded"]), float(record["units_delivered"]),
+                   float(record["gross_margin"]), float(record["defections"]))
 
 
 @dataclass
@@ -139,7 +156,7 @@ class Results:
     seed: int | None = None
     replications: int = 0
     alpha: float = ALPHA
-    _resimulated: dict[int, Resimulation] = field(default_factory=dict, repr=False)
+    _records: dict[int, dict[str, Any]] | None = field(default=None, repr=False)
     _scenario: Any = field(default=None, repr=False)
 
     def by_id(self, alternative: int) -> Alternative:
@@ -151,48 +168,34 @@ class Results:
 
     @property
     def scenario_file(self) -> Path:
-        return self.directory / "scenario.yaml"
+        return self.directory / SCENARIO_FILE
 
     def scenario(self, alternative: Alternative | None = None) -> Any:
         """The scenario as run (``scenario.yaml``), with ``alternative``'s values set."""
-        from ..experiment.engine import apply_params
-        from ..inputs.scenario_file import load_scenario
-
         if self._scenario is None:
-            if not self.scenario_file.is_file():
-                raise PlotError(f"{self.scenario_file} is missing")
-            self._scenario = load_scenario(str(self.scenario_file))
+            try:
+                self._scenario = read_scenario(self.directory)
+            except (OutputError, ScenarioError) as exc:
+                raise PlotError(str(exc)) from None
         base = self._scenario
         return base if alternative is None else apply_params(base, alternative.params)
 
-    def resimulate(self, alternatives: Sequence[Alternative]) -> dict[int, Resimulation]:
-        """Replication 0 of each alternative, simulated again (cached): the cycle-time
-        histogram and the stockout reactions the result files do not hold."""
-        todo = [a for a in alternatives if a.id not in self._resimulated]
-        if todo:
-            root = self.seed if self.seed is not None else self.scenario().run.seed
-            seed = replication_seeds(int(root), 1)[0]
-            for alternative in todo:
-                self._resimulated[alternative.id] = _resimulate(self.scenario(alternative),
-                                                                seed)
-        return {a.id: self._resimulated[a.id] for a in alternatives}
-
-
-def _resimulate(scenario: Any, seed: Any) -> Resimulation:
-    from ..model.simulation import DayHistogram, ServiceModel
-
-    model = ServiceModel(scenario, seed, trace=True)
-    result = model.run()
-    counts = np.asarray(model.hist.counts, dtype=float)
-    edges = np.asarray([DayHistogram._bin(i)[1] for i in range(counts.size)])
-    short = {"backorder": 0.0, "wait": 0.0, "switch": 0.0, "defect": 0.0}
-    warmup = float(scenario.run.warmup_days)
-    for time, kind, info in result.trace or ():
-        if kind == "stockout" and time >= warmup:
-            short[info["reaction"]] = short.get(info["reaction"], 0.0) + info["short"]
-    return Resimulation(counts, edges, short, result.details["units_demanded"],
-                        result.details["units_delivered"], result.kpis["gross_margin"],
-                        result.kpis["defections"])
+    def recorded(self, alternatives: Sequence[Alternative]) -> dict[int, RecordedRun]:
+        """What replication 0 of each alternative recorded for the charts (the cycle-time
+        histogram, the units short by reaction); a PlotError when the folder lacks it."""
+        if self._records is None:
+            try:
+                self._records = read_chart_records(self.directory)
+            except OutputError as exc:
+                raise PlotError(str(exc)) from None
+        missing = [a.id for a in alternatives if a.id not in self._records]
+        if missing:
+            raise PlotError(
+                f"{self.directory / CHARTS_FILE} has no record of replication 0 of "
+                f"alternative(s) {', '.join(map(str, missing))} (results written by an "
+                "older servicesim, or replication 0 was not run); run them again with a "
+                "new --id to draw this chart")
+        return {a.id: RecordedRun.from_record(self._records[a.id]) for a in alternatives}
 
 
 def _read_csv(path: Path) -> list[dict[str, Any]]:
@@ -629,8 +632,8 @@ COST_KEYS = ("holding_cost", "ordering_cost", "transport_cost", "backorder_cost"
 
 def _lost_margin(results: Results, alternative: Alternative) -> float:
     """Mean lost units × the average unit margin (gross margin ÷ units delivered) of the
-    alternative's re-simulated replication 0."""
-    sim = results.resimulate([alternative])[alternative.id]
+    alternative's replication 0."""
+    sim = results.recorded([alternative])[alternative.id]
     margin = sim.gross_margin / sim.units_delivered if sim.units_delivered else 0.0
     return alternative.mean("lost_sales_units") * margin
 
@@ -641,14 +644,15 @@ def cost_breakdown_chart(results: Results) -> Any:
     per alternative, the alternatives ordered by their achieved item fill rate.
 
     Lost margin = mean lost sales units × the average unit margin, where the average unit
-    margin is gross margin ÷ units delivered of one re-simulated replication (units delivered
-    is not in ``runs.csv``).  Without ``scenario.yaml`` the lost margin is left out.
+    margin is gross margin ÷ units delivered of replication 0 (units delivered is not in
+    ``runs.csv``; it is in the chart records).  Without the records the lost margin is left
+    out.
     """
     ordered = sorted(results.alternatives, key=lambda a: (a.mean("item_fill_rate"), a.id))
     figure, ax = _new_figure()
     layers = {_label(k): np.array([a.mean(k) for a in ordered]) for k in COST_KEYS}
     note = ("Lost margin = mean lost sales units × average unit margin (gross margin ÷ units "
-            "delivered of replication 0, re-simulated).")
+            "delivered of replication 0).")
     try:
         layers["Lost margin"] = np.array([_lost_margin(results, a) for a in ordered])
     except PlotError as exc:
@@ -850,13 +854,13 @@ def cycle_time_chart(results: Results) -> Any:
     """Chart 6: the empirical distribution (ECDF) of the order cycle time of the optimum and
     the lowest and highest alternatives, with each segment's promised cycle time.
 
-    The distribution is that of one re-simulated replication (replication 0, the same seed
-    as in the sweep) of each alternative, from the model's cycle-time histogram (bins of
-    0.01 day below 10 days): ``runs.csv`` holds only the mean and 95th percentile.
+    The distribution is that of replication 0 of each alternative, from the cycle-time
+    histogram it recorded (bins of 0.01 day below 10 days): ``runs.csv`` holds only the mean
+    and 95th percentile.
     """
     figure, ax = _new_figure()
     shown = _shown_alternatives(results)
-    sims = results.resimulate(shown)
+    sims = results.recorded(shown)
     right = 0.0
     curves = []
     for i, a in enumerate(shown):
@@ -906,10 +910,10 @@ def cycle_time_chart(results: Results) -> Any:
         tail.grid(True, alpha=0.4)
     ax.set_xlabel("Order cycle time: order to last delivery (days)")
     ax.set_ylabel("Orders delivered within (%)")
-    ax.legend(loc="upper left", title="Re-simulated alternative", title_fontsize=14)
+    ax.legend(loc="upper left", title="Alternative (replication 0)", title_fontsize=14)
     _title(ax, results, "order cycle time distribution")
-    _caption(figure, "ECDF of one re-simulated replication per alternative (replication 0, "
-                     "the sweep's seed); runs.csv holds only the mean and 95th percentile per "
+    _caption(figure, "ECDF of replication 0 of each alternative (the histogram it "
+                     "recorded); runs.csv holds only the mean and 95th percentile per "
                      "replication.  Orders closed in the measured window; x axis cut at the "
                      "99.5th percentile.")
     return figure
@@ -932,14 +936,14 @@ def unmet_demand_chart(results: Results) -> Any:
     retry, switch, defect), as a share of units demanded, against the swept parameter;
     above each bar the mean defections over all replications (from ``runs.csv``).
 
-    The split by reaction comes from one re-simulated replication (replication 0) of each
-    alternative shown (at most :data:`MAX_RESIMULATED`, evenly spread): the summary figures
-    only hold the lost sales and defections.
+    The split by reaction is the one replication 0 of each alternative shown recorded (at
+    most :data:`MAX_SHOWN`, evenly spread): the summary figures only hold the lost sales and
+    defections.
     """
     axis = _x_axis(results)
     ordered = sorted(results.alternatives, key=lambda a: (axis.x(a), a.id))
-    shown = _spread(ordered, MAX_RESIMULATED)
-    sims = results.resimulate(shown)
+    shown = _spread(ordered, MAX_SHOWN)
+    sims = results.recorded(shown)
     figure, ax = _new_figure()
     positions = np.arange(len(shown))
     bottom = np.zeros(len(shown))
@@ -973,8 +977,8 @@ def unmet_demand_chart(results: Results) -> Any:
     labels.append("numbers above the bars: defections (customers, mean)")
     ax.legend(handles, labels, loc="upper right")
     _title(ax, results, "where unmet demand went")
-    _caption(figure, "Reactions from one re-simulated replication per alternative "
-                     "(replication 0); numbers above the bars: mean defections (customers) "
+    _caption(figure, "Reactions recorded by replication 0 of each alternative; "
+                     "numbers above the bars: mean defections (customers) "
                      f"over all replications.  {_n_text(results)}.")
     return figure
 
@@ -1011,7 +1015,7 @@ def plot_all(results_dir: str | Path, out_dir: str | Path | None = None,
     for stem, chart in CHARTS.items():
         try:
             figure = chart(results)
-        except PlotError as exc:  # e.g. no scenario.yaml to re-simulate from
+        except PlotError as exc:  # e.g. a folder without chart records
             warnings.warn(f"chart {stem} skipped: {exc}", stacklevel=2)
             continue
         for fmt in formats:

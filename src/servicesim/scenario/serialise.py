@@ -286,6 +286,12 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, encoded: bytes,
             line)
 
 
+
+def parse_yaml(text: str, file: str) -> Any:
+    """The plain data of one YAML document, read safely and bounded (:func:`_parse_yaml`);
+    a ScenarioError names ``file``."""
+    return _parse_yaml(text, file).data
+
 def _plain(value: Any, path: DataPath, lines: dict[DataPath, int],
            duplicates: list[tuple[DataPath, int, int]]) -> Any:
     """Plain dicts and lists (aliases copied), collecting key lines and duplicate keys."""
