@@ -170,9 +170,14 @@ _EXPECTED = {
 
 def _message(err: Mapping[str, Any], where: _Location) -> str:
     """What is wrong and what is allowed, in a planner's words."""
+    return _shape_message(err, where) or _value_message(err, where)
+
+
+def _shape_message(err: Mapping[str, Any], where: _Location) -> str | None:
+    """The message of a key that is unknown or missing, or of a mapping or distribution of
+    the wrong shape; None for any other error."""
     kind = err["type"]
     ctx = err.get("ctx") or {}
-    value = err.get("input")
     members = _tagged_members(_unwrap(where.annotation))
     if kind == "extra_forbidden":
         allowed = _model_keys(where.holder) if where.holder else []
@@ -195,6 +200,14 @@ def _message(err: Mapping[str, Any], where: _Location) -> str:
         allowed = _model_keys(where.annotation) if _is_model(where.annotation) else []
         return "expected a mapping of key: value pairs" + (
             f" (allowed keys: {', '.join(allowed)})" if allowed else "")
+    return None
+
+
+def _value_message(err: Mapping[str, Any], where: _Location) -> str:
+    """The message of a bad value: a name, a type, a choice, a bound or a length."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
     if where.is_key:
         if isinstance(value, bool):
             return (f"not a valid name; {_NAME_RULE}. YAML reads yes/no/on/off as "
