@@ -61,3 +61,16 @@ class PolicyFamily(ABC):
         _, quantity, order_up_to = self.levels(policy)
         batch = quantity or order_up_to - (policy.reorder_point or 0)
         return policy.demand_per_day * horizon / max(1, batch or 1)
+
+
+class OrderUpToAtReorderPoint(PolicyFamily):
+    """A family that orders up to S when the inventory position is at or below s: (s, S),
+    base-stock (s = S − 1) and, at its reviews, (R, s, S)."""
+
+    def levels(self, policy: DerivedPolicy) -> tuple[int | None, int, int]:
+        assert policy.reorder_point is not None and policy.order_up_to is not None
+        return policy.reorder_point, 0, policy.order_up_to
+
+    def order_quantity(self, policy: DerivedPolicy, position: int) -> int:
+        assert policy.reorder_point is not None and policy.order_up_to is not None
+        return policy.order_up_to - position if position <= policy.reorder_point else 0

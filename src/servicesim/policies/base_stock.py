@@ -3,11 +3,11 @@ inventory position at S."""
 
 from __future__ import annotations
 
-from .base import PolicyFamily
+from .base import OrderUpToAtReorderPoint
 from .derivation import Derivation, DerivedPolicy, Parameters, fill_rate_sq
 
 
-class BaseStock(PolicyFamily):
+class BaseStock(OrderUpToAtReorderPoint):
     """Base-stock.  α: smallest S with P(D_L ≤ S − 1) ≥ α; β: smallest S with
     E[(D_L − S + 1)^+] − E[(D_L − S)^+] ≤ 1 − β (the (s, Q) formula with Q = 1,
     s = S − 1); the reorder point is S − 1.  A given ``reorder_point`` without
@@ -35,13 +35,6 @@ class BaseStock(PolicyFamily):
             (1.0 if work.no_demand else fill_rate_sq(cover, big_s - 1, 1))
         return Parameters(big_s - 1, None, big_s, predicted, big_s - work.cover_mean)
 
-    def levels(self, policy: DerivedPolicy) -> tuple[int | None, int, int]:
-        assert policy.reorder_point is not None and policy.order_up_to is not None
-        return policy.reorder_point, 0, policy.order_up_to
-
-    def order_quantity(self, policy: DerivedPolicy, position: int) -> int:
-        assert policy.reorder_point is not None and policy.order_up_to is not None
-        return policy.order_up_to - position if position <= policy.reorder_point else 0
 
     def critical_base(self, policy: DerivedPolicy) -> int | None:
         """S."""

@@ -3,12 +3,12 @@ up to S."""
 
 from __future__ import annotations
 
-from .base import PolicyFamily
-from .derivation import Derivation, DerivedPolicy, Parameters
+from .base import OrderUpToAtReorderPoint
+from .derivation import Derivation, Parameters
 from .sq import cycle_service, derive_reorder_point
 
 
-class SS(PolicyFamily):
+class SS(OrderUpToAtReorderPoint):
     """(s, S).  Without either parameter, s as for (s, Q) and S = s + Q (Q =
     ``order_quantity`` or the EOQ); with s given, S = s + Q; with S given, s is derived with
     Q = S − s and capped at S − 1.  Starts with S on hand."""
@@ -31,11 +31,3 @@ class SS(PolicyFamily):
                 work.notes.append(f"order_up_to = reorder point + EOQ ({quantity})")
         return Parameters(s, None, big_s, cycle_service(work, s, big_s - s),
                           s - work.cover_mean)
-
-    def levels(self, policy: DerivedPolicy) -> tuple[int | None, int, int]:
-        assert policy.reorder_point is not None and policy.order_up_to is not None
-        return policy.reorder_point, 0, policy.order_up_to
-
-    def order_quantity(self, policy: DerivedPolicy, position: int) -> int:
-        assert policy.reorder_point is not None and policy.order_up_to is not None
-        return policy.order_up_to - position if position <= policy.reorder_point else 0
