@@ -62,6 +62,7 @@ class _Segment:
     sku: Callable[[], int]
     qty: Callable[[], int]
     react_u: Sampler
+    per_order: bool  # one reaction per order for all its short lines (reaction_per)
     patience: Sampler
     cum_other: tuple[tuple[str, float], ...]  # see reactions.shares
     last_other: str
@@ -202,6 +203,7 @@ def build_segment(sc: Scenario, root: np.random.SeedSequence, j: int, name: str,
     seg.sku = _sku_picker(probs, root, name)
     seg.qty = integer_sampler(spec.units_per_line, stream(root, "quantity", name))
     seg.react_u = uniforms(stream(root, "reaction", name))
+    seg.per_order = spec.reaction_per == "order"
     seg.patience = spec.patience_days.sampler(stream(root, "patience", name))
     seg.defect, seg.cum_other, seg.last_other = shares(spec.reactions)
     seg.defect_step = spec.defect_increase_per_stockout

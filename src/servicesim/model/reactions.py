@@ -142,6 +142,7 @@ class ReactionsMixin:
     tot_waiting: int
     tot_lost: int
     bo_cost_unit: float
+    bo_cost_order: float
     penalty: float
     short_by_reaction: dict[str, float]
     _log: Callable[..., None]
@@ -152,10 +153,21 @@ class ReactionsMixin:
 
     def _stockout(self, order: _Order, st: _Stock, units: int, now: float,
                   attempt: int) -> None:
-        """``units`` of a line of ``order`` are short: draw the reaction and apply it."""
+        """``units`` of a line of ``order`` are short: draw the reaction and apply it.
+
+        A segment that reacts per order (``reaction_per: order``, DOMAIN §2) draws at the
+        order's first short line and gives every other short line of the order the same
+        reaction (one stockout met, one draw).  A waiting line that comes back short draws
+        afresh, per line, in either mode: each waiting line returns after its own patience
+        delay, so the lines of the order are no longer decided together."""
         seg = order.seg
         st.stockout_since_receipt = True
-        reaction = draw(seg, order.cust, order.defecting and not attempt)
+        if attempt or not seg.per_order:
+            reaction = draw(seg, order.cust, order.defecting and not attempt)
+        elif order.reaction is None:
+            reaction = order.reaction = draw(seg, order.cust, order.defecting)
+        else:
+            reaction = order.reaction
         if self.trace is not None:
             extra = {"attempt": attempt + 1} if attempt else {}
             self._log(now, "stockout", sku=st.name, segment=seg.name, customer=order.cust,
@@ -173,6 +185,9 @@ class ReactionsMixin:
         st.refloor()
         st.bo_units += units
         order.seg.bo_cost += self.bo_cost_unit * units
+        if not order.backordered:  # the cost per back-ordered order (DOMAIN §4), once
+            order.backordered = True
+            order.seg.bo_cost += self.bo_cost_order
         st.queue.append([order, units, units, now])
 
     def _schedule_retry(self, order: _Order, st: _Stock, units: int, attempt: int) -> None:

@@ -277,6 +277,9 @@ class Segment(_Model):
     promised_cycle_time_days: Days = 3.0
     priority: int = Field(default=1, ge=1, le=9)
     reactions: Reactions = Field(default_factory=lambda: Reactions(switch=1.0))
+    reaction_per: Literal["line", "order"] = "line"
+    """Draw the stockout reaction for every short line (a retail shopper decides item by
+    item) or once per order for all its short lines (a B2B buyer; DOMAIN §2)."""
     patience_days: Dist = Field(default_factory=lambda: _exponential(3.0))
     max_waits: int = Field(default=3, ge=0, le=1000)
     defect_increase_per_stockout: Probability = 0.0
@@ -361,6 +364,9 @@ class StockoutCosts(_Model):
 
     backorder_cost_per_unit: Money = 0.0
     backorder_cost_per_unit_per_day: Money = 0.0
+    backorder_cost_per_order: Money = 0.0
+    """Charged once for every order with at least one backordered line (DOMAIN §4: Coyle's
+    $150 per back-ordered order)."""
     lost_sale_penalty_per_unit: Money = 0.0
 
 
