@@ -65,8 +65,8 @@ def first_attempts(trace: list[tuple[float, str, dict[str, Any]]],
 
 
 def test_a_reaction_drawn_per_order_applies_to_every_short_line_of_the_order() -> None:
-    per_order = simulate(b2b("order"), 4, trace=True)
-    per_line = simulate(b2b("line"), 4, trace=True)
+    per_order = simulate(b2b("order", horizon_days=800.0), 4, trace=True)
+    per_line = simulate(b2b("line", horizon_days=800.0), 4, trace=True)
     assert per_order.trace is not None and per_line.trace is not None
     orders = first_attempts(per_order.trace, "key")
     several = [r for r in orders.values() if len(r) > 1]
@@ -75,7 +75,7 @@ def test_a_reaction_drawn_per_order_applies_to_every_short_line_of_the_order() -
     assert len({r[0] for r in several}) == len(REACTIONS)  # every reaction, whole orders
     # per line, the short lines of one order do differ (the test can tell the modes apart)
     mixed = [r for r in first_attempts(per_line.trace, "key").values() if len(set(r)) > 1]
-    assert len(mixed) > 3
+    assert len(mixed) > 2
     # a segment left at the default draws per line in both runs
     assert any(len(set(r)) > 1 for r in first_attempts(per_order.trace, "retail").values())
 
@@ -83,7 +83,8 @@ def test_a_reaction_drawn_per_order_applies_to_every_short_line_of_the_order() -
 def test_a_waiting_line_that_comes_back_short_draws_again_for_itself() -> None:
     """Per order, the first attempt decides for all short lines; each waiting line returns
     after its own patience delay, and if it is short again it draws its own reaction."""
-    r = simulate(b2b("order"), 8, trace=True)
+    mix = {"wait": 0.6, "backorder": 0.2, "switch": 0.2}
+    r = simulate(b2b("order", reactions=mix), 8, trace=True)
     assert r.trace is not None
     retries = [info for _, kind, info in r.trace
                if kind == "stockout" and info["segment"] == "key" and "attempt" in info]

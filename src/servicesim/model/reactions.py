@@ -103,13 +103,14 @@ def shares(reactions: Any) -> tuple[float, tuple[tuple[str, float], ...], str]:
     return getattr(reactions, RISING), tuple(edges), others[-1]
 
 
-def draw(seg: _Segment, cust: int, defecting: bool) -> str:
-    """Draw the customer's reaction to a stockout (DOMAIN §2).
+def draw(seg: _Segment, st: _Stock, cust: int, defecting: bool) -> str:
+    """Draw the customer's reaction to a stockout of ``st`` (DOMAIN §2) from that SKU's
+    stream (keyed by its name: another SKU's stockouts do not shift it).
 
     The chance of defection rises by ``defect_step`` with each stockout met before; the other
     reactions share the rest in proportion.  A customer already defecting with this order
     defects again (the draw is still taken, so the stream does not shift)."""
-    u = seg.react_u()
+    u = st.react_u()
     if defecting:
         return RISING
     met = seg.stockouts[cust]
@@ -157,15 +158,16 @@ class ReactionsMixin:
 
         A segment that reacts per order (``reaction_per: order``, DOMAIN §2) draws at the
         order's first short line and gives every other short line of the order the same
-        reaction (one stockout met, one draw).  A waiting line that comes back short draws
+        reaction (one stockout met, one draw, from the stream of the SKU of the first short
+        line).  A waiting line that comes back short draws
         afresh, per line, in either mode: each waiting line returns after its own patience
         delay, so the lines of the order are no longer decided together."""
         seg = order.seg
         st.stockout_since_receipt = True
         if attempt or not seg.per_order:
-            reaction = draw(seg, order.cust, order.defecting and not attempt)
+            reaction = draw(seg, st, order.cust, order.defecting and not attempt)
         elif order.reaction is None:
-            reaction = order.reaction = draw(seg, order.cust, order.defecting)
+            reaction = order.reaction = draw(seg, st, order.cust, order.defecting)
         else:
             reaction = order.reaction
         if self.trace is not None:
@@ -192,7 +194,7 @@ class ReactionsMixin:
 
     def _schedule_retry(self, order: _Order, st: _Stock, units: int, attempt: int) -> None:
         seg = order.seg
-        ev = self.env.timeout(seg.patience())
+        ev = self.env.timeout(seg.patience[st.index]())
         ev.callbacks.append(
             lambda _ev: self._retry(order, st, units, attempt)
         )

@@ -517,7 +517,7 @@ class Scenario(_Model):
     def _derive_order_intervals(self) -> None:
         """Calibrated item demand: each segment's order interval gives the data's line rate."""
         for seg_name, seg in list(self.segments.items()):
-            lines_per_day = sum((seg.sku_weights or {}).values())
+            lines_per_day = math.fsum((seg.sku_weights or {}).values())  # any SKU order
             if lines_per_day <= 0:
                 raise ValueError(f"segments.{seg_name} gets no demand from the item data "
                                  "(all its sku_weights are 0); give it a demand_share > 0 "
