@@ -159,9 +159,9 @@ class ReactionsMixin:
         A segment that reacts per order (``reaction_per: order``, DOMAIN §2) draws at the
         order's first short line and gives every other short line of the order the same
         reaction (one stockout met, one draw, from the stream of the SKU of the first short
-        line).  A waiting line that comes back short draws
-        afresh, per line, in either mode: each waiting line returns after its own patience
-        delay, so the lines of the order are no longer decided together."""
+        line).  A waiting line that comes back short draws afresh, per line, in either mode:
+        each waiting line returns after its own patience delay, so the lines of the order
+        are no longer decided together."""
         seg = order.seg
         st.stockout_since_receipt = True
         if attempt or not seg.per_order:
