@@ -251,9 +251,10 @@ def test_cli_json_and_set_for_all(tiny_file: Path, tmp_path: Path,
     (["--set-variant", "x:policy.service_target"], "is not key=value"),
     (["--set-variant", "x:policy.service_target=2"], "policy.service_target: value 2"),
     ([], "compare needs at least two scenarios"),
-    (["--set-variant", "a:run.seed=1", "--set-variant", "a:run.seed=2"],
-     "labels must differ"),
-    (["--id", "../x", "--set-variant", "a:run.seed=1"], "--id '../x'"),
+    (["--set-variant", "a:policy.service_target=0.9", "--set-variant",
+      "a:policy.service_target=0.8"], "labels must differ"),
+    (["--id", "../x", "--set-variant", "a:policy.service_target=0.9"], "--id '../x'"),
+    (["--set-variant", "a:run.seed=1"], "run.seed cannot differ between alternatives"),
 ])
 def test_cli_bad_input_exits_2(tiny_file: Path, tmp_path: Path, extra: list[str],
                                expected: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,3 +95,26 @@ def test_reaction_mixes_can_be_swept_as_a_yaml_list() -> None:
     assert alts[0][1].segments["s"].reactions.switch == 0.0  # unset keys take defaults
     with pytest.raises(ScenarioError, match="sum to 1"):
         alternatives(BASE, [parse_param("segments.s.reactions=[{wait: 0.5}]")])
+
+
+@pytest.mark.parametrize("text", ["run.seed=1,2,3", "run.replications=2:6:2",
+                                  "run.seed+policy.service_target=[1, 2]"])
+def test_seeds_and_replications_cannot_be_swept(text: str) -> None:
+    """Every alternative runs the same replications from the same seeds: sweeping them
+    would label rows with values they were not run with, so it is refused."""
+    with pytest.raises(ScenarioError, match="cannot differ between alternatives"):
+        alternatives(BASE, [parse_param(text)])
+
+
+@pytest.mark.parametrize("text", ["other seed:run.seed=5",
+                                  "more:run.replications=20,policy.service_target=0.9"])
+def test_seeds_and_replications_cannot_be_a_variant(text: str) -> None:
+    from servicesim.experiment.compare import Variant, apply_variant, parse_variant
+    from servicesim.scenario.overrides import Override
+
+    with pytest.raises(ScenarioError, match="run.* cannot differ"):
+        parse_variant(text)
+    label, _, change = text.partition(":")
+    key, _, value = change.split(",")[0].partition("=")
+    with pytest.raises(ScenarioError, match="cannot differ between alternatives"):
+        apply_variant(BASE, Variant(label, (Override(key, value, "--set-variant"),)))

@@ -416,7 +416,8 @@ def test_cli_answers_hostile_documents_with_exit_2(folder: Path, seed: int,
                       "--out", str(folder / "out"), "--workers", "1"],
             "optimize": ["optimize", str(path), "--out", str(folder / "out"), "--workers",
                          "1"],
-            "compare": ["compare", str(path), "--set-variant", "b:run.seed=1", "--out",
+            "compare": ["compare", str(path), "--set-variant",
+                        "b:policy.service_target=0.9", "--out",
                         str(folder / "out"), "--workers", "1"]}[command]
     code, err = run_cli(argv)
     assert code == (0 if isinstance(loaded, Scenario) else 2), err

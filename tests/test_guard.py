@@ -123,7 +123,8 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
     ["sweep", str(BASELINE), "--param", "policy.service_target=0.5:0.99:0.00001",
      "--horizon-days", "20000", "--workers", "2"],
     ["optimize", str(BASELINE), "--horizon-days", "5e6", "--workers", "2"],
-    ["compare", str(BASELINE), "--set-variant", "b:run.seed=1", "--horizon-days", "1e8",
+    ["compare", str(BASELINE), "--set-variant", "b:policy.service_target=0.9",
+     "--horizon-days", "1e8",
      "--workers", "2"],
 ], ids=["run", "sweep", "optimize", "compare"])
 def test_cli_refuses_before_simulating(argv: list[str], tmp_path: Path) -> None:

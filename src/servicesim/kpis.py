@@ -52,7 +52,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("transport_cost", "Transport cost", "money",
         "inbound + outbound (incl. backorder and expedited) shipments and units"),
     Kpi("backorder_cost", "Backorder cost", "money",
-        "per unit backordered + per unit-day on backorder"),
+        "per unit backordered + per unit-day on backorder + per order with a backordered line"),
     Kpi("operating_profit", "Operating profit", "money",
         "gross margin − logistics cost − fixed cost"),
     Kpi("avg_inventory_value", "Average inventory value", "money",

@@ -43,7 +43,7 @@ from ..kpis import KEY_FIGURES, KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.overrides import Override, with_overrides
 from ..scenario.schema import Scenario
 from ..text import aligned_line, clip, column_widths
-from .engine import execute, make_tasks
+from .engine import execute, make_tasks, refuse_experiment_keys
 from .executors import make_executor
 from .params import apply_params
 from .statistics import excludes_zero, figure_interval, paired_comparison
@@ -134,6 +134,7 @@ def parse_variant(text: str, option: str = "--set-variant") -> Variant:
             shown = part.strip() or "(nothing)"
             raise bad(f"{shown!r} is not key=value; {usage}")
         overrides.append(Override(key.strip(), value.strip(), option))
+    refuse_experiment_keys({o.key: o.value for o in overrides}, f"{option} {label}")
     return Variant(label, tuple(overrides))
 
 
@@ -143,6 +144,8 @@ def apply_variant(scenario: Scenario, variant: Variant | str,
     the variant, the key, the value and what is allowed)."""
     if isinstance(variant, str):
         variant = parse_variant(variant)
+    refuse_experiment_keys({o.key: o.value for o in variant.overrides},
+                           f"--set-variant {variant.label}")
     origins = {}
     overrides = []
     for o in variant.overrides:

@@ -97,6 +97,8 @@ def parse_param(text: str, option: str = "--param") -> Param:
                                  " or policy.service_target=0.9,0.95,0.99")
     if not spec:
         raise _bad(text, option, "no values given")
+    if key in EXPERIMENT_KEYS:
+        refuse_experiment_keys({key: spec}, option)
     if ":" in spec and not spec.lstrip().startswith(("{", "[")):
         return Param(key, _range_values(text, spec, option))
     if spec.startswith("["):  # a YAML list: each item is one value (mappings allowed)
@@ -136,11 +138,29 @@ def grid(params: Sequence[Param]) -> list[dict[str, Any]]:
 
 
 
+EXPERIMENT_KEYS = ("run.seed", "run.replications")
+"""Keys that belong to the whole experiment, not to one alternative: every alternative runs
+the same replications from the same seeds (common random numbers, DOMAIN §6)."""
+
+
+def refuse_experiment_keys(assignment: Mapping[str, Any], option: str) -> None:
+    """Raise :class:`ScenarioError` if ``assignment`` sets an :data:`EXPERIMENT_KEYS` key
+    (alone or joined by ``+``): alternatives cannot differ in their seeds or replications."""
+    problems = [
+        Problem(option, k.strip(), str(value), f"{k.strip()} cannot differ between "
+                "alternatives: they all run the same replications from the same seeds "
+                "(common random numbers); set it for the whole run with --seed or "
+                "--replications")
+        for key, value in assignment.items() for k in key.split("+")
+        if k.strip() in EXPERIMENT_KEYS]
+    if problems:
+        raise ScenarioError(problems)
 
 
 def alternatives(scenario: Scenario, params: Sequence[Param]) -> list[
         tuple[dict[str, Any], Scenario]]:
     """Every alternative of the grid with its validated scenario (all problems at once)."""
+    refuse_experiment_keys({p.key: ",".join(map(str, p.values)) for p in params}, "--param")
     out: list[tuple[dict[str, Any], Scenario]] = []
     problems: list[Problem] = []
     for assignment in grid(params):
@@ -427,4 +447,5 @@ def _on_pool(pool: ProcessPool, tasks: Sequence[Task], run: Callable[[Task], dic
 
 
 __all__ = ["MAX_ATTEMPTS", "Param", "Task", "WorkerDied", "alternatives", "apply_params",
-           "describe_task", "execute", "grid", "make_tasks", "parse_param", "run_task"]
+           "describe_task", "execute", "grid", "make_tasks", "parse_param",
+           "refuse_experiment_keys", "run_task"]

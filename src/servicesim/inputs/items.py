@@ -1010,7 +1010,7 @@ def abc_classes(revenue: Mapping[str, float], thresholds: tuple[float, float] = 
     revenue share of the SKUs ranked above it is below ``thresholds[0]`` (so the SKU that
     crosses 80 % is still A), B likewise below ``thresholds[1]``, else C.  SKUs without
     revenue are C."""
-    total = sum(revenue.values())
+    total = math.fsum(revenue.values())  # exact: the same in any row order
     ranked = sorted(revenue, key=lambda k: (-revenue[k], k))
     classes: dict[str, str] = {}
     before = 0.0
@@ -1373,7 +1373,7 @@ def _classify(fit: ItemsFit, master: Mapping[str, MasterRow], revenue: Mapping[s
     """Revenue shares and the ABC and XYZ classes of every fit row (the master's own labels
     win over the computed ones)."""
     abc = abc_classes(revenue, source.abc_thresholds)
-    total = sum(revenue.values())
+    total = math.fsum(revenue.values())  # exact: the same in any row order
     for record in fit.rows:
         row = master[record["sku"]].fields
         record["revenue_share"] = record["annual_revenue"] / total if total > 0 else 0.0

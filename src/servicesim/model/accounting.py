@@ -179,7 +179,7 @@ class Money:
         finance = model.scenario.finance
         stocks, segments = model.stocks, model.segments
         holding = _total(by_sku, "holding_cost")
-        # backorder cost: per unit backordered + per unit-day (time integral, exact)
+        # backorder cost: per unit and per order backordered + per unit-day (time integral)
         backorder = sum(seg.bo_cost for seg in segments) \
             + model.bo_cost_day * sum(st.a_bo for st in stocks)
         outbound = sum(seg.out_cost for seg in segments)

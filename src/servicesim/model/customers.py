@@ -9,6 +9,7 @@ those segments order on their own clocks.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from ..scenario.schema import Scenario, Segment
 from .clock import Wakeup, event_queue
 from .reactions import shares
 from .stock import MAIN, StockPoints, _Stock
-from .streams import stream, uniforms
+from .streams import PerSku, stream, uniforms
 
 if TYPE_CHECKING:
     from .fulfilment import _Order
@@ -61,8 +62,8 @@ class _Segment:
     lines: Callable[[], int]
     sku: Callable[[], int]
     qty: Callable[[], int]
-    react_u: Sampler
-    patience: Sampler
+    per_order: bool  # one reaction per order for all its short lines (reaction_per)
+    patience: PerSku  # patience delays, a stream per SKU (indexed by SKU position)
     cum_other: tuple[tuple[str, float], ...]  # see reactions.shares
     last_other: str
     defect: float
@@ -197,12 +198,19 @@ def build_segment(sc: Scenario, root: np.random.SeedSequence, j: int, name: str,
         seg.interval = spec.order_interval_days.sampler(arr_rng)
     seg.pick = uniforms(stream(root, "customer", name))
     seg.lines = integer_sampler(spec.lines_per_order, stream(root, "lines", name))
-    weights = np.asarray(sc.sku_weights(name), dtype=float)
+    # the SKUs in the order of their names: a line's SKU and the customer value do not
+    # depend on the order in which the scenario lists the SKUs (DOMAIN §2)
+    by_name = np.array(sorted(range(len(sc.skus)), key=list(sc.skus).__getitem__),
+                       dtype=np.int64)
+    weights = np.asarray(sc.sku_weights(name), dtype=float)[by_name]
     probs = weights / weights.sum()
-    seg.sku = _sku_picker(probs, root, name)
+    seg.sku = _sku_picker(probs, by_name, root, name)
     seg.qty = integer_sampler(spec.units_per_line, stream(root, "quantity", name))
-    seg.react_u = uniforms(stream(root, "reaction", name))
-    seg.patience = spec.patience_days.sampler(stream(root, "patience", name))
+    # a waiting line's patience comes from a stream per SKU (the reactions too, see
+    # _Stock.react_u), so it does not shift when another SKU's stockouts change
+    seg.per_order = spec.reaction_per == "order"
+    seg.patience = PerSku(root, "patience", name, list(sc.skus),
+                          functools.partial(_patience_sampler, spec.patience_days))
     seg.defect, seg.cum_other, seg.last_other = shares(spec.reactions)
     seg.defect_step = spec.defect_increase_per_stockout
     seg.max_waits = spec.max_waits
@@ -210,7 +218,7 @@ def build_segment(sc: Scenario, root: np.random.SeedSequence, j: int, name: str,
     seg.promise_tol = seg.promise + 1e-9
     ob = sc.outbound
     seg.ship_cost, seg.ship_unit_cost = ob.cost_per_shipment, ob.cost_per_unit
-    seg.clv = _customer_value(sc, spec, probs, margins, seg.mean_interval)
+    seg.clv = _customer_value(sc, spec, probs, margins[by_name], by_name, seg.mean_interval)
     seg.wom_debt = 0.0
     # units delivered in the window, per SKU (checked per delivery: never reset)
     seg.delivered = [0] * len(sc.skus)
@@ -222,28 +230,37 @@ def build_segment(sc: Scenario, root: np.random.SeedSequence, j: int, name: str,
     return seg
 
 
-def _sku_picker(probs: np.ndarray, root: np.random.SeedSequence,
+def _patience_sampler(dist: Any, rng: np.random.Generator) -> Sampler:
+    """Patience delays of a SKU's waiting lines: a few per SKU, so in small blocks."""
+    return dist.sampler(rng, first=4)  # type: ignore[no-any-return]
+
+
+def _sku_picker(probs: np.ndarray, by_name: np.ndarray, root: np.random.SeedSequence,
                 name: str) -> Callable[[], int]:
-    """SKU positions drawn by inverse transform on the cumulative weights, in blocks."""
+    """SKU positions drawn by inverse transform on the cumulative weights, in blocks;
+    ``probs`` are the weights of the SKUs in the order of their names, ``by_name`` their
+    positions in the scenario."""
     if np.count_nonzero(probs) == 1:
-        return itertools.repeat(int(np.flatnonzero(probs)[0])).__next__
+        return itertools.repeat(int(by_name[np.flatnonzero(probs)[0]])).__next__
     cum = np.cumsum(probs)
     cum[-1] = 1.0
     sku_rng = stream(root, "sku", name)
-    blocks = (as_draws(np.searchsorted(cum, sku_rng.random(size), "right"))
+    blocks = (as_draws(by_name[np.searchsorted(cum, sku_rng.random(size), "right")])
               for size in block_sizes())
     return itertools.chain.from_iterable(blocks).__next__
 
 
 def _customer_value(sc: Scenario, spec: Segment, probs: np.ndarray, margins: np.ndarray,
-                    mean_interval: float) -> float:
+                    by_name: np.ndarray, mean_interval: float) -> float:
     """Customer lifetime value lost per defection, CLV = m·r / (1 + i − r) (DOMAIN §4,
-    Gupta & Lehmann), m the annual margin of a customer's expected orders."""
+    Gupta & Lehmann), m the annual margin of a customer's expected orders; ``probs`` and
+    ``margins`` are over the SKUs in the order of their names, ``by_name`` their positions."""
     mean_lines = integer_moments(spec.lines_per_order, 1)[0]
     seg_qty = integer_moments(spec.units_per_line, 1)[0]
-    mean_qty = np.array([seg_qty if sku.units_per_line is None
-                         else integer_moments(sku.units_per_line, 1)[0]
-                         for sku in sc.skus.values()])
+    skus = list(sc.skus.values())
+    mean_qty = np.array([seg_qty if skus[i].units_per_line is None
+                         else integer_moments(skus[i].units_per_line, 1)[0]
+                         for i in by_name.tolist()])
     line_margin = float(np.dot(probs, mean_qty * margins))  # margin of a line
     annual_margin = sc.finance.days_per_year / mean_interval * mean_lines * line_margin
     ret, disc = spec.retention_rate_per_year, sc.finance.clv_discount_rate_per_year
@@ -312,8 +329,8 @@ class CustomersMixin:
                 else:
                     yield timeout(delay if env._now == before else t - env._now)
                 n = len(active)
-                if n:
-                    place(seg, active[int(pick() * n)] if n > 1 else active[0], env._now)
+                if n:  # the choice is drawn even from one customer, as when merged
+                    place(seg, active[int(pick() * n)], env._now)
         else:
             yield from self._renewal_arrivals(seg)
 
@@ -395,7 +412,7 @@ class CustomersMixin:
             active = seg.active
             n = len(active)
             if n and not inline:
-                place(seg, active[int(seg.pick() * n)] if n > 1 else active[0], t)
+                place(seg, active[int(seg.pick() * n)], t)
             elif n:  # _place_order, inlined (see the docstring)
                 u = seg.pick()
                 cust = -1  # who ordered matters only at a stockout: looked up there
@@ -417,7 +434,7 @@ class CustomersMixin:
                     if left < st.floor:
                         if left < st.ship_floor:
                             if cust < 0:
-                                cust = active[int(u * n)] if n > 1 else active[0]
+                                cust = active[int(u * n)]
                             shipped, order = line(seg, cust, st, q, t, done, delivered, order)
                             ship_units += shipped
                             continue

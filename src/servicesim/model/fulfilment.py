@@ -29,7 +29,8 @@ class _Order:
     """An order with lines still open (backordered or waiting)."""
 
     __slots__ = ("seg", "cust", "t", "proc_done", "pending", "last_delivery", "lost",
-                 "damaged", "doc_error", "short_units", "short_lines", "defecting")
+                 "damaged", "doc_error", "short_units", "short_lines", "defecting", "reaction",
+                 "backordered")
 
     def __init__(self, seg: _Segment, cust: int, t: float, proc_done: float) -> None:
         self.seg = seg
@@ -44,6 +45,8 @@ class _Order:
         self.short_units = 0  # units not shipped at once (backordered, waiting or lost)
         self.short_lines = 0
         self.defecting = False  # the customer defects once the order is placed
+        self.reaction: str | None = None  # drawn once for the order (``reaction_per: order``)
+        self.backordered = False  # a line was backordered (the per-order backorder cost)
 
 
 class FulfilmentMixin:

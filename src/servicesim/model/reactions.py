@@ -103,13 +103,14 @@ def shares(reactions: Any) -> tuple[float, tuple[tuple[str, float], ...], str]:
     return getattr(reactions, RISING), tuple(edges), others[-1]
 
 
-def draw(seg: _Segment, cust: int, defecting: bool) -> str:
-    """Draw the customer's reaction to a stockout (DOMAIN §2).
+def draw(seg: _Segment, st: _Stock, cust: int, defecting: bool) -> str:
+    """Draw the customer's reaction to a stockout of ``st`` (DOMAIN §2) from that SKU's
+    stream (keyed by its name: another SKU's stockouts do not shift it).
 
     The chance of defection rises by ``defect_step`` with each stockout met before; the other
     reactions share the rest in proportion.  A customer already defecting with this order
     defects again (the draw is still taken, so the stream does not shift)."""
-    u = seg.react_u()
+    u = st.react_u()
     if defecting:
         return RISING
     met = seg.stockouts[cust]
@@ -142,6 +143,7 @@ class ReactionsMixin:
     tot_waiting: int
     tot_lost: int
     bo_cost_unit: float
+    bo_cost_order: float
     penalty: float
     short_by_reaction: dict[str, float]
     _log: Callable[..., None]
@@ -152,10 +154,22 @@ class ReactionsMixin:
 
     def _stockout(self, order: _Order, st: _Stock, units: int, now: float,
                   attempt: int) -> None:
-        """``units`` of a line of ``order`` are short: draw the reaction and apply it."""
+        """``units`` of a line of ``order`` are short: draw the reaction and apply it.
+
+        A segment that reacts per order (``reaction_per: order``, DOMAIN §2) draws at the
+        order's first short line and gives every other short line of the order the same
+        reaction (one stockout met, one draw, from the stream of the SKU of the first short
+        line).  A waiting line that comes back short draws afresh, per line, in either mode:
+        each waiting line returns after its own patience delay, so the lines of the order
+        are no longer decided together."""
         seg = order.seg
         st.stockout_since_receipt = True
-        reaction = draw(seg, order.cust, order.defecting and not attempt)
+        if attempt or not seg.per_order:
+            reaction = draw(seg, st, order.cust, order.defecting and not attempt)
+        elif order.reaction is None:
+            reaction = order.reaction = draw(seg, st, order.cust, order.defecting)
+        else:
+            reaction = order.reaction
         if self.trace is not None:
             extra = {"attempt": attempt + 1} if attempt else {}
             self._log(now, "stockout", sku=st.name, segment=seg.name, customer=order.cust,
@@ -173,11 +187,14 @@ class ReactionsMixin:
         st.refloor()
         st.bo_units += units
         order.seg.bo_cost += self.bo_cost_unit * units
+        if not order.backordered:  # the cost per back-ordered order (DOMAIN §4), once
+            order.backordered = True
+            order.seg.bo_cost += self.bo_cost_order
         st.queue.append([order, units, units, now])
 
     def _schedule_retry(self, order: _Order, st: _Stock, units: int, attempt: int) -> None:
         seg = order.seg
-        ev = self.env.timeout(seg.patience())
+        ev = self.env.timeout(seg.patience[st.index]())
         ev.callbacks.append(
             lambda _ev: self._retry(order, st, units, attempt)
         )

@@ -157,6 +157,7 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         so = sc.stockout_costs
         self.bo_cost_unit = so.backorder_cost_per_unit
         self.bo_cost_day = so.backorder_cost_per_unit_per_day
+        self.bo_cost_order = so.backorder_cost_per_order
         self.penalty = so.lost_sale_penalty_per_unit
 
     def _reset_window(self) -> None:

@@ -32,6 +32,7 @@ from .streams import (
     generator,
     on_first_use,
     purchase_orders_expected,
+    uniforms,
 )
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class _Stock:
     """False sends every line through the full path (the tests' reference)."""
     queue: deque[list[Any]]  # open backordered lines: [order, units unfilled, units, since]
     lead_time: Sampler
+    react_u: Sampler  # uniforms for the reactions to this SKU's stockouts (its own stream)
     supplier: Supplier
     # time integrals over the window, kept *to the horizon*: a level change of Δ at time t
     # adds Δ·(horizon − t), so nothing needs bringing up to date between changes
@@ -189,6 +191,9 @@ def build_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
     # ``stream`` makes one at a time, at a fraction of the cost)
     lead_seeds = keyed_seeds(root, "lead_time", list(sc.skus))
     quantity_seeds = keyed_seeds(root, "sku_quantity", list(sc.skus))
+    # the reactions to a SKU's stockouts draw from its own stream, so they do not shift
+    # when another SKU's stockouts change (DOMAIN §2)
+    reaction_seeds = keyed_seeds(root, "reaction", list(sc.skus))
     sku_policies = sc.sku_policies()
     horizon = float(sc.run.horizon_days)
     for i, (name, sku) in enumerate(sc.skus.items()):
@@ -213,7 +218,11 @@ def build_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
                        first: int = first_block(n_lines)) -> Callable[[], int]:
             return integer_sampler(dist, generator(seed), first=first)
 
+        def reaction_uniforms(seed: Any = reaction_seeds[i]) -> Sampler:
+            return uniforms(generator(seed))
+
         on_first_use(st, "lead_time", lead_times)
+        on_first_use(st, "react_u", reaction_uniforms)
         # a SKU's own quantity per line: its own stream, keyed by its name (CRN)
         st.qty = None
         if sku.units_per_line is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._seeds import crc32
+from .._seeds import crc32, keyed_seeds
 from ..policies.derivation import DerivedPolicy
 from ..policies.registry import policy_family
 from ..scenario.distributions import as_draws, block_sizes, integer_moments
@@ -37,6 +37,38 @@ def generator(seed: Any) -> np.random.Generator:
     """The generator of one stream: PCG64 seeded by a child ``SeedSequence`` (or the
     equal :class:`~servicesim._seeds.FixedSeed` of :func:`~servicesim._seeds.keyed_seeds`)."""
     return np.random.Generator(np.random.PCG64(seed))
+
+
+class PerSku(dict[int, Callable[[], Any]]):
+    """The samplers of one stochastic source of a segment, one stream per SKU, keyed by the
+    names of the source, the segment and the SKU: ``samplers[i]()`` draws for the SKU at
+    position ``i``, so what one SKU draws never depends on how often the others drew nor on
+    where they are listed (common random numbers, DOMAIN §2).
+
+    A SKU's stream is made at its first draw (most never draw: these sources serve
+    stockouts), the seeds of all of them together at the segment's first draw
+    (:func:`~servicesim._seeds.keyed_seeds`); ``make`` builds a sampler on a generator."""
+
+    __slots__ = ("_key", "_names", "_make", "_seeds")
+
+    def __init__(self, root: np.random.SeedSequence, source: str, owner: str,
+                 names: list[str], make: Callable[[np.random.Generator], Callable[[], Any]]
+                 ) -> None:
+        super().__init__()
+        self._key = (root, source, owner)
+        self._names = names
+        self._make = make
+        self._seeds: list[Any] | None = None
+
+    def __missing__(self, i: int) -> Callable[[], Any]:
+        seeds = self._seeds
+        if seeds is None:
+            root, source, owner = self._key
+            within = np.random.SeedSequence(root.entropy, pool_size=root.pool_size,
+                                            spawn_key=tuple(root.spawn_key) + (crc32(source),))
+            seeds = self._seeds = keyed_seeds(within, owner, self._names)
+        sampler = self[i] = self._make(generator(seeds[i]))
+        return sampler
 
 
 def on_first_use(owner: Any, attribute: str, make: Callable[[], Callable[[], Any]]) -> None:

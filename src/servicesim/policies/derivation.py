@@ -172,7 +172,8 @@ def sku_demands(scenario: Scenario) -> dict[str, SkuDemand]:
         lines_per_order, _ = integer_moments(seg.lines_per_order, 1)
         mean_q, square_q, one = _quantity_moments(seg.units_per_line)
         weights = np.asarray(scenario.sku_weights(seg_name), dtype=float)
-        rates = orders_per_day * lines_per_order * weights / weights.sum()
+        # fsum: exact, so the same whatever the order the SKUs are listed in
+        rates = orders_per_day * lines_per_order * weights / math.fsum(weights.tolist())
         lines += rates
         units += rates * np.where(own, own_mean, mean_q)
         second_moment += rates * np.where(own, own_square, square_q)

@@ -277,6 +277,9 @@ class Segment(_Model):
     promised_cycle_time_days: Days = 3.0
     priority: int = Field(default=1, ge=1, le=9)
     reactions: Reactions = Field(default_factory=lambda: Reactions(switch=1.0))
+    reaction_per: Literal["line", "order"] = "line"
+    """Draw the stockout reaction for every short line (a retail shopper decides item by
+    item) or once per order for all its short lines (a B2B buyer; DOMAIN §2)."""
     patience_days: Dist = Field(default_factory=lambda: _exponential(3.0))
     max_waits: int = Field(default=3, ge=0, le=1000)
     defect_increase_per_stockout: Probability = 0.0
@@ -361,6 +364,9 @@ class StockoutCosts(_Model):
 
     backorder_cost_per_unit: Money = 0.0
     backorder_cost_per_unit_per_day: Money = 0.0
+    backorder_cost_per_order: Money = 0.0
+    """Charged once for every order with at least one backordered line (DOMAIN §4: Coyle's
+    $150 per back-ordered order)."""
     lost_sale_penalty_per_unit: Money = 0.0
 
 
@@ -511,7 +517,7 @@ class Scenario(_Model):
     def _derive_order_intervals(self) -> None:
         """Calibrated item demand: each segment's order interval gives the data's line rate."""
         for seg_name, seg in list(self.segments.items()):
-            lines_per_day = sum((seg.sku_weights or {}).values())
+            lines_per_day = math.fsum((seg.sku_weights or {}).values())  # any SKU order
             if lines_per_day <= 0:
                 raise ValueError(f"segments.{seg_name} gets no demand from the item data "
                                  "(all its sku_weights are 0); give it a demand_share > 0 "
