@@ -112,12 +112,35 @@ def safe_folder_name(name: str) -> str:
 
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a text cell as a formula."""
+
+
+def neutralised(text: str) -> str:
+    """``text`` safe as a spreadsheet cell: text that a spreadsheet would take for a formula
+    (starting with ``= + - @``, a tab or a carriage return, after any apostrophes) gets a
+    leading apostrophe, as OWASP advises against CSV injection; :func:`restored` takes it
+    off again, so every text reads back exactly."""
+    return "'" + text if _reads_as_formula(text) else text
+
+
+def restored(text: str) -> str:
+    """The text :func:`neutralised` was given."""
+    return text[1:] if text.startswith("'") and _reads_as_formula(text) else text
+
+
+def _reads_as_formula(text: str) -> bool:
+    return text.lstrip("'").startswith(FORMULA_START)
+
+
 def csv_cell(value: Any) -> str:
     """A CSV cell: floats at full (round-trip) precision, integers exact, None empty,
-    mappings and lists as compact JSON."""
+    mappings and lists as compact JSON, text :func:`neutralised`."""
     if value is None:
         return ""
-    if isinstance(value, bool | str):
+    if isinstance(value, str):
+        return neutralised(value)
+    if isinstance(value, bool):
         return str(value)
     if isinstance(value, numbers.Integral):
         return str(int(value))

@@ -43,7 +43,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..files import OutputError, atomic_write_text, csv_cell, csv_text, jsonable, name_problem
+from ..files import (
+    OutputError,
+    atomic_write_text,
+    csv_cell,
+    csv_text,
+    jsonable,
+    name_problem,
+    restored,
+)
 from ..scenario.schema import Scenario
 from ..scenario.serialise import parse_yaml
 from ..scenario.validation import scenario_from_dict
@@ -133,6 +141,8 @@ def parse_cell(text: str) -> Any:
     ``False`` booleans, numbers (``nan`` and ``inf`` too) and JSON as such, else text."""
     if text == "":
         return None
+    if text.startswith("'"):
+        return restored(text)
     if text in ("True", "False"):
         return text == "True"
     try:

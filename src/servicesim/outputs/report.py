@@ -471,6 +471,10 @@ def _sheet(workbook: Any, title: str, header: Sequence[str], rows: Sequence[Sequ
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
         sheet.append([_excel_value(v) for v in row])
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            if cell.data_type == "f":  # text that reads as a formula stays text
+                cell.data_type = "s"
     sheet.freeze_panes = "A2"
     for column, name in enumerate(header, start=1):
         letter = get_column_letter(column)
