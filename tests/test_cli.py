@@ -140,6 +140,36 @@ def test_run_bad_overrides(tiny: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert line.endswith("warmup_days (10) must be less than horizon_days (5)")
 
 
+def run_folder(parent: Path) -> Path:
+    """The one run folder (``run-<hash>`` or the ``--id``) under ``parent``."""
+    (folder,) = [p for p in parent.iterdir() if p.is_dir()]
+    return folder
+
+
+def test_what_ifs_of_one_scenario_never_share_a_folder(
+        tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two --set what-ifs write two folders; the same run again finds its own folder (the
+    same files); --id names the folder; a bad --id is refused before anything runs."""
+    base = ["run", str(tiny), "--out", str(tmp_path), "--quiet", "--replications", "2"]
+    assert main([*base, "--set", "skus.A.price=30"]) == 0
+    assert main([*base, "--set", "skus.A.price=40"]) == 0
+    folders = sorted(p for p in (tmp_path / "tiny").iterdir())
+    assert len(folders) == 2
+    prices = {load_scenario(f / "scenario.yaml").skus["A"].price for f in folders}
+    assert prices == {30, 40}
+    before = {f: (f / "summary.json").read_text(encoding="utf-8") for f in folders}
+    assert main([*base, "--set", "skus.A.price=30"]) == 0  # the same run: the same folder
+    assert sorted((tmp_path / "tiny").iterdir()) == folders
+    assert {f: (f / "summary.json").read_text(encoding="utf-8") for f in folders} == before
+    assert main([*base, "--id", "lead-time-test"]) == 0
+    assert (tmp_path / "tiny" / "lead-time-test" / "summary.json").exists()
+    capsys.readouterr()
+    assert main([*base, "--id", "../escape"]) == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert line.startswith("--id '../escape': ")
+    assert not (tmp_path / "escape").exists()
+
+
 def fake_engine(monkeypatch: pytest.MonkeyPatch, run: Any) -> None:
     """Stand in for servicesim.experiment.replications (whether or not the real one exists)."""
     module = types.ModuleType("servicesim.experiment.replications")
@@ -205,9 +235,10 @@ def test_run_end_to_end(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "scenario      tiny" in out
     assert "replications  3 (root seed 11)" in out
     assert "Item fill rate (β)" in out and "95 % CI" in out
-    assert f"results written to {out_dir / 'tiny'}" in out
+    folder = run_folder(out_dir / "tiny")
+    assert folder.name.startswith("run-")
+    assert f"results written to {folder}" in out
 
-    folder = out_dir / "tiny"
     with open(folder / "replications.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3
@@ -247,12 +278,13 @@ def test_run_json_and_overrides(tiny: Path, tmp_path: Path,
     assert set(document["kpis"]) == set(SUMMARY_KEYS)
     assert "results written to" in err
 
-    summary = json.loads((out_dir / "tiny" / "summary.json").read_text(encoding="utf-8"))
+    folder = run_folder(out_dir / "tiny")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert summary["window_days"] == 70  # the override reached the run
     assert summary["kpis"] == document["kpis"]
-    rows = list(csv.DictReader(open(out_dir / "tiny" / "replications.csv", encoding="utf-8")))
+    rows = list(csv.DictReader(open(folder / "replications.csv", encoding="utf-8")))
     assert len(rows) == 2
-    ran = load_scenario(out_dir / "tiny" / "scenario.yaml")
+    ran = load_scenario(folder / "scenario.yaml")
     assert ran.skus["A"].price == 30 and ran.run.horizon_days == 80
 
     # the same run without the price override earns less revenue per unit delivered
@@ -266,7 +298,7 @@ def test_run_quiet_and_unwritable_output(tiny: Path, tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(tiny), "--quiet", "--out", str(tmp_path / "q")]) == 0
     assert capsys.readouterr() == ("", "")
-    assert (tmp_path / "q" / "tiny" / "summary.json").exists()
+    assert (run_folder(tmp_path / "q" / "tiny") / "summary.json").exists()
 
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder", encoding="utf-8")
@@ -283,7 +315,7 @@ def test_python_dash_m_run(tiny: Path, tmp_path: Path) -> None:
                           cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["replications"] == 2
-    assert (tmp_path / "results" / "tiny" / "replications.csv").exists()
+    assert (run_folder(tmp_path / "results" / "tiny") / "replications.csv").exists()
 
 
 def test_optimize_default_search(tiny: Path, tmp_path: Path,

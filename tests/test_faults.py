@@ -474,13 +474,14 @@ def test_a_disk_that_fills_mid_sweep_keeps_what_was_written_and_resume_completes
 def test_a_full_disk_leaves_the_earlier_results_of_a_run_byte_identical(
         tiny_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["run", str(tiny_file), "--out", str(tmp_path), "--quiet"]
+    args = ["run", str(tiny_file), "--out", str(tmp_path), "--quiet", "--id", "same"]
     assert main([*args, "--set", "run.seed=1"]) == 0
     before = snapshot(tmp_path)
-    assert set(before) == {"tiny/replications.csv", "tiny/summary.json", "tiny/scenario.yaml"}
+    assert set(before) == {f"tiny/same/{name}" for name in
+                           ("replications.csv", "summary.json", "scenario.yaml")}
     write, state = full_disk_after(0, tmp_path)
     monkeypatch.setattr(output, "_write_temp", write)
-    assert main([*args, "--set", "run.seed=2"]) == 2
+    assert main([*args, "--set", "run.seed=2", "--overwrite"]) == 2
     err = capsys.readouterr().err
     assert state["failures"] == 1  # the first file failed; nothing else was tried
     assert err.startswith(f"servicesim: error: cannot write {tmp_path / 'tiny'}")

@@ -143,7 +143,8 @@ def test_unsafe_folder_names(name: str) -> None:
 def test_write_run_outputs(tmp_path: Path) -> None:
     rs = fake(4)
     paths = write_run_outputs(rs, tmp_path / "results")
-    folder = tmp_path / "results" / "t"
+    (folder,) = (tmp_path / "results" / "t").iterdir()
+    assert folder.name.startswith("run-")
     assert paths == {"scenario": folder / "scenario.yaml",
                      "replications": folder / "replications.csv",
                      "summary": folder / "summary.json"}

@@ -129,5 +129,8 @@ def test_an_absolute_out_folder_is_the_users_choice(tmp_path: Path) -> None:
     code, err = run_cli(["run", str(BASELINE), "--horizon-days", "120", "--replications", "2",
                          "--out", str(out.resolve()), "--quiet"])
     assert code == 0, err
-    assert tree(out) == ["baseline", *(os.path.join("baseline", f) for f in
-                                       ("replications.csv", "scenario.yaml", "summary.json"))]
+    (run,) = (out / "baseline").iterdir()
+    folder = os.path.join("baseline", run.name)
+    assert tree(out) == ["baseline", folder, *(os.path.join(folder, f) for f in
+                                               ("replications.csv", "scenario.yaml",
+                                                "summary.json"))]

@@ -87,11 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
         "run", parents=[common], help="run a scenario's replications and write the results",
         description="Run the replications of a scenario, print the derived policies and a "
                     "summary with confidence intervals, and write replications.csv, "
-                    "summary.json and scenario.yaml to OUT/<scenario name>/.",
+                    "summary.json and scenario.yaml to OUT/<scenario name>/<run id>/.",
     )
     _add_scenario_options(run)
     run.add_argument("--out", metavar="DIR", default="results",
-                     help="results folder (default: results); files go to DIR/<scenario>/")
+                     help="results folder (default: results); files go to "
+                          "DIR/<scenario>/<run id>/")
+    run.add_argument("--id", metavar="NAME", dest="run_id",
+                     help="name of the run's folder (default: run- and a hash of the "
+                          "scenario as run, the replications and the seed, so two what-ifs "
+                          "never share a folder)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the results of another run in that folder (without it, "
+                          "such a folder is refused)")
     run.add_argument("--json", action="store_true",
                      help="print only the summary as JSON on stdout (messages to stderr)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -267,6 +275,10 @@ def _plural(count: int, word: str) -> str:
 def _cmd_run(args: argparse.Namespace) -> int:
     scenario = _load(args)
     check_size(scenario, allow_large=args.allow_large, source=args.scenario)
+    if args.run_id is not None:  # a bad name is refused before anything runs
+        from .experiment.store import check_run_id
+
+        check_run_id(args.run_id)
 
     from .experiment.replications import run_replications  # the engine is needed only to run
 
@@ -289,7 +301,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                    f"{_plural(result.n, 'replication')}"))
         print()
         print(format_segment_table(result.breakdown_summary("segment")), flush=True)
-    paths = write_run_outputs(result, args.out)
+    paths = write_run_outputs(result, args.out, run_id=args.run_id, overwrite=args.overwrite)
     if not args.quiet:
         folder = os.path.dirname(paths["summary"])
         names = ", ".join(p.name for p in paths.values())

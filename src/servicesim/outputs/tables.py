@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..experiment.store import check_run_id, content_id
 from ..files import OutputError, _version, atomic_write_text, csv_text, jsonable, safe_folder_name
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.schema import Scenario
@@ -82,21 +83,38 @@ def summary_document(replication_set: ReplicationSetLike, level: float = 0.95,
     }
 
 
+def default_run_id(replication_set: ReplicationSetLike) -> str:
+    """The default id of a run's folder: ``run-`` and a hash of the scenario as run (every
+    ``--set`` applied), the replications and the root seed, so that two what-ifs never
+    share a folder and the same run finds its own again."""
+    return content_id("run", {"scenario": replication_set.scenario.model_dump(mode="json"),
+                              "replications": int(replication_set.n),
+                              "seed": int(replication_set.seed)})
+
+
 def write_run_outputs(replication_set: ReplicationSetLike, out_dir: str | os.PathLike[str],
-                      level: float = 0.95) -> dict[str, Path]:
+                      level: float = 0.95, run_id: str | None = None,
+                      overwrite: bool = False) -> dict[str, Path]:
     """Write ``replications.csv``, ``summary.json`` and ``scenario.yaml`` of a run.
 
-    They go to ``out_dir/<scenario name>/``; returns ``{"replications": path,
-    "summary": path, "scenario": path}``.  Everything is rendered before anything is
-    written, and ``summary.json`` is written last.
+    They go to ``out_dir/<scenario name>/<run id>/`` (:func:`default_run_id` unless
+    ``run_id`` is given); returns ``{"replications": path, "summary": path,
+    "scenario": path}``.  Everything is rendered before anything is written, and
+    ``summary.json`` is written last.  A folder that holds another run (another scenario,
+    seed or number of replications) is refused with :class:`~servicesim.files.OutputError`
+    unless ``overwrite``; the same run again rewrites the same files.
     """
     scenario = replication_set.scenario
     try:
         folder = Path(out_dir) / safe_folder_name(scenario.name)
     except ValueError as exc:
         raise OutputError(str(exc)) from None
+    folder /= check_run_id(run_id) if run_id is not None else default_run_id(replication_set)
+    scenario_text = dump_scenario(scenario)
+    if not overwrite:
+        _refuse_another_run(folder, scenario_text, replication_set)
     texts = {
-        "scenario": ("scenario.yaml", dump_scenario(scenario)),
+        "scenario": ("scenario.yaml", scenario_text),
         "replications": ("replications.csv", replications_csv(replication_set.rows())),
         "summary": ("summary.json", json.dumps(
             summary_document(replication_set, level), indent=2, ensure_ascii=False,
@@ -104,6 +122,26 @@ def write_run_outputs(replication_set: ReplicationSetLike, out_dir: str | os.Pat
     }
     return {key: atomic_write_text(folder / name, text) for key, (name, text) in texts.items()}
 
+
+
+def _refuse_another_run(folder: Path, scenario_text: str,
+                        replication_set: ReplicationSetLike) -> None:
+    """An OutputError if ``folder`` holds the results of a run other than this one."""
+    try:
+        raw = (folder / "summary.json").read_bytes()
+    except OSError:
+        return  # no results there (or none readable): writing will say what is wrong
+    try:
+        summary = json.loads(raw.decode("utf-8"))
+        same = (folder / "scenario.yaml").read_text(encoding="utf-8") == scenario_text \
+            and summary.get("seed") == int(replication_set.seed) \
+            and summary.get("replications") == int(replication_set.n)
+    except (OSError, ValueError, AttributeError):
+        same = False
+    if not same:
+        raise OutputError(f"{folder} holds the results of another run; choose another --id "
+                          "(or leave it out: each run gets its own folder), or --overwrite "
+                          "to replace them")
 
 # --------------------------------------------------------------------------- display
 
