@@ -47,6 +47,7 @@ from servicesim.experiment.executors import (
     terminate_as_interrupt,
 )
 from servicesim.experiment.sweep import sweep
+from servicesim.files import OutputError
 from servicesim.scenario.schema import Scenario
 from sweep_helpers import BASE, data_rows, group_gone, start, write_tiny
 
@@ -526,3 +527,32 @@ def test_an_unwritable_results_folder_is_named(tiny_file: Path, tmp_path: Path,
     assert err.startswith(f"servicesim: error: cannot write {folder}")
     assert "Permission denied" in err and "Traceback" not in err
     assert snapshot(folder) == before and not temp_files(folder)
+
+
+@pytest.mark.parametrize("command", ["sweep", "optimize"])
+def test_a_disk_with_room_only_for_small_files_leaves_the_status_failed(
+        command: str, tiny_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """When runs.csv can no longer be written (the disk filled) but a small file still fits,
+    the manifest says ``failed``, not ``running``, and the command exits 2 naming the file."""
+    from servicesim import files
+
+    real, written = files.atomic_write_bytes, {"runs": 0}
+
+    def write(path: Any, data: bytes) -> Path:
+        if Path(path).name == "runs.csv":
+            written["runs"] += 1
+            if written["runs"] > 2:
+                raise OutputError(f"cannot write {path}: No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(files, "atomic_write_bytes", write)
+    args = {"sweep": ["sweep", str(tiny_file), "--param", PARAM, "--workers", "1"],
+            "optimize": ["optimize", str(tiny_file), "--replications", "2",
+                         "--max-replications", "4", "--workers", "1"]}[command]
+    assert main([*args, "--out", str(tmp_path), "--quiet", "--no-plots"]) == 2
+    err = capsys.readouterr().err
+    assert "runs.csv: No space left on device" in err and "Traceback" not in err
+    (folder,) = (tmp_path / "tiny").iterdir()
+    manifest = folder / ("manifest.json" if command == "sweep" else "result.json")
+    assert json.loads(manifest.read_text(encoding="utf-8"))["status"] == "failed"

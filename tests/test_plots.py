@@ -240,3 +240,38 @@ def test_resume_records_what_a_folder_lacks(sweep_dir: Path, tmp_path: Path) -> 
     assert (old / "runs.csv").read_bytes() == before
     assert (old / "chart_records.json").read_bytes() == \
         (sweep_dir / "chart_records.json").read_bytes()
+
+
+def test_a_full_disk_while_plotting_leaves_no_partial_chart(
+        sweep_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    """Charts are written atomically: a disk that fills while plotting leaves the charts
+    written before whole and no partial file, and the command exits 2 naming the chart."""
+    import errno
+    import os
+
+    from servicesim import files
+
+    real, calls = files._write_temp, {"n": 0}
+
+    def write(fd: int, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] <= 3:
+            real(fd, data)
+            return
+        try:
+            os.write(fd, data[: len(data) // 2])
+        finally:
+            os.close(fd)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files, "_write_temp", write)
+    out = tmp_path / "charts"
+    assert main(["plot", str(sweep_dir), "--out", str(out), "--format", "png"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"servicesim: error: cannot write {out / '04-'}"), err
+    assert "No space left on device" in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "01-objective.png", "02-cost-breakdown.png", "03-revenue-cost-profit.png"]
+    for path in out.iterdir():
+        assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 10_000

@@ -51,7 +51,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -74,6 +74,7 @@ from .params import apply_params
 from .statistics import confidence_interval, holm, paired_comparison
 from .store import (
     COMPLETE,
+    FAILED,
     INTERRUPTED,
     RUNNING,
     RUNS_FILE,
@@ -595,6 +596,10 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                 if charts is not None:
                     charts.write()
         raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
+    except BaseException:
+        _mark_failed(store, scenario, keys, settings, search_id, [*search.runs, *this_round],
+                     command, started, rounds)
+        raise
     state = _assess(search.all(), alpha)
     if not math.isfinite(state.best.mean):
         raise _problem("--objective", "", objective, "is undefined (NaN) in every replication "
@@ -614,8 +619,13 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
         directory=None, space=[a.describe() for a in axes], alpha=alpha, seed=root,
         scenario_name=scenario.name, rounds=rounds)
     if store is not None:
-        _write(result, store, scenario, keys, {**settings, "content_id": search_id},
-               command, started)
+        try:
+            _write(result, store, scenario, keys, {**settings, "content_id": search_id},
+                   command, started)
+        except BaseException:
+            _mark_failed(store, scenario, keys, settings, search_id, search.runs, command,
+                         started, rounds)
+            raise
         if charts is not None:
             charts.write()
         result.directory = directory
@@ -693,21 +703,46 @@ def _write_progress(store: ResultsFolder, scenario: Scenario, keys: Sequence[str
     """runs.csv (the finished rows), scenario.yaml and a result.json of ``status``:
     ``running`` after each round (a checkpoint that ``--resume`` continues from, should the
     process be killed outright), ``interrupted`` after Ctrl-C or SIGTERM."""
+    ordered = sorted(rows, key=lambda r: (r["alternative"], r["replication"]))
+    store.write_runs(ordered, _run_columns(keys), extend=True)
+    if with_scenario:
+        store.write_text(SCENARIO_FILE, dump_scenario(scenario))
+    store.write_manifest(_progress_document(scenario, settings, search_id, ordered, command,
+                                            started, rounds, status))
+
+
+def _progress_document(scenario: Scenario, settings: Mapping[str, Any], search_id: str,
+                       rows: Sequence[dict[str, Any]], command: str | None,
+                       started: datetime, rounds: int, status: str) -> dict[str, Any]:
+    """The result.json of a search not finished (yet): its ``status`` and how far it got."""
     from .._version import VERSION as __version__
 
-    ordered = sorted(rows, key=lambda r: (r["alternative"], r["replication"]))
-    document = {
+    return {
         "status": status, "scenario": scenario.name, **settings,
-        "content_id": search_id, "n_simulations": len(ordered), "rounds": rounds,
+        "content_id": search_id, "n_simulations": len(rows), "rounds": rounds,
         "command": command, "servicesim_version": __version__,
         "started": started.isoformat(timespec="seconds"),
         ("interrupted" if status == INTERRUPTED else "saved"):
             datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    store.write_runs(ordered, _run_columns(keys), extend=True)
-    if with_scenario:
-        store.write_text(SCENARIO_FILE, dump_scenario(scenario))
-    store.write_manifest(document)
+
+
+def _mark_failed(store: ResultsFolder | None, scenario: Scenario, keys: Sequence[str],
+                 settings: Mapping[str, Any], search_id: str, rows: Sequence[dict[str, Any]],
+                 command: str | None, started: datetime, rounds: int) -> None:
+    """After an error (a full disk, a worker that keeps dying): the rows so far and a
+    result.json of status ``failed``, as far as they can be written; the first error is
+    the one to tell."""
+    if store is None:
+        return
+    with ignoring_interrupts():
+        with suppress(OutputError):
+            _write_progress(store, scenario, keys, settings, search_id, rows, command,
+                            started, rounds, FAILED)
+            return
+        with suppress(OutputError):  # the rows could not be saved: at least the status
+            store.write_manifest(_progress_document(scenario, settings, search_id, rows,
+                                                    command, started, rounds, FAILED))
 
 
 class _Search:

@@ -244,6 +244,7 @@ class RunsFile:
         self.rows: dict[Key, Mapping[str, Any]] = dict(rows or {})
         self.lines: dict[Key, str] = {k: self._line(r) for k, r in self.rows.items()}
         self.n_initial = len(self.rows)
+        self.n_written = len(self.rows)  # rows in the file as last written
         self.dirty = True
         self.last_write = -math.inf
         self.min_interval = self.interval = interval
@@ -269,6 +270,7 @@ class RunsFile:
         start = time.monotonic()
         atomic_write_text(self.path, self.header + "".join(self.lines[k]
                                                            for k in sorted(self.lines)))
+        self.n_written = len(self.lines)
         self.dirty = False
         if self.after_write is not None:
             self.after_write()

@@ -456,10 +456,14 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
     folder.write_manifest(_manifest(plan, RUNNING, sessions, len(runs.rows)))
 
     def finish(status: str) -> None:
-        session.update(status=status, ended=_now(),
-                       n_simulations=len(runs.rows) - len(plan.done))
-        runs.write()
-        folder.write_manifest(_manifest(plan, status, sessions, len(runs.rows)))
+        """Save the rows, then the manifest with ``status`` — also when the rows could not
+        be saved (a full disk), so that it never says ``running`` after the run ended."""
+        try:
+            runs.write()
+        finally:
+            session.update(status=status, ended=_now(),
+                           n_simulations=runs.n_written - len(plan.done))
+            folder.write_manifest(_manifest(plan, status, sessions, runs.n_written))
 
     with progress_bar(progress, plan.n_planned, len(plan.done)) as advance:
         def on_row(row: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ Figures are built on matplotlib's Agg canvas without pyplot, under the house sty
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
 import numbers
@@ -53,7 +54,7 @@ from ..experiment.store import (
     read_scenario,
     read_table,
 )
-from ..files import OutputError
+from ..files import OutputError, atomic_write_bytes
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 
 __all__ = [
@@ -1010,7 +1011,6 @@ def plot_all(results_dir: str | Path, out_dir: str | Path | None = None,
                         "use png, svg or pdf")
     results = load_results(results_dir, objective)
     folder = Path(out_dir) if out_dir is not None else results.directory / "charts"
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for stem, chart in CHARTS.items():
         try:
@@ -1019,10 +1019,10 @@ def plot_all(results_dir: str | Path, out_dir: str | Path | None = None,
             warnings.warn(f"chart {stem} skipped: {exc}", stacklevel=2)
             continue
         for fmt in formats:
-            path = folder / f"{stem}.{fmt}"
+            buffer = io.BytesIO()  # drawn whole first: a full disk never leaves half a chart
             with house_style():
-                figure.savefig(path, dpi=300, metadata=_metadata(fmt))
-            written.append(path)
+                figure.savefig(buffer, format=fmt, dpi=300, metadata=_metadata(fmt))
+            written.append(atomic_write_bytes(folder / f"{stem}.{fmt}", buffer.getvalue()))
     return written
 
 
