@@ -128,3 +128,37 @@ def test_a_second_sweep_process_is_refused_and_the_first_keeps_its_rows(
     before = runs.read_bytes()
     again = sweep(scenario, [params], out_dir=tmp_path / "out", sweep_id="both", resume=True)
     assert again.n_simulations == 0 and runs.read_bytes() == before
+
+
+@pytest.fixture
+def finished_sweep(tmp_path: Path) -> Path:
+    tiny = write_tiny(tmp_path)
+    args = ["sweep", str(tiny), "--param", "policy.service_target=0.6,0.9", "--out",
+            str(tmp_path / "out"), "--id", "s", "--workers", "1", "--quiet", "--no-plots"]
+    assert main(args) == 0
+    return tmp_path / "out" / "tiny" / "s"
+
+
+def test_a_damaged_runs_csv_is_named_with_how_to_repair(
+        finished_sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = finished_sweep / "runs.csv"
+    runs.write_bytes(runs.read_bytes()[:200] + b"\xff\xfe garbage\n")
+    assert main(["report", str(finished_sweep)]) == 2
+    err = capsys.readouterr().err
+    assert f"{runs} is not UTF-8 text (byte 0xff on line" in err
+    assert "restore it from a copy" in err and "unexpected" not in err
+
+
+def test_a_runs_csv_saved_by_a_spreadsheet(finished_sweep: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Saved as "CSV UTF-8" (a byte-order mark, CRLF line ends) it is read as it is;
+    saved in a regional format (semicolons) it is refused, saying how to repair it."""
+    runs = finished_sweep / "runs.csv"
+    original = runs.read_bytes()
+    runs.write_bytes(b"\xef\xbb\xbf" + original.replace(b"\n", b"\r\n"))
+    assert main(["report", str(finished_sweep)]) == 0
+    capsys.readouterr()
+    runs.write_bytes(original.replace(b",", b";"))
+    assert main(["report", str(finished_sweep)]) == 2
+    err = capsys.readouterr().err
+    assert f"{runs} is separated by semicolons" in err and "comma-separated" in err

@@ -193,11 +193,12 @@ def read_table(path: str | os.PathLike[str]) -> Table | None:
     """
     target = Path(path)
     try:
-        text = target.read_text(encoding="utf-8")
+        raw = target.read_bytes()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OutputError(f"cannot read {target}: {exc}") from None
+    except OSError as exc:
+        raise OutputError(f"cannot read {target}: {exc.strerror or exc}") from None
+    text = _csv_text(target, raw)
     if not text.endswith("\n"):  # every line is written whole: the last one was cut short
         text = text[: text.rfind("\n") + 1]
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -210,6 +211,27 @@ def read_table(path: str | os.PathLike[str]) -> Table | None:
     except csv.Error:
         pass  # a torn last line: keep what was read
     return Table(target, tuple(header), tuple(lines))
+
+
+_REPAIR = ("save it again as comma-separated CSV in UTF-8 with '.' as the decimal point, or "
+           "restore it from a copy; or run again with a new --id (this folder is left as it is)")
+
+
+def _csv_text(target: Path, raw: bytes) -> str:
+    """The text of a result table, or an OutputError saying what is wrong with it and how
+    to repair it.  A byte-order mark (a spreadsheet's "CSV UTF-8") is dropped."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise OutputError(f"{target} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line "
+                          f"{line}): it was damaged, or saved in another encoding; "
+                          f"{_REPAIR}") from None
+    header = text.split("\n", 1)[0]
+    if ";" in header and "," not in header:
+        raise OutputError(f"{target} is separated by semicolons (a spreadsheet saved it in a "
+                          f"regional format); {_REPAIR}")
+    return text
 
 
 def has_rows(path: str | os.PathLike[str]) -> bool:
