@@ -302,3 +302,30 @@ def test_bad_input_is_refused_clearly(space: list[Any], kwargs: dict[str, Any],
     for part in expected:
         assert part in text, text
     assert not list(tmp_path.iterdir())  # nothing simulated, nothing written
+
+
+def test_another_optimisation_in_the_folder_is_refused_unless_overwrite(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same --id for a different search is refused, naming --resume and --overwrite, and
+    leaves the folder as it was; --overwrite replaces it."""
+    from servicesim.cli import main
+    from sweep_helpers import write_tiny
+
+    tiny_file = write_tiny(tmp_path)
+    base = ["optimize", str(tiny_file), "--replications", "2", "--max-replications", "2",
+            "--workers", "1", "--out", str(tmp_path / "out"), "--id", "same", "--quiet",
+            "--no-plots", "--param", "policy.service_target"]
+    assert main([*base, "--bounds", "0.5", "0.9"]) == 0
+    folder = tmp_path / "out" / "tiny" / "same"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    capsys.readouterr()
+    assert main([*base, "--bounds", "0.6", "0.95"]) == 2
+    err = capsys.readouterr().err
+    assert "holds another optimisation" in err and "--resume" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert main([*base, "--bounds", "0.6", "0.95", "--overwrite"]) == 0
+    result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    assert result["content_id"] != json.loads(before["result.json"])["content_id"]
+    with open(folder / "evaluations.csv", newline="", encoding="utf-8") as handle:
+        targets = [float(r["policy.service_target"]) for r in csv.DictReader(handle)]
+    assert min(targets) >= 0.6

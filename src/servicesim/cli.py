@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(optimize, "run")
     optimize.add_argument("--resume", action="store_true",
                           help="continue an interrupted optimisation: reuse its finished runs")
+    optimize.add_argument("--overwrite", action="store_true",
+                          help="replace the files of another optimisation in the folder "
+                               "(without it, such a folder is refused)")
     _add_executor_options(optimize)
     optimize.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _add_no_plots_option(optimize)
@@ -515,7 +518,8 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                               max_replications=args.max_replications, executor=executor,
                               workers=1 if executor is None else None, out_dir=args.out,
                               run_id=args.run_id, progress=not args.quiet,
-                              command=shlex.join([PROG, *args.argv]), resume=args.resume)
+                              command=shlex.join([PROG, *args.argv]), resume=args.resume,
+                              overwrite=args.overwrite)
     except OptimizeInterrupted as stop:
         where = stop.directory
         print(f"\n{PROG}: interrupted: {stop.done:,} finished runs kept in "

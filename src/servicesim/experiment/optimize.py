@@ -503,6 +503,7 @@ def optimize(
     progress: bool = False,
     command: str | None = None,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> OptimizeResult:
     """Find the values of 1–3 fields that maximise ``objective`` (DOMAIN §1), with the set
     of values not significantly worse than the best (DOMAIN §6).
@@ -517,6 +518,8 @@ def optimize(
     to ``out_dir/<scenario>/<run_id>/``.  Bad input raises :class:`ScenarioError`.
     Ctrl-C writes the rows finished so far and raises :class:`OptimizeInterrupted`;
     ``resume=True`` reuses the rows of an earlier (interrupted) run in the same folder.
+    A folder that holds another optimisation (or rows without a ``result.json``) is refused
+    unless ``overwrite=True``, which replaces its files.
     """
     started = datetime.now(UTC)
     bounds = [parse_bound(b) if isinstance(b, str) else b for b in space]
@@ -539,7 +542,10 @@ def optimize(
     this_id = _content_id(scenario, axes, settings)
     store = None if folder is None else ResultsFolder(folder / (run_id or this_id), RESULT_FILE)
     with store.lock() if store is not None else nullcontext():
-        earlier = _earlier_rows(store, this_id, resume) if store is not None else {}
+        earlier = _earlier_rows(store, this_id, resume, overwrite) \
+            if store is not None else {}
+        if overwrite and store is not None:  # nothing of the replaced search stays
+            (store.directory / EVALUATIONS_FILE).unlink(missing_ok=True)
         return _search(scenario, axes, objective, n0, cap, alpha, root, settings, this_id,
                        store, earlier, executor, workers, progress, command, started)
 
@@ -652,23 +658,25 @@ class OptimizeInterrupted(KeyboardInterrupt):
         self.directory, self.done, self.signum = directory, done, signum
 
 
-def _earlier_rows(store: ResultsFolder, search_id: str, resume: bool
+def _earlier_rows(store: ResultsFolder, search_id: str, resume: bool, overwrite: bool = False
                   ) -> dict[tuple[int, int], dict[str, Any]]:
     """The rows of an earlier run of the same search in the folder, by (alternative,
     replication), with ``resume`` (none without it).  A folder holding another search, or
     rows of something else, is refused either way: its files are never overwritten."""
-    document = store.read_manifest()
+    document = None if overwrite else store.read_manifest()
     if document is None:
-        if store.has_rows():
+        if store.has_rows() and not overwrite:
             raise OutputError(f"{store.directory} holds {RUNS_FILE} but no {RESULT_FILE}, "
-                              "so it is not this optimisation's; choose another --id or --out")
+                              "so it is not this optimisation's; choose another --id or "
+                              "--out, or --overwrite to replace it")
         return {}
     found = document.get("content_id")
     if found != search_id:
         raise OutputError(f"cannot {'resume' if resume else 'write'} {store.directory}: it "
                           f"holds another optimisation (content id {found!r}, this one is "
                           f"{search_id!r}); run the same scenario, --param, --bounds and "
-                          "settings as before, or choose another --id")
+                          "settings as before to continue it (--resume), or choose another "
+                          "--id, or --overwrite to replace it")
     table = store.read_runs() if resume else None
     if table is None:
         return {}
