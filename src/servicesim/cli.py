@@ -780,7 +780,11 @@ def _check_names(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Without ``argv`` this is the program, about to end: after Ctrl-C or SIGTERM, further
+    ones are ignored until it has ended (see ``terminate_as_interrupt``)."""
+    as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
@@ -795,7 +799,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         debug = bool(args.debug)
         _check_names(args)
         args.argv = argv  # to repeat the command line (manifest, --resume hint)
-        with terminate_as_interrupt():  # SIGTERM stops cleanly, as Ctrl-C does
+        with terminate_as_interrupt(for_good=as_program):  # SIGTERM stops as Ctrl-C does
             return int(args.handler(args))
     except (ScenarioError, OutputError, ExecutorError, _UsageError) as exc:
         _error(str(exc))

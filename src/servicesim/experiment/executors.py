@@ -15,6 +15,11 @@ what it needs and stops it afterwards:
 
 SIGTERM is made an interrupt like Ctrl-C by :func:`terminate_as_interrupt` (the command line
 uses it), so ``kill PID`` keeps the finished rows too; the exception says which signal it was.
+Only the first signal interrupts: later ones are ignored, so that a second Ctrl-C cannot cut
+short the saving and stopping the first one started.
+
+A pool worker whose main process was killed outright (``kill -9``, the out-of-memory killer)
+ends itself within about :data:`PARENT_CHECK_SECONDS`: see :func:`_worker_init`.
 
 Dask is imported only here, and only when asked for, so ``import servicesim`` stays fast.
 """
@@ -24,14 +29,15 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from types import FrameType, TracebackType
 from typing import Any
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "ExecutorError", "ProcessPool", "Terminated",
-           "ignoring_interrupts", "make_executor", "signal_number", "stop_pool",
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "PARENT_CHECK_SECONDS", "ExecutorError", "ProcessPool",
+           "Terminated", "ignoring_interrupts", "make_executor", "signal_number", "stop_pool",
            "terminate_as_interrupt"]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -42,11 +48,47 @@ class ExecutorError(Exception):
     """The requested way of running could not be set up; the message says why."""
 
 
-def _ignore_sigint() -> None:
-    """Pool-worker initializer: Ctrl-C is for the main process, which stops the pool; SIGTERM
-    ends the worker (a forked worker would otherwise inherit the main process's handler)."""
+PARENT_CHECK_SECONDS = 0.5
+"""How often a pool worker checks that the process that started it is still there."""
+
+
+def _worker_init(main_pid: int) -> None:
+    """Pool-worker initializer.
+
+    Ctrl-C is for the main process, which stops the pool; SIGTERM ends the worker (a forked
+    worker would otherwise inherit the main process's handler).  A daemon thread ends the
+    worker once its parent is gone.  The parent is watched through ``os.getppid()``, which
+    changes when the parent dies and the worker is adopted by another process: it needs no
+    file descriptor of the parent's, whereas a pipe's end-of-file would never come for a
+    forked worker, since its siblings inherit the parent's end of the pipe; and it costs one
+    system call every :data:`PARENT_CHECK_SECONDS`.  ``main_pid`` is the process that made
+    the pool: when it is the parent (fork, spawn) and already gone, the worker ends at once.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
+    if parent != main_pid and not _alive(main_pid):
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="servicesim-parent-watch",
+                     daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but belongs to someone else
+        return True
+    return True
+
+
+def _watch_parent(parent: int) -> None:
+    """End this process (without cleanup: nobody waits for its results) once its parent is
+    no longer ``parent``."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 class Terminated(KeyboardInterrupt):
@@ -55,38 +97,67 @@ class Terminated(KeyboardInterrupt):
     signum = int(signal.SIGTERM)
 
 
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated` in the main thread (as Ctrl-C
-    raises ``KeyboardInterrupt``); elsewhere than in the main thread this does nothing."""
+def terminate_as_interrupt(*, for_good: bool = False) -> Iterator[None]:
+    """Within the block, the first Ctrl-C raises ``KeyboardInterrupt`` and the first SIGTERM
+    raises :class:`Terminated` in the main thread; from then on both signals are ignored, so
+    that a second one cannot break off the saving of rows and the stopping of workers that
+    the first started (a signal inside ``concurrent.futures``' shutdown can leave the pool's
+    thread waiting for ever).  After the block the previous handlers come back, unless an
+    interrupt came and ``for_good`` is set (a program about to end): then the signals stay
+    ignored, since the interpreter still joins the pool's thread at exit and a signal there
+    would end the process by SIGINT instead of with its exit code.  Elsewhere than in the
+    main thread this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    fired = False
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise Terminated(f"terminated by signal {signum}")
+        nonlocal fired
+        fired = True
+        for each in _INTERRUPTS:
+            signal.signal(each, signal.SIG_IGN)
+        if signum == signal.SIGTERM:
+            raise Terminated(f"terminated by signal {signum}")
+        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in _INTERRUPTS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if not (fired and for_good):
+            for signum, before in previous.items():
+                signal.signal(signum, before)
 
 
 @contextmanager
-def ignoring_interrupts() -> Iterator[None]:
-    """Within the block, Ctrl-C and SIGTERM are ignored (main thread only): for saving what
-    an interrupt left, so that a second Ctrl-C cannot cut the saving short."""
+def ignoring_interrupts(*, defer: bool = False) -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM do not interrupt (main thread only): for saving
+    what an interrupt left, so that a second Ctrl-C cannot cut the saving short.  They are
+    dropped, or with ``defer`` (a checkpoint during a run) the first of them is sent again
+    when the block ends, to the handler in place before it: the checkpoint is finished,
+    then the interrupt takes its course."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, signal.SIG_IGN)
-                for signum in (signal.SIGINT, signal.SIGTERM)}
+    caught: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    previous = {signum: signal.signal(signum, note if defer else signal.SIG_IGN)
+                for signum in _INTERRUPTS}
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def signal_number(interrupt: BaseException) -> int:
@@ -138,7 +209,8 @@ class ProcessPool(Executor):
                            pool=pool)
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=_ignore_sigint)
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=_worker_init,
+                                   initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         return self._pool.submit(fn, *args, **kwargs)
