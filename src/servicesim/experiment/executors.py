@@ -257,6 +257,63 @@ def dask_setup(worker: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _check_address(scheduler: str) -> None:
+    """Raise :class:`ExecutorError` for what cannot be a scheduler's address, at once."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(scheduler)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls") and not 0 < parse_host_port(location)[1] < 2 ** 16:
+            raise ValueError("the port must be 1 to 65535")
+    except ValueError as exc:
+        raise ExecutorError(f"--scheduler {scheduler}: not a Dask scheduler address ({exc}); "
+                            "give one such as tcp://host:8786") from None
+
+
+def _probe(scheduler: str, timeout: float) -> str | None:
+    """Why the Dask scheduler at ``scheduler`` cannot be used, or ``None`` when it answered
+    a request for its identity within ``timeout`` seconds.
+
+    ``distributed.Client`` waits for ever on a peer that accepts the connection and never
+    answers, and a client it failed to make complains again while being collected; asking
+    first, on a comm of our own under one deadline, avoids both.  The request runs in a
+    thread of its own (an event loop may be running in this one, as in a notebook).
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity() -> None:
+        comm = await connect(scheduler, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            await comm.read()
+        finally:
+            with suppress(Exception):
+                await comm.abort()
+
+    outcome: list[str | None] = []
+
+    def ask() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(identity(), timeout))
+        except TimeoutError:
+            outcome.append(f"nothing answered within {timeout:g} s")
+        except ValueError as exc:
+            outcome.append(f"not a scheduler address ({exc})")
+        except Exception as exc:  # noqa: BLE001 - refused, malformed address, ...
+            outcome.append(" ".join(str(exc).split()) or type(exc).__name__)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=ask, name="servicesim-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 5)
+    return outcome[0] if outcome else f"nothing answered within {timeout:g} s"
+
+
 @contextmanager
 def _dask_client(scheduler: str, connect_timeout: float) -> Iterator[tuple[Executor, str]]:
     try:
@@ -264,21 +321,49 @@ def _dask_client(scheduler: str, connect_timeout: float) -> Iterator[tuple[Execu
     except ImportError as exc:  # pragma: no cover - a dependency of servicesim
         raise ExecutorError(f"--scheduler needs dask.distributed ({exc}); "
                             "pip install 'dask[distributed]'") from None
-    try:
-        client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
-    except Exception as exc:  # noqa: BLE001 - refused, timed out, malformed address, ...
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+    _check_address(scheduler)
+    problem = _probe(scheduler, connect_timeout)
+    if problem is None:
+        try:
+            client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
+        except Exception as exc:  # noqa: BLE001 - refused, timed out, malformed address, ...
+            problem = " ".join(str(exc).split()) or type(exc).__name__
+    if problem is not None:
         raise ExecutorError(
             f"--scheduler {scheduler}: no Dask scheduler answered (waited at most "
-            f"{connect_timeout:g} s): {reason[:200]}; check the address (tcp://host:port) "
-            "and that the scheduler is running") from None
+            f"{connect_timeout:g} s): {problem[:200]}; check the address (tcp://host:port) "
+            "and that the scheduler is running")
+    # the client logs its failed reconnections with tracebacks; what went wrong is told
+    # once, by the exception the run ends with
+    with _silenced("distributed.client"):
+        try:
+            try:
+                client.wait_for_workers(1, timeout=connect_timeout)
+            except Exception:  # noqa: BLE001 - dask's TimeoutError, or the scheduler left
+                raise ExecutorError(
+                    f"--scheduler {scheduler}: the Dask scheduler has no workers (waited "
+                    f"{connect_timeout:g} s); start some with `dask worker {scheduler}`"
+                ) from None
+            workers = len(client.scheduler_info().get("workers", {}))
+            where = f"Dask cluster at {scheduler} ({_count(workers, 'worker', 'workers')})"
+            yield client.get_executor(pure=False), where
+        finally:
+            with suppress(Exception):
+                client.close(timeout=connect_timeout)
+
+
+@contextmanager
+def _silenced(name: str) -> Iterator[None]:
+    """Within the block, the logger ``name`` logs only CRITICAL messages."""
+    import logging
+
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
     try:
-        workers = len(client.scheduler_info().get("workers", {}))
-        where = f"Dask cluster at {scheduler} ({_count(workers, 'worker', 'workers')})"
-        yield client.get_executor(pure=False), where
+        yield
     finally:
-        with suppress(Exception):
-            client.close(timeout=connect_timeout)
+        logger.setLevel(level)
 
 
 @contextmanager
