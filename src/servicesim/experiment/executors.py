@@ -66,6 +66,8 @@ def _worker_init(main_pid: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # forked with both blocked: see ProcessPool.submit
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
     parent = os.getppid()
     if parent != main_pid and not _alive(main_pid):
         os._exit(1)
@@ -132,6 +134,20 @@ def terminate_as_interrupt(*, for_good: bool = False) -> Iterator[None]:
         if not (fired and for_good):
             for signum, before in previous.items():
                 signal.signal(signum, before)
+
+
+@contextmanager
+def _interrupts_blocked() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM wait (in this thread, and in processes forked
+    from it, which inherit the mask) until the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 @contextmanager
@@ -213,7 +229,12 @@ class ProcessPool(Executor):
                                    initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        return self._pool.submit(fn, *args, **kwargs)
+        # the first submissions fork the workers: a signal to the process group in the
+        # instant before a new worker's initializer ignores it would raise in that worker,
+        # so the workers are forked with Ctrl-C and SIGTERM blocked (here they are handled
+        # as soon as the submission is done)
+        with _interrupts_blocked():
+            return self._pool.submit(fn, *args, **kwargs)
 
     def restart(self) -> None:
         """Stop the current (broken) pool's workers and start a new pool."""
