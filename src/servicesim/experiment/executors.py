@@ -354,9 +354,10 @@ def _dask_client(scheduler: str, connect_timeout: float) -> Iterator[tuple[Execu
             f"--scheduler {scheduler}: no Dask scheduler answered (waited at most "
             f"{connect_timeout:g} s): {problem[:200]}; check the address (tcp://host:port) "
             "and that the scheduler is running")
-    # the client logs its failed reconnections with tracebacks; what went wrong is told
-    # once, by the exception the run ends with
-    with _silenced("distributed.client"):
+    # the client (and, for its executor's futures, tornado) logs the failed reconnections
+    # with tracebacks when the scheduler goes away; what went wrong is told once, by the
+    # exception the run ends with
+    with _silenced("distributed.client", "tornado.application"):
         try:
             try:
                 client.wait_for_workers(1, timeout=connect_timeout)
@@ -374,17 +375,19 @@ def _dask_client(scheduler: str, connect_timeout: float) -> Iterator[tuple[Execu
 
 
 @contextmanager
-def _silenced(name: str) -> Iterator[None]:
-    """Within the block, the logger ``name`` logs only CRITICAL messages."""
+def _silenced(*names: str) -> Iterator[None]:
+    """Within the block, the loggers ``names`` log only CRITICAL messages."""
     import logging
 
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 @contextmanager
