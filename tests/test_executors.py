@@ -148,12 +148,12 @@ def test_cli_a_scheduler_that_accepts_and_never_answers_exits_2_within_the_timeo
                      "--scheduler-timeout", "2"], tmp_path)
     began = time.monotonic()
     try:
-        _, err = process.communicate(timeout=60)
+        _, err = process.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         pytest.fail("waited for ever on a scheduler that never answers")
-    assert time.monotonic() - began < 2 + 15  # the timeout, start-up and a loaded machine
+    assert time.monotonic() - began < 2 + 60  # the timeout, start-up, a loaded machine
     assert process.returncode == 2, err
     assert err.startswith(f"servicesim: error: --scheduler {address}: no Dask scheduler "
                           "answered (waited at most 2 s): nothing answered within 2 s")
@@ -168,10 +168,10 @@ def test_a_bad_scheduler_address_is_refused_at_once_and_quietly(
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     began = time.monotonic()
     with pytest.raises(ExecutorError, match="not a Dask scheduler address"):
-        with make_executor(scheduler=address, connect_timeout=2):
+        with make_executor(scheduler=address, connect_timeout=30):
             pytest.fail("connected to a bad address")
     gc.collect()
-    assert time.monotonic() - began < 2  # well within the timeout
+    assert time.monotonic() - began < 10  # at once, not after the timeout
     assert not unraisable  # a half-made Client complaining as it is collected
 
 
@@ -182,7 +182,7 @@ def test_a_scheduler_without_workers_times_out_with_a_message() -> None:
         with pytest.raises(ExecutorError, match="has no workers .waited 2 s.; start some"):
             with make_executor(scheduler=cluster.scheduler_address, connect_timeout=2):
                 pytest.fail("a cluster without workers cannot run anything")
-        assert time.monotonic() - began < 2 + 15
+        assert time.monotonic() - began < 2 + 45
     finally:
         cluster.close()
 

@@ -468,10 +468,10 @@ def test_a_second_ctrl_c_soon_after_the_first_neither_hangs_nor_leaks(
     os.killpg(process.pid, signal.SIGINT)
     sent = time.monotonic()
     try:
-        _, err = process.communicate(timeout=60)
+        _, err = process.communicate(timeout=90)
     except subprocess.TimeoutExpired:
         pytest.fail(f"{command} hung after a second Ctrl-C")
-    assert time.monotonic() - sent < 20, "took too long to stop"
+    assert time.monotonic() - sent < 30, "took too long to stop"
     assert process.returncode == 130, err
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert "interrupted:" in err and "--resume" in err.strip().splitlines()[-1]
@@ -508,7 +508,7 @@ def test_pool_workers_end_when_the_main_process_is_killed(
     try:
         os.kill(process.pid, signal.SIGKILL)  # the main process only, as the OOM killer does
         process.wait(timeout=30)  # not communicate(): orphans would hold its pipes open
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while any(running(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not [pid for pid in workers if running(pid)], "orphaned workers kept running"
