@@ -2,8 +2,10 @@
 results folder lose no finished row, leave no half-written file, and what is resumed equals
 what runs without a fault, byte for byte.
 
-Every fault here is injected on purpose and counted (``FAULTS``); the SIGKILL and SIGINT of
-a CLI sweep are in ``test_sweeping.py``, the Dask faults in ``test_dask.py``.
+A second Ctrl-C right after the first neither hangs nor leaks, and pool workers end when
+their main process is killed.  Every fault here is injected on purpose and counted
+(``FAULTS``); the SIGKILL and SIGINT of a CLI sweep are in ``test_sweeping.py``, the Dask
+faults in ``test_dask.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -229,6 +232,29 @@ def test_a_sweep_whose_run_keeps_killing_workers_fails_clearly_keeping_the_rest(
     assert manifest["status"] == "failed" and manifest["n_simulations"] == 27
 
 
+def simulate_or_die_above(scenario: Scenario, seed: Any) -> Any:
+    """engine.simulate for a forked pool: a target above 0.8 always kills its worker."""
+    if scenario.policy.service_target > 0.8:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return REAL_SIMULATE(scenario, seed)
+
+
+def test_an_optimisation_whose_run_keeps_killing_workers_says_how_to_resume(
+        tiny_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(engine, "simulate", simulate_or_die_above)
+    args = ["optimize", str(tiny_file), "--param", "policy.service_target", "--bounds", "0.5",
+            "0.9", "--replications", "2", "--out", str(tmp_path), "--quiet", "--workers", "2",
+            "--no-plots", "--id", "o"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"died {MAX_ATTEMPTS} times" in err and "Traceback" not in err
+    assert "continue with:\n  servicesim optimize " in err and err.rstrip().endswith(
+        "--resume")
+    document = json.loads((tmp_path / "tiny" / "o" / "result.json").read_text(encoding="utf-8"))
+    assert document["status"] == "failed"
+
+
 # ------------------------------------------------------------------- SIGTERM, Ctrl-C
 
 
@@ -307,6 +333,24 @@ def test_sigterm_is_an_interrupt_and_saving_ignores_a_second_signal() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         saved = True
     assert saved and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_only_the_first_interrupt_interrupts_and_a_checkpoint_defers_it() -> None:
+    with terminate_as_interrupt():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # not reached
+        os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, while stopping: ignored
+        os.kill(os.getpid(), signal.SIGTERM)
+        stopped = True
+    assert stopped and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    saved = False
+    with pytest.raises(KeyboardInterrupt), terminate_as_interrupt():
+        with ignoring_interrupts(defer=True):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C during a checkpoint
+            saved = True
+        pytest.fail("the deferred Ctrl-C was dropped")
+    assert saved
 
 
 class LineReader(threading.Thread):
@@ -408,6 +452,93 @@ def test_a_killed_optimize_keeps_its_finished_rounds_and_resumes_to_the_same_res
     assert main([*args, "--resume", "--quiet"]) == 0
     _, resumed, fresh = search_again_whole(args, folder, tmp_path)
     assert resumed["n_simulations"] == fresh["n_simulations"] > kept
+
+
+# ------------------------------------------------ a second Ctrl-C, an orphaned worker
+
+LONG = "policy.service_target=0.5:0.995:0.001"  # 496 alternatives x 3: far from done when hit
+
+
+def command_with_rows(command: str, tiny_file: Path, tmp_path: Path,
+                      processes: list[subprocess.Popen[str]], *extra: str
+                      ) -> tuple[subprocess.Popen[str], Path]:
+    """Start ``servicesim sweep`` or ``optimize`` on the tiny scenario (the default process
+    pool unless ``extra`` says otherwise); return it and its folder once runs.csv has rows."""
+    what = (["--param", LONG] if command == "sweep"
+            else ["--replications", "2", "--max-replications", "64"])
+    process = start([command, str(tiny_file), *what, "--out", str(tmp_path), "--quiet",
+                     "--no-plots", *extra], tmp_path)
+    processes.append(process)
+    found: list[Path] = []
+
+    def has_rows() -> bool:
+        found[:] = list(tmp_path.glob("tiny/*/runs.csv"))
+        return bool(found) and data_rows(found[0]) > 0
+
+    wait_until(has_rows, process)
+    return process, found[0].parent
+
+
+@pytest.mark.parametrize("gap", [0.02, 0.1, 0.25])
+@pytest.mark.parametrize("command", ["sweep", "optimize"])
+def test_a_second_ctrl_c_soon_after_the_first_neither_hangs_nor_leaks(
+        command: str, gap: float, tiny_file: Path, tmp_path: Path,
+        processes: list[subprocess.Popen[str]]) -> None:
+    """The second Ctrl-C lands while the first one's rows are saved and the pool is stopped
+    (or while the interpreter joins the pool's thread at exit): it is ignored."""
+    process, folder = command_with_rows(command, tiny_file, tmp_path, processes)
+    os.killpg(process.pid, signal.SIGINT)
+    time.sleep(gap)  # the gap between two key presses, not a wait for a result
+    os.killpg(process.pid, signal.SIGINT)
+    sent = time.monotonic()
+    try:
+        _, err = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{command} hung after a second Ctrl-C")
+    assert time.monotonic() - sent < 30, "took too long to stop"
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert "interrupted:" in err and "--resume" in err.strip().splitlines()[-1]
+    assert group_gone(process.pid), "worker processes outlived the command"
+    document = json.loads((folder / ("manifest.json" if command == "sweep"
+                                     else "result.json")).read_text(encoding="utf-8"))
+    kept = data_rows(folder / "runs.csv")
+    assert document["status"] == "interrupted" and document["n_simulations"] == kept > 0
+    assert (folder / "runs.csv").read_bytes().endswith(b"\n") and not temp_files(folder)
+
+
+def children(pid: int) -> list[int]:
+    """Process ids of the children of ``pid`` (Linux)."""
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii")
+    return [int(child) for child in text.split()]
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+                    reason="needs Linux's /proc/PID/task/PID/children")
+def test_pool_workers_end_when_the_main_process_is_killed(
+        tiny_file: Path, tmp_path: Path, processes: list[subprocess.Popen[str]]) -> None:
+    process, _ = command_with_rows("sweep", tiny_file, tmp_path, processes, "--workers", "2")
+    workers = children(process.pid)
+    assert len(workers) >= 2 and all(running(pid) for pid in workers)
+    try:
+        os.kill(process.pid, signal.SIGKILL)  # the main process only, as the OOM killer does
+        process.wait(timeout=30)  # not communicate(): orphans would hold its pipes open
+        deadline = time.monotonic() + 30
+        while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in workers if running(pid)], "orphaned workers kept running"
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 # ------------------------------------------------------------- full disk, no permission

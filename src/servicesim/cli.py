@@ -502,6 +502,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     scenario = _load(args)
     space = _search_space(args, scenario)
     _check_optimize_size(args, scenario, len(space))
+    from .experiment.engine import WorkerDied
     from .experiment.executors import make_executor  # the engine is needed only to run
     from .experiment.optimize import OptimizeInterrupted, optimize
 
@@ -528,6 +529,12 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
               f"{_resume_command(args, where.name if where else '')}", file=sys.stderr,
               flush=True)
         return 128 + stop.signum
+    except WorkerDied as exc:  # a worker or the Dask scheduler lost: the rounds are kept
+        _error(str(exc))
+        argv = [*args.argv, *([] if args.resume else ["--resume"])]
+        print(f"the finished rounds are kept (result.json status: failed); continue with:\n"
+              f"  {shlex.join([PROG, *argv])}", file=sys.stderr, flush=True)
+        return EXIT_FAILURE
     if not args.quiet:
         print(result.report(), flush=True)
     if result.directory is not None:
@@ -796,7 +803,11 @@ def _check_names(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Without ``argv`` this is the program, about to end: after Ctrl-C or SIGTERM, further
+    ones are ignored until it has ended (see ``terminate_as_interrupt``)."""
+    as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
@@ -811,7 +822,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         debug = bool(args.debug)
         _check_names(args)
         args.argv = argv  # to repeat the command line (manifest, --resume hint)
-        with terminate_as_interrupt():  # SIGTERM stops cleanly, as Ctrl-C does
+        with terminate_as_interrupt(for_good=as_program):  # SIGTERM stops as Ctrl-C does
             return int(args.handler(args))
     except (ScenarioError, OutputError, ExecutorError, _UsageError) as exc:
         _error(str(exc))

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     BrokenExecutor,
+    CancelledError,
     Executor,
     Future,
     ProcessPoolExecutor,
@@ -239,6 +240,19 @@ class WorkerDied(RuntimeError):
         self.task = task
 
 
+class ExecutorLost(WorkerDied):
+    """The executor cancelled the runs it held, all at once: a Dask scheduler that stopped,
+    or whose connection was lost, does so.  Handled as :class:`WorkerDied`: the rows finished
+    before are delivered (``on_row``) and kept by sweeps."""
+
+
+def _lost(task: Task) -> ExecutorLost:
+    return ExecutorLost(
+        f"the executor cancelled {describe_task(task)} and every run it still held: the Dask "
+        "scheduler stopped or the connection to it was lost.  The finished runs' rows are "
+        "kept: check that the scheduler is running, then --resume", task)
+
+
 def describe_task(task: Task) -> str:
     """``alternative 3 (policy.service_target=0.9), replication 2`` for messages."""
     params = ", ".join(f"{key}={value}" for key, value in task.params) or "base scenario"
@@ -321,6 +335,8 @@ def _as_done(executor: Executor, tasks: Sequence[Task], run: Callable[[Task], di
         for future in as_completed(futures):
             try:
                 row = future.result()
+            except CancelledError:  # not by us: we cancel only after this loop
+                raise _lost(futures[future]) from None
             except Exception as exc:
                 given_up.append((futures[future], _killed_worker(exc)))
                 continue
@@ -446,6 +462,6 @@ def _on_pool(pool: ProcessPool, tasks: Sequence[Task], run: Callable[[Task], dic
         raise given_up[0]
 
 
-__all__ = ["MAX_ATTEMPTS", "Param", "Task", "WorkerDied", "alternatives", "apply_params",
-           "describe_task", "execute", "grid", "make_tasks", "parse_param",
+__all__ = ["MAX_ATTEMPTS", "ExecutorLost", "Param", "Task", "WorkerDied", "alternatives",
+           "apply_params", "describe_task", "execute", "grid", "make_tasks", "parse_param",
            "refuse_experiment_keys", "run_task"]

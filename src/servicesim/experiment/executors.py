@@ -15,6 +15,11 @@ what it needs and stops it afterwards:
 
 SIGTERM is made an interrupt like Ctrl-C by :func:`terminate_as_interrupt` (the command line
 uses it), so ``kill PID`` keeps the finished rows too; the exception says which signal it was.
+Only the first signal interrupts: later ones are ignored, so that a second Ctrl-C cannot cut
+short the saving and stopping the first one started.
+
+A pool worker whose main process was killed outright (``kill -9``, the out-of-memory killer)
+ends itself within about :data:`PARENT_CHECK_SECONDS`: see :func:`_worker_init`.
 
 Dask is imported only here, and only when asked for, so ``import servicesim`` stays fast.
 """
@@ -24,14 +29,15 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from types import FrameType, TracebackType
 from typing import Any
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "ExecutorError", "ProcessPool", "Terminated",
-           "ignoring_interrupts", "make_executor", "signal_number", "stop_pool",
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "PARENT_CHECK_SECONDS", "ExecutorError", "ProcessPool",
+           "Terminated", "ignoring_interrupts", "make_executor", "signal_number", "stop_pool",
            "terminate_as_interrupt"]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -42,11 +48,49 @@ class ExecutorError(Exception):
     """The requested way of running could not be set up; the message says why."""
 
 
-def _ignore_sigint() -> None:
-    """Pool-worker initializer: Ctrl-C is for the main process, which stops the pool; SIGTERM
-    ends the worker (a forked worker would otherwise inherit the main process's handler)."""
+PARENT_CHECK_SECONDS = 0.5
+"""How often a pool worker checks that the process that started it is still there."""
+
+
+def _worker_init(main_pid: int) -> None:
+    """Pool-worker initializer.
+
+    Ctrl-C is for the main process, which stops the pool; SIGTERM ends the worker (a forked
+    worker would otherwise inherit the main process's handler).  A daemon thread ends the
+    worker once its parent is gone.  The parent is watched through ``os.getppid()``, which
+    changes when the parent dies and the worker is adopted by another process: it needs no
+    file descriptor of the parent's, whereas a pipe's end-of-file would never come for a
+    forked worker, since its siblings inherit the parent's end of the pipe; and it costs one
+    system call every :data:`PARENT_CHECK_SECONDS`.  ``main_pid`` is the process that made
+    the pool: when it is the parent (fork, spawn) and already gone, the worker ends at once.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # forked with both blocked: see ProcessPool.submit
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
+    parent = os.getppid()
+    if parent != main_pid and not _alive(main_pid):
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="servicesim-parent-watch",
+                     daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but belongs to someone else
+        return True
+    return True
+
+
+def _watch_parent(parent: int) -> None:
+    """End this process (without cleanup: nobody waits for its results) once its parent is
+    no longer ``parent``."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 class Terminated(KeyboardInterrupt):
@@ -55,38 +99,81 @@ class Terminated(KeyboardInterrupt):
     signum = int(signal.SIGTERM)
 
 
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated` in the main thread (as Ctrl-C
-    raises ``KeyboardInterrupt``); elsewhere than in the main thread this does nothing."""
+def terminate_as_interrupt(*, for_good: bool = False) -> Iterator[None]:
+    """Within the block, the first Ctrl-C raises ``KeyboardInterrupt`` and the first SIGTERM
+    raises :class:`Terminated` in the main thread; from then on both signals are ignored, so
+    that a second one cannot break off the saving of rows and the stopping of workers that
+    the first started (a signal inside ``concurrent.futures``' shutdown can leave the pool's
+    thread waiting for ever).  After the block the previous handlers come back, unless an
+    interrupt came and ``for_good`` is set (a program about to end): then the signals stay
+    ignored, since the interpreter still joins the pool's thread at exit and a signal there
+    would end the process by SIGINT instead of with its exit code.  Elsewhere than in the
+    main thread this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    fired = False
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise Terminated(f"terminated by signal {signum}")
+        nonlocal fired
+        fired = True
+        for each in _INTERRUPTS:
+            signal.signal(each, signal.SIG_IGN)
+        if signum == signal.SIGTERM:
+            raise Terminated(f"terminated by signal {signum}")
+        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in _INTERRUPTS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if not (fired and for_good):
+            for signum, before in previous.items():
+                signal.signal(signum, before)
 
 
 @contextmanager
-def ignoring_interrupts() -> Iterator[None]:
-    """Within the block, Ctrl-C and SIGTERM are ignored (main thread only): for saving what
-    an interrupt left, so that a second Ctrl-C cannot cut the saving short."""
+def _interrupts_blocked() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM wait (in this thread, and in processes forked
+    from it, which inherit the mask) until the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+@contextmanager
+def ignoring_interrupts(*, defer: bool = False) -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM do not interrupt (main thread only): for saving
+    what an interrupt left, so that a second Ctrl-C cannot cut the saving short.  They are
+    dropped, or with ``defer`` (a checkpoint during a run) the first of them is sent again
+    when the block ends, to the handler in place before it: the checkpoint is finished,
+    then the interrupt takes its course."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, signal.SIG_IGN)
-                for signum in (signal.SIGINT, signal.SIGTERM)}
+    caught: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    previous = {signum: signal.signal(signum, note if defer else signal.SIG_IGN)
+                for signum in _INTERRUPTS}
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def signal_number(interrupt: BaseException) -> int:
@@ -138,10 +225,16 @@ class ProcessPool(Executor):
                            pool=pool)
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=_ignore_sigint)
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=_worker_init,
+                                   initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        return self._pool.submit(fn, *args, **kwargs)
+        # the first submissions fork the workers: a signal to the process group in the
+        # instant before a new worker's initializer ignores it would raise in that worker,
+        # so the workers are forked with Ctrl-C and SIGTERM blocked (here they are handled
+        # as soon as the submission is done)
+        with _interrupts_blocked():
+            return self._pool.submit(fn, *args, **kwargs)
 
     def restart(self) -> None:
         """Stop the current (broken) pool's workers and start a new pool."""
@@ -185,6 +278,63 @@ def dask_setup(worker: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _check_address(scheduler: str) -> None:
+    """Raise :class:`ExecutorError` for what cannot be a scheduler's address, at once."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(scheduler)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls") and not 0 < parse_host_port(location)[1] < 2 ** 16:
+            raise ValueError("the port must be 1 to 65535")
+    except ValueError as exc:
+        raise ExecutorError(f"--scheduler {scheduler}: not a Dask scheduler address ({exc}); "
+                            "give one such as tcp://host:8786") from None
+
+
+def _probe(scheduler: str, timeout: float) -> str | None:
+    """Why the Dask scheduler at ``scheduler`` cannot be used, or ``None`` when it answered
+    a request for its identity within ``timeout`` seconds.
+
+    ``distributed.Client`` waits for ever on a peer that accepts the connection and never
+    answers, and a client it failed to make complains again while being collected; asking
+    first, on a comm of our own under one deadline, avoids both.  The request runs in a
+    thread of its own (an event loop may be running in this one, as in a notebook).
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity() -> None:
+        comm = await connect(scheduler, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            await comm.read()
+        finally:
+            with suppress(Exception):
+                await comm.abort()
+
+    outcome: list[str | None] = []
+
+    def ask() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(identity(), timeout))
+        except TimeoutError:
+            outcome.append(f"nothing answered within {timeout:g} s")
+        except ValueError as exc:
+            outcome.append(f"not a scheduler address ({exc})")
+        except Exception as exc:  # noqa: BLE001 - refused, malformed address, ...
+            outcome.append(" ".join(str(exc).split()) or type(exc).__name__)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=ask, name="servicesim-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 5)
+    return outcome[0] if outcome else f"nothing answered within {timeout:g} s"
+
+
 @contextmanager
 def _dask_client(scheduler: str, connect_timeout: float) -> Iterator[tuple[Executor, str]]:
     try:
@@ -192,21 +342,52 @@ def _dask_client(scheduler: str, connect_timeout: float) -> Iterator[tuple[Execu
     except ImportError as exc:  # pragma: no cover - a dependency of servicesim
         raise ExecutorError(f"--scheduler needs dask.distributed ({exc}); "
                             "pip install 'dask[distributed]'") from None
-    try:
-        client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
-    except Exception as exc:  # noqa: BLE001 - refused, timed out, malformed address, ...
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+    _check_address(scheduler)
+    problem = _probe(scheduler, connect_timeout)
+    if problem is None:
+        try:
+            client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
+        except Exception as exc:  # noqa: BLE001 - refused, timed out, malformed address, ...
+            problem = " ".join(str(exc).split()) or type(exc).__name__
+    if problem is not None:
         raise ExecutorError(
             f"--scheduler {scheduler}: no Dask scheduler answered (waited at most "
-            f"{connect_timeout:g} s): {reason[:200]}; check the address (tcp://host:port) "
-            "and that the scheduler is running") from None
+            f"{connect_timeout:g} s): {problem[:200]}; check the address (tcp://host:port) "
+            "and that the scheduler is running")
+    # the client (and, for its executor's futures, tornado) logs the failed reconnections
+    # with tracebacks when the scheduler goes away; what went wrong is told once, by the
+    # exception the run ends with
+    with _silenced("distributed.client", "tornado.application"):
+        try:
+            try:
+                client.wait_for_workers(1, timeout=connect_timeout)
+            except Exception:  # noqa: BLE001 - dask's TimeoutError, or the scheduler left
+                raise ExecutorError(
+                    f"--scheduler {scheduler}: the Dask scheduler has no workers (waited "
+                    f"{connect_timeout:g} s); start some with `dask worker {scheduler}`"
+                ) from None
+            workers = len(client.scheduler_info().get("workers", {}))
+            where = f"Dask cluster at {scheduler} ({_count(workers, 'worker', 'workers')})"
+            yield client.get_executor(pure=False), where
+        finally:
+            with suppress(Exception):
+                client.close(timeout=connect_timeout)
+
+
+@contextmanager
+def _silenced(*names: str) -> Iterator[None]:
+    """Within the block, the loggers ``names`` log only CRITICAL messages."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
-        workers = len(client.scheduler_info().get("workers", {}))
-        where = f"Dask cluster at {scheduler} ({_count(workers, 'worker', 'workers')})"
-        yield client.get_executor(pure=False), where
+        yield
     finally:
-        with suppress(Exception):
-            client.close(timeout=connect_timeout)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 @contextmanager

@@ -585,7 +585,7 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                               objective)
                 this_round.clear()
                 if store is not None:  # a checkpoint: a hard kill loses one round at most
-                    with ignoring_interrupts():
+                    with ignoring_interrupts(defer=True):
                         _write_progress(store, scenario, keys, settings, search_id,
                                         search.runs, command, started, rounds, RUNNING,
                                         with_scenario=rounds == 1)
