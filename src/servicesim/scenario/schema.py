@@ -28,7 +28,14 @@ from pydantic import (
 )
 
 from ..files import WINDOWS_RESERVED_NAMES
-from .distributions import Constant, Distribution, Exponential, coerce_distribution, integer_moments
+from .distributions import (
+    Constant,
+    Distribution,
+    Exponential,
+    check_count,
+    coerce_distribution,
+    integer_moments,
+)
 
 Dist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -233,7 +240,7 @@ class Sku(_Model):
     def _count(cls, v: Any) -> Any:
         if v is not None and v.mean <= 0:
             raise ValueError("must have a positive mean (draws are rounded, at least 1)")
-        return v
+        return v if v is None else check_count(v)
 
     @property
     def annual_holding_cost_per_unit(self) -> float:
@@ -309,7 +316,7 @@ class Segment(_Model):
     def _count(cls, v: Any) -> Any:
         if v.mean <= 0:
             raise ValueError("must have a positive mean (draws are rounded, at least 1)")
-        return v
+        return check_count(v)
 
 
 class OrderProcessing(_Model):
