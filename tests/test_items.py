@@ -540,3 +540,32 @@ def test_the_items_report_loader_reports_duplicate_keys_like_load_scenario(
         load_with_fit(path)
     assert "name: duplicate key (also at line 1)" in str(info.value)
     assert [str(p) for p in info.value.problems] == problems_of(path)
+
+
+@pytest.mark.parametrize("quantity", ["10000000", "100000000", "1e300"])
+def test_a_history_line_of_millions_of_units_is_refused_without_gigabytes(
+        tmp_path: Path, quantity: str) -> None:
+    """One line of 10^7 units made the fitted quantity distribution span 10^7 points (2.4
+    GB to validate; 10^8: MemoryError): the line is refused, naming file, row and column."""
+    import resource
+    import time
+
+    rows = history_rows()
+    rows.append(f"2025-01-21,PUMP,{quantity},retail,R8")
+    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    found = problems_of(write(tmp_path, history="\n".join(rows) + "\n"))
+    assert time.perf_counter() - start < 2
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB
+    assert len(found) == 1, found
+    assert f"history.csv: row {len(rows)}, column quantity: value " in found[0]
+    assert "from 1 to 1,000,000" in found[0]
+
+
+def test_a_master_mean_quantity_over_the_count_ceiling_is_refused(tmp_path: Path) -> None:
+    master = ("sku,unit_cost,price,lines_per_day,units_per_line_mean,units_per_line_std\n"
+              "BOLT,1.5,2.0,3,100000000,5\n")
+    found = problems_of(write(tmp_path, master=master, history="date,sku,quantity\n"
+                              "2025-01-01,BOLT,1\n"))
+    assert any("items.csv: row 2, column units_per_line_mean: value 1" in p and "1,000,000" in p
+               for p in found), found

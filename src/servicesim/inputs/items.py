@@ -44,7 +44,7 @@ from scipy import optimize, special
 
 from ..errors import NOT_SET, Problem, ScenarioError
 from ..policies.registry import FAMILIES
-from ..scenario.distributions import integer_moments
+from ..scenario.distributions import MAX_COUNT, integer_moments
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")  # scenario.Name's rule
 
@@ -76,8 +76,8 @@ MASTER_COLUMNS: dict[str, str] = {
     "order_up_to": "a whole number >= 0 (S)",
     "review_period_days": "a review period in days, > 0 (R, for RS and RsS)",
     "lines_per_day": "order lines per day, >= 0 (used when the history has none for the SKU)",
-    "units_per_line_mean": "the mean units per line, >= 1 (with lines_per_day)",
-    "units_per_line_std": "their standard deviation, >= 0 (blank: Poisson)",
+    "units_per_line_mean": f"the mean units per line, 1 to {MAX_COUNT:,} (with lines_per_day)",
+    "units_per_line_std": f"their standard deviation, 0 to {MAX_COUNT:,} (blank: Poisson)",
     "abc_class": "A, B or C (overrides the computed class)",
     "xyz_class": "X, Y or Z (overrides the computed class)",
 }
@@ -86,7 +86,7 @@ MASTER_COLUMNS: dict[str, str] = {
 HISTORY_COLUMNS: dict[str, str] = {
     "date": "the order line's date, yyyy-mm-dd (a time after it is ignored)",
     "sku": "a SKU of the item master",
-    "quantity": "units ordered, a whole number >= 1",
+    "quantity": f"units ordered, a whole number from 1 to {MAX_COUNT:,}",
     "segment": "optional: a segment of the scenario (blank: split by demand_share)",
     "customer": "optional: the customer (kept for reference, not used by the fit)",
 }
@@ -399,8 +399,10 @@ def _master_demand(cells: _Cells, values: Sequence[Any], row: int,
     """The demand columns of one master row (lines a day, units per line) into ``got``;
     each needs the other in the same row."""
     got["lines_per_day"] = cells.number(values, row, "lines_per_day")
-    got["units_per_line_mean"] = cells.number(values, row, "units_per_line_mean", low=1)
-    got["units_per_line_std"] = cells.number(values, row, "units_per_line_std")
+    got["units_per_line_mean"] = cells.number(values, row, "units_per_line_mean", low=1,
+                                              high=MAX_COUNT)
+    got["units_per_line_std"] = cells.number(values, row, "units_per_line_std",
+                                             high=MAX_COUNT)
     if got["lines_per_day"] and got["units_per_line_mean"] is None \
             and cells.raw(values, "units_per_line_mean") is None:
         cells.bad(row, "units_per_line_mean", NOT_SET,
@@ -533,14 +535,15 @@ def _date_ordinals(date_col: Sequence[Any]) -> list[int | None]:
 
 
 def _quantities(qty_col: Sequence[Any]) -> list[int | None]:
-    """Each quantity cell as a whole number >= 1 (None: not one): the whole column at once,
-    cell by cell only if that fails."""
+    """Each quantity cell as a whole number from 1 to :data:`MAX_COUNT` (None: not one; a
+    larger line would make the fitted quantity distribution, summed point by point, cost
+    gigabytes): the whole column at once, cell by cell only if that fails."""
     try:
         if not all(type(q) is str for q in qty_col):  # numbers (Excel): numpy would truncate
             raise TypeError
         array = np.asarray(qty_col, dtype=np.int64)
-        return array.tolist() if bool((array >= 1).all()) else \
-            [q if q >= 1 else None for q in array.tolist()]
+        return array.tolist() if bool(((array >= 1) & (array <= MAX_COUNT)).all()) else \
+            [q if 1 <= q <= MAX_COUNT else None for q in array.tolist()]
     except (ValueError, TypeError, OverflowError):
         return [_quantity(q) for q in qty_col]
 
@@ -593,17 +596,18 @@ def _check_history_rows(cells: _Cells, raw: Mapping[str, Sequence[Any]],
         if parsed.quantity[j] is None:
             value = raw["quantity"][j]
             cells.bad(row, "quantity", NOT_SET if _blank(value) else value,
-                      "expected a whole number of units >= 1 (returns and zero lines do "
-                      "not belong in a demand history)")
+                      f"expected a whole number of units from 1 to {MAX_COUNT:,} (returns "
+                      "and zero lines do not belong in a demand history; a larger line is "
+                      "more than one order line's draw may cost)")
     return unknown_skus
 
 
 def _quantity(raw: Any) -> int | None:
-    """A whole number >= 1 from a cell ("3", "3.0", 3, 3.0), else None."""
+    """A whole number from 1 to :data:`MAX_COUNT` from a cell ("3", "3.0", 3, 3.0), else None."""
     if _blank(raw):
         return None
     number = _to_float(raw.strip() if isinstance(raw, str) else raw)
-    if number is None or number < 1 or not number.is_integer():
+    if number is None or not 1 <= number <= MAX_COUNT or not number.is_integer():
         return None
     return int(number)
 
