@@ -34,6 +34,8 @@ import itertools
 import math
 import os
 import re
+import stat
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +103,14 @@ LARGE_MEAN = 20.0
 """From this mean units per line (with CV <= 0.5) a normal describes the quantity well."""
 MAX_TABLE_BYTES = 200 * 1024 * 1024
 """Largest item master or history file read."""
+MAX_CELLS = 10_000_000
+"""Most cells (rows × columns) of a table read.  Parsed, a cell costs about 100 bytes of
+memory (a string in a row list, then in a column), against 2 to 20 bytes in the file:
+the cells, not the bytes, bound the memory (10 million cells, about 1 GB: a history of
+two million order lines of five columns)."""
+MAX_XLSX_UNPACKED_BYTES = 500 * 1024 * 1024
+"""Largest total of the uncompressed parts of an Excel workbook: the sheet XML is where the
+cells are (a 270 KB workbook can unpack to gigabytes)."""
 
 # ------------------------------------------------------------------------- reading tables
 
@@ -127,11 +137,7 @@ def read_table(path: str | os.PathLike[str], sheet: str | None = None,
     messages.  Blank rows are skipped (their numbers are kept)."""
     file = shown or os.fspath(path)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_TABLE_BYTES:
-            raise _fail(file, f"file is too large ({size / 2**20:.0f} MB; the limit is "
-                              f"{MAX_TABLE_BYTES // 2**20} MB)")
-        raw = Path(path).read_bytes()
+        raw = _read_regular_file(path, file)
     except FileNotFoundError:
         raise _fail(file, "file not found") from None
     except IsADirectoryError:
@@ -152,6 +158,37 @@ def read_table(path: str | os.PathLike[str], sheet: str | None = None,
     return Table(file, header, rows, digest)
 
 
+def _read_regular_file(path: str | os.PathLike[str], file: str) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_TABLE_BYTES`.  A device
+    (``/dev/zero``), a FIFO or a socket is refused before it is opened for reading: it could
+    stream for ever or block; the read stops one byte past the limit (a file growing
+    meanwhile)."""
+    status = os.stat(path)
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(status.st_mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(status.st_mode) else
+                "a device" if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode)
+                else "a socket" if stat.S_ISSOCK(status.st_mode) else "not a file")
+        raise _fail(file, f"is {kind}, not a regular file; an item master or history must "
+                          "be a CSV or .xlsx file on disk")
+    too_large = f"file is too large (the limit is {MAX_TABLE_BYTES // 2**20} MB)"
+    if status.st_size > MAX_TABLE_BYTES:
+        raise _fail(file, f"file is too large ({status.st_size / 2**20:.0f} MB; the limit "
+                          f"is {MAX_TABLE_BYTES // 2**20} MB)")
+    with open(path, "rb") as stream:
+        raw = stream.read(MAX_TABLE_BYTES + 1)
+    if len(raw) > MAX_TABLE_BYTES:
+        raise _fail(file, too_large)
+    return raw
+
+
+def _too_many_cells(file: str, cells: int, rows: int) -> ScenarioError:
+    return _fail(file, f"too many cells to read: at least {cells:,} in {rows:,} rows; the "
+                       f"limit is {MAX_CELLS:,} cells (rows × columns); split the file or "
+                       "drop columns servicesim does not read")
+
+
 def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[Any]]], str]:
     """Header, rows and the delimiter: a comma, or the semicolon (or tab) of a header that
     has no comma (what Excel writes where the decimal separator is a comma)."""
@@ -166,6 +203,10 @@ def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[An
     delimiter = ","
     if "," not in first:
         delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
+    lines = text.count("\n") + 1
+    cells = lines + text.count(delimiter)  # quoted delimiters aside: counted before parsing
+    if cells > MAX_CELLS:
+        raise _too_many_cells(file, cells, lines)
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
@@ -182,6 +223,7 @@ def _read_excel(raw: bytes, file: str, sheet: str | None
                 ) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     import openpyxl  # a dependency already (report.xlsx); imported only when needed
 
+    _check_unpacked_size(raw, file)
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
@@ -190,7 +232,12 @@ def _read_excel(raw: bytes, file: str, sheet: str | None
         if sheet is not None and sheet not in book.sheetnames:
             raise _fail(file, f"no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
         ws = book[sheet] if sheet is not None else book.worksheets[0]
-        records = [list(r) for r in ws.iter_rows(values_only=True)]
+        records, cells = [], 0
+        for values in ws.iter_rows(values_only=True):
+            cells += len(values)
+            if cells > MAX_CELLS:
+                raise _too_many_cells(file, cells, len(records) + 1)
+            records.append(list(values))
     finally:
         book.close()
     if not records or not any(_blank(c) is False for c in records[0]):
@@ -199,6 +246,21 @@ def _read_excel(raw: bytes, file: str, sheet: str | None
     rows = [(i + 1, r) for i, r in enumerate(records)
             if i and any(_blank(c) is False for c in r)]
     return header, rows
+
+
+def _check_unpacked_size(raw: bytes, file: str) -> None:
+    """Refuse a workbook whose parts unpack to more than :data:`MAX_XLSX_UNPACKED_BYTES`, as
+    its zip directory declares them, before openpyxl unpacks anything (a zip bomb).  Not a
+    zip file at all is left to openpyxl's message."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise _fail(file, f"the workbook unpacks to {unpacked / 2**20:,.0f} MB, over the "
+                          f"{MAX_XLSX_UNPACKED_BYTES // 2**20} MB read (a {len(raw) / 2**10:,.0f}"
+                          " KB file); save the sheet alone, or as CSV UTF-8")
 
 
 def _blank(cell: Any) -> bool:
