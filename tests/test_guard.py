@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,28 @@ def test_waiting_retries_count_in_the_time_estimate() -> None:
     assert estimate(impatient).retries >= 40 * estimate(impatient).lines
     assert estimate(impatient).hours > 30 * estimate(patient).hours
     assert "waiting retries" in str(estimate(impatient))
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--dask-local", "1000"], "argument --dask-local: expected at most "),
+    (["--scheduler-timeout", "1e308"],
+     "argument --scheduler-timeout: expected a number of seconds > 0 and at most 86400, "
+     "got '1e308'"),
+    (["--param", "policy.service_target=0:1:1e-300"],
+     "policy.service_target: value 0:1:1e-300: the step 1e-300 is finer than the range "
+     "resolves: the smallest step allowed is 1e-09"),
+    (["--param", "policy.service_target=0:1e30:1e-20"], "the step 1e-20 is finer"),
+    (["--param", "policy.service_target=0:1e300:1e292"],
+     "the range has 100,000,001 values; at most 100,000 are allowed"),
+    (["--param", "policy.service_target=0:1e400:1"], "numbers a float can hold"),
+], ids=["dask-local", "scheduler-timeout", "tiny-step", "relative-step", "huge-count",
+        "overflow"])
+def test_options_are_bounded_to_sane_ranges(argv: list[str], expected: str,
+                                            tmp_path: Path) -> None:
+    start = time.perf_counter()
+    code, err = run_cli(["sweep", str(BASELINE), *(["--param", "policy.service_target=0.9"]
+                                                    if "--param" not in argv else []),
+                         *argv, "--out", str(tmp_path)])
+    assert code == 2 and expected in err, err
+    assert time.perf_counter() - start < 5 and "Traceback" not in err
+    assert max(map(len, re.findall(r"\d+", err))) < 20  # no 300-digit numbers
