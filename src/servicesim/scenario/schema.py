@@ -38,7 +38,10 @@ from .distributions import (
 )
 
 Dist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+MAX_MONEY = 1e15
+"""Largest amount of money a scenario field may hold (a quadrillion): prices, costs and
+assets above it are typos, and their products with units and days overflow a float."""
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
 Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 MIN_REVIEW_PERIOD_DAYS = 0.001
