@@ -108,6 +108,8 @@ MAX_CELLS = 10_000_000
 memory (a string in a row list, then in a column), against 2 to 20 bytes in the file:
 the cells, not the bytes, bound the memory (10 million cells, about 1 GB: a history of
 two million order lines of five columns)."""
+MAX_COLUMNS = 1_000
+"""Most columns of a table read (its header row); the item master uses about a dozen."""
 MAX_XLSX_UNPACKED_BYTES = 500 * 1024 * 1024
 """Largest total of the uncompressed parts of an Excel workbook: the sheet XML is where the
 cells are (a 270 KB workbook can unpack to gigabytes)."""
@@ -189,6 +191,11 @@ def _too_many_cells(file: str, cells: int, rows: int) -> ScenarioError:
                        "drop columns servicesim does not read")
 
 
+def _too_many_columns(file: str, columns: int) -> ScenarioError:
+    return _fail(file, f"too many columns: {columns:,} in the header row; the limit is "
+                       f"{MAX_COLUMNS:,}")
+
+
 def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[Any]]], str]:
     """Header, rows and the delimiter: a comma, or the semicolon (or tab) of a header that
     has no comma (what Excel writes where the decimal separator is a comma)."""
@@ -203,6 +210,8 @@ def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[An
     delimiter = ","
     if "," not in first:
         delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
+    if first.count(delimiter) + 1 > MAX_COLUMNS:
+        raise _too_many_columns(file, first.count(delimiter) + 1)
     lines = text.count("\n") + 1
     cells = lines + text.count(delimiter)  # quoted delimiters aside: counted before parsing
     if cells > MAX_CELLS:
@@ -234,6 +243,8 @@ def _read_excel(raw: bytes, file: str, sheet: str | None
         ws = book[sheet] if sheet is not None else book.worksheets[0]
         records, cells = [], 0
         for values in ws.iter_rows(values_only=True):
+            if not records and len(values) > MAX_COLUMNS:
+                raise _too_many_columns(file, len(values))
             cells += len(values)
             if cells > MAX_CELLS:
                 raise _too_many_cells(file, cells, len(records) + 1)
