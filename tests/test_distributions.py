@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -10,9 +11,16 @@ from pydantic import TypeAdapter, ValidationError
 
 from servicesim.scenario.distributions import (
     DISTRIBUTION_TYPES,
+    Constant,
     Distribution,
+    Lognormal,
+    NegativeBinomial,
+    Normal,
+    Poisson,
     as_draws,
+    check_count,
     coerce_distribution,
+    count_ceiling,
     integer_moments,
     integer_pmf,
     integer_sampler,
@@ -116,3 +124,28 @@ def test_draw_blocks_hand_out_the_values_and_types_of_tolist() -> None:
         block = as_draws(values)
         assert list(block) == values.tolist()
         assert [type(x) for x in block] == [type(x) for x in values.tolist()]
+
+
+@pytest.mark.parametrize("std", [1000.0, 1e6])
+def test_a_heavy_tailed_quantity_is_refused_before_it_costs_memory(std: float) -> None:
+    """A lognormal of mean 10 and std 1,000 reaches 1.8e8 units at its 1 - 1e-12 quantile:
+    the policy derivation would sum 1.4 GB of points for it (std 1e6: 340 GB)."""
+    from servicesim.errors import ScenarioError
+    from servicesim.scenario.validation import scenario_from_dict
+
+    start = time.perf_counter()
+    with pytest.raises(ScenarioError, match=r"segments\.s\.units_per_line.*quantile.*"
+                                            r"over the 1,000,000 a count may reach"):
+        scenario_from_dict({"name": "heavy", "skus": {"A": {}}, "segments": {"s": {
+            "units_per_line": {"type": "lognormal", "mean": 10, "std": std}}}})
+    assert time.perf_counter() - start < 2
+    with pytest.raises(ValueError, match="1,000,000"):
+        integer_pmf(Lognormal(mean=10, std=std))
+
+
+def test_quantities_of_real_order_lines_pass_the_count_ceiling() -> None:
+    for dist in (Lognormal(mean=10, std=20), NegativeBinomial(mean=500, std=400),
+                 Poisson(mean=1e5), Normal(mean=1e5, std=1e4), Constant(value=1e6)):
+        assert check_count(dist) is dist
+    assert count_ceiling(Lognormal(mean=10, std=20)) == pytest.approx(
+        Lognormal(mean=10, std=20).scipy().ppf(1 - 1e-12))

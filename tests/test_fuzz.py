@@ -49,7 +49,8 @@ SMALL = min(SCENARIOS, key=lambda p: p.stat().st_size)
 SECONDS_PER_CASE = 10.0  # generous: the machine is shared; a hang takes minutes
 CASES: Counter[str] = Counter()
 EXPECTED = {"items": 20, "large": 40, "mutated": 1000, "yaml_text": 1800, "bytes": 700,
-            "bombs": 40, "set_values": 400, "cli_documents": 150, "cli_argv": 150}
+            "bombs": 40, "set_values": 400, "cli_documents": 150, "cli_argv": 150,
+            "item_files": 200, "special_files": 6, "options": 200}
 
 FUZZ = settings(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -444,6 +445,174 @@ def test_cli_answers_hostile_command_lines_with_exit_2(argv: list[str]) -> None:
     assert "Traceback" not in err
 
 
+# ------------------------------------------------------------------- item files
+
+ITEM_SCENARIO = """\
+name: fuzz_items
+items: {master: items.csv, history: history.csv}
+run: {horizon_days: 60, warmup_days: 10, replications: 2}
+segments: {retail: {customers: 20}, trade: {customers: 5}}
+"""
+MASTER_HEADER = ["sku", "unit_cost", "price", "holding_rate_per_year", "lead_time_mean_days",
+                 "lead_time_std_days", "lines_per_day", "units_per_line_mean",
+                 "units_per_line_std", "abc_class", "xyz_class", "order_quantity"]
+HISTORY_HEADER = ["date", "sku", "quantity", "segment", "customer"]
+HOSTILE_CELLS = st.one_of(
+    st.sampled_from(["", " ", "0", "-1", "1e308", "-1e308", "1e999", "nan", "inf", "1,5",
+                     "1e7", "10000000", "1000001", "99999999999999999999", "2025-02-30",
+                     "9999-12-31", "0001-01-01", "=cmd|' /C calc'!A0", '"', '""', "\x00",
+                     "A" * 10_000, "BOLT", "retail", "trade", "X", "Z", "0.5", "3"]),
+    st.integers(-10**12, 10**12).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=20))
+
+
+def _good_item_rows() -> tuple[list[list[str]], list[list[str]]]:
+    master = [["BOLT", "1.5", "2", "0.25", "7", "2", "", "", "", "", "", ""],
+              ["PUMP", "600", "800", "0.3", "", "", "0.5", "1", "", "", "", ""]]
+    history = [[f"2025-01-{day:02d}", "BOLT", str(1 + day % 4),
+                "retail" if day % 3 else "trade", f"C{day % 5}"] for day in range(1, 29)]
+    return master, history
+
+
+def _csv(header: list[str], rows: list[list[str]], delimiter: str = ",") -> str:
+    def cell(value: str) -> str:
+        if any(c in value for c in (delimiter, '"', "\n", "\r")):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+    return "\n".join(delimiter.join(map(cell, row)) for row in [header, *rows]) + "\n"
+
+
+@settings(FUZZ, max_examples=EXPECTED["item_files"])
+@given(master_edits=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 14), HOSTILE_CELLS),
+                             max_size=6),
+       history_edits=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 6), HOSTILE_CELLS),
+                              max_size=6),
+       extra_columns=st.integers(0, 3), delimiter=st.sampled_from([",", ";", "\t"]),
+       excel=st.booleans())
+def test_item_files_load_or_fail_cleanly(folder: Path, master_edits: list[Any],
+                                         history_edits: list[Any], extra_columns: int,
+                                         delimiter: str, excel: bool) -> None:
+    """Hostile cells, rows and columns in an item master and a demand history: the
+    scenario loads or fails naming the file, row and column, within the time budget."""
+    CASES["item_files"] += 1
+    master, history = _good_item_rows()
+    for table, edits, width in ((master, master_edits, len(MASTER_HEADER)),
+                                (history, history_edits, len(HISTORY_HEADER))):
+        for row, column, value in edits:
+            while len(table) <= min(row, len(table)):
+                table.append([""] * width)
+            cells = table[min(row, len(table) - 1)]
+            cells.extend([""] * (column + 1 - len(cells)))
+            cells[column] = value.replace("\x00", "")
+    extra = [f"extra{i}" for i in range(extra_columns)]
+    case = folder / "item_files"
+    case.mkdir(exist_ok=True)
+    master_name = "items.xlsx" if excel else "items.csv"
+    if excel:
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        for row in [MASTER_HEADER + extra, *master]:
+            book.active.append([CONTROL.sub("", cell) for cell in row])
+        book.save(case / master_name)
+    else:
+        (case / master_name).write_text(_csv(MASTER_HEADER + extra, master, delimiter),
+                                        encoding="utf-8", errors="surrogatepass")
+    (case / "history.csv").write_text(_csv(HISTORY_HEADER, history, delimiter),
+                                      encoding="utf-8", errors="surrogatepass")
+    path = case / "scenario.yaml"
+    path.write_text(ITEM_SCENARIO.replace("items.csv", master_name), encoding="utf-8")
+    check_load(path)
+
+
+def _special_files(folder: Path) -> dict[str, tuple[Path, str]]:
+    """Files that are not regular files, or unpack to far more than their size."""
+    import os
+    import zipfile
+
+    case = folder / "special"
+    case.mkdir(exist_ok=True)
+    fifo = case / "fifo.csv"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    link = case / "zero.csv"
+    if not link.exists():
+        link.symlink_to("/dev/zero")
+    (case / "folder.csv").mkdir(exist_ok=True)
+    bomb = case / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            block = b"<row><c><v>1</v></c></row>" * 40_000
+            for _ in range(600 * 2**20 // len(block) + 1):
+                sheet.write(block)
+    wide = case / "wide.csv"
+    wide.write_text("sku" + ",x" * 2_000_000 + "\n", encoding="utf-8")
+    return {"/dev/zero": (Path("/dev/zero"), "is a device, not a regular file"),
+            "fifo": (fifo, "is a FIFO (named pipe), not a regular file"),
+            "symlink to /dev/zero": (link, "is a device, not a regular file"),
+            "directory": (case / "folder.csv", "is a directory, not a table"),
+            "xlsx zip bomb": (bomb, "the workbook unpacks to 600 MB"),
+            "two million columns": (wide, "too many columns: 2,000,001 in the header row")}
+
+
+def test_special_item_files_are_refused_before_reading(folder: Path) -> None:
+    for name, (target, expected) in _special_files(folder).items():
+        CASES["special_files"] += 1
+        path = folder / "special" / "scenario.yaml"
+        path.write_text(ITEM_SCENARIO.replace("items.csv", str(target)), encoding="utf-8")
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        with pytest.raises(ScenarioError) as caught:
+            load_scenario(path)
+        assert time.perf_counter() - start < 2, name
+        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 300_000, name
+        message = str(caught.value)
+        assert message.startswith(str(target)) and "Traceback" not in message, message[:300]
+        if expected:
+            assert expected in message, (name, message[:300])
+
+
+# ----------------------------------------------------------------------------- options
+
+OPTION_VALUES = st.sampled_from([
+    "0", "1", "2", "8", "9", "1000", "-1", "1e308", "1e999", "nan", "inf", "-inf", "0.5",
+    "86400", "86401", "1e-300", "abc", "", "10**6", "3.0"])
+RANGES = st.sampled_from([
+    "0:1:1e-300", "0:1:0", "0:1:-0.1", "1:0:0.1", "0:1e400:1", "0:1e30:1e-20",
+    "0.5:0.99:1e-9", "0.5:0.99:0.0000001", "0.9:0.9:1e-300", "1e-300:3e-300:1e-300",
+    "nan:1:0.1", "0:inf:1", "0.5:0.99:0.01", "0:1", "a:b:c", "0:1:1e-9"])
+
+
+@settings(FUZZ, max_examples=EXPECTED["options"])
+@given(option=st.sampled_from(["--dask-local", "--scheduler-timeout", "--workers",
+                               "--replications", "--horizon-days", "--seed", "--param"]),
+       value=OPTION_VALUES, span=RANGES,
+       command=st.sampled_from(["sweep", "optimize", "compare", "run"]))
+def test_option_values_are_bounded_or_refused(folder: Path, option: str, value: str,
+                                              span: str, command: str) -> None:
+    """Every option value is refused with exit 2 and a short message, or passes to the size
+    guard, which refuses the 10^8-day horizon given last: nothing is simulated."""
+    CASES["options"] += 1
+    if option in ("--dask-local", "--scheduler-timeout", "--workers", "--param") \
+            and command == "run":
+        command = "sweep"
+    if option == "--param" and command != "sweep":
+        command = "sweep"
+    argv = [command, str(SCENARIO_DIR / "baseline.yaml")]
+    if command == "sweep":
+        argv += ["--param", f"policy.service_target={span}" if option == "--param"
+                 else "policy.service_target=0.9,0.95"]
+    if command == "compare":
+        argv += ["--set-variant", "b:run.warmup_days=5"]
+    if option != "--param":
+        argv += [option, value]
+    code, err = run_cli([*argv, "--horizon-days", "1e8", "--out", str(folder / "out")])
+    assert code == 2, err
+    assert err.startswith("servicesim: error: ") and "Traceback" not in err, err
+    assert len(err) < 2_000 and max(map(len, re.findall(r"\d+", err)), default=0) < 20, err
+
+
 # ------------------------------------------------------------------------- the count
 
 
@@ -462,5 +631,5 @@ def test_zz_fuzz_case_count(capsys: pytest.CaptureFixture[str],
         print(f"\nfuzz: {total:,} cases run ({', '.join(f'{k} {v}' for k, v in ran.items())}); "
               f"peak memory of the test process {peak_mb:,.0f} MB")
     if set(ran) == set(EXPECTED):
-        assert total >= 4_000
+        assert total >= 4_400
     assert peak_mb < 2_000

@@ -6,12 +6,15 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from servicesim.cli import main
+from servicesim.errors import ScenarioError
 from servicesim.experiment import guard
 from servicesim.experiment.guard import SizeError, check_size, estimate
 from servicesim.inputs.generate import generate_dataset
@@ -152,3 +155,81 @@ def test_allow_large_lets_the_run_start(monkeypatch: pytest.MonkeyPatch,
     code, err = run_cli([*argv, "--allow-large"])
     assert code == 1 and "unexpected Started" in err  # it reached the simulation
     assert run_cli(argv)[0] == 2
+
+
+def test_periodic_reviews_count_in_time_and_memory() -> None:
+    """Every review of an RS SKU is an event and a cycle record (about an order line's work
+    and 100 bytes): a short review period is refused although it adds no order lines."""
+    def reviewed(period: float) -> Any:
+        return scenario_from_dict({**exact(horizon=100_000, skus=3),
+                                   "policy": {"type": "RS", "review_period_days": period}})
+
+    weekly, often = reviewed(7), reviewed(0.001)
+    assert estimate(often).lines == estimate(weekly).lines
+    assert estimate(often).reviews == pytest.approx(3 * 3 * 1e8, rel=1e-3)
+    assert estimate(often).hours > 100 * estimate(weekly).hours
+    assert estimate(often).memory_bytes > 1e10
+    start = time.perf_counter()
+    with pytest.raises(SizeError, match="900.0 million periodic reviews") as caught:
+        check_size(often, source=str(BASELINE), max_memory_bytes=16e9)
+    assert "--allow-large" in str(caught.value)
+    assert time.perf_counter() - start < 2
+
+
+def test_a_microsecond_review_period_is_refused_by_the_schema() -> None:
+    with pytest.raises(ScenarioError, match=r"policy\.review_period_days.*0\.001"):
+        scenario_from_dict({**exact(), "policy": {"type": "RS", "review_period_days": 1e-6}})
+
+
+def test_customers_count_in_the_memory_estimate() -> None:
+    few = estimate(scenario_from_dict(exact(customers=100)))
+    many = estimate(scenario_from_dict(exact(customers=10_000_000)))
+    assert many.memory_bytes - few.memory_bytes == pytest.approx(
+        (10_000_000 - 100) * guard.BYTES_PER_CUSTOMER)
+    assert many.memory_gb > 3.9  # measured: 3.9 GB for ten million customers
+    with pytest.raises(SizeError, match="10.0 million customers"):
+        check_size(scenario_from_dict(exact(customers=10_000_000)), workers=4,
+                   max_memory_bytes=8e9)
+    grown = estimate(scenario_from_dict(exact(customers=100, acquired=1000, horizon=730)))
+    assert grown.customers == pytest.approx(100 + 2000)
+
+
+def test_waiting_retries_count_in_the_time_estimate() -> None:
+    """A waiting customer of almost no patience comes back max_waits times at once."""
+    def waiting(max_waits: int, patience: float) -> Any:
+        return load_scenario(BASELINE, [
+            "segments.retail.reactions={wait: 1}", f"segments.retail.max_waits={max_waits}",
+            f"segments.retail.patience_days={{type: exponential, mean: {patience!r}}}",
+            "segments.key_accounts.reactions={wait: 1}",
+            f"segments.key_accounts.max_waits={max_waits}",
+            f"segments.key_accounts.patience_days={{type: exponential, mean: {patience!r}}}"])
+    patient, impatient = waiting(3, 3.0), waiting(1000, 1.0e-9)
+    assert estimate(patient).retries < estimate(patient).lines
+    assert estimate(impatient).retries >= 40 * estimate(impatient).lines
+    assert estimate(impatient).hours > 30 * estimate(patient).hours
+    assert "waiting retries" in str(estimate(impatient))
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--dask-local", "1000"], "argument --dask-local: expected at most "),
+    (["--scheduler-timeout", "1e308"],
+     "argument --scheduler-timeout: expected a number of seconds > 0 and at most 86400, "
+     "got '1e308'"),
+    (["--param", "policy.service_target=0:1:1e-300"],
+     "policy.service_target: value 0:1:1e-300: the step 1e-300 is finer than the range "
+     "resolves: the smallest step allowed is 1e-09"),
+    (["--param", "policy.service_target=0:1e30:1e-20"], "the step 1e-20 is finer"),
+    (["--param", "policy.service_target=0:1e300:1e292"],
+     "the range has 100,000,001 values; at most 100,000 are allowed"),
+    (["--param", "policy.service_target=0:1e400:1"], "numbers a float can hold"),
+], ids=["dask-local", "scheduler-timeout", "tiny-step", "relative-step", "huge-count",
+        "overflow"])
+def test_options_are_bounded_to_sane_ranges(argv: list[str], expected: str,
+                                            tmp_path: Path) -> None:
+    start = time.perf_counter()
+    code, err = run_cli(["sweep", str(BASELINE), *(["--param", "policy.service_target=0.9"]
+                                                    if "--param" not in argv else []),
+                         *argv, "--out", str(tmp_path)])
+    assert code == 2 and expected in err, err
+    assert time.perf_counter() - start < 5 and "Traceback" not in err
+    assert max(map(len, re.findall(r"\d+", err))) < 20  # no 300-digit numbers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -540,3 +541,103 @@ def test_the_items_report_loader_reports_duplicate_keys_like_load_scenario(
         load_with_fit(path)
     assert "name: duplicate key (also at line 1)" in str(info.value)
     assert [str(p) for p in info.value.problems] == problems_of(path)
+
+
+@pytest.mark.parametrize("quantity", ["10000000", "100000000", "1e300"])
+def test_a_history_line_of_millions_of_units_is_refused_without_gigabytes(
+        tmp_path: Path, quantity: str) -> None:
+    """One line of 10^7 units made the fitted quantity distribution span 10^7 points (2.4
+    GB to validate; 10^8: MemoryError): the line is refused, naming file, row and column."""
+    import resource
+    import time
+
+    rows = history_rows()
+    rows.append(f"2025-01-21,PUMP,{quantity},retail,R8")
+    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    found = problems_of(write(tmp_path, history="\n".join(rows) + "\n"))
+    assert time.perf_counter() - start < 2
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB
+    assert len(found) == 1, found
+    assert f"history.csv: row {len(rows)}, column quantity: value " in found[0]
+    assert "from 1 to 1,000,000" in found[0]
+
+
+def test_a_master_mean_quantity_over_the_count_ceiling_is_refused(tmp_path: Path) -> None:
+    master = ("sku,unit_cost,price,lines_per_day,units_per_line_mean,units_per_line_std\n"
+              "BOLT,1.5,2.0,3,100000000,5\n")
+    found = problems_of(write(tmp_path, master=master, history="date,sku,quantity\n"
+                              "2025-01-01,BOLT,1\n"))
+    assert any("items.csv: row 2, column units_per_line_mean: value 1" in p and "1,000,000" in p
+               for p in found), found
+
+
+# ------------------------------------------------------------------ files read with limits
+
+
+def _refused_fast(path: Path) -> str:
+    import time
+
+    start = time.perf_counter()
+    found = problems_of(path)
+    assert time.perf_counter() - start < 2
+    return "\n".join(found)
+
+
+def test_a_device_as_the_item_master_is_refused_before_reading(tmp_path: Path) -> None:
+    path = write(tmp_path, scenario=SCENARIO.replace("master: items.csv",
+                                                     "master: /dev/zero"))
+    assert "/dev/zero: is a device, not a regular file" in _refused_fast(path)
+
+
+def test_a_fifo_as_the_history_is_refused_without_hanging(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    (tmp_path / "history.csv").unlink()
+    os.mkfifo(tmp_path / "history.csv")
+    assert "history.csv: is a FIFO (named pipe), not a regular file" in _refused_fast(path)
+
+
+def test_cells_are_counted_before_a_csv_is_parsed(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from servicesim.inputs import items
+
+    monkeypatch.setattr(items, "MAX_CELLS", 300)
+    message = _refused_fast(write(tmp_path))
+    assert "history.csv: too many cells to read: at least 466 in 94 rows" in message
+    assert "the limit is 300 cells (rows × columns)" in message
+    monkeypatch.setattr(items, "MAX_CELLS", 1000)
+    assert load_scenario(write(tmp_path)).skus
+
+
+def test_an_xlsx_zip_bomb_is_refused_from_its_zip_directory(tmp_path: Path) -> None:
+    """A workbook whose sheet unpacks to 600 MB from a file of about 600 KB."""
+    import zipfile
+
+    bomb = tmp_path / "items.xlsx"
+    row = b'<row><c t="inlineStr"><is><t>' + b"x" * 1000 + b"</t></is></c></row>"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            for _ in range(600 * 1024 * 1024 // len(row) + 1):
+                sheet.write(row)
+    assert bomb.stat().st_size < 2_000_000
+    path = write(tmp_path, scenario=SCENARIO.replace("master: items.csv",
+                                                     "master: items.xlsx"))
+    message = _refused_fast(path)
+    assert "items.xlsx: the workbook unpacks to 600 MB, over the 500 MB read" in message
+
+
+def test_cells_of_an_excel_sheet_are_bounded(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+
+    from servicesim.inputs import items
+
+    book = openpyxl.Workbook()
+    for line in MASTER.splitlines():
+        book.active.append(line.split(","))
+    book.save(tmp_path / "items.xlsx")
+    monkeypatch.setattr(items, "MAX_CELLS", 20)
+    path = write(tmp_path, scenario=SCENARIO.replace("master: items.csv",
+                                                     "master: items.xlsx"))
+    assert "items.xlsx: too many cells to read: at least 21 in 3 rows" in _refused_fast(path)

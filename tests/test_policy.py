@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from servicesim.policies.derivation import (
 )
 from servicesim.policies.rss import RsS
 from servicesim.scenario.schema import Scenario
+from servicesim.scenario.validation import scenario_from_dict
 
 
 def make(policy: dict[str, Any], *, customers: int = 5, interval_mean: float = 1.0,
@@ -538,3 +540,45 @@ def test_rss_orders_only_when_the_position_is_at_or_below_s(
     for position, qty in asked:
         assert qty == (10 - position if position <= 4 else 0), (position, qty)
     assert {qty == 0 for _, qty in asked} == {True, False}
+
+
+def test_money_beyond_a_quadrillion_is_refused_naming_the_key() -> None:
+    from servicesim.errors import ScenarioError
+    from servicesim.inputs.scenario_file import load_scenario
+
+    baseline = Path(__file__).parent.parent / "scenarios" / "baseline.yaml"
+    with pytest.raises(ScenarioError, match=r"supplier\.cost_per_order: value 1e308: "
+                                            r"must be <= 1e\+15"):
+        load_scenario(baseline, ["supplier.cost_per_order=1e308"])
+
+
+def test_an_overflowing_eoq_is_the_largest_order_quantity() -> None:
+    """K = 10^15 over a holding cost of 5e-324 overflows √(2KD/h): no OverflowError."""
+    from servicesim.policies.derivation import MAX_ORDER_QUANTITY
+
+    scenario = scenario_from_dict({
+        "name": "eoq", "supplier": {"cost_per_order": 1e15},
+        "finance": {"cost_of_capital_rate_per_year": 0},
+        "skus": {"A": {"holding_cost_per_unit_per_year": 5e-324}},
+        "segments": {"s": {}}})
+    assert economic_order_quantity(scenario, "A", 10.0) == MAX_ORDER_QUANTITY
+    assert derive_policies(scenario)["A"].order_quantity == MAX_ORDER_QUANTITY
+
+
+def test_the_largest_prices_and_costs_simulate_without_overflow_warnings() -> None:
+    import warnings
+
+    from servicesim.experiment.replications import run_replications
+
+    scenario = scenario_from_dict({
+        "name": "dear", "run": {"horizon_days": 60, "warmup_days": 10, "replications": 2},
+        "supplier": {"cost_per_order": 1e15, "inbound_cost_per_unit": 1e15},
+        "skus": {"A": {"unit_cost": 1e15, "price": 1e15}},
+        "finance": {"fixed_cost_per_year": 1e15, "fixed_logistics_assets": 1e15},
+        "segments": {"s": {"customers": 50, "units_per_line": 1000,
+                           "acquisition": {"cost_per_customer": 1e15,
+                                           "customers_per_year": 10}}}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        summary = run_replications(scenario).summary(level=0.95)
+    assert summary

@@ -222,18 +222,38 @@ def _count(text: str) -> int:
     return value
 
 
-def _positive(what: str = "a number") -> Callable[[str], float]:
-    """An argparse type: a finite number > 0; ``what`` names it in the message."""
+def _positive(what: str = "a number", most: float = math.inf) -> Callable[[str], float]:
+    """An argparse type: a finite number > 0 and <= ``most``; ``what`` names it."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"expected {what} > 0, got {text!r}")
+        if not (math.isfinite(value) and 0 < value <= most):
+            allowed = f"> 0 and at most {most:g}" if math.isfinite(most) else "> 0"
+            raise argparse.ArgumentTypeError(f"expected {what} {allowed}, got {text!r}")
         return value
 
     return parse
+
+
+MAX_DASK_LOCAL_PER_CORE = 4
+"""--dask-local starts at most this many worker processes per core of this machine."""
+
+MAX_SCHEDULER_TIMEOUT = 86_400.0
+"""Longest --scheduler-timeout (seconds): a day."""
+
+
+def _local_workers(text: str) -> int:
+    """An argparse type: a number of local worker processes, 1 to 4 per core."""
+    value = _count(text)
+    most = MAX_DASK_LOCAL_PER_CORE * (os.cpu_count() or 1)
+    if value > most:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {most} worker processes ({MAX_DASK_LOCAL_PER_CORE} per core "
+            f"on {os.cpu_count() or 1} cores), got {text!r}; for more, start a Dask "
+            "cluster and give its --scheduler")
+    return value
 
 
 def _add_executor_options(parser: argparse.ArgumentParser) -> None:
@@ -242,10 +262,10 @@ def _add_executor_options(parser: argparse.ArgumentParser) -> None:
                        help="local worker processes (default: all cores; 1 runs serially)")
     where.add_argument("--scheduler", metavar="ADDR",
                        help="run on an existing Dask cluster, e.g. tcp://host:8786")
-    where.add_argument("--dask-local", metavar="N", type=_count,
+    where.add_argument("--dask-local", metavar="N", type=_local_workers,
                        help="start a Dask LocalCluster of N worker processes for this run")
     parser.add_argument("--scheduler-timeout", metavar="SECONDS",
-                        type=_positive("a number of seconds"),
+                        type=_positive("a number of seconds", MAX_SCHEDULER_TIMEOUT),
                         default=DEFAULT_CONNECT_TIMEOUT,
                         help="give up on a --scheduler that does not answer within this "
                              f"time (default: {DEFAULT_CONNECT_TIMEOUT:g})")

@@ -15,6 +15,7 @@ it.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -44,6 +45,10 @@ from .seeds import replication_seeds
 
 MAX_ALTERNATIVES = 100_000
 """A grid larger than this is refused (a typo in a range, not a plan)."""
+
+STEP_RESOLUTION = Decimal("1e-9")
+"""The finest step of a ``start:stop:step`` range, relative to its largest bound: finer
+steps are below what the figures resolve and print as long runs of digits."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,14 @@ def _range_values(text: str, spec: str, option: str) -> tuple[Any, ...]:
         raise _bad(text, option, f"the step must be > 0 (got {step})")
     if stop < start:
         raise _bad(text, option, f"the range is empty: stop ({stop}) is below start ({start})")
+    if not all(math.isfinite(float(x)) for x in (start, stop, step)):
+        raise _bad(text, option, "start, stop and step must be numbers a float can hold "
+                                 "(at most about 1.8e308)")
+    if step < STEP_RESOLUTION * max(abs(start), abs(stop)):
+        finest = float(STEP_RESOLUTION * max(abs(start), abs(stop)))
+        raise _bad(text, option, f"the step {float(step):g} is finer than the range resolves: "
+                                 f"the smallest step allowed is {finest:g} "
+                                 f"({STEP_RESOLUTION:g} × the largest bound)")
     count = int((stop - start) / step) + 1
     if count > MAX_ALTERNATIVES:
         raise _bad(text, option, f"the range has {count:,} values; at most "

@@ -19,7 +19,16 @@ Python 3.11, 2 to 8 segments of 800 customers, 10 to 20,000 SKUs, 30 to 1,200 da
   SKU (measured 2.9 KB) and per SKU × segment (measured about 20 bytes); memory does not
   grow with the horizon (1,000 SKUs: the same peak for 120 and 1,200 days);
 - :data:`BYTES_PER_SKU_ALTERNATIVE`: the validated scenario of each alternative, kept by
-  the parent process (measured 1.6 KB per SKU).
+  the parent process (measured 1.6 KB per SKU);
+- :data:`BYTES_PER_CUSTOMER`: what a worker process adds per customer (measured 170 bytes
+  on a short horizon, 390 bytes for 10 million customers over the default horizon);
+- periodic review (RS, RsS): every review is an event that costs about as much as an
+  order line (:data:`SECONDS_PER_REVIEW`, measured 4.6 µs) and keeps a cycle record
+  (:data:`BYTES_PER_REVIEW`, measured about 100 bytes), so a review period of a
+  microsecond is days of work and gigabytes of memory;
+- waiting customers (DOMAIN §2, stockout reactions) come back up to ``max_waits`` times
+  after a patience delay: every retry is an event that costs about an order line.  A
+  short patience makes a stocked-out waiting line cost up to ``max_waits`` events.
 
 The estimate is rough (within a factor of about 2): it is a guard against days and
 terabytes, not a schedule.
@@ -62,6 +71,18 @@ BYTES_PER_SKU_SEGMENT = 100.0
 BYTES_PER_SKU_ALTERNATIVE = 2e3
 """Memory per SKU of each alternative's scenario, in the parent (measured 1.6 KB)."""
 
+BYTES_PER_CUSTOMER = 400.0
+"""Memory per customer in a worker process (measured 170-390 bytes)."""
+
+SECONDS_PER_REVIEW = 6e-6
+"""Wall time per periodic review of one SKU on one core (measured 4.6 µs)."""
+
+BYTES_PER_REVIEW = 100.0
+"""Memory per periodic review of one SKU in a simulation (measured about 100 bytes)."""
+
+SHORT_SHARE_WITHOUT_TARGET = 0.5
+"""Share of lines assumed to meet a stockout when the policy has no service target."""
+
 MAX_HOURS = 24.0
 """Longest estimated wall time allowed without ``allow_large`` (hours: fine; days: not)."""
 
@@ -96,17 +117,25 @@ class SizeEstimate:
     segments: int
     hours: float
     memory_bytes: float
+    customers: float = 0.0
+    reviews: float = 0.0
+    retries: float = 0.0
 
     @property
     def memory_gb(self) -> float:
         return self.memory_bytes / 1e9
 
     def __str__(self) -> str:
+        events = "".join(f", {_count(count)} {what}" for count, what in (
+            (self.reviews, "periodic reviews"), (self.retries, "waiting retries"))
+            if count >= 1)
+        customers = f", {_count(self.customers)} customers" \
+            if self.customers * BYTES_PER_CUSTOMER >= 0.1e9 else ""  # when they weigh
         return (f"about {_count(self.lines)} order lines ({_count(self.lines_per_day)} a day "
-                f"× {self.horizon_days:,.0f} days × {self.simulations:,} simulations), "
-                f"{_duration(self.hours)} on {_plural(self.workers, 'core')} and "
+                f"× {self.horizon_days:,.0f} days × {self.simulations:,} simulations)"
+                f"{events}, {_duration(self.hours)} on {_plural(self.workers, 'core')} and "
                 f"{self.memory_gb:,.1f} GB of memory ({_plural(self.skus, 'SKU')} × "
-                f"{_plural(self.segments, 'segment')})")
+                f"{_plural(self.segments, 'segment')}{customers})")
 
 
 def _count(value: float) -> str:
@@ -164,6 +193,60 @@ def _lines_per_day(scenario: Scenario) -> float:
     return total
 
 
+def _customers(scenario: Scenario) -> float:
+    """Customers a simulation creates: those at the start and every one acquired over the
+    horizon (a customer who leaves keeps its record)."""
+    years = scenario.run.horizon_days / scenario.finance.days_per_year
+    return float(sum(segment.customers + segment.acquisition.customers_per_year * years
+                     for segment in scenario.segments.values()))
+
+
+def _reviews(scenario: Scenario) -> float:
+    """Periodic reviews of one simulation: horizon / R for every RS or RsS SKU (DOMAIN §5)."""
+    default = scenario.policy
+    total = 0.0
+    for sku in scenario.skus.values():
+        kind = sku.policy.type or default.type
+        if kind not in ("RS", "RsS"):
+            continue
+        period = sku.policy.review_period_days or default.review_period_days
+        if period:
+            total += scenario.run.horizon_days / period + 1
+    return total
+
+
+def _short_share(scenario: Scenario) -> float:
+    """Share of lines expected to meet a stockout: 1 - the lowest service target (β or α as
+    an approximation), else :data:`SHORT_SHARE_WITHOUT_TARGET`."""
+    target = scenario.policy.service_target
+    targets = list(target.values()) if isinstance(target, dict) else [target]
+    targets += [sku.policy.service_target for sku in scenario.skus.values()]
+    known = [t for t in targets if t is not None]
+    return 1.0 - min(known) if known else SHORT_SHARE_WITHOUT_TARGET
+
+
+def _retries_per_line(scenario: Scenario) -> float:
+    """Waiting retries per order line: the wait share of each segment's lines × the share
+    that meets a stockout × retries per waiting line, ``max_waits`` at most and about the
+    mean lead time over the mean patience (a waiting customer comes back until the
+    replenishment arrives), weighted by the segments' lines."""
+    short = _short_share(scenario)
+    lead = max([scenario.supplier.lead_time_days.mean]
+               + [sku.supplier.lead_time_days.mean for sku in scenario.skus.values()
+                  if sku.supplier is not None])
+    weighted = total = 0.0
+    for segment in scenario.segments.values():
+        orders = segment.customers / segment.order_interval_days.mean
+        total += orders
+        if segment.reactions.wait <= 0 or segment.max_waits <= 0:
+            continue
+        patience = segment.patience_days.mean
+        returns = segment.max_waits if patience <= 0 else min(
+            float(segment.max_waits), max(1.0, lead / patience))
+        weighted += orders * segment.reactions.wait * short * returns
+    return weighted / total if total > 0 else 0.0
+
+
 def estimate(scenario: Scenario, replications: int | None = None, alternatives: int = 1,
              workers: int = 1) -> SizeEstimate:
     """The order lines, wall hours and memory of ``replications`` (default
@@ -175,13 +258,18 @@ def estimate(scenario: Scenario, replications: int | None = None, alternatives: 
     per_day = _lines_per_day(scenario)
     lines = per_day * scenario.run.horizon_days * simulations
     skus, segments = len(scenario.skus), len(scenario.segments)
-    per_process = BASE_BYTES + skus * (BYTES_PER_SKU + segments * BYTES_PER_SKU_SEGMENT)
+    customers, reviews = _customers(scenario), _reviews(scenario)
+    retries = lines * _retries_per_line(scenario)
+    per_process = (BASE_BYTES + skus * (BYTES_PER_SKU + segments * BYTES_PER_SKU_SEGMENT)
+                   + customers * BYTES_PER_CUSTOMER + reviews * BYTES_PER_REVIEW)
     plans = skus * BYTES_PER_SKU_ALTERNATIVE * max(int(alternatives), 1)
-    seconds = lines * SECONDS_PER_LINE + simulations * skus * SECONDS_PER_SKU
+    seconds = ((lines + retries) * SECONDS_PER_LINE + simulations * skus * SECONDS_PER_SKU
+               + simulations * reviews * SECONDS_PER_REVIEW)
     return SizeEstimate(
         lines=lines, lines_per_day=per_day, horizon_days=scenario.run.horizon_days,
         simulations=simulations, workers=workers, skus=skus, segments=segments,
-        hours=seconds / 3600 / workers, memory_bytes=per_process * workers + plans)
+        hours=seconds / 3600 / workers, memory_bytes=per_process * workers + plans,
+        customers=customers, reviews=reviews * simulations, retries=retries)
 
 
 class SizeError(ScenarioError):

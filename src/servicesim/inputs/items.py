@@ -34,6 +34,8 @@ import itertools
 import math
 import os
 import re
+import stat
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +46,7 @@ from scipy import optimize, special
 
 from ..errors import NOT_SET, Problem, ScenarioError
 from ..policies.registry import FAMILIES
-from ..scenario.distributions import integer_moments
+from ..scenario.distributions import MAX_COUNT, integer_moments
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")  # scenario.Name's rule
 
@@ -76,8 +78,8 @@ MASTER_COLUMNS: dict[str, str] = {
     "order_up_to": "a whole number >= 0 (S)",
     "review_period_days": "a review period in days, > 0 (R, for RS and RsS)",
     "lines_per_day": "order lines per day, >= 0 (used when the history has none for the SKU)",
-    "units_per_line_mean": "the mean units per line, >= 1 (with lines_per_day)",
-    "units_per_line_std": "their standard deviation, >= 0 (blank: Poisson)",
+    "units_per_line_mean": f"the mean units per line, 1 to {MAX_COUNT:,} (with lines_per_day)",
+    "units_per_line_std": f"their standard deviation, 0 to {MAX_COUNT:,} (blank: Poisson)",
     "abc_class": "A, B or C (overrides the computed class)",
     "xyz_class": "X, Y or Z (overrides the computed class)",
 }
@@ -86,7 +88,7 @@ MASTER_COLUMNS: dict[str, str] = {
 HISTORY_COLUMNS: dict[str, str] = {
     "date": "the order line's date, yyyy-mm-dd (a time after it is ignored)",
     "sku": "a SKU of the item master",
-    "quantity": "units ordered, a whole number >= 1",
+    "quantity": f"units ordered, a whole number from 1 to {MAX_COUNT:,}",
     "segment": "optional: a segment of the scenario (blank: split by demand_share)",
     "customer": "optional: the customer (kept for reference, not used by the fit)",
 }
@@ -101,6 +103,16 @@ LARGE_MEAN = 20.0
 """From this mean units per line (with CV <= 0.5) a normal describes the quantity well."""
 MAX_TABLE_BYTES = 200 * 1024 * 1024
 """Largest item master or history file read."""
+MAX_CELLS = 10_000_000
+"""Most cells (rows × columns) of a table read.  Parsed, a cell costs about 100 bytes of
+memory (a string in a row list, then in a column), against 2 to 20 bytes in the file:
+the cells, not the bytes, bound the memory (10 million cells, about 1 GB: a history of
+two million order lines of five columns)."""
+MAX_COLUMNS = 1_000
+"""Most columns of a table read (its header row); the item master uses about a dozen."""
+MAX_XLSX_UNPACKED_BYTES = 500 * 1024 * 1024
+"""Largest total of the uncompressed parts of an Excel workbook: the sheet XML is where the
+cells are (a 270 KB workbook can unpack to gigabytes)."""
 
 # ------------------------------------------------------------------------- reading tables
 
@@ -127,11 +139,7 @@ def read_table(path: str | os.PathLike[str], sheet: str | None = None,
     messages.  Blank rows are skipped (their numbers are kept)."""
     file = shown or os.fspath(path)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_TABLE_BYTES:
-            raise _fail(file, f"file is too large ({size / 2**20:.0f} MB; the limit is "
-                              f"{MAX_TABLE_BYTES // 2**20} MB)")
-        raw = Path(path).read_bytes()
+        raw = _read_regular_file(path, file)
     except FileNotFoundError:
         raise _fail(file, "file not found") from None
     except IsADirectoryError:
@@ -152,6 +160,42 @@ def read_table(path: str | os.PathLike[str], sheet: str | None = None,
     return Table(file, header, rows, digest)
 
 
+def _read_regular_file(path: str | os.PathLike[str], file: str) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_TABLE_BYTES`.  A device
+    (``/dev/zero``), a FIFO or a socket is refused before it is opened for reading: it could
+    stream for ever or block; the read stops one byte past the limit (a file growing
+    meanwhile)."""
+    status = os.stat(path)
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(status.st_mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(status.st_mode) else
+                "a device" if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode)
+                else "a socket" if stat.S_ISSOCK(status.st_mode) else "not a file")
+        raise _fail(file, f"is {kind}, not a regular file; an item master or history must "
+                          "be a CSV or .xlsx file on disk")
+    too_large = f"file is too large (the limit is {MAX_TABLE_BYTES // 2**20} MB)"
+    if status.st_size > MAX_TABLE_BYTES:
+        raise _fail(file, f"file is too large ({status.st_size / 2**20:.0f} MB; the limit "
+                          f"is {MAX_TABLE_BYTES // 2**20} MB)")
+    with open(path, "rb") as stream:
+        raw = stream.read(MAX_TABLE_BYTES + 1)
+    if len(raw) > MAX_TABLE_BYTES:
+        raise _fail(file, too_large)
+    return raw
+
+
+def _too_many_cells(file: str, cells: int, rows: int) -> ScenarioError:
+    return _fail(file, f"too many cells to read: at least {cells:,} in {rows:,} rows; the "
+                       f"limit is {MAX_CELLS:,} cells (rows × columns); split the file or "
+                       "drop columns servicesim does not read")
+
+
+def _too_many_columns(file: str, columns: int) -> ScenarioError:
+    return _fail(file, f"too many columns: {columns:,} in the header row; the limit is "
+                       f"{MAX_COLUMNS:,}")
+
+
 def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[Any]]], str]:
     """Header, rows and the delimiter: a comma, or the semicolon (or tab) of a header that
     has no comma (what Excel writes where the decimal separator is a comma)."""
@@ -166,6 +210,12 @@ def _read_csv(raw: bytes, file: str) -> tuple[list[str], list[tuple[int, list[An
     delimiter = ","
     if "," not in first:
         delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
+    if first.count(delimiter) + 1 > MAX_COLUMNS:
+        raise _too_many_columns(file, first.count(delimiter) + 1)
+    lines = text.count("\n") + 1
+    cells = lines + text.count(delimiter)  # quoted delimiters aside: counted before parsing
+    if cells > MAX_CELLS:
+        raise _too_many_cells(file, cells, lines)
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
@@ -182,6 +232,7 @@ def _read_excel(raw: bytes, file: str, sheet: str | None
                 ) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     import openpyxl  # a dependency already (report.xlsx); imported only when needed
 
+    _check_unpacked_size(raw, file)
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
@@ -190,7 +241,14 @@ def _read_excel(raw: bytes, file: str, sheet: str | None
         if sheet is not None and sheet not in book.sheetnames:
             raise _fail(file, f"no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
         ws = book[sheet] if sheet is not None else book.worksheets[0]
-        records = [list(r) for r in ws.iter_rows(values_only=True)]
+        records, cells = [], 0
+        for values in ws.iter_rows(values_only=True):
+            if not records and len(values) > MAX_COLUMNS:
+                raise _too_many_columns(file, len(values))
+            cells += len(values)
+            if cells > MAX_CELLS:
+                raise _too_many_cells(file, cells, len(records) + 1)
+            records.append(list(values))
     finally:
         book.close()
     if not records or not any(_blank(c) is False for c in records[0]):
@@ -199,6 +257,21 @@ def _read_excel(raw: bytes, file: str, sheet: str | None
     rows = [(i + 1, r) for i, r in enumerate(records)
             if i and any(_blank(c) is False for c in r)]
     return header, rows
+
+
+def _check_unpacked_size(raw: bytes, file: str) -> None:
+    """Refuse a workbook whose parts unpack to more than :data:`MAX_XLSX_UNPACKED_BYTES`, as
+    its zip directory declares them, before openpyxl unpacks anything (a zip bomb).  Not a
+    zip file at all is left to openpyxl's message."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise _fail(file, f"the workbook unpacks to {unpacked / 2**20:,.0f} MB, over the "
+                          f"{MAX_XLSX_UNPACKED_BYTES // 2**20} MB read (a {len(raw) / 2**10:,.0f}"
+                          " KB file); save the sheet alone, or as CSV UTF-8")
 
 
 def _blank(cell: Any) -> bool:
@@ -399,8 +472,10 @@ def _master_demand(cells: _Cells, values: Sequence[Any], row: int,
     """The demand columns of one master row (lines a day, units per line) into ``got``;
     each needs the other in the same row."""
     got["lines_per_day"] = cells.number(values, row, "lines_per_day")
-    got["units_per_line_mean"] = cells.number(values, row, "units_per_line_mean", low=1)
-    got["units_per_line_std"] = cells.number(values, row, "units_per_line_std")
+    got["units_per_line_mean"] = cells.number(values, row, "units_per_line_mean", low=1,
+                                              high=MAX_COUNT)
+    got["units_per_line_std"] = cells.number(values, row, "units_per_line_std",
+                                             high=MAX_COUNT)
     if got["lines_per_day"] and got["units_per_line_mean"] is None \
             and cells.raw(values, "units_per_line_mean") is None:
         cells.bad(row, "units_per_line_mean", NOT_SET,
@@ -533,14 +608,15 @@ def _date_ordinals(date_col: Sequence[Any]) -> list[int | None]:
 
 
 def _quantities(qty_col: Sequence[Any]) -> list[int | None]:
-    """Each quantity cell as a whole number >= 1 (None: not one): the whole column at once,
-    cell by cell only if that fails."""
+    """Each quantity cell as a whole number from 1 to :data:`MAX_COUNT` (None: not one; a
+    larger line would make the fitted quantity distribution, summed point by point, cost
+    gigabytes): the whole column at once, cell by cell only if that fails."""
     try:
         if not all(type(q) is str for q in qty_col):  # numbers (Excel): numpy would truncate
             raise TypeError
         array = np.asarray(qty_col, dtype=np.int64)
-        return array.tolist() if bool((array >= 1).all()) else \
-            [q if q >= 1 else None for q in array.tolist()]
+        return array.tolist() if bool(((array >= 1) & (array <= MAX_COUNT)).all()) else \
+            [q if 1 <= q <= MAX_COUNT else None for q in array.tolist()]
     except (ValueError, TypeError, OverflowError):
         return [_quantity(q) for q in qty_col]
 
@@ -593,17 +669,18 @@ def _check_history_rows(cells: _Cells, raw: Mapping[str, Sequence[Any]],
         if parsed.quantity[j] is None:
             value = raw["quantity"][j]
             cells.bad(row, "quantity", NOT_SET if _blank(value) else value,
-                      "expected a whole number of units >= 1 (returns and zero lines do "
-                      "not belong in a demand history)")
+                      f"expected a whole number of units from 1 to {MAX_COUNT:,} (returns "
+                      "and zero lines do not belong in a demand history; a larger line is "
+                      "more than one order line's draw may cost)")
     return unknown_skus
 
 
 def _quantity(raw: Any) -> int | None:
-    """A whole number >= 1 from a cell ("3", "3.0", 3, 3.0), else None."""
+    """A whole number from 1 to :data:`MAX_COUNT` from a cell ("3", "3.0", 3, 3.0), else None."""
     if _blank(raw):
         return None
     number = _to_float(raw.strip() if isinstance(raw, str) else raw)
-    if number is None or number < 1 or not number.is_integer():
+    if number is None or not 1 <= number <= MAX_COUNT or not number.is_integer():
         return None
     return int(number)
 

@@ -90,6 +90,10 @@ def erlang_b(servers: int, load: float) -> float:
     return blocking
 
 
+MAX_ORDER_QUANTITY = 100_000_000
+"""Largest order quantity the EOQ gives (the schema's bound on ``order_quantity``)."""
+
+
 def economic_order_quantity(scenario: Scenario, sku_name: str, units_per_day: float) -> int:
     """EOQ (units) = max(1, round(√(2·K·D / h))), rounded half up.
 
@@ -111,7 +115,9 @@ def economic_order_quantity(scenario: Scenario, sku_name: str, units_per_day: fl
         quantity = units_per_year
     else:
         quantity = math.sqrt(2.0 * fixed_cost * units_per_year / holding)
-    return int(min(max(1, math.floor(quantity + 0.5)), 100_000_000))
+    if not math.isfinite(quantity):  # overflowed: beyond any order quantity allowed
+        return MAX_ORDER_QUANTITY
+    return int(min(max(1, math.floor(quantity + 0.5)), MAX_ORDER_QUANTITY))
 
 
 # ---------------------------------------------------------------------------------------

@@ -471,8 +471,49 @@ def coerce_distribution(value: Any) -> Any:
     return value
 
 
+MAX_COUNT = 1_000_000
+"""Largest count a quantity distribution (units per line, lines per order) may reach at its
+1 − 10⁻¹² quantile.  What a draw costs is bounded by it: the policy derivation sums the
+distribution point by point up to that quantile (8 bytes a point), and one line of a
+billion units would swamp the stock, backorders and money of every other line.  A
+heavy-tailed lognormal of mean 10 and std 1,000 reaches 1.8 × 10⁸ there and is refused;
+the item-master fits (Poisson, negative binomial, normal) of real order lines stay far
+below."""
+
+
+def count_ceiling(dist: _Dist) -> float:
+    """The 1 − 10⁻¹² quantile of ``dist`` as a count (what :func:`integer_pmf` sums up to):
+    closed forms for constants, tables and normals, a cheap bound for Poisson and negative
+    binomial counts, SciPy's quantile otherwise."""
+    if isinstance(dist, Constant):
+        return float(dist.value)
+    if isinstance(dist, Empirical):
+        return float(max(dist.values))
+    if isinstance(dist, Normal):
+        return dist.mean_ + 7.1 * dist.std_
+    if isinstance(dist, Poisson | NegativeBinomial):
+        bound = dist.mean + 14.0 * math.sqrt(dist.variance) + 10.0
+        if bound <= MAX_COUNT:
+            return bound
+    return float(dist.scipy().ppf(1 - 1e-12))
+
+
+def check_count(dist: _Dist) -> _Dist:
+    """``dist`` if it is a count of at most :data:`MAX_COUNT` at its 1 − 10⁻¹² quantile,
+    else ``ValueError`` saying so (a pydantic validator's check)."""
+    ceiling = count_ceiling(dist)
+    if not ceiling <= MAX_COUNT:
+        raise ValueError(
+            f"its 1 - 1e-12 quantile is {ceiling:.3g}, over the {MAX_COUNT:,} a count may "
+            "reach (one draw would cost that much memory and swamp every other line); "
+            "lower the std or the mean, or use a lighter-tailed distribution (gamma, "
+            "negative_binomial)")
+    return dist
+
+
 def integer_pmf(dist: _Dist, min_value: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Support and probabilities of ``max(min_value, round(X))`` for ``X ~ dist``."""
+    """Support and probabilities of ``max(min_value, round(X))`` for ``X ~ dist``; a
+    support longer than :data:`MAX_COUNT` points is refused (``ValueError``)."""
     if isinstance(dist, Constant):
         return np.array([max(min_value, round(dist.value))]), np.array([1.0])
     if isinstance(dist, Empirical):
@@ -484,6 +525,9 @@ def integer_pmf(dist: _Dist, min_value: int = 1) -> tuple[np.ndarray, np.ndarray
     frozen = dist.scipy()
     hi = int(math.ceil(frozen.ppf(1 - 1e-12))) + 1
     hi = max(hi, min_value)
+    if not hi - min_value <= MAX_COUNT:
+        check_count(dist)
+        raise ValueError(f"{dist!r} spans more than {MAX_COUNT:,} counts")
     support = np.arange(min_value, hi + 1)
     if dist.discrete and not isinstance(dist, NormalRounded):
         probs = frozen.pmf(support)

@@ -28,12 +28,27 @@ from pydantic import (
 )
 
 from ..files import WINDOWS_RESERVED_NAMES
-from .distributions import Constant, Distribution, Exponential, coerce_distribution, integer_moments
+from .distributions import (
+    Constant,
+    Distribution,
+    Exponential,
+    check_count,
+    coerce_distribution,
+    integer_moments,
+)
 
 Dist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+MAX_MONEY = 1e15
+"""Largest amount of money a scenario field may hold (a quadrillion): prices, costs and
+assets above it are typos, and their products with units and days overflow a float."""
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
 Days = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+MIN_REVIEW_PERIOD_DAYS = 0.001
+"""Shortest review period R (days, about 1.4 minutes): every review is an event and a cycle
+record, so a microsecond period is billions of them; review after every demand is the
+continuous-review policies' job (sQ, sS)."""
+ReviewPeriod = Annotated[float, Field(ge=MIN_REVIEW_PERIOD_DAYS, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 
 def _folder_name(name: str) -> str:
@@ -133,7 +148,7 @@ class Policy(_Model):
     reorder_point: int | None = Field(default=None, ge=-1_000_000, le=100_000_000)
     order_quantity: int | None = Field(default=None, ge=1, le=100_000_000)
     order_up_to: int | None = Field(default=None, ge=0, le=100_000_000)
-    review_period_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    review_period_days: ReviewPeriod | None = None
     first_review_day: Days = 0.0
     lead_time_demand: LeadTimeDemandModel = "auto"
     critical_level: int | None = Field(default=None, ge=0, le=100_000_000)
@@ -183,7 +198,7 @@ class PolicyOverride(_Model):
     reorder_point: int | None = Field(default=None, ge=-1_000_000, le=100_000_000)
     order_quantity: int | None = Field(default=None, ge=1, le=100_000_000)
     order_up_to: int | None = Field(default=None, ge=0, le=100_000_000)
-    review_period_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    review_period_days: ReviewPeriod | None = None
     first_review_day: Days | None = None
     lead_time_demand: LeadTimeDemandModel | None = None
     critical_level: int | None = Field(default=None, ge=0, le=100_000_000)
@@ -228,7 +243,7 @@ class Sku(_Model):
     def _count(cls, v: Any) -> Any:
         if v is not None and v.mean <= 0:
             raise ValueError("must have a positive mean (draws are rounded, at least 1)")
-        return v
+        return v if v is None else check_count(v)
 
     @property
     def annual_holding_cost_per_unit(self) -> float:
@@ -307,7 +322,7 @@ class Segment(_Model):
     def _count(cls, v: Any) -> Any:
         if v.mean <= 0:
             raise ValueError("must have a positive mean (draws are rounded, at least 1)")
-        return v
+        return check_count(v)
 
 
 class OrderProcessing(_Model):
