@@ -329,8 +329,8 @@ class CustomersMixin:
                 else:
                     yield timeout(delay if env._now == before else t - env._now)
                 n = len(active)
-                if n:  # the choice is drawn even from one customer, as when merged
-                    place(seg, active[int(pick() * n)], env._now)
+                if n:  # no choice to draw from one customer, merged or not (same draws)
+                    place(seg, active[int(pick() * n)] if n > 1 else active[0], env._now)
         else:
             yield from self._renewal_arrivals(seg)
 
@@ -412,9 +412,9 @@ class CustomersMixin:
             active = seg.active
             n = len(active)
             if n and not inline:
-                place(seg, active[int(seg.pick() * n)], t)
+                place(seg, active[int(seg.pick() * n)] if n > 1 else active[0], t)
             elif n:  # _place_order, inlined (see the docstring)
-                u = seg.pick()
+                u = seg.pick() if n > 1 else 0.0  # one customer: nothing to choose
                 cust = -1  # who ordered matters only at a stockout: looked up there
                 done = t if proc_zero else t + proc_time()
                 delivery = done + transit()
