@@ -94,13 +94,6 @@ def _sync_folder(folder: Path) -> None:
 # ----------------------------------------------------------------------- run outputs
 
 
-def _version() -> str:
-    from ._version import (
-        VERSION as __version__,  # at call time: the package may still be importing this
-    )
-
-    return __version__
-
 
 def safe_folder_name(name: str) -> str:
     """``name`` as one folder name; a ValueError (saying why, see :func:`name_problem`) if it

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._version import VERSION
 from ..errors import NOT_SET, Problem, ScenarioError
 from ..files import (
     OutputError,
@@ -417,7 +418,6 @@ def _check_folder(store: ResultsFolder, identity: Mapping[str, Any]) -> None:
 def _write(result: Comparison, store: ResultsFolder, command: str | None,
            started: datetime) -> None:
     """runs.csv, comparison.csv, then manifest.json — each atomically."""
-    from .._version import VERSION as __version__
 
     identity = _identity(result.scenarios, result.labels, result.replications, result.seed)
     document = {
@@ -434,7 +434,7 @@ def _write(result: Comparison, store: ResultsFolder, command: str | None,
         "n_simulations": len(result.runs),
         "files": {"runs": RUNS_FILE, "comparison": TABLE_FILE},
         "command": command,
-        "servicesim_version": __version__,
+        "servicesim_version": VERSION,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -58,6 +58,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .._version import VERSION
 from ..errors import NOT_SET, Problem, ScenarioError
 from ..files import (
     OutputError,
@@ -723,12 +724,10 @@ def _progress_document(scenario: Scenario, settings: Mapping[str, Any], search_i
                        rows: Sequence[dict[str, Any]], command: str | None,
                        started: datetime, rounds: int, status: str) -> dict[str, Any]:
     """The result.json of a search not finished (yet): its ``status`` and how far it got."""
-    from .._version import VERSION as __version__
-
     return {
         "status": status, "scenario": scenario.name, **settings,
         "content_id": search_id, "n_simulations": len(rows), "rounds": rounds,
-        "command": command, "servicesim_version": __version__,
+        "command": command, "servicesim_version": VERSION,
         "started": started.isoformat(timespec="seconds"),
         ("interrupted" if status == INTERRUPTED else "saved"):
             datetime.now(UTC).isoformat(timespec="seconds"),
@@ -829,8 +828,6 @@ def _progress_printer(enabled: bool) -> Callable[[str], None]:
 def _write(result: OptimizeResult, store: ResultsFolder, scenario: Scenario, keys: Sequence[str],
            settings: Mapping[str, Any], command: str | None, started: datetime) -> None:
     """runs.csv, evaluations.csv, scenario.yaml, then result.json — each atomically."""
-    from .._version import VERSION as __version__
-
     evaluations = csv_text(result.evaluations, ["alternative", *keys])
     document = {
         "status": COMPLETE,
@@ -841,7 +838,7 @@ def _write(result: OptimizeResult, store: ResultsFolder, scenario: Scenario, key
         "points_simulated": len(result.evaluations), "rounds": result.rounds,
         "space": result.space, **settings, "common_random_numbers": True,
         "comparison": "one-sided paired t-test against the best on common replications, "
-                      "Holm-corrected", "command": command, "servicesim_version": __version__,
+                      "Holm-corrected", "command": command, "servicesim_version": VERSION,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }

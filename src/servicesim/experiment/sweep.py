@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._version import VERSION
 from ..files import OutputError, csv_cell, safe_folder_name
 from ..kpis import SUMMARY_KEYS
 from ..scenario.schema import Scenario
@@ -116,11 +117,6 @@ def _plain(value: Any) -> Any:
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
-
-def _version() -> str:
-    from .._version import VERSION as __version__  # at call time: the package imports this module
-
-    return __version__
 
 
 # ------------------------------------------------------------------------------ plan
@@ -386,7 +382,7 @@ def _manifest(plan: SweepPlan, status: str, sessions: Sequence[Mapping[str, Any]
         "started": first.get("started"),
         "ended": last.get("ended"),
         "command": last.get("command"),
-        "servicesim_version": _version(),
+        "servicesim_version": VERSION,
         "replications": plan.replications,
         "seed": plan.seed,
         "common_random_numbers": (

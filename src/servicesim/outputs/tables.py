@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from .._version import VERSION
 from ..experiment.store import check_run_id, content_id
-from ..files import OutputError, _version, atomic_write_text, csv_text, jsonable, safe_folder_name
+from ..files import OutputError, atomic_write_text, csv_text, jsonable, safe_folder_name
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
@@ -76,7 +77,7 @@ def summary_document(replication_set: ReplicationSetLike, level: float = 0.95,
         "confidence_level": level,
         "policies": jsonable(dict(replication_set.policies)),
         "window_days": jsonable(replication_set.window_days),
-        "servicesim_version": _version(),
+        "servicesim_version": VERSION,
         "by_sku": jsonable(replication_set.breakdown_summary("sku", level)),
         "by_segment": jsonable(replication_set.breakdown_summary("segment", level)),
         "details": jsonable(replication_set.details_summary(level)),
