@@ -245,6 +245,16 @@ def test_invalid_names_and_yaml_booleans(tmp_path: Path) -> None:
         str(problems_of(path))
 
 
+def test_currency_is_an_iso_code(tmp_path: Path) -> None:
+    good = write(tmp_path, GOOD + "finance: {currency: USD}\n")
+    assert load_scenario(good).finance.currency == "USD"
+    assert load_scenario(write(tmp_path, GOOD, "plain.yaml")).finance.currency is None
+    path = write(tmp_path, GOOD + "finance: {currency: euro}\n", "bad.yaml")
+    (problem,) = problems_of(path).problems
+    assert problem.key_path == "finance.currency" and problem.value == "euro"
+    assert "not a currency code; use a three-letter ISO 4217 code" in str(problem)
+
+
 def test_cross_checks_point_at_the_key(tmp_path: Path) -> None:
     path = bad_file(tmp_path, "    customers: 5\n", "    customers: 5\n    sku_weights: {FAST: 1, "
                     "MEDIUM: 2}\n")

@@ -33,7 +33,8 @@ from typing import Any
 from ..experiment.store import RUNS_FILE
 from ..files import atomic_write_bytes, atomic_write_text
 from ..kpis import KPI_BY_KEY, KPIS, SUMMARY_KEYS
-from .plots import CHARTS, Alternative, PlotError, Results, is_target_key, load_results, plot_all
+from .plots import CHARTS, is_target_key, plot_all
+from .results import Alternative, PlotError, Results, load_results
 
 __all__ = ["ReportError", "summary_sentence", "write_report"]
 

@@ -49,6 +49,8 @@ MIN_REVIEW_PERIOD_DAYS = 0.001
 record, so a microsecond period is billions of them; review after every demand is the
 continuous-review policies' job (sQ, sS)."""
 ReviewPeriod = Annotated[float, Field(ge=MIN_REVIEW_PERIOD_DAYS, allow_inf_nan=False)]
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+"""An ISO 4217 currency code: three capital letters."""
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 
 def _folder_name(name: str) -> str:
@@ -393,6 +395,9 @@ class Finance(_Model):
     cost_of_capital_rate_per_year: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.1
     clv_discount_rate_per_year: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.1
     days_per_year: Annotated[float, Field(gt=0, le=366)] = 365.0
+    currency: Annotated[str, Field(pattern=CURRENCY_PATTERN)] | None = None
+    """ISO 4217 code of the scenario's money (``EUR``, ``USD``), shown on every money
+    figure, axis and table; ``None`` shows plain numbers."""
 
 
 class Run(_Model):

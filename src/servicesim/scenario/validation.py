@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import NOT_SET, DataPath, Key, Problem, ScenarioError, _flow, _suggest, show_value
 from .distributions import DISTRIBUTION_TYPES
-from .schema import Scenario
+from .schema import CURRENCY_PATTERN, Scenario
 
 # ------------------------------------------------------------------- walking the schema
 
@@ -213,6 +213,8 @@ def _value_message(err: Mapping[str, Any], where: _Location) -> str:
             return (f"not a valid name; {_NAME_RULE}. YAML reads yes/no/on/off as "
                     "true/false: put the name in quotes")
         return f"not a valid name; {_NAME_RULE}"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == CURRENCY_PATTERN:
+        return "not a currency code; use a three-letter ISO 4217 code such as EUR or USD"
     if kind in ("string_pattern_mismatch", "string_too_short", "string_too_long"):
         return f"not a valid name; {_NAME_RULE}"
     if kind in _EXPECTED:
