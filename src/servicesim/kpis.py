@@ -63,6 +63,9 @@ KPIS: tuple[Kpi, ...] = (
         "annualised operating profit ÷ average capital employed"),
     Kpi("economic_profit", "Economic profit", "money",
         "operating profit − cost of capital × capital employed (for the window)"),
+    Kpi("lost_customer_value", "Value of customers lost", "money",
+        "lifetime value (CLV) of the customers who defected in the window; beside the "
+        "costs, never subtracted from profit"),
 )
 
 SUMMARY_KEYS: tuple[str, ...] = tuple(k.key for k in KPIS)

@@ -276,6 +276,7 @@ def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
             "revenue", "gross_margin", "holding_cost", "ordering_cost", "transport_cost",
             "backorder_cost", "operating_profit", "avg_inventory_value",
             "capital_employed", "roi", "economic_profit")},
+        "lost_customer_value": sum(s.lost_clv for s in segments),
     }
     assert tuple(out) == SUMMARY_KEYS
     return out
@@ -313,7 +314,6 @@ def details(model: ServiceModel, money: Money, delivered: int,
         "damage_free_rate": ratio(o.undamaged, o.closed),
         "documentation_rate": ratio(o.docs_ok, o.closed),
         "lost_sales_value": sum(st.lost_units * st.price for st in stocks),
-        "lost_customer_value": sum(s.lost_clv for s in segments),
         "customers_acquired": float(sum(s.acquired for s in segments)),
         **{key: getattr(money, key) for key in (
             "acquisition_cost", "processing_cost", "recovery_cost",
