@@ -573,28 +573,53 @@ def _add_no_plots_option(parser: argparse.ArgumentParser) -> None:
 
 def _add_plot_command(commands: Any, common: argparse.ArgumentParser) -> None:
     plot = commands.add_parser(
-        "plot", parents=[common], help="draw the trade-off charts of a sweep or optimisation",
+        "plot", parents=[common],
+        help="draw the charts of a sweep or optimisation (or a comparison's chart)",
         description="Write the trade-off charts of a sweep or optimize results folder "
-                    "(PNG at 300 dpi and SVG) into RESULTS_DIR/charts/.")
+                    "(PNG at 300 dpi and SVG) into RESULTS_DIR/charts/; on a compare folder, "
+                    "redraw its chart (compare.png and compare.svg) into RESULTS_DIR.")
     plot.add_argument("results_dir", metavar="RESULTS_DIR")
     plot.add_argument("--out", metavar="DIR", help="folder for the charts "
-                      "(default: RESULTS_DIR/charts)")
+                      "(default: RESULTS_DIR/charts; a compare folder: RESULTS_DIR)")
     plot.add_argument("--format", metavar="FORMATS", default="png,svg",
-                      help="comma-separated: png, svg, pdf (default: png,svg)")
+                      help="comma-separated: png, svg, pdf (default: png,svg; a comparison's "
+                           "chart is always PNG and SVG)")
     plot.set_defaults(handler=_cmd_plot)
 
 
+_NEITHER = ("; a compare results folder holds comparison.csv with manifest.json")
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .outputs.plots import PlotError, plot_all
+    from .outputs.results import PlotError, is_compare_folder
+
+    if is_compare_folder(args.results_dir):
+        from .outputs.compare_chart import write_compare_chart
+        from .outputs.results import load_comparison
+
+        try:
+            chart = write_compare_chart(load_comparison(args.results_dir),
+                                        directory=args.out)
+        except PlotError as exc:
+            raise _UsageError(str(exc)) from None
+        print(f"compare chart written to {chart['png']} and {chart['svg'].name}", flush=True)
+        return EXIT_OK
+    from .outputs.plots import plot_all
 
     try:
         paths = plot_all(args.results_dir, out_dir=args.out,
                          formats=args.format.split(","))
     except PlotError as exc:
-        raise _UsageError(str(exc)) from None
+        raise _UsageError(_plus_compare(str(exc))) from None
     folder = paths[0].parent if paths else args.out
     print(f"{len(paths)} chart files written to {folder}{os.sep}", flush=True)
     return EXIT_OK
+
+
+def _plus_compare(message: str) -> str:
+    """A "not a results folder" message that also says what a compare folder holds."""
+    return message + _NEITHER if "not a sweep or optimisation results folder" in message \
+        else message
 
 
 def _plot_after(args: argparse.Namespace, directory: Any) -> None:
@@ -619,10 +644,13 @@ def _plot_after(args: argparse.Namespace, directory: Any) -> None:
 
 def _add_report_command(commands: Any, common: argparse.ArgumentParser) -> None:
     report = commands.add_parser(
-        "report", parents=[common], help="write the HTML report and Excel workbook of results",
-        description="Write report.html (self-contained: summary, charts, figures with 95 %% "
-                    "CIs, scenario) and report.xlsx (the same tables) of a sweep or optimize "
-                    "results folder.")
+        "report", parents=[common],
+        help="write the HTML report and Excel workbook of results (sweep, optimize, compare)",
+        description="Write report.html (self-contained and printable: the decision against "
+                    "today's policy, charts, one row per alternative with the key figures, "
+                    "assumptions in plain words, every figure with its 95 %% CI, the "
+                    "scenario) and report.xlsx (the same tables, every run with its seed) "
+                    "of a sweep, optimize or compare results folder.")
     report.add_argument("results_dir", metavar="RESULTS_DIR")
     report.add_argument("--out", metavar="DIR", help="folder for the report "
                         "(default: RESULTS_DIR)")
@@ -635,7 +663,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         paths = write_report(args.results_dir, out_dir=args.out)
     except ReportError as exc:
-        raise _UsageError(str(exc)) from None
+        raise _UsageError(_plus_compare(str(exc))) from None
     print(f"report written to {paths['html']} and {paths['xlsx']}", flush=True)
     return EXIT_OK
 

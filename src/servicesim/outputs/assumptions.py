@@ -208,8 +208,8 @@ def _pruned(value: Any) -> Any:
         for name, info in type(value).model_fields.items():
             key = info.alias or name
             field_value = getattr(value, name)
-            if field_value is None and info.default is None:
-                continue
+            if (field_value is None and info.default is None) or field_value == "":
+                continue  # unset, or empty text (a scenario without a description)
             out[key] = _pruned(field_value) if isinstance(field_value, BaseModel | dict) \
                 else data.get(key)
         return out

@@ -52,7 +52,8 @@ def compare_sentences(result: ComparisonResults, currency: str | None) -> list[s
         for key in SENTENCE_FIGURES:
             row = result.row(key, label)
             diff = _number(row.get("diff"))
-            text = f"{KPI_BY_KEY[key].label.split(' (')[0]} {change_text(key, diff, currency)}"
+            name = KPI_BY_KEY[key].label.split(" (")[0]
+            text = f"{name[0].lower() + name[1:]} {change_text(key, diff, currency)}"
             if key == "roi":
                 interval = ci_text(key, _number(row.get("diff_ci_low")),
                                    _number(row.get("diff_ci_high")), True)
@@ -62,10 +63,10 @@ def compare_sentences(result: ComparisonResults, currency: str | None) -> list[s
             if not _significant(row):
                 text += " (not significant)"
             parts.append(text)
-        out.append(f"{label} against {result.reference}: " + "; ".join(parts) + ".")
+        out.append(f"“{label}” against “{result.reference}”: " + "; ".join(parts) + ".")
     best = max(result.labels, key=lambda x: _number(result.row("roi", x)["mean"]))
-    out.append(f"The highest mean ROI is {best}'s "
-               f"({fmt('roi', result.row('roi', best)['mean'])}); differences marked not "
+    out.append(f"The highest mean ROI: “{best}” "
+               f"({fmt('roi', result.row('roi', best)['mean'])}). Differences marked not "
                "significant cannot be told apart from chance at the 95 % level.")
     return out
 

@@ -56,9 +56,9 @@ def number_format(key: str, currency: str | None = None) -> str | None:
 
 
 def header_text(key: str, currency: str | None, suffix: str = "") -> str:
-    label = KPI_BY_KEY[key].label
+    label = KPI_BY_KEY[key].label + suffix
     unit = unit_text(key, currency)
-    return f"{label}{suffix} ({unit})"
+    return f"{label}, {unit}" if label.endswith(")") else f"{label} ({unit})"
 
 
 @dataclass
