@@ -22,7 +22,7 @@ from .findings import achieved_key, ordered, service_metric
 from .formatting import param_label, unit_text
 from .results import PlotError, Results
 
-__all__ = ["SEED_NOTE", "Sheet", "number_format", "results_workbook", "seed_text",
+__all__ = ["SEED_NOTE", "Sheet", "add_sheet", "number_format", "results_workbook", "seed_text",
            "write_workbook"]
 
 SEED_NOTE = ("S/r: replication r of root seed S, run on child r of "
@@ -104,7 +104,7 @@ def _add(workbook: Any, spec: Sheet) -> Any:
         sheet.cell(1, column + 1).comment = Comment(note, "servicesim", width=320, height=120)
     for row in spec.rows:
         sheet.append([_excel_value(v) for v in row])
-    for cells in sheet.iter_rows(min_row=2):
+    for cells in sheet.iter_rows():
         for cell in cells:
             if cell.data_type == "f":  # text that reads as a formula stays text
                 cell.data_type = "s"
@@ -137,6 +137,14 @@ def _add(workbook: Any, spec: Sheet) -> Any:
             sheet.auto_filter.ref = sheet.dimensions
         sheet.row_dimensions[1].height = 48
     return sheet
+
+
+def add_sheet(workbook: Any, title: str, header: Sequence[str], rows: Sequence[Sequence[Any]],
+              formats: Sequence[str | None] = (), widths: Sequence[float] = ()) -> Any:
+    """One data sheet in an openpyxl ``workbook`` (bold frozen header, autofilter, number
+    formats per column; text that reads as a formula stays text); the sheet."""
+    return _add(workbook, Sheet(title, list(header), [list(r) for r in rows], list(formats),
+                                widths=list(widths)))
 
 
 def write_workbook(sheets: Sequence[Sheet]) -> bytes:
