@@ -263,7 +263,8 @@ def test_workbook_formats_order_seeds_and_best_row(sweep_dir: Path,
     header = [c.value for c in sheet[1]]
     assert header[:3] == ["Alternative", "Fill-rate target", "Result"]
     assert {"ROI (annualised), %", "Operating profit (EUR)", "Item fill rate (β), %",
-            "ROI (annualised), 95 % CI low"} <= set(header)
+            "ROI (annualised), 95 % CI low (%)",
+            "Operating profit, 95 % CI high (EUR)"} <= set(header)
     assert sheet.freeze_panes == "D2" and sheet.auto_filter.ref == sheet.dimensions
     assert sheet[1][0].font.bold
     targets = [row[1].value for row in sheet.iter_rows(min_row=2)]

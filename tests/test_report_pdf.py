@@ -11,10 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_report import run_sweep, write_today
 
 from servicesim.outputs.report import write_report
 from servicesim.outputs.results import load_results
+from test_report import run_sweep, write_today
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 TARGETS = [round(0.60 + 0.01 * i, 2) for i in range(40)]

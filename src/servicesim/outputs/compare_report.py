@@ -229,8 +229,9 @@ def _workbook(result: ComparisonResults, sentences: list[str], currency: str | N
     header = ["Scenario"]
     formats: list[str | None] = [None]
     for kpi in KPIS:
-        header += [header_text(kpi.key, currency), f"{kpi.label}, 95 % CI low",
-                   f"{kpi.label}, 95 % CI high"]
+        header += [header_text(kpi.key, currency),
+                   header_text(kpi.key, currency, ", 95 % CI low"),
+                   header_text(kpi.key, currency, ", 95 % CI high")]
         formats += [number_format(kpi.key)] * 3
     rows = [[label] + [r for k in KPIS for r in (result.row(k.key, label)["mean"],
                                                   result.row(k.key, label)["ci_low"],

@@ -224,6 +224,10 @@ def _not_worse_clause(results: Results, key: str | None) -> str:
     positions = [line.index(a) for a in levels]
     if positions == list(range(positions[0], positions[-1] + 1)):
         span = f"levels from {values[0]} to {values[-1]} are"
+    elif len(values) > 4:  # a long list reads worse than a count and a range
+        tried = positions[-1] - positions[0] + 1
+        span = (f"{len(values)} of the {tried} levels tried from {values[0]} to {values[-1]} "
+                "are")
     else:
         span = f"the levels {', '.join(values[:-1])} and {values[-1]} are"
     return f"; {span} not significantly worse."

@@ -206,7 +206,7 @@ def _signed(key: str, value: float) -> str:
     return fmt(key, value, signed=True)
 
 
-def _how_to_read(results: Results, currency: str | None) -> str:
+def _how_to_read(results: Results, currency: str | None, today: bool) -> str:
     objective = KPI_BY_KEY[results.objective].label
     if results.kind == "sweep":
         test = ("one-sided paired t-tests of each alternative against the best on the common "
@@ -228,8 +228,8 @@ def _how_to_read(results: Results, currency: str | None) -> str:
         f"{e(objective)}. Alternatives highlighted in blue are <strong>not significantly "
         f"worse</strong> ({e(test)}): the data cannot tell them apart from the best, so "
         "choose among them on other grounds (risk, simplicity, the client's preference).",
-        "<strong>Today</strong> (grey) is the scenario's own policy, simulated on the same "
-        "replications; the change from today is paired over them.",
+        *(["<strong>Today</strong> (grey) is the scenario's own policy, simulated on the "
+           "same replications; the change from today is paired over them."] if today else []),
         "Two overlapping intervals do not mean that two alternatives are equal: under common "
         "random numbers the paired test is much sharper than a comparison of intervals.",
         f"Fractions are shown in %, money in {e(currency or 'the scenario’s currency')} "
@@ -331,13 +331,13 @@ Not significantly worse: {e(", ".join(f"#{i}" for i in results.not_worse))}.</p>
 <h2>Figures by alternative</h2>
 <p class="legend keep"><span style="background:var(--best)">best</span>
 <span style="background:var(--nw)">not significantly worse</span>
-<span style="background:var(--today)">today</span>
+{'<span style="background:var(--today)">today</span>' if view.today else ""}
 Means over the replications; every figure with its confidence interval is in Appendix A.</p>
 {view.key_table()}
 <h2>Charts</h2>
 {figures or "<p>No charts could be drawn.</p>"}
 <h2>How to read this report</h2>
-{_how_to_read(results, view.currency)}
+{_how_to_read(results, view.currency, view.today is not None)}
 <h2>Assumptions</h2>
 <p>The base scenario as run; each alternative sets the swept values on top of it.</p>
 {tables}

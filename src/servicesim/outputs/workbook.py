@@ -269,8 +269,9 @@ def _alternatives_sheet(results: Results, currency: str | None) -> Sheet:
     header = ["Alternative", *(param_label(k, metric) for k in keys), "Result"]
     formats: list[str | None] = [None] * len(header)
     for kpi in KPIS:
-        header += [header_text(kpi.key, currency), f"{kpi.label}, 95 % CI low",
-                   f"{kpi.label}, 95 % CI high"]
+        header += [header_text(kpi.key, currency),
+                   header_text(kpi.key, currency, ", 95 % CI low"),
+                   header_text(kpi.key, currency, ", 95 % CI high")]
         formats += [number_format(kpi.key)] * 3
     rows, fills = [], {}
     nw = set(results.not_worse)
