@@ -232,7 +232,7 @@ def test_sensitivity_section_when_the_folder_has_one(sweep_dir: Path, tmp_path: 
     section = text[text.index("<h2>What drives the answer</h2>"):]
     assert section.index(sentence) < section.index('src="data:image/png') < \
         section.index("<h2>", 5)
-    assert text.count('src="data:image/png;base64,') == len(plots.CHARTS) + 1
+    assert text.count('src="data:image/png;base64,') == len({*plots.CHARTS, "08-sensitivity"})
 
 
 def test_one_replication_shows_na_and_a_note(sweep_dir: Path, tmp_path: Path) -> None:
@@ -346,7 +346,7 @@ def test_compare_report_and_plot(compare_dir: Path, tmp_path: Path,
     text = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "<h1>one: what-if comparison</h1>" in text  # the reference's label
     assert "“shorter lead time” against “one”: ROI " in text
-    assert "supplier.lead_time_days.mean: 7.0 → 4.0" in text
+    assert "supplier › lead time days › mean: 7 → 4" in text
     assert text.count('src="data:image/png;base64,') == 1
     assert "Operating profit (EUR)" in _table(text, "Key figures by scenario")
     assert "shorter lead time: change" in _table(text, "Change against one,")
@@ -395,3 +395,28 @@ def test_sentence_of_an_edge_optimum_and_of_one_alternative(tmp_path: Path) -> N
     one = summary_sentence(_synthetic([(0.8, 0.2, 1000.0)], tmp_path))
     assert one.startswith("Only one alternative was simulated (fill-rate target 80.0 %)")
     assert "nothing to compare" in one
+
+
+def test_today_of_another_best_keeps_its_row_but_not_the_comparison(sweep_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "other-best"
+    shutil.copytree(sweep_dir, folder)
+    write_today(folder, 0, (0.05, 0.01, 0.09))
+    document = json.loads((folder / "today.json").read_text(encoding="utf-8"))
+    document["best"] = {"policy.service_target": 0.5}  # not this report's best
+    (folder / "today.json").write_text(json.dumps(document), encoding="utf-8")
+    results = load_results(folder)
+    assert summary_sentence(results).startswith("ROI peaks at ")
+    text = write_report(folder)["html"].read_text(encoding="utf-8")
+    assert "Today against the recommendation" not in text
+    assert '<tr class="today"><td>today</td>' in _table(text, "Key figures by alternative")
+
+
+def test_many_scattered_not_worse_levels_read_as_a_count(tmp_path: Path) -> None:
+    points = [(0.90 + 0.01 * i, 0.20 + (0.05 if i % 2 else 0.0), 1000.0) for i in range(11)]
+    results = _synthetic(points, tmp_path)
+    odd = [a.id for a in results.alternatives if a.id % 2]
+    results.not_worse = odd
+    results.best = odd[0]
+    assert "; 5 of the 9 levels tried from 91.0 % to 99.0 % are not significantly worse." \
+        in summary_sentence(results)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..files import atomic_write_bytes, atomic_write_text
 from ..kpis import KEY_FIGURES, KPI_BY_KEY, KPIS
-from .assumptions import assumption_tables, scenario_yaml
+from .assumptions import assumption_tables, number, scenario_yaml
 from .formatting import change_text, ci_text, finite, fmt, unit_text
 from .html import e, figure, html_table, page, plain_table
 from .report import figure_groups, one_replication_note
@@ -80,6 +80,18 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: data}
 
 
+def _key_words(key: str) -> str:
+    """A dotted key in words: ``supplier.lead_time_days.mean`` → "supplier › lead time
+    days › mean"."""
+    return " › ".join(part.replace("_", " ") for part in key.split("."))
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "not set"
+    return number(value) if finite(value) else str(value)
+
+
 def scenario_changes(result: ComparisonResults) -> list[tuple[str, str]]:
     """Per scenario after the reference, the keys whose values differ from the reference's
     (``key: old → new``; name and description left out)."""
@@ -91,7 +103,8 @@ def scenario_changes(result: ComparisonResults) -> list[tuple[str, str]]:
     out = []
     for label, scenario in zip(result.labels[1:], scenarios[1:], strict=False):
         other = _flat(scenario.model_dump(mode="json"))
-        changed = [f"{k}: {base.get(k)} → {other.get(k)}" for k in sorted(set(base) | set(other))
+        changed = [f"{_key_words(k)}: {_shown(base.get(k))} → {_shown(other.get(k))}"
+                   for k in sorted(set(base) | set(other))
                    if k not in ("name", "description") and base.get(k) != other.get(k)]
         out.append((label, "; ".join(changed[:12]) + (" …" if len(changed) > 12 else "")
                     or "no change in the scenario"))

@@ -24,7 +24,7 @@ from .formatting import (
 )
 from .results import Alternative, PlotError, Results, Today
 
-__all__ = ["GAP_POINTS", "ServiceGap", "main_key", "ordered", "service_gap",
+__all__ = ["GAP_POINTS", "ServiceGap", "main_key", "ordered", "paired_today", "service_gap",
            "summary_sentence"]
 
 GAP_POINTS = 0.03
@@ -120,7 +120,7 @@ def summary_sentence(results: Results, currency: str | None = None) -> str:
     value, achieved service).  Without: where the objective peaks, with the achieved service
     and its confidence interval.  Then which levels are not significantly worse; honest about
     an optimum at the edge of the range and about a single alternative."""
-    today = results.today
+    today = paired_today(results)
     currency = results.currency if currency is None else currency
     if len(results.alternatives) == 1 and today is None:
         return _single(results)
@@ -139,6 +139,25 @@ def summary_sentence(results: Results, currency: str | None = None) -> str:
     if others:
         sentences.append(others)
     return " ".join(sentences)
+
+
+def _close(a: Any, b: Any) -> bool:
+    if is_number(a) and is_number(b):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return _same(a, b)
+
+
+def paired_today(results: Results) -> Today | None:
+    """``today.json`` when its best − today differences are about this report's best
+    alternative and objective; None otherwise (no file, or a report for another objective,
+    whose best differs)."""
+    today = results.today
+    if today is None or today.objective != results.objective:
+        return None
+    best = results.best_alternative.params
+    if any(not _close(best.get(k), v) for k, v in today.best.items()):
+        return None
+    return today
 
 
 def _achieved(results: Results, alternative: Alternative) -> str:

@@ -36,6 +36,7 @@ from .findings import (
     main_key,
     metric_name,
     ordered,
+    paired_today,
     service_gap,
     service_metric,
     summary_sentence,
@@ -45,6 +46,7 @@ from .formatting import ci_text, fmt, param_label, param_text, params_text, unit
 from .html import e, figure, html_table, page, plain_table
 from .plots import CHARTS, plot_all
 from .results import (
+    SENSITIVITY_CHART,
     Alternative,
     PlotError,
     Results,
@@ -108,6 +110,9 @@ class _Page:
         self.currency = results.currency
         self.metric = service_metric(results)
         self.today = results.today
+        """Today's policy: its row in the tables."""
+        self.paired = paired_today(results)
+        """today.json when its differences are about this report's best: the decision."""
         self.keys = varying(results) or list(results.keys)
         self.service = achieved_key(self.metric)
         self.objective = results.objective
@@ -159,7 +164,7 @@ class _Page:
 
     def decision(self) -> str:
         """Today against the recommendation: each key figure, the change and its 95 % CI."""
-        today = self.today
+        today = self.paired
         if today is None:
             return ""
         best = self.results.best_alternative
@@ -196,6 +201,10 @@ class _Page:
                               "behavioural inputs move (common random numbers).") \
             if chart is not None else ""
         return (f'<h2>What drives the answer</h2><p class="summary">{e(sentence)}</p>{shown}')
+
+
+SENSITIVITY_STEM = Path(SENSITIVITY_CHART).stem
+"""The tornado chart: shown under "What drives the answer" with its sentence."""
 
 
 def _signed(key: str, value: float) -> str:
@@ -314,7 +323,8 @@ def _html(results: Results, sentence: str, charts: Sequence[Path]) -> str:
     best = results.best_alternative
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     kind = "sweep" if results.kind == "sweep" else "optimisation"
-    shown = [p for p in charts if p.stem != "08-sensitivity"]
+    drivers = view.drivers()
+    shown = [p for p in charts if not (drivers and p.stem == SENSITIVITY_STEM)]
     figures = "".join(figure(p, _caption(p.stem)) for p in shown)
     tables, yaml_text = _assumptions(results)
     body = f"""<h1>{e(name)}: service level versus ROI</h1>
@@ -327,7 +337,7 @@ Not significantly worse: {e(", ".join(f"#{i}" for i in results.not_worse))}.</p>
 {one_replication_note(results.replications)}
 {view.decision()}
 {view.service_note()}
-{view.drivers()}
+{drivers}
 <h2>Figures by alternative</h2>
 <p class="legend keep"><span style="background:var(--best)">best</span>
 <span style="background:var(--nw)">not significantly worse</span>
