@@ -127,16 +127,34 @@ def _add(workbook: Any, spec: Sheet) -> Any:
                           default=8)
             width = min(max(11, longest + 2), 60)
         sheet.column_dimensions[letter].width = width
-    if not spec.table:  # text sheets: wrap long text in its column
-        for cells in sheet.iter_rows(min_row=2):
+    if not spec.table:  # text sheets: wrap long text in its column, rows tall enough
+        for index, cells in enumerate(sheet.iter_rows(min_row=2), start=2):
+            lines = 1
             for cell in cells:
                 cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
+                width = sheet.column_dimensions[cell.column_letter].width or 10
+                if isinstance(cell.value, str):
+                    lines = max(lines, math.ceil(len(cell.value) / max(width - 2, 1)))
+            if lines > 1:  # spreadsheet programs do not all grow a row for wrapped text
+                sheet.row_dimensions[index].height = 15 * lines
+    _print_setup(sheet, wide=len(spec.header) > 8)
     if spec.table:
         sheet.freeze_panes = spec.freeze
         if spec.rows:
             sheet.auto_filter.ref = sheet.dimensions
         sheet.row_dimensions[1].height = 48
     return sheet
+
+
+def _print_setup(sheet: Any, wide: bool) -> None:
+    """Printed: landscape for wide sheets, narrow sheets fitted to the page width, the
+    header row repeated on every page."""
+    sheet.page_setup.orientation = "landscape" if wide else "portrait"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    if not wide:
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.print_title_rows = "1:1"
 
 
 def add_sheet(workbook: Any, title: str, header: Sequence[str], rows: Sequence[Sequence[Any]],
