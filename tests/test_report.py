@@ -248,6 +248,7 @@ def test_one_replication_shows_na_and_a_note(sweep_dir: Path, tmp_path: Path) ->
         os.utime(chart)
     text = write_report(folder)["html"].read_text(encoding="utf-8")
     assert "simulated once (one replication)" in text
+    assert "one replication, so no confidence interval" in summary_sentence(load_results(folder))
     assert "n/a" in _table(text, "Key figures by alternative")
     assert not _nan(text)
 

@@ -167,6 +167,9 @@ def _achieved(results: Results, alternative: Alternative) -> str:
     _, name = _objective_name(objective)
     mean, low, high = alternative.interval(service)
     o_mean, o_low, o_high = alternative.interval(objective)
+    if not (finite(o_low) and finite(o_high)):  # one replication: no interval to give
+        return (f"achieved {metric_name(metric)} {pct(mean)}; {name} {fmt(objective, o_mean)}; "
+                "one replication, so no confidence interval")
     return (f"achieved {metric_name(metric)} {pct(mean)}, 95 % CI {ci_text(service, low, high)}"
             f"; {name} {fmt(objective, o_mean)}, 95 % CI {ci_text(objective, o_low, o_high)}")
 
@@ -217,8 +220,12 @@ def _against_today(results: Results, today: Today, key: str | None,
                 f"alternative tried: {name} {fmt(objective, best.mean(objective))}")
     verb = "rises" if diff > 0 else "falls" if diff < 0 else "stays"
     significant = finite(low) and finite(high) and (low > 0 or high < 0)
-    interval = (f"{change_text(objective, diff)}, 95 % CI {ci_text(objective, low, high, True)}"
-                + ("" if significant or not finite(low) else ": not a significant difference"))
+    if finite(low) and finite(high):
+        interval = (f"{change_text(objective, diff)}, 95 % CI "
+                    f"{ci_text(objective, low, high, True)}"
+                    + ("" if significant else ": not a significant difference"))
+    else:
+        interval = f"{change_text(objective, diff)}; one replication, no confidence interval"
     text = (f"{label} {verb} from {fmt(objective, before)} ({level}) to "
             f"{fmt(objective, best.mean(objective))} at {where} ({interval})")
     service = achieved_key(metric)
