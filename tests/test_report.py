@@ -115,6 +115,7 @@ def test_html_holds_every_chart_the_sentence_and_one_row_per_alternative(
     sentence = summary_sentence(load_results(sweep_dir))
     assert sentence.startswith("ROI peaks at ") and "95 % CI" in sentence
     assert "Going from " in sentence and "percentage points" in sentence
+    assert " EUR of average inventory value" in sentence  # the scenario's currency
     assert f'<p class="summary" id="summary">{sentence}</p>' in text
     table = _table(text, "Key figures by alternative")
     rows = re.findall(r"<tr[^>]*><td>(#\d+|today)</td><td>([\d.]+ %)</td>", table)
@@ -162,7 +163,7 @@ def test_without_today_the_sentence_is_the_peak(tmp_path: Path) -> None:
                           (0.99, 0.21, 4000.0)], tmp_path)
     assert summary_sentence(results) == (
         "ROI peaks at a 95.0 % fill-rate target (achieved fill rate 95.5 %, 95 % CI "
-        "95.0 to 96.0 %; ROI 25.0 %, 95 % CI 24.0 to 26.0 %); levels from 95.0 % to 97.0 % "
+        "95.0–96.0 %; ROI 25.0 %, 95 % CI 24.0–26.0 %); levels from 95.0 % to 97.0 % "
         "are not significantly worse. Going from 95.0 % to 99.0 % adds 2,500 of average "
         "inventory value and lowers ROI by 4.0 percentage points.")
 

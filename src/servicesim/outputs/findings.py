@@ -134,7 +134,7 @@ def summary_sentence(results: Results, currency: str | None = None) -> str:
         clause = ". " + clause[2].upper() + clause[3:]
     sentences = [first + clause]
     if key is not None:
-        sentences += _edge_and_move(results, key, with_move=today is None)
+        sentences += _edge_and_move(results, key, today is None, currency)
     others = _others_not_worse(results, key)
     if others:
         sentences.append(others)
@@ -165,13 +165,15 @@ def _achieved(results: Results, alternative: Alternative) -> str:
     service = achieved_key(metric)
     objective = results.objective
     _, name = _objective_name(objective)
+    currency = results.currency
     mean, low, high = alternative.interval(service)
     o_mean, o_low, o_high = alternative.interval(objective)
+    value = fmt(objective, o_mean, currency, with_unit=True)
     if not (finite(o_low) and finite(o_high)):  # one replication: no interval to give
-        return (f"achieved {metric_name(metric)} {pct(mean)}; {name} {fmt(objective, o_mean)}; "
+        return (f"achieved {metric_name(metric)} {pct(mean)}; {name} {value}; "
                 "one replication, so no confidence interval")
     return (f"achieved {metric_name(metric)} {pct(mean)}, 95 % CI {ci_text(service, low, high)}"
-            f"; {name} {fmt(objective, o_mean)}, 95 % CI {ci_text(objective, o_low, o_high)}")
+            f"; {name} {value}, 95 % CI {ci_text(objective, o_low, o_high, currency=currency)}")
 
 
 def _single(results: Results) -> str:
@@ -217,17 +219,21 @@ def _against_today(results: Results, today: Today, key: str | None,
     if all(_same(today.params.get(k), v) for k, v in best.params.items()
            if today.params.get(k) is not None) and not (finite(diff) and diff != 0):
         return (f"Today's policy ({level.removeprefix('today, ')}) is already the best "
-                f"alternative tried: {name} {fmt(objective, best.mean(objective))}")
+                f"alternative tried: {name} "
+                f"{fmt(objective, best.mean(objective), currency, with_unit=True)}")
     verb = "rises" if diff > 0 else "falls" if diff < 0 else "stays"
     significant = finite(low) and finite(high) and (low > 0 or high < 0)
     if finite(low) and finite(high):
-        interval = (f"{change_text(objective, diff)}, 95 % CI "
-                    f"{ci_text(objective, low, high, True)}"
+        interval = (f"{change_text(objective, diff, currency)}, 95 % CI "
+                    f"{ci_text(objective, low, high, True, currency)}"
                     + ("" if significant else ": not a significant difference"))
     else:
-        interval = f"{change_text(objective, diff)}; one replication, no confidence interval"
-    text = (f"{label} {verb} from {fmt(objective, before)} ({level}) to "
-            f"{fmt(objective, best.mean(objective))} at {where} ({interval})")
+        interval = (f"{change_text(objective, diff, currency)}; one replication, no "
+                    "confidence interval")
+    text = (f"{label} {verb} from {fmt(objective, before, currency, with_unit=True)} "
+            f"({level}) to "
+            f"{fmt(objective, best.mean(objective), currency, with_unit=True)} at {where} "
+            f"({interval})")
     service = achieved_key(metric)
     parts = [f"{KPI_BY_KEY[k].label.lower()} {change_text(k, today.change(k)[0], currency)}"
              for k in ("operating_profit", "avg_inventory_value") if k in today.difference]
@@ -259,7 +265,8 @@ def _not_worse_clause(results: Results, key: str | None) -> str:
     return f"; {span} not significantly worse."
 
 
-def _edge_and_move(results: Results, key: str, with_move: bool) -> list[str]:
+def _edge_and_move(results: Results, key: str, with_move: bool,
+                   currency: str | None) -> list[str]:
     line = _line(results, key)
     best = results.best_alternative
     if len(line) < 2:
@@ -278,11 +285,13 @@ def _edge_and_move(results: Results, key: str, with_move: bool) -> list[str]:
         inventory = other.mean("avg_inventory_value") - best.mean("avg_inventory_value")
         change = other.mean(objective) - best.mean(objective)
         size = (f"{100 * abs(change):,.1f} percentage points"
-                if KPI_BY_KEY[objective].unit == "fraction" else fmt(objective, abs(change)))
+                if KPI_BY_KEY[objective].unit == "fraction"
+                else fmt(objective, abs(change), currency, with_unit=True))
         out.append(
             f"Going from {param_text(key, best.params[key])} to "
             f"{param_text(key, other.params[key])} {'adds' if inventory >= 0 else 'frees'} "
-            f"{fmt('avg_inventory_value', abs(inventory))} of average inventory value and "
+            f"{fmt('avg_inventory_value', abs(inventory), currency, with_unit=True)} of "
+            "average inventory value and "
             f"{'lowers' if change <= 0 else 'raises'} {name} by {size}.")
     return out
 

@@ -89,15 +89,19 @@ def change_text(key: str, value: float, currency: str | None = None) -> str:
     return fmt(key, value, currency, signed=True, with_unit=True, compact=True)
 
 
-def ci_text(key: str, low: float, high: float, signed: bool = False) -> str:
-    """A 95 % interval, or "n/a" where it is undefined (one replication)."""
+def ci_text(key: str, low: float, high: float, signed: bool = False,
+            currency: str | None = None) -> str:
+    """A 95 % interval, or "n/a" where it is undefined (one replication); money ranges
+    end with ``currency`` when given."""
     if not (finite(low) and finite(high)):
         return "n/a"
+    dash = " to " if signed else "–"  # "-1.9–+5.5" would read badly
     if unit(key) == "fraction":
         sign = "+" if signed else ""
-        return f"{100 * low:{sign},.1f} to {100 * high:{sign},.1f}" + \
+        return f"{100 * low:{sign},.1f}{dash}{100 * high:{sign},.1f}" + \
             (" points" if signed else " %")
-    return f"{fmt(key, low, signed=signed)} to {fmt(key, high, signed=signed)}"
+    text = f"{fmt(key, low, signed=signed)}{dash}{fmt(key, high, signed=signed)}"
+    return f"{text} {currency}" if currency and unit(key) == "money" else text
 
 
 def _param_is_fraction(key: str, value: Any) -> bool:
