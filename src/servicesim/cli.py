@@ -26,6 +26,9 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+# Only light modules (the standard library and servicesim's ground floor) are imported
+# here, so that --version, --help and argument errors answer at once; each command imports
+# the schema, SciPy, the model, the executors' back ends and the charts when it runs.
 from .errors import ScenarioError
 from .experiment.executors import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -35,21 +38,12 @@ from .experiment.executors import (
 )
 from .experiment.guard import MAX_HOURS, check_size, estimate
 from .files import OutputError, name_problem
-from .inputs.scenario_file import load_scenario
 from .kpis import KPI_BY_KEY
-from .outputs.tables import (
-    format_run_header,
-    format_segment_table,
-    format_summary_table,
-    format_value,
-    summary_document,
-    write_run_outputs,
-)
-from .scenario.overrides import Override
 from .text import aligned_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from .experiment.sweep import SweepPlan, SweepResult
+    from .scenario.overrides import Override
     from .scenario.schema import Scenario
 
 PROG = "servicesim"
@@ -273,6 +267,9 @@ def _add_executor_options(parser: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace) -> Scenario:
     """The scenario file with --replications, --seed, --horizon-days and --set applied."""
+    from .inputs.scenario_file import load_scenario
+    from .scenario.overrides import Override
+
     overrides: list[str | Override] = list(args.overrides)
     for option, key, value in (
         ("--replications", "run.replications", getattr(args, "run_replications", None)),
@@ -296,6 +293,14 @@ def _plural(count: int, word: str) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .outputs.tables import (
+        format_run_header,
+        format_segment_table,
+        format_summary_table,
+        summary_document,
+        write_run_outputs,
+    )
+
     scenario = _load(args)
     check_size(scenario, allow_large=args.allow_large, source=args.scenario)
     if args.run_id is not None:  # a bad name is refused before anything runs
@@ -369,6 +374,8 @@ _SWEEP_COLUMNS = (("item_fill_rate", "item fill rate %"), ("roi", "ROI %"),
 
 def _with_ci(key: str, stats: Mapping[str, Any]) -> str:
     """``mean ± half-width`` of the 95 % interval (the unclipped side if it was clipped)."""
+    from .outputs.tables import format_value
+
     values = [stats.get(s) for s in ("mean", "ci_low", "ci_high")]
     numbers_only = [float(x) for x in values if isinstance(x, numbers.Real)]
     if len(numbers_only) != 3 or not all(math.isfinite(x) for x in numbers_only):
@@ -703,6 +710,8 @@ def _compare_inputs(args: argparse.Namespace) -> tuple[list[Scenario], list[str]
     from pathlib import Path
 
     from .experiment.compare import apply_variant, parse_variant
+    from .inputs.scenario_file import load_scenario
+    from .scenario.overrides import Override
 
     common: list[str | Override] = list(args.overrides)
     for option, key, value in (("--replications", "run.replications", args.run_replications),
@@ -788,6 +797,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .inputs.scenario_file import load_scenario
+
     status = EXIT_OK
     for file in args.scenarios:
         try:
