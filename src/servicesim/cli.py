@@ -325,10 +325,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(format_run_header(result))
         print()
+        currency = scenario.finance.currency
         print(format_summary_table(summary, f"{scenario.name}: mean over "
-                                   f"{_plural(result.n, 'replication')}"))
+                                   f"{_plural(result.n, 'replication')}", currency=currency))
         print()
-        print(format_segment_table(result.breakdown_summary("segment")), flush=True)
+        print(format_segment_table(result.breakdown_summary("segment"), currency=currency),
+              flush=True)
     paths = write_run_outputs(result, args.out, run_id=args.run_id, overwrite=args.overwrite)
     if not args.quiet:
         folder = os.path.dirname(paths["summary"])
@@ -377,9 +379,11 @@ def _with_ci(key: str, stats: Mapping[str, Any]) -> str:
     from .outputs.tables import format_value
 
     values = [stats.get(s) for s in ("mean", "ci_low", "ci_high")]
-    numbers_only = [float(x) for x in values if isinstance(x, numbers.Real)]
-    if len(numbers_only) != 3 or not all(math.isfinite(x) for x in numbers_only):
-        return format_value(key, values[0])
+    numbers_only = [float(x) for x in values
+                    if isinstance(x, numbers.Real) and math.isfinite(x)]
+    if len(numbers_only) != 3:  # no mean: n/a; a mean of one value: no interval
+        shown = format_value(key, values[0])
+        return shown if shown == "n/a" else f"{shown} ± n/a"
     mean, low, high = numbers_only
     half = max(mean - low, high - mean)
     if KPI_BY_KEY[key].unit == "money":
@@ -399,7 +403,10 @@ def _sweep_table(result: SweepResult) -> str:
     best = result.best("roi")["alternative"] if any(
         isinstance(r["mean"], numbers.Real) and math.isfinite(r["mean"])
         for r in result.summary if r["figure"] == "roi") else None
-    header = ["", "alt", *keys, *(label for _, label in _SWEEP_COLUMNS)]
+    currency = result.plan.scenario.finance.currency
+    header = ["", "alt", *keys, *(f"{label} {currency}" if currency and
+                                  KPI_BY_KEY[key].unit == "money" else label
+                                  for key, label in _SWEEP_COLUMNS)]
     rows = [header]
     intervals = result.intervals()
     for index, (assignment, _) in enumerate(result.plan.items):
@@ -410,10 +417,15 @@ def _sweep_table(result: SweepResult) -> str:
     lines = aligned_lines(rows, left=2 + len(keys))
     rule = "-" * max(len(line) for line in lines)
     n = result.plan.replications
-    title = (f"{result.plan.scenario.name}: mean ± 95 % CI half-width over "
-             f"{_plural(n, 'replication')} per alternative; money over the measured window")
-    note = "* best mean ROI" if best is not None else "no alternative has a defined ROI"
-    return "\n".join([title, rule, lines[0], rule, *lines[1:], rule, note])
+    title = (f"{result.plan.scenario.name}: "
+             + ("mean ± 95 % CI half-width over " if n > 1 else "value of ")
+             + f"{_plural(n, 'replication')} per alternative; money over the measured window")
+    notes = ["* best mean ROI" if best is not None else "no alternative has a defined ROI"]
+    if n == 1:
+        from .outputs.tables import ONE_REPLICATION_NOTE
+
+        notes.append(ONE_REPLICATION_NOTE)
+    return "\n".join([title, rule, lines[0], rule, *lines[1:], rule, *notes])
 
 
 def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
