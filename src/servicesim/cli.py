@@ -26,6 +26,9 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+# Only light modules (the standard library and servicesim's ground floor) are imported
+# here, so that --version, --help and argument errors answer at once; each command imports
+# the schema, SciPy, the model, the executors' back ends and the charts when it runs.
 from .errors import ScenarioError
 from .experiment.executors import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -35,21 +38,12 @@ from .experiment.executors import (
 )
 from .experiment.guard import MAX_HOURS, check_size, estimate
 from .files import OutputError, name_problem
-from .inputs.scenario_file import load_scenario
 from .kpis import KPI_BY_KEY
-from .outputs.tables import (
-    format_run_header,
-    format_segment_table,
-    format_summary_table,
-    format_value,
-    summary_document,
-    write_run_outputs,
-)
-from .scenario.overrides import Override
 from .text import aligned_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from .experiment.sweep import SweepPlan, SweepResult
+    from .scenario.overrides import Override
     from .scenario.schema import Scenario
 
 PROG = "servicesim"
@@ -273,6 +267,9 @@ def _add_executor_options(parser: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace) -> Scenario:
     """The scenario file with --replications, --seed, --horizon-days and --set applied."""
+    from .inputs.scenario_file import load_scenario
+    from .scenario.overrides import Override
+
     overrides: list[str | Override] = list(args.overrides)
     for option, key, value in (
         ("--replications", "run.replications", getattr(args, "run_replications", None)),
@@ -296,6 +293,14 @@ def _plural(count: int, word: str) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .outputs.tables import (
+        format_run_header,
+        format_segment_table,
+        format_summary_table,
+        summary_document,
+        write_run_outputs,
+    )
+
     scenario = _load(args)
     check_size(scenario, allow_large=args.allow_large, source=args.scenario)
     if args.run_id is not None:  # a bad name is refused before anything runs
@@ -320,10 +325,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(format_run_header(result))
         print()
+        currency = scenario.finance.currency
         print(format_summary_table(summary, f"{scenario.name}: mean over "
-                                   f"{_plural(result.n, 'replication')}"))
+                                   f"{_plural(result.n, 'replication')}", currency=currency))
         print()
-        print(format_segment_table(result.breakdown_summary("segment")), flush=True)
+        print(format_segment_table(result.breakdown_summary("segment"), currency=currency),
+              flush=True)
     paths = write_run_outputs(result, args.out, run_id=args.run_id, overwrite=args.overwrite)
     if not args.quiet:
         folder = os.path.dirname(paths["summary"])
@@ -369,10 +376,14 @@ _SWEEP_COLUMNS = (("item_fill_rate", "item fill rate %"), ("roi", "ROI %"),
 
 def _with_ci(key: str, stats: Mapping[str, Any]) -> str:
     """``mean ± half-width`` of the 95 % interval (the unclipped side if it was clipped)."""
+    from .outputs.tables import format_value
+
     values = [stats.get(s) for s in ("mean", "ci_low", "ci_high")]
-    numbers_only = [float(x) for x in values if isinstance(x, numbers.Real)]
-    if len(numbers_only) != 3 or not all(math.isfinite(x) for x in numbers_only):
-        return format_value(key, values[0])
+    numbers_only = [float(x) for x in values
+                    if isinstance(x, numbers.Real) and math.isfinite(x)]
+    if len(numbers_only) != 3:  # no mean: n/a; a mean of one value: no interval
+        shown = format_value(key, values[0])
+        return shown if shown == "n/a" else f"{shown} ± n/a"
     mean, low, high = numbers_only
     half = max(mean - low, high - mean)
     if KPI_BY_KEY[key].unit == "money":
@@ -392,7 +403,10 @@ def _sweep_table(result: SweepResult) -> str:
     best = result.best("roi")["alternative"] if any(
         isinstance(r["mean"], numbers.Real) and math.isfinite(r["mean"])
         for r in result.summary if r["figure"] == "roi") else None
-    header = ["", "alt", *keys, *(label for _, label in _SWEEP_COLUMNS)]
+    currency = result.plan.scenario.finance.currency
+    header = ["", "alt", *keys, *(f"{label} {currency}" if currency and
+                                  KPI_BY_KEY[key].unit == "money" else label
+                                  for key, label in _SWEEP_COLUMNS)]
     rows = [header]
     intervals = result.intervals()
     for index, (assignment, _) in enumerate(result.plan.items):
@@ -403,10 +417,15 @@ def _sweep_table(result: SweepResult) -> str:
     lines = aligned_lines(rows, left=2 + len(keys))
     rule = "-" * max(len(line) for line in lines)
     n = result.plan.replications
-    title = (f"{result.plan.scenario.name}: mean ± 95 % CI half-width over "
-             f"{_plural(n, 'replication')} per alternative; money over the measured window")
-    note = "* best mean ROI" if best is not None else "no alternative has a defined ROI"
-    return "\n".join([title, rule, lines[0], rule, *lines[1:], rule, note])
+    title = (f"{result.plan.scenario.name}: "
+             + ("mean ± 95 % CI half-width over " if n > 1 else "value of ")
+             + f"{_plural(n, 'replication')} per alternative; money over the measured window")
+    notes = ["* best mean ROI" if best is not None else "no alternative has a defined ROI"]
+    if n == 1:
+        from .outputs.tables import ONE_REPLICATION_NOTE
+
+        notes.append(ONE_REPLICATION_NOTE)
+    return "\n".join([title, rule, lines[0], rule, *lines[1:], rule, *notes])
 
 
 def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
@@ -703,6 +722,8 @@ def _compare_inputs(args: argparse.Namespace) -> tuple[list[Scenario], list[str]
     from pathlib import Path
 
     from .experiment.compare import apply_variant, parse_variant
+    from .inputs.scenario_file import load_scenario
+    from .scenario.overrides import Override
 
     common: list[str | Override] = list(args.overrides)
     for option, key, value in (("--replications", "run.replications", args.run_replications),
@@ -788,6 +809,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .inputs.scenario_file import load_scenario
+
     status = EXIT_OK
     for file in args.scenarios:
         try:
