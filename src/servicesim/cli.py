@@ -329,6 +329,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         folder = os.path.dirname(paths["summary"])
         names = ", ".join(p.name for p in paths.values())
         print(f"\nresults written to {folder}{os.sep} ({names})", file=info)
+    _warn(args, scenario, result)
     return EXIT_OK
 
 
@@ -465,6 +466,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               + f"; results written to {result.directory}{os.sep} "
               "(runs.csv, summary.csv, manifest.json, scenario.yaml)", flush=True)
     _plot_after(args, result.directory)
+    _warn(args, scenario, result)
     return EXIT_OK
 
 
@@ -559,6 +561,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         print(result.report(), flush=True)
     if result.directory is not None:
         _plot_after(args, result.directory)
+    _warn(args, scenario, result)
     return EXIT_OK
 
 
@@ -798,7 +801,37 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             continue
         print(f"OK {file}: {scenario.name} ({_plural(len(scenario.skus), 'SKU')}, "
               f"{_plural(len(scenario.segments), 'segment')})", flush=True)
+        _warn(args, scenario, None, file)
     return status
+
+
+def _warn(args: argparse.Namespace, scenario: Scenario, result: Any,
+          source: str | None = None) -> None:
+    """Print on stderr, as ``servicesim: warning: ...``, what looks implausible in
+    ``scenario`` and in the figures of ``result`` (a run's replications, a sweep or an
+    optimisation; ``None``: the scenario only).  Warnings never change the exit code;
+    ``--quiet`` hides them."""
+    if getattr(args, "quiet", False):
+        return
+    from .experiment import advice
+
+    messages = advice.scenario_warnings(scenario)
+    if hasattr(result, "intervals"):  # a sweep: one warning per kind, not per alternative
+        intervals = result.intervals()
+        items = result.plan.items
+        messages += advice.alternatives_warnings(
+            scenario, [(items[a][0], intervals[a]) for a in sorted(intervals)],
+            scenarios=[items[a][1] for a in sorted(intervals)])
+    elif hasattr(result, "evaluations"):  # an optimisation
+        keys = [axis["key"] for axis in result.space] or list(result.best)
+        messages += advice.alternatives_warnings(
+            scenario, advice.alternatives_from_runs(result.runs, keys))
+    elif result is not None:  # a run's replications
+        messages += advice.figure_warnings(scenario, result.summary(level=0.95))
+    sys.stdout.flush()
+    for message in messages:
+        print(f"{PROG}: warning: {source + ': ' if source else ''}{message}",
+              file=sys.stderr, flush=True)
 
 
 _OPTION_NAMES = {"run_id": "--id", "out": "--out", "overrides": "--set", "params": "--param",
