@@ -911,9 +911,10 @@ def _add_items_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "generate", parents=[common],
         help="write a synthetic item master, demand history and scenario (demos, tests)",
         description="Write items.csv, history.csv and scenario.yaml (which references them) "
-                    "to DIR: Pareto revenue (about 20 %% of SKUs make 80 %%), fast and "
+                    "to DIR: Pareto revenue (about 20 % of SKUs make 80 %), fast and "
                     "intermittent movers, prices over four orders of magnitude, varied "
-                    "lead times, two segments. The same seed writes the same files.",
+                    "lead times, two segments, fixed cost and fixed assets of 15 % of the "
+                    "annual revenue each. The same seed writes the same files.",
     )
     generate.add_argument("--skus", metavar="N", type=_count, default=1000,
                           help="number of SKUs (default 1000)")
@@ -957,6 +958,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
           f"({data.lines:,} order lines over {data.days} days) and {data.scenario}")
     print(f"revenue share of the top 20 % of SKUs: {data.pareto_share:.1%}; SKUs with "
           f"under one order line a week: {data.intermittent_share:.0%}", flush=True)
+    if data.finance is not None:
+        print(f"finance scaled to the business: revenue {data.finance.annual_revenue:,.0f} a "
+              f"year; fixed cost {data.finance.fixed_cost_per_year:,.0f} a year and fixed "
+              f"assets {data.finance.fixed_logistics_assets:,.0f} (scenario.yaml says why)",
+              flush=True)
     return EXIT_OK
 
 
