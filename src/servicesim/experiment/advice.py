@@ -2,7 +2,7 @@
 implausible, and simulated figures a client would not believe without an explanation.
 
 :func:`scenario_warnings` checks a scenario (prices below unit cost, promises the logistics
-cannot keep); :func:`figure_warnings` checks the figures of one run (ROI
+cannot keep even from stock); :func:`figure_warnings` checks the figures of one run (ROI
 above 100 % a year, achieved service more than 5 points from the target, DOMAIN §5 and §8);
 :func:`alternatives_warnings` does the same for the alternatives of a sweep or an
 optimisation, once per kind of warning, naming the alternatives it affects.  Warnings
@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import ScenarioError
 from ..policies.derivation import sku_demands
 from ..scenario.schema import Scenario
@@ -28,6 +30,10 @@ ROI_LIMIT = 1.0
 """ROI a year above which a figure is flagged: few businesses earn more than 100 %."""
 SERVICE_GAP = 0.05
 """Achieved service further than this from the target (5 points) is flagged."""
+PROMISE_KEPT = 0.9
+"""Share of orders shipped from stock that a segment's promise must cover not to be flagged."""
+PROMISE_SEED = 20_261_207
+"""Seed of the draws that estimate how often a promise is kept from stock."""
 MAX_SKUS_NAMED = 10
 """SKUs named one by one in a warning; the rest are counted."""
 MAX_ALTERNATIVES_NAMED = 6
@@ -47,7 +53,8 @@ Figures = Mapping[str, Any]
 
 def scenario_warnings(scenario: Scenario) -> list[str]:
     """What is clearly implausible in ``scenario`` (DOMAIN §3, §4): SKUs priced below their
-    unit cost, and promised cycle times shorter than mean processing plus transit."""
+    unit cost, and promised cycle times that processing plus transit keep for fewer than
+    90 % of the orders shipped from stock."""
     return [*_price_warnings(scenario), *_promise_warnings(scenario)]
 
 
@@ -69,20 +76,35 @@ def _price_warnings(scenario: Scenario) -> list[str]:
 
 
 def _promise_warnings(scenario: Scenario) -> list[str]:
-    """Segments promised less than the mean time to process and deliver an order from
-    stock: most of their orders are late whatever the stock."""
-    processing = scenario.order_processing.time_days.mean
-    transit = scenario.outbound.transit_days.mean
+    """Segments promised a cycle time that order processing and transit keep for fewer than
+    :data:`PROMISE_KEPT` of the orders shipped from stock: their on-time rate stays low
+    whatever the stock (DOMAIN §3, §9)."""
+    total = _time_from_stock(scenario)
     out = []
     for name, segment in scenario.segments.items():
         promise = segment.promised_cycle_time_days
-        if promise < processing + transit:
+        kept = float(np.mean(total <= promise + 1e-9))
+        if kept < PROMISE_KEPT:
+            keeps = math.ceil(float(np.quantile(total, 0.95)) - 1e-9)
             out.append(
                 f"segment {name} is promised delivery within {promise:g} days, but order "
-                f"processing ({processing:.3g} days) and transit ({transit:.3g} days) take "
-                f"{processing + transit:.3g} days on average: most of its orders will be "
-                f"late even from stock (segments.{name}.promised_cycle_time_days)")
+                f"processing and transit (together {float(np.mean(total)):.2f} days on "
+                f"average) keep that promise for only {_percent(kept)} of the orders shipped "
+                f"from stock, so its on-time rate stays near or below that whatever the "
+                f"stock; a promise of {keeps:g} days is kept for 95 % of them "
+                f"(segments.{name}.promised_cycle_time_days)")
     return out
+
+
+def _time_from_stock(scenario: Scenario, draws: int = 20_000) -> np.ndarray:
+    """Order processing plus outbound transit of ``draws`` orders shipped from stock, from a
+    generator of its own with a fixed seed (the same warning every time; no global state).
+    Queueing for processing servers is left out: real orders take at least this long."""
+    rng = np.random.default_rng(PROMISE_SEED)
+    processing = scenario.order_processing.time_days.filler(rng)(draws)
+    transit = scenario.outbound.transit_days.filler(rng)(draws)
+    return np.maximum(np.asarray(processing, dtype=float), 0.0) \
+        + np.maximum(np.asarray(transit, dtype=float), 0.0)
 
 
 # -------------------------------------------------------------------------- the figures
