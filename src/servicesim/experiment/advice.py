@@ -168,7 +168,10 @@ def _name_alternatives(assignments: Sequence[Mapping[str, Any]]) -> str:
     """The alternatives' parameters, shortened: ``key = 0.5, 0.6, ..., 0.99``."""
     keys = list(assignments[0]) if assignments else []
     if len(keys) == 1:
-        values = [_value(p[keys[0]]) for p in assignments]
+        raw = [p[keys[0]] for p in assignments]
+        if all(_is_number(v) for v in raw):
+            raw = sorted(raw)
+        values = [_value(v) for v in raw]
         if len(values) > MAX_ALTERNATIVES_NAMED:
             values = [*values[:MAX_ALTERNATIVES_NAMED - 2], "...", values[-1]]
         return f"{keys[0]} = " + ", ".join(values)
@@ -263,7 +266,7 @@ def _service_finding(scenario: Scenario, figures: Figures) -> _Finding | None:
     above = achieved > target
     gap = 100 * abs(achieved - target)
     direction = "above" if above else "below"
-    return _Finding(f"service_{direction}",
+    return _Finding(f"{metric}_{direction}",
                     f"achieved {words} more than {100 * SERVICE_GAP:g} points {direction} "
                     "the target",
                     f"{_percent(achieved)} achieved against a target of {_percent(target)}",
