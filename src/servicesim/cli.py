@@ -9,7 +9,9 @@ under common random numbers (:func:`servicesim.experiment.sweep.sweep`), locally
 Exit codes: 0 success, 2 bad input (scenario, option or output path, a result file that
 cannot be written), 1 unexpected error or a worker that keeps dying, 130 interrupted by
 Ctrl-C, 143 by SIGTERM.  Errors go to stderr as ``servicesim: error: ...``, never as a
-traceback unless ``--debug`` is given.
+traceback unless ``--debug`` is given.  Warnings (implausible inputs or figures,
+:mod:`servicesim.experiment.advice`) go to stderr as ``servicesim: warning: ...`` and never
+change the exit code.
 """
 
 from __future__ import annotations
