@@ -9,7 +9,9 @@ under common random numbers (:func:`servicesim.experiment.sweep.sweep`), locally
 Exit codes: 0 success, 2 bad input (scenario, option or output path, a result file that
 cannot be written), 1 unexpected error or a worker that keeps dying, 130 interrupted by
 Ctrl-C, 143 by SIGTERM.  Errors go to stderr as ``servicesim: error: ...``, never as a
-traceback unless ``--debug`` is given.
+traceback unless ``--debug`` is given.  Warnings (implausible inputs or figures,
+:mod:`servicesim.experiment.advice`) go to stderr as ``servicesim: warning: ...`` and never
+change the exit code.
 """
 
 from __future__ import annotations
@@ -336,6 +338,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         folder = os.path.dirname(paths["summary"])
         names = ", ".join(p.name for p in paths.values())
         print(f"\nresults written to {folder}{os.sep} ({names})", file=info)
+    _warn(args, scenario, result)
     return EXIT_OK
 
 
@@ -484,6 +487,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               + f"; results written to {result.directory}{os.sep} "
               "(runs.csv, summary.csv, manifest.json, scenario.yaml)", flush=True)
     _plot_after(args, result.directory)
+    _warn(args, scenario, result)
     return EXIT_OK
 
 
@@ -578,6 +582,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         print(result.report(), flush=True)
     if result.directory is not None:
         _plot_after(args, result.directory)
+    _warn(args, scenario, result)
     return EXIT_OK
 
 
@@ -821,7 +826,37 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             continue
         print(f"OK {file}: {scenario.name} ({_plural(len(scenario.skus), 'SKU')}, "
               f"{_plural(len(scenario.segments), 'segment')})", flush=True)
+        _warn(args, scenario, None, file)
     return status
+
+
+def _warn(args: argparse.Namespace, scenario: Scenario, result: Any,
+          source: str | None = None) -> None:
+    """Print on stderr, as ``servicesim: warning: ...``, what looks implausible in
+    ``scenario`` and in the figures of ``result`` (a run's replications, a sweep or an
+    optimisation; ``None``: the scenario only).  Warnings never change the exit code;
+    ``--quiet`` hides them."""
+    if getattr(args, "quiet", False):
+        return
+    from .experiment import advice
+
+    messages = advice.scenario_warnings(scenario)
+    if hasattr(result, "intervals"):  # a sweep: one warning per kind, not per alternative
+        intervals = result.intervals()
+        items = result.plan.items
+        messages += advice.alternatives_warnings(
+            scenario, [(items[a][0], intervals[a]) for a in sorted(intervals)],
+            scenarios=[items[a][1] for a in sorted(intervals)])
+    elif hasattr(result, "evaluations"):  # an optimisation
+        keys = [axis["key"] for axis in result.space] or list(result.best)
+        messages += advice.alternatives_warnings(
+            scenario, advice.alternatives_from_runs(result.runs, keys))
+    elif result is not None:  # a run's replications
+        messages += advice.figure_warnings(scenario, result.summary(level=0.95))
+    sys.stdout.flush()
+    for message in messages:
+        print(f"{PROG}: warning: {source + ': ' if source else ''}{message}",
+              file=sys.stderr, flush=True)
 
 
 _OPTION_NAMES = {"run_id": "--id", "out": "--out", "overrides": "--set", "params": "--param",
@@ -901,9 +936,10 @@ def _add_items_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "generate", parents=[common],
         help="write a synthetic item master, demand history and scenario (demos, tests)",
         description="Write items.csv, history.csv and scenario.yaml (which references them) "
-                    "to DIR: Pareto revenue (about 20 %% of SKUs make 80 %%), fast and "
+                    "to DIR: Pareto revenue (about 20 % of SKUs make 80 %), fast and "
                     "intermittent movers, prices over four orders of magnitude, varied "
-                    "lead times, two segments. The same seed writes the same files.",
+                    "lead times, two segments, fixed cost and fixed assets of 15 % of the "
+                    "annual revenue each. The same seed writes the same files.",
     )
     generate.add_argument("--skus", metavar="N", type=_count, default=1000,
                           help="number of SKUs (default 1000)")
@@ -947,6 +983,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
           f"({data.lines:,} order lines over {data.days} days) and {data.scenario}")
     print(f"revenue share of the top 20 % of SKUs: {data.pareto_share:.1%}; SKUs with "
           f"under one order line a week: {data.intermittent_share:.0%}", flush=True)
+    if data.finance is not None:
+        print(f"finance scaled to the business: revenue {data.finance.annual_revenue:,.0f} a "
+              f"year; fixed cost {data.finance.fixed_cost_per_year:,.0f} a year and fixed "
+              f"assets {data.finance.fixed_logistics_assets:,.0f} (scenario.yaml says why)",
+              flush=True)
     return EXIT_OK
 
 
