@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import ScenarioError
-from ..policies.derivation import sku_demands
 from ..scenario.schema import Scenario
 from .params import apply_params
 
@@ -286,6 +285,10 @@ def service_target(scenario: Scenario, metric: str) -> float | None:
     distinct = set(targets.values())
     if len(distinct) == 1:
         return distinct.pop()
+    # Imported here: the derivation loads SciPy, which `validate` (scenario warnings only)
+    # does not need.
+    from ..policies.derivation import sku_demands
+
     demand = sku_demands(scenario)
     weights = {name: demand[name].units_per_day for name in targets}
     total = math.fsum(weights.values())
