@@ -18,6 +18,7 @@ from .errors import ScenarioError
 from .experiment.executors import ExecutorError, make_executor
 from .experiment.optimize import Bound, OptimizeResult, optimize, parse_bound
 from .experiment.replications import ReplicationSet, run_replications
+from .experiment.sensitivity import SensitivityResult, sensitivity
 from .experiment.statistics import confidence_interval
 from .experiment.sweep import SweepError, SweepInterrupted, SweepResult, sweep
 from .inputs.generate import generate_dataset
@@ -59,6 +60,8 @@ __all__ = [
     "make_executor",
     "run_replications",
     "scenario_from_dict",
+    "sensitivity",
+    "SensitivityResult",
     "simulate",
     "sweep",
 ]
