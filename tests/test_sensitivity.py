@@ -198,11 +198,46 @@ def test_resume_runs_only_what_is_missing(done: Any, tmp_path: Path) -> None:
     assert complete == (done.directory / SENSITIVITY_FILE).read_bytes()
 
 
+def test_ctrl_c_keeps_the_rows_and_the_same_call_continues(
+        done: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from servicesim.experiment import sensitivity as module
+
+    real = module.execute
+
+    def five_then_ctrl_c(tasks: Any, *args: Any, **kwargs: Any) -> Any:
+        real(list(tasks)[:5], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    kwargs: dict[str, Any] = {"bounds": BOUNDS, "step": STEP, "replications": REPLICATIONS,
+                              "workers": 1, "factors": {"reaction_mix": (0.5, 1.5)},
+                              "directory": tmp_path}
+    monkeypatch.setattr(module, "execute", five_then_ctrl_c)
+    with pytest.raises(module.SensitivityInterrupted) as caught:
+        sensitivity(SCENARIO, **kwargs)
+    assert (caught.value.done, caught.value.total) == (5, 63)
+    manifest = json.loads((tmp_path / "sensitivity-manifest.json").read_text("utf-8"))
+    assert manifest["status"] == "interrupted"
+    assert len(read_rows(tmp_path / SENSITIVITY_FILE)) == 5
+    assert not (tmp_path / "sensitivity.json").exists()
+    monkeypatch.setattr(module, "execute", real)
+    assert sensitivity(SCENARIO, **kwargs).n_simulations == 58
+    assert (tmp_path / SENSITIVITY_FILE).read_bytes() == \
+        (done.directory / SENSITIVITY_FILE).read_bytes()
+
+
 def test_another_run_in_the_folder_is_refused_unless_overwrite(done: Any) -> None:
+    other: dict[str, Any] = {"bounds": BOUNDS, "step": STEP, "replications": 2,
+                             "workers": 1, "factors": {"reaction_mix": (0.25, 1.5)}}
     with pytest.raises(SensitivityError, match="another sensitivity run"):
-        sensitivity(SCENARIO, bounds=BOUNDS, step=STEP, replications=REPLICATIONS,
-                    workers=1, factors={"reaction_mix": (0.25, 1.5)},
-                    directory=done.directory)
+        sensitivity(SCENARIO, directory=done.directory, **other)
+    copy_dir = done.directory.parent / "copy"
+    copy_dir.mkdir()
+    (copy_dir / SENSITIVITY_FILE).write_bytes((done.directory / SENSITIVITY_FILE).read_bytes())
+    with pytest.raises(SensitivityError, match="without sensitivity-manifest.json"):
+        sensitivity(SCENARIO, directory=copy_dir, **other)
+    replaced = sensitivity(SCENARIO, directory=copy_dir, overwrite=True, **other)
+    assert replaced.n_simulations == 7 * 3 * 2
+    assert len(read_rows(copy_dir / SENSITIVITY_FILE)) == 7 * 3 * 2
 
 
 # ------------------------------------------------------------------- sensitivity.json

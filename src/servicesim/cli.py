@@ -609,7 +609,7 @@ def _add_sensitivity_command(commands: Any, common: argparse.ArgumentParser) -> 
     grid.add_argument("--around", metavar="X", type=float,
                       help="the base optimum: the grid is 1 - m(1 - X) for m = 4, 2.5, 1.6, "
                            "1, 0.63, 0.4, 0.25, rounded to --step")
-    grid.add_argument("--bounds", metavar=("LOW", "HIGH"), nargs=2,
+    grid.add_argument("--bounds", metavar=("LOW", "HIGH"), nargs=2, type=float,
                       help="a grid from LOW to HIGH in steps of --step instead")
     sens.add_argument("--step", metavar="S", type=_positive("a step"),
                       help="resolution of the targets (default 0.001)")
@@ -643,9 +643,13 @@ def _factors(args: argparse.Namespace) -> dict[str, tuple[float, float]]:
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     scenario = _load(args)
     factors = _factors(args)
+    from .experiment.sensitivity import INPUTS, target_grid
+
+    bounds = tuple(args.bounds) if args.bounds else None
+    targets = len(target_grid(args.param, args.around or 0.5, bounds, args.step))
     workers = args.workers or args.dask_local or os.cpu_count() or 1
-    check_size(scenario, replications=args.replications, alternatives=7 * 7, workers=workers,
-               allow_large=args.allow_large, source=args.scenario)
+    check_size(scenario, replications=args.replications, alternatives=(1 + 2 * len(INPUTS))
+               * targets, workers=workers, allow_large=args.allow_large, source=args.scenario)
     if args.bounds is None and args.around is None:  # the base optimum first
         from .experiment.engine import WorkerDied
         from .experiment.executors import make_executor
@@ -687,7 +691,7 @@ def _sensitivity_after(args: argparse.Namespace, scenario: Scenario, key: str,
 
     factors = _factors(args) if factors is None else factors
     own = args.command == "sensitivity"  # else optimize --sensitivity: the defaults
-    bounds = (float(args.bounds[0]), float(args.bounds[1])) if own and args.bounds else None
+    bounds = tuple(args.bounds) if own and args.bounds else None
     replications = args.replications if own else DEFAULT_REPLICATIONS
     try:
         with make_executor(workers=args.workers, scheduler=args.scheduler,

@@ -76,6 +76,7 @@ __all__ = [
     "SensitivityResult",
     "Variant",
     "default_targets",
+    "target_grid",
     "parse_factor",
     "sensitivity",
     "variants",
@@ -93,7 +94,7 @@ DEFAULT_STEP = 0.001
 
 INPUTS: dict[str, str] = {
     "defection": "Defection increase per stockout",
-    "reaction_mix": "Share of stockouts that defect",
+    "reaction_mix": "Defect share of stockout reactions",
     "acquisition": "Acquisition of new customers",
 }
 """The inputs varied: id → plain name (charts and sentences)."""
@@ -271,8 +272,10 @@ def default_targets(around: float, step: float = DEFAULT_STEP) -> list[float]:
     return sorted(values)
 
 
-def _targets(key: str, around: float | None, bounds: tuple[float, float] | None,
+def target_grid(key: str, around: float | None, bounds: tuple[float, float] | None,
              step: float | None) -> list[Any]:
+    """The targets of ``key`` simulated: ``bounds`` (LOW, HIGH) in steps of ``step``, or
+    :func:`default_targets` around ``around``."""
     if step is not None and not (math.isfinite(step) and step > 0):
         raise ScenarioError([Problem("--step", key, step, "the step must be a number > 0")])
     if bounds is not None:
@@ -363,7 +366,7 @@ def sensitivity(scenario: Scenario, *, param: str = "policy.service_target",
     :class:`SensitivityInterrupted` after saving the rows.
     """
     _check(objective, replications, alpha)
-    targets = _targets(param, around, bounds, step)
+    targets = target_grid(param, around, bounds, step)
     chosen, skipped = variants(scenario, factors)
     root = int(scenario.run.seed if seed is None else seed)
     for target in (targets[0], targets[-1]):  # the key exists and the grid is allowed
@@ -400,9 +403,10 @@ def _earlier_rows(plan: _Plan, overwrite: bool) -> dict[tuple[int, int], dict[st
     run's files are refused unless ``overwrite``."""
     folder = plan.folder
     path = folder.directory / SENSITIVITY_FILE
-    manifest = None if overwrite else folder.read_manifest()
-    table = None if overwrite else read_table(path)
-    if manifest is None or table is None:
+    if overwrite:
+        return {}
+    manifest, table = folder.read_manifest(), read_table(path)
+    if manifest is None:
         if table is not None and table.lines:
             raise SensitivityError(f"{path} exists without {MANIFEST_FILE}, so it cannot be "
                                    "checked against this run; choose another --id or --out, "
@@ -412,7 +416,7 @@ def _earlier_rows(plan: _Plan, overwrite: bool) -> dict[tuple[int, int], dict[st
         raise SensitivityError(f"{folder.directory} holds another sensitivity run (another "
                                "scenario, grid, factors, replications or seed); choose "
                                "another --id or --out, or --overwrite to replace it")
-    if list(table.columns) != plan.columns:
+    if table is None or list(table.columns) != plan.columns:
         return {}
     items = plan.items()
     found = {}

@@ -127,9 +127,10 @@ def _objective_panel(ax: Any, document: Mapping[str, Any], inputs: Sequence[Any]
         lambda v: f"{100 * v:.{decimals}f} %" if _is_percent(objective)
         else _objective_text(objective, v, currency)))
     ax.set_xlabel(_objective_label(objective, currency))
-    ax.set_title(f"{'ROI' if objective == 'roi' else 'Objective'} at the optimum "
-                 f"(base {_objective_text(objective, base, currency)})", loc="left",
-                 fontsize=17)
+    name = "ROI" if objective == "roi" else (
+        KPI_BY_KEY[objective].label if objective in KPI_BY_KEY else objective)
+    ax.set_title(f"{name} at the optimum (base {_objective_text(objective, base, currency)})",
+                 loc="left", fontsize=17)
     ax.grid(axis="y", visible=False)
 
 
@@ -145,9 +146,10 @@ def _target_panel(ax: Any, document: Mapping[str, Any], inputs: Sequence[Any]) -
             ax.errorbar(found["optimum"], row + offset,
                         xerr=[[found["optimum"] - left], [right - found["optimum"]]],
                         fmt="o", color=colour, capsize=4, markersize=9, linewidth=2)
-    targets = document.get("targets") or [lo, hi]
-    span = max(targets) - min(targets)
-    ax.set_xlim(min(targets) - 0.04 * span, max(targets) + 0.04 * span)
+    shown = [lo, hi, *(x for entry in inputs for side in ("low", "high")
+                       for x in entry[side]["not_worse"])]
+    span = max(shown) - min(shown) or abs(base["optimum"]) * 0.01 or 1.0
+    ax.set_xlim(min(shown) - 0.12 * span, max(shown) + 0.12 * span)
     if "service_target" in document["param"].split(".")[-2:]:
         ax.xaxis.set_major_formatter(_formatter(lambda v: f"{100 * v:.1f} %"))
         ax.xaxis.get_major_locator().set_params(nbins=5)
