@@ -149,10 +149,12 @@ def _target_panel(ax: Any, document: Mapping[str, Any], inputs: Sequence[Any]) -
     shown = [lo, hi, *(x for entry in inputs for side in ("low", "high")
                        for x in entry[side]["not_worse"])]
     span = max(shown) - min(shown) or abs(base["optimum"]) * 0.01 or 1.0
-    ax.set_xlim(min(shown) - 0.12 * span, max(shown) + 0.12 * span)
-    if "service_target" in document["param"].split(".")[-2:]:
+    if "service_target" in document["param"].split(".")[-2:]:  # a target is below 100 %
+        ax.set_xlim(min(shown) - 0.12 * span, min(max(shown) + 0.12 * span, 1.0))
         ax.xaxis.set_major_formatter(_formatter(lambda v: f"{100 * v:.1f} %"))
-        ax.xaxis.get_major_locator().set_params(nbins=5)
+        ax.xaxis.get_major_locator().set_params(nbins=4, steps=[1, 2, 5, 10])
+    else:
+        ax.set_xlim(min(shown) - 0.12 * span, max(shown) + 0.12 * span)
     ax.set_xlabel(_target_label(document["param"]))
     ax.set_title("Best target", loc="left", fontsize=17)
     ax.grid(axis="y", visible=False)
