@@ -397,3 +397,12 @@ def test_cli_optimize_with_sensitivity_writes_into_the_optimize_folder(
     assert best["policy.service_target"] in document["targets"]
     assert math.isfinite(document["base"]["objective"]["mean"])
     assert (folder / "runs.csv").exists() and (folder / SENSITIVITY_FILE).exists()
+
+
+def test_cli_optimize_sensitivity_refuses_a_search_it_cannot_vary_around(
+        small_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["optimize", str(small_file), "--param", "policy.order_quantity", "--bounds",
+                 "1", "100", "--sensitivity", "--out", str(tmp_path)])
+    assert code == 2
+    assert "--sensitivity" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

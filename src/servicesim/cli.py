@@ -527,9 +527,10 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     scenario = _load(args)
     space = _search_space(args, scenario)
     _check_optimize_size(args, scenario, len(space))
-    if args.sensitivity and len(space) != 1:
-        raise _UsageError(f"--sensitivity varies the optimum of one --param; this search has "
-                          f"{len(space)}")
+    if args.sensitivity and (len(space) != 1 or not 0 < space[0].low < space[0].high < 1):
+        raise _UsageError("--sensitivity varies the optimum of one --param between 0 and 1 "
+                          "(a service target); for another search run servicesim "
+                          "sensitivity with --param, --bounds and --step")
     _factors(args)  # bad factors are refused before anything runs
     from .experiment.engine import WorkerDied
     from .experiment.executors import make_executor  # the engine is needed only to run
@@ -592,7 +593,7 @@ def _add_sensitivity_command(commands: Any, common: argparse.ArgumentParser) -> 
         "sensitivity", parents=[common],
         help="how the optimum service target and its ROI move with the behavioural inputs",
         description="Vary each uncertain behavioural input low and high (defection increase "
-                    "per stockout, the share of stockouts that defect, acquisition of new "
+                    "per stockout, the defect share of stockout reactions, acquisition of new "
                     "customers; every segment together, one input at a time) and find the "
                     "optimum of the objective over a grid of targets for each variant, all "
                     "under common random numbers. Writes sensitivity.csv, sensitivity.json "
