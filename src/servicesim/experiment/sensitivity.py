@@ -48,6 +48,7 @@ from ..files import OutputError, jsonable, safe_folder_name
 from ..kpis import SUMMARY_KEYS
 from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
+from ..text import aligned_lines
 from .engine import Task, execute, make_tasks, parse_param
 from .executors import ignoring_interrupts, signal_number
 from .params import apply_params
@@ -656,24 +657,42 @@ class SensitivityResult:
         return str(self.document["sentence"])
 
     def report(self) -> str:
-        """A short text table: each variant's optimum, not-worse range and objective."""
+        """A text table: each variant's optimum, its not-worse range, the objective there
+        and its paired change against the base's; then the sentence."""
         doc = self.document
-        param, objective = doc["param"], doc["objective"]
-        currency = doc.get("currency")
-        lines = [f"{'variant':<42} {'best':>8} {'not worse':>17}  {objective} (95 % CI)"]
+        param, objective, currency = doc["param"], doc["objective"], doc.get("currency")
+        label = "ROI" if objective == "roi" else objective
 
-        def line(name: str, found: Mapping[str, Any]) -> str:
-            est = found["objective"]
-            lo, hi = found["not_worse"]
-            return (f"{name:<42} {_value(param, found['optimum']):>8} "
-                    f"{_value(param, lo) + ' - ' + _value(param, hi):>17}  "
+        def cells(name: str, found: Mapping[str, Any]) -> list[str]:
+            est, (lo, hi) = found["objective"], found["not_worse"]
+            change = found.get("change")
+            return [name, _value(param, found["optimum"]),
+                    f"{_value(param, lo)} - {_value(param, hi)}",
                     f"{_figure(objective, est['mean'], currency)} "
                     f"({_figure(objective, est['ci_low'], currency)} to "
-                    f"{_figure(objective, est['ci_high'], currency)})")
+                    f"{_figure(objective, est['ci_high'], currency)})",
+                    "" if change is None else _change(objective, change, currency)]
 
-        lines.append(line("base", doc["base"]))
+        rows = [["variant", "best", "not worse", f"{label} (95 % CI)",
+                 "change vs base (95 % CI)"], cells("base", doc["base"])]
         for entry in doc["inputs"]:
             for side in ("low", "high"):
-                lines.append(line(f"{entry['name']} {_factor_text(entry[side]['factor'])}",
+                rows.append(cells(f"{entry['name']} {_factor_text(entry[side]['factor'])}",
                                   entry[side]))
-        return "\n".join([*lines, "", doc["sentence"]])
+        lines = aligned_lines(rows, left=1)
+        rule = "-" * max(len(line) for line in lines)
+        return "\n".join([rule, lines[0], rule, *lines[1:], rule, doc["sentence"]])
+
+
+def _change(objective: str, change: Mapping[str, Any], currency: str | None) -> str:
+    """A paired difference: percentage points for ROI and fractions, else as the figure."""
+    from ..kpis import KPI_BY_KEY
+
+    kpi = KPI_BY_KEY.get(objective)
+    if objective == "roi" or (kpi is not None and kpi.unit == "fraction"):
+        def show(x: Any) -> str:
+            return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.1f} pt"
+    else:
+        def show(x: Any) -> str:
+            return _figure(objective, x, currency)
+    return f"{show(change['diff'])} ({show(change['ci_low'])} to {show(change['ci_high'])})"
