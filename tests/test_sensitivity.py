@@ -406,3 +406,17 @@ def test_cli_optimize_sensitivity_refuses_a_search_it_cannot_vary_around(
     assert code == 2
     assert "--sensitivity" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow  # starts a Dask LocalCluster: a few seconds
+def test_dask_gives_the_rows_of_a_serial_run(done: Any, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    from servicesim.experiment.executors import make_executor
+
+    with make_executor(dask_local=2) as (executor, _):
+        result = sensitivity(SCENARIO, bounds=BOUNDS, step=STEP, replications=REPLICATIONS,
+                             executor=executor, factors={"reaction_mix": (0.5, 1.5)},
+                             directory=tmp_path)
+    assert result.n_simulations == 63
+    assert (tmp_path / SENSITIVITY_FILE).read_bytes() == \
+        (done.directory / SENSITIVITY_FILE).read_bytes()
