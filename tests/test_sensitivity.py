@@ -367,7 +367,13 @@ def test_cli_sensitivity_prints_the_sentence_and_draws_chart_08(
     out = capsys.readouterr().out
     assert code == 0
     assert "The best service target" in out
-    assert (tmp_path / "tiny" / "sens" / "charts" / "08-sensitivity.png").exists()
+    chart = tmp_path / "tiny" / "sens" / "charts" / "08-sensitivity.png"
+    assert chart.exists()
+    chart.unlink()  # servicesim plot redraws it from the files
+    assert main(["plot", str(tmp_path / "tiny" / "sens"), "--format", "png"]) == 0
+    assert chart.exists()
+    assert main(["plot", str(tmp_path / "tiny" / "sens"), "--format", "gif"]) == 2
+    assert "use png, svg or pdf" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("factor", ["defection=2,3", "reaction_mix=0.5,2", "nothing=1,2"])

@@ -756,13 +756,21 @@ def _add_plot_command(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .outputs.plots import PlotError, plot_all
+    from pathlib import Path
 
+    from .outputs.plots import PlotError, plot_all
+    from .outputs.tornado_chart import write_tornado_chart
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    sensitivity_only = (Path(args.results_dir) / "sensitivity.json").exists() and \
+        not (Path(args.results_dir) / "runs.csv").exists()
     try:
-        paths = plot_all(args.results_dir, out_dir=args.out,
-                         formats=args.format.split(","))
+        paths = [] if sensitivity_only else plot_all(args.results_dir, out_dir=args.out,
+                                                     formats=formats)
     except PlotError as exc:
         raise _UsageError(str(exc)) from None
+    if (Path(args.results_dir) / "sensitivity.json").exists():  # chart 08
+        paths += write_tornado_chart(args.results_dir, args.out, formats).values()
     folder = paths[0].parent if paths else args.out
     print(f"{len(paths)} chart files written to {folder}{os.sep}", flush=True)
     return EXIT_OK

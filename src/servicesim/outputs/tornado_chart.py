@@ -219,6 +219,10 @@ def write_tornado_chart(directory: str | os.PathLike[str],
                         formats: Sequence[str] = ("png", "svg")) -> dict[str, Path]:
     """Draw chart 08 from ``directory/sensitivity.json`` into ``out_dir`` (default
     ``directory/charts``): ``{format: path}``, each file written atomically."""
+    unknown = [f for f in formats if f not in ("png", "svg", "pdf")]
+    if unknown or not formats:
+        raise SensitivityChartError(f"unknown chart format(s) {', '.join(unknown) or '(none)'}"
+                                    "; use png, svg or pdf")
     document = read_sensitivity(directory)
     if not document.get("inputs"):
         raise SensitivityChartError(f"{Path(directory) / 'sensitivity.json'} varies no input: "
