@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from .experiment.executors import ExecutorError, make_executor
     from .experiment.optimize import Bound, OptimizeResult, optimize, parse_bound
     from .experiment.replications import ReplicationSet, run_replications
+    from .experiment.sensitivity import SensitivityResult, sensitivity
     from .experiment.statistics import confidence_interval
     from .experiment.sweep import SweepError, SweepInterrupted, SweepResult, sweep
     from .inputs.generate import generate_dataset
@@ -47,6 +48,7 @@ _HOMES = {
     ".experiment.executors": ("ExecutorError", "make_executor"),
     ".experiment.optimize": ("Bound", "OptimizeResult", "optimize", "parse_bound"),
     ".experiment.replications": ("ReplicationSet", "run_replications"),
+    ".experiment.sensitivity": ("SensitivityResult", "sensitivity"),
     ".experiment.statistics": ("confidence_interval",),
     ".experiment.sweep": ("SweepError", "SweepInterrupted", "SweepResult", "sweep"),
     ".inputs.generate": ("generate_dataset",),
@@ -90,6 +92,8 @@ __all__ = [
     "parse_bound",
     "run_replications",
     "scenario_from_dict",
+    "sensitivity",
+    "SensitivityResult",
     "simulate",
     "sweep",
 ]

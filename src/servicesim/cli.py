@@ -159,7 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_options(optimize)
     optimize.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _add_no_plots_option(optimize)
+    optimize.add_argument("--sensitivity", action="store_true",
+                          help="then vary the behavioural inputs around the optimum found "
+                               "(see 'servicesim sensitivity'); files in the same folder")
+    _add_factor_option(optimize)
     optimize.set_defaults(handler=_cmd_optimize)
+    _add_sensitivity_command(commands, common)
     _add_plot_command(commands, common)
     _add_report_command(commands, common)
 
@@ -545,6 +550,11 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     scenario = _load(args)
     space = _search_space(args, scenario)
     _check_optimize_size(args, scenario, len(space))
+    if args.sensitivity and (len(space) != 1 or not 0 < space[0].low < space[0].high < 1):
+        raise _UsageError("--sensitivity varies the optimum of one --param between 0 and 1 "
+                          "(a service target); for another search run servicesim "
+                          "sensitivity with --param, --bounds and --step")
+    _factors(args)  # bad factors are refused before anything runs
     from .experiment.engine import WorkerDied
     from .experiment.executors import make_executor  # the engine is needed only to run
     from .experiment.optimize import OptimizeInterrupted, optimize
@@ -580,9 +590,170 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     if not args.quiet:
         print(result.report(), flush=True)
+    if args.sensitivity and result.directory is not None:
+        status = _sensitivity_after(args, scenario, space[0].key, result.best[space[0].key],
+                                    result.directory)
+        if status != EXIT_OK:
+            return status
     if result.directory is not None:
         _plot_after(args, result.directory)
     _warn(args, scenario, result)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------- servicesim sensitivity
+
+
+def _add_factor_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--factor", metavar="INPUT=LOW,HIGH", action="append", default=[],
+                        dest="factors",
+                        help="the low and high factor of a behavioural input (repeatable): "
+                             "defection (default 0.5,2), reaction_mix (0.5,2), acquisition "
+                             "(0.5,1.5); LOW in [0, 1), HIGH in (1, 10]")
+
+
+def _add_sensitivity_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    sens = commands.add_parser(
+        "sensitivity", parents=[common],
+        help="how the optimum service target and its ROI move with the behavioural inputs",
+        description="Vary each uncertain behavioural input low and high (defection increase "
+                    "per stockout, the defect share of stockout reactions, acquisition of new "
+                    "customers; every segment together, one input at a time) and find the "
+                    "optimum of the objective over a grid of targets for each variant, all "
+                    "under common random numbers. Writes sensitivity.csv, sensitivity.json "
+                    "and charts/08-sensitivity.png to OUT/<scenario name>/<run id>/. Without "
+                    "--around or --bounds the optimum is found first (as 'servicesim "
+                    "optimize SCENARIO' does).")
+    _add_scenario_options(sens, replications=False)
+    sens.add_argument("--objective", default="roi",
+                      choices=("roi", "operating_profit", "economic_profit"),
+                      help="the figure to maximise (default: roi)")
+    sens.add_argument("--param", metavar="KEY", default="policy.service_target",
+                      help="the decision varied over the grid (default policy.service_target)")
+    grid = sens.add_mutually_exclusive_group()
+    grid.add_argument("--around", metavar="X", type=float,
+                      help="the base optimum: the grid is 1 - m(1 - X) for m = 4, 2.5, 1.6, "
+                           "1, 0.63, 0.4, 0.25, rounded to --step")
+    grid.add_argument("--bounds", metavar=("LOW", "HIGH"), nargs=2, type=float,
+                      help="a grid from LOW to HIGH in steps of --step instead")
+    sens.add_argument("--step", metavar="S", type=_positive("a step"),
+                      help="resolution of the targets (default 0.001)")
+    sens.add_argument("--replications", metavar="N", type=_count, default=10,
+                      help="replications of every variant at every target (default 10)")
+    _add_factor_option(sens)
+    _add_output_options(sens, "sensitivity")
+    sens.add_argument("--overwrite", action="store_true",
+                      help="replace the files of another sensitivity run in the folder")
+    _add_executor_options(sens)
+    sens.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_no_plots_option(sens)
+    sens.set_defaults(handler=_cmd_sensitivity)
+
+
+def _factors(args: argparse.Namespace) -> dict[str, tuple[float, float]]:
+    from .experiment.sensitivity import parse_factor
+
+    problems, factors = [], {}
+    for text in args.factors:
+        try:
+            name, pair = parse_factor(text)
+            factors[name] = pair
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ScenarioError(problems)
+    return factors
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    factors = _factors(args)
+    from .experiment.sensitivity import INPUTS, target_grid
+
+    bounds = tuple(args.bounds) if args.bounds else None
+    targets = len(target_grid(args.param, args.around or 0.5, bounds, args.step))
+    workers = args.workers or args.dask_local or os.cpu_count() or 1
+    check_size(scenario, replications=args.replications, alternatives=(1 + 2 * len(INPUTS))
+               * targets, workers=workers, allow_large=args.allow_large, source=args.scenario)
+    if args.bounds is None and args.around is None:  # the base optimum first
+        from .experiment.engine import WorkerDied
+        from .experiment.executors import make_executor
+        from .experiment.optimize import optimize
+
+        if not args.quiet:
+            print(f"finding the optimum of {args.param} first (servicesim optimize "
+                  f"{args.scenario} --param {args.param}) ...", flush=True)
+        try:
+            with make_executor(workers=args.workers, scheduler=args.scheduler,
+                               dask_local=args.dask_local,
+                               connect_timeout=args.scheduler_timeout) as (executor, _):
+                found = optimize(scenario, [f"{args.param}={':'.join(DEFAULT_SEARCH[1])}"],
+                                 objective=args.objective, executor=executor,
+                                 workers=1 if executor is None else None, out_dir=args.out,
+                                 resume=True)
+        except WorkerDied as exc:
+            _error(str(exc))
+            return EXIT_FAILURE
+        args.around = found.best[args.param]
+        if not args.quiet:
+            print(f"base optimum {args.param} = {args.around:g} ({found.directory})",
+                  flush=True)
+    return _sensitivity_after(args, scenario, args.param, args.around, None, factors)
+
+
+def _sensitivity_after(args: argparse.Namespace, scenario: Scenario, key: str,
+                       around: float | None, directory: Any,
+                       factors: Mapping[str, tuple[float, float]] | None = None) -> int:
+    """Run the sensitivity (into ``directory``, or its own folder when None), print its
+    table and sentence and draw chart 08 unless --no-plots; the exit code."""
+    from .experiment.engine import WorkerDied
+    from .experiment.executors import make_executor
+    from .experiment.sensitivity import (
+        DEFAULT_REPLICATIONS,
+        SensitivityInterrupted,
+        sensitivity,
+    )
+
+    factors = _factors(args) if factors is None else factors
+    own = args.command == "sensitivity"  # else optimize --sensitivity: the defaults
+    bounds = tuple(args.bounds) if own and args.bounds else None
+    replications = args.replications if own else DEFAULT_REPLICATIONS
+    try:
+        with make_executor(workers=args.workers, scheduler=args.scheduler,
+                           dask_local=args.dask_local,
+                           connect_timeout=args.scheduler_timeout) as (executor, how):
+            if not args.quiet:
+                print(f"\nsensitivity of the optimum {key} to the behavioural inputs; "
+                      f"running on {how}", flush=True)
+            result = sensitivity(
+                scenario, param=key, around=None if bounds else around, bounds=bounds,
+                step=args.step if own else None, objective=args.objective, factors=factors,
+                replications=replications, executor=executor,
+                workers=1 if executor is None else None, out_dir=args.out, directory=directory,
+                run_id=args.run_id if directory is None else None,
+                overwrite=args.overwrite, progress=not args.quiet,
+                command=shlex.join([PROG, *args.argv]))
+    except SensitivityInterrupted as stop:
+        print(f"\n{PROG}: interrupted: {stop.done:,} of {stop.total:,} sensitivity runs kept "
+              f"in {stop.directory}; run the same command again to continue",
+              file=sys.stderr, flush=True)
+        return 128 + stop.signum
+    except WorkerDied as exc:
+        _error(f"{exc}; the finished sensitivity runs are kept: run the same command again")
+        return EXIT_FAILURE
+    if not args.quiet:
+        print(result.report(), flush=True)
+    if not args.no_plots:
+        from .outputs.tornado_chart import SensitivityChartError, write_tornado_chart
+
+        try:
+            paths = write_tornado_chart(result.directory)
+        except SensitivityChartError as exc:
+            _error(f"chart not written: {exc}")
+            return EXIT_OK
+        if not args.quiet:
+            print(f"sensitivity written to {result.directory}{os.sep} (sensitivity.csv, "
+                  f"sensitivity.json, charts/{paths['png'].name})", flush=True)
     return EXIT_OK
 
 
@@ -609,13 +780,21 @@ def _add_plot_command(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .outputs.plots import PlotError, plot_all
+    from pathlib import Path
 
+    from .outputs.plots import PlotError, plot_all
+    from .outputs.tornado_chart import write_tornado_chart
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    sensitivity_only = (Path(args.results_dir) / "sensitivity.json").exists() and \
+        not (Path(args.results_dir) / "runs.csv").exists()
     try:
-        paths = plot_all(args.results_dir, out_dir=args.out,
-                         formats=args.format.split(","))
+        paths = [] if sensitivity_only else plot_all(args.results_dir, out_dir=args.out,
+                                                     formats=formats)
     except PlotError as exc:
         raise _UsageError(str(exc)) from None
+    if (Path(args.results_dir) / "sensitivity.json").exists():  # chart 08
+        paths += write_tornado_chart(args.results_dir, args.out, formats).values()
     folder = paths[0].parent if paths else args.out
     print(f"{len(paths)} chart files written to {folder}{os.sep}", flush=True)
     return EXIT_OK
