@@ -32,7 +32,7 @@ figure { margin: 1.2rem 0 2rem; break-inside: avoid; page-break-inside: avoid; }
 figure img { width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: .9em; }
 .table-wrap { overflow-x: auto; margin: .4rem 0 1.2rem; }
-.table-wrap.whole { break-inside: avoid; page-break-inside: avoid; }
+.table-wrap.whole, section.whole { break-inside: avoid; page-break-inside: avoid; }
 table { border-collapse: collapse; font-size: .85rem; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: .3em .55em; text-align: right;
          vertical-align: top; }

@@ -200,7 +200,8 @@ class _Page:
         shown = figure(chart, "How the optimum and its ROI move when the uncertain "
                               "behavioural inputs move (common random numbers).") \
             if chart is not None else ""
-        return (f'<h2>What drives the answer</h2><p class="summary">{e(sentence)}</p>{shown}')
+        return ('<section class="whole"><h2>What drives the answer</h2>'
+                f'<p class="summary">{e(sentence)}</p>{shown}</section>')
 
 
 SENSITIVITY_STEM = Path(SENSITIVITY_CHART).stem
