@@ -111,7 +111,9 @@ def test_cycle_time_chart_shows_ecdf_and_promises(results: plots.Results) -> Non
     assert 1 <= len(steps) <= 3
     for line in steps:
         assert line.get_ydata()[-1] == pytest.approx(1.0)
-    assert "promise 3 d" in _texts(figure)
+    promises = {s.promised_cycle_time_days for s in results.scenario().segments.values()}
+    for days in promises:
+        assert f"promise {days:g} d" in _texts(figure)
 
 
 def test_unmet_demand_chart_splits_by_reaction(results: plots.Results) -> None:
