@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="replications of every point at first (default 5)")
     optimize.add_argument("--max-replications", metavar="N", type=_count,
                           help="replications a point near the top may get (default 40)")
+    optimize.add_argument("--resolution", metavar="STEP", action="append", default=[],
+                          type=_positive("a step"),
+                          help="the finest step of the search: once for every --param, or "
+                               "once per --param in their order (default: the range / 200 "
+                               "rounded to 1, 2, 2.5 or 5 x 10^k, never finer than 0.001 for "
+                               "a service target; 1 for whole numbers)")
     _add_output_options(optimize, "run")
     optimize.add_argument("--resume", action="store_true",
                           help="continue an interrupted optimisation: reuse its finished runs")
@@ -490,7 +496,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"\n{result.n_simulations:,} simulations run"
               + (f" ({earlier:,} from an earlier run)" if earlier else "")
               + f"; results written to {result.directory}{os.sep} "
-              "(runs.csv, summary.csv, manifest.json, scenario.yaml)", flush=True)
+              "(runs.csv, summary.csv, manifest.json, scenario.yaml, today.csv, today.json)")
+        print()
+        print(result.decision(), flush=True)
     _plot_after(args, result.directory)
     _warn(args, scenario, result)
     return EXIT_OK
@@ -546,6 +554,12 @@ def _check_optimize_size(args: argparse.Namespace, scenario: Scenario, dimension
                workers=workers, allow_large=args.allow_large, source=args.scenario)
 
 
+def _resolution(args: argparse.Namespace) -> float | list[float] | None:
+    """--resolution: None (the default step), one step for every parameter, or one each."""
+    steps = list(args.resolution)
+    return None if not steps else steps[0] if len(steps) == 1 else steps
+
+
 def _cmd_optimize(args: argparse.Namespace) -> int:
     scenario = _load(args)
     space = _search_space(args, scenario)
@@ -568,7 +582,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                       + ", ".join(f"{b.key} in [{b.low}, {b.high}]" for b in space)
                       + f"; running on {how}", flush=True)
             result = optimize(scenario, space, objective=args.objective,
-                              replications=args.replications,
+                              replications=args.replications, resolution=_resolution(args),
                               max_replications=args.max_replications, executor=executor,
                               workers=1 if executor is None else None, out_dir=args.out,
                               run_id=args.run_id, progress=not args.quiet,

@@ -91,11 +91,14 @@ from .sweep import progress_bar
 from .today import (
     Today,
     decision_lines,
+    figure_text,
     own_params,
     param_text,
     plain_key,
     read_today_rows,
     remove_today,
+    short_label,
+    step_text,
     summarise_today,
     today_tasks,
     write_today,
@@ -407,7 +410,7 @@ class OptimizeResult:
             key = a["key"]
             ranges.append(f"{plain_key(key)} from {param_text(key, a['low'])} to "
                           f"{param_text(key, a['high'])} in steps of "
-                          f"{param_text(key, a['resolution'])} ({a['points']:,} values)")
+                          f"{step_text(key, a['resolution'])} ({a['points']:,} values)")
         return (f"Searched {' and '.join(ranges)} for the highest {label} of scenario "
                 f"{self.scenario_name!r}.")
 
@@ -725,11 +728,13 @@ def _run_today(search: _Search, replications: int, pool: Executor | None,
 
 
 def _say_round(search: _Search, objective: str, alpha: float, rounds: int,
-                   say: Callable[[str], None]) -> None:
+               say: Callable[[str], None]) -> None:
     state = _assess(search.all(), alpha)
+    best = ", ".join(f"{plain_key(k)} {param_text(k, v)}" for k, v in state.best.params.items())
     say(f"round {rounds}: {len(search.runs):,} simulations, {len(search.candidates)} "
-        "points, best " + ", ".join(f"{k}={_show(v)}" for k, v in state.best.params.items())
-        + f" ({objective} {state.best.mean:.6g}), {len(state.not_worse)} not worse")
+        f"points; best so far {best} ({short_label(objective)} "
+        f"{figure_text(objective, state.best.mean, search.scenario.finance.currency)}), "
+        f"{len(state.not_worse)} not significantly below it")
 
 
 class OptimizeInterrupted(KeyboardInterrupt):

@@ -37,7 +37,8 @@ from .statistics import figure_interval, holm, paired_comparison
 from .store import ResultsFolder, read_table, runs_text
 
 __all__ = ["ALPHA", "TODAY", "TODAY_COLUMNS", "TODAY_CSV", "TODAY_JSON", "Today",
-           "decision_lines", "money", "not_worse_ids", "own_params", "param_text", "plain_key",
+           "decision_lines", "difference_text", "figure_text", "money", "not_worse_ids",
+           "own_params", "param_text", "plain_key", "short_label", "step_text",
            "read_today_rows", "remove_today", "summarise_today", "today_tasks", "write_today",
            "write_today_rows"]
 
@@ -108,6 +109,8 @@ def _own_value(scenario: Scenario, dumped: Mapping[str, Any], key: str) -> Any:
                 return None
     if isinstance(value, Mapping) and path[-1] == "service_target":
         return None  # a target per class: not one value
+    if isinstance(value, Mapping) and value.get("type") == "constant" and "value" in value:
+        return value["value"]  # a constant distribution is its value (``lead_time_days=7``)
     return value
 
 
@@ -295,6 +298,14 @@ def param_text(key: str, value: Any) -> str:
     return str(value)
 
 
+def step_text(key: str, step: Any) -> str:
+    """A step of a parameter for people: targets in percentage points (``0.1 points``)."""
+    if _is_target(key) and isinstance(step, numbers.Real):
+        shown = _trimmed(100 * float(step), 4)
+        return f"{shown} point{'' if shown == '1' else 's'}"
+    return param_text(key, step)
+
+
 def money(value: float, currency: str | None, signed: bool = False) -> str:
     """Money for people: ``1.09 M EUR``, ``456 k EUR``, ``21,437 EUR``, ``512.40 EUR``
     (no cents from 1,000 on); without a currency, the number alone."""
@@ -351,7 +362,7 @@ def _with_interval(key: str, stats: Mapping[str, float], currency: str | None) -
     if not all(isinstance(x, numbers.Real) and math.isfinite(x) for x in (low, high)):
         return f"{text} (no interval: one replication)"
     if KPI_BY_KEY.get(key) and KPI_BY_KEY[key].unit == "fraction":
-        return f"{text} (95 % CI {100 * low:.1f}–{100 * high:.1f} %)"
+        return f"{text} (95 % CI {100 * low:,.1f}–{100 * high:,.1f} %)"
     return f"{text} (95 % CI {figure_text(key, low, currency)} to " \
            f"{figure_text(key, high, currency)})"
 
@@ -377,7 +388,7 @@ def _against(today: Today, currency: str | None, alpha: float) -> str:
     if diff is None:
         return "Against today: no comparison (no alternative has a defined objective)."
     if today.best_is_today:
-        return "Against today: the best is today's own policy: nothing to change."
+        return "Against today: no change is better than today's policy."
     low, high, p = diff["ci_low"], diff["ci_high"], diff["p_value"]
     verdict = "significant" if isinstance(p, numbers.Real) and p < alpha else \
         "not significant"
@@ -434,7 +445,9 @@ def decision_lines(today: Today, keys: Sequence[str], currency: str | None,
              f"intervals over {n:g} replications on common random numbers):"]
     lines.append(f"Today ({_setting(keys, today.params)}): "
                  f"{_headline(objective, today.figures, currency)}.")
-    if today.best:
+    if today.best_is_today:
+        lines.append(f"Best: today's own policy ({_setting(keys, today.best)}).")
+    elif today.best:
         lines.append(f"Best: {_setting(keys, today.best)}: "
                      f"{_headline(objective, today.best_figures, currency)}.")
     lines.append(_against(today, currency, alpha))
