@@ -425,32 +425,15 @@ class OptimizeResult:
                         f"{self.fine_grid_simulations:,}")
         if self.today is None:  # a result made without today: the best alone
             est = self.best_estimate
+            shown = [figure_text(self.objective, est[s], self.currency)
+                     for s in ("mean", "ci_low", "ci_high")]
             return "\n".join([
                 "Best: " + ", ".join(f"{plain_key(k)} {param_text(k, self.best[k])}"
                                      for k in keys)
-                + f": {self.objective} {_figure(self.objective, est['mean'])} (95 % CI "
-                f"{_figure(self.objective, est['ci_low'])} to "
-                f"{_figure(self.objective, est['ci_high'])}).",
-                f"Simulations: {simulations}."])
+                + f": {short_label(self.objective)} {shown[0]} (95 % CI {shown[1]} to "
+                f"{shown[2]}).", f"Simulations: {simulations}."])
         return "\n".join(decision_lines(self.today, keys, self.currency, self.not_worse,
                                         len(self.evaluations), simulations, self.alpha))
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.10g}"
-    return str(value)
-
-
-def _figure(key: str, value: float) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    unit = KPI_BY_KEY[key].unit if key in KPI_BY_KEY else ""
-    if key == "roi" or unit == "fraction":
-        return f"{100 * value:.2f} %"
-    if unit in ("money", "money/unit"):
-        return f"{value:,.2f}"
-    return f"{value:.6g}"
 
 
 # --------------------------------------------------------------------------- the search
