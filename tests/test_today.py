@@ -336,3 +336,42 @@ def test_the_default_step_of_a_target_search_is_never_finer_than_a_tenth_of_a_po
     assert result.space[0]["resolution"] == 0.001
     values = [e[KEY] for e in result.evaluations]
     assert all(re.fullmatch(r"0\.\d{1,3}", repr(v)) for v in values), values
+
+
+def test_the_decision_in_words_of_a_known_comparison() -> None:
+    """Made-up figures, the words a planner reads: today, the best, the difference with
+    its interval and verdict, money with the currency, the not-worse range or list."""
+    from servicesim.experiment.today import Today, decision_lines
+
+    def figures(roi: float, fill: float, profit: float) -> dict[str, dict[str, float]]:
+        return {"roi": {"mean": roi, "ci_low": roi - 0.015, "ci_high": roi + 0.015, "n": 10},
+                "item_fill_rate": {"mean": fill, "ci_low": fill, "ci_high": fill, "n": 10},
+                "operating_profit": {"mean": profit, "ci_low": profit, "ci_high": profit,
+                                     "n": 10}}
+
+    diff = {"roi": {"mean": 0.06, "ci_low": 0.051, "ci_high": 0.069, "n": 10, "p_value": 1e-6},
+            "operating_profit": {"mean": 120_000.0, "ci_low": 1.0, "ci_high": 2.0, "n": 10,
+                                 "p_value": 0.01},
+            "avg_inventory_value": {"mean": 21_400.0, "ci_low": 1.0, "ci_high": 2.0, "n": 10,
+                                    "p_value": 0.01}}
+    today = Today({KEY: 0.95}, figures(0.626, 0.958, 970_000.0), {KEY: 0.991}, diff, "roi",
+                  figures(0.686, 0.993, 1_090_000.0))
+    simulated = [{KEY: t} for t in (0.9, 0.95, 0.983, 0.987, 0.991, 0.995, 0.999)]
+    lines = decision_lines(today, [KEY], "EUR", simulated[2:6], simulated,
+                           "395 for the search", 0.05)
+    assert lines == [
+        "Decision (ROI, annualised; 95 % confidence intervals over 10 replications on common "
+        "random numbers):",
+        "Today (service target 95 %): ROI 62.6 % (95 % CI 61.1–64.1 %), achieved fill rate "
+        "95.8 %, operating profit 970 k EUR.",
+        "Best: service target 99.1 %: ROI 68.6 % (95 % CI 67.1–70.1 %), achieved fill rate "
+        "99.3 %, operating profit 1.09 M EUR.",
+        "Against today: ROI +6.0 points (95 % CI +5.1 to +6.9, significant); operating profit "
+        "+120 k EUR; inventory value +21,400 EUR.",
+        "Not significantly below the best: targets 98.3 % to 99.5 % (4 of 7 simulated targets;"
+        " paired one-sided t-tests on common random numbers, Holm-corrected, alpha 0.05).",
+        "Simulations: 395 for the search.",
+    ]
+    gap = decision_lines(today, [KEY], None, [simulated[2], simulated[4]], simulated, "x")
+    assert "targets 98.3 %, 99.1 % (2 of 7" in gap[-2]  # not a range: 98.7 % is outside
+    assert "+120 k;" in gap[3] and "EUR" not in "".join(gap)

@@ -496,11 +496,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"\n{result.n_simulations:,} simulations run"
               + (f" ({earlier:,} from an earlier run)" if earlier else "")
               + f"; results written to {result.directory}{os.sep} "
-              "(runs.csv, summary.csv, manifest.json, scenario.yaml, today.csv, today.json)")
-        print()
-        print(result.decision(), flush=True)
+              "(runs.csv, summary.csv, manifest.json, scenario.yaml, today.csv, today.json)",
+              flush=True)
     _plot_after(args, result.directory)
     _warn(args, scenario, result)
+    if not args.quiet:  # the decision comes last, after the charts', report's and warnings
+        print(f"\n{result.decision()}", flush=True)
     return EXIT_OK
 
 
@@ -603,7 +604,9 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
               f"  {shlex.join([PROG, *argv])}", file=sys.stderr, flush=True)
         return EXIT_FAILURE
     if not args.quiet:
-        print(result.report(), flush=True)
+        print(result.searched())
+        if result.directory is not None:
+            print(f"Results in {result.directory}", flush=True)
     if args.sensitivity and result.directory is not None:
         status = _sensitivity_after(args, scenario, space[0].key, result.best[space[0].key],
                                     result.directory)
@@ -612,6 +615,8 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     if result.directory is not None:
         _plot_after(args, result.directory)
     _warn(args, scenario, result)
+    if not args.quiet:  # the decision comes last, after the charts', report's and warnings
+        print(f"\n{result.decision()}", flush=True)
     return EXIT_OK
 
 

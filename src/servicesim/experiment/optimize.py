@@ -432,8 +432,9 @@ class OptimizeResult:
                                      for k in keys)
                 + f": {short_label(self.objective)} {shown[0]} (95 % CI {shown[1]} to "
                 f"{shown[2]}).", f"Simulations: {simulations}."])
+        simulated = [{k: e[k] for k in keys} for e in self.evaluations]
         return "\n".join(decision_lines(self.today, keys, self.currency, self.not_worse,
-                                        len(self.evaluations), simulations, self.alpha))
+                                        simulated, simulations, self.alpha))
 
 
 # --------------------------------------------------------------------------- the search

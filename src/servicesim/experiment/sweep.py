@@ -655,7 +655,7 @@ class SweepResult:
         not_worse = self.not_worse(today.objective, alpha) if today.best else []
         return "\n".join(decision_lines(
             today, [p.key for p in plan.params], plan.scenario.finance.currency, not_worse,
-            plan.n_alternatives, simulations, alpha))
+            [assignment for assignment, _ in plan.items], simulations, alpha))
 
     def to_frames(self) -> tuple[pandas.DataFrame, pandas.DataFrame]:
         """``(runs, summary)`` as pandas DataFrames (``pip install 'servicesim[pandas]'``)."""

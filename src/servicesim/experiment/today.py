@@ -412,33 +412,53 @@ def _bound(key: str, value: float, currency: str | None) -> str:
     return difference_text(key, value, currency).removesuffix(" points")
 
 
-def _set_text(keys: Sequence[str], points: Sequence[Mapping[str, Any]], n_points: int,
-              alpha: float) -> str:
+def _listed(key: str, values: Sequence[Any], most: int = 8) -> str:
+    shown = [param_text(key, v) for v in values[:most]]
+    more = f" and {len(values) - most} more" if len(values) > most else ""
+    return ", ".join(shown) + more
+
+
+def _set_text(keys: Sequence[str], points: Sequence[Mapping[str, Any]],
+              simulated: Sequence[Mapping[str, Any]], alpha: float) -> str:
+    """The not-worse set: a range when it holds every simulated value between its ends,
+    else its values; with the tests that made it."""
     tests = (f"paired one-sided t-tests on common random numbers, Holm-corrected, "
              f"alpha {alpha:g}")
     if len(keys) == 1:
         key = keys[0]
-        values = sorted(p[key] for p in points)
         noun = "targets" if _is_target(key) else f"values of {plain_key(key)}"
-        if all(isinstance(v, numbers.Real) for v in values) and len(values) > 1:
-            listed = (f"{noun} {param_text(key, values[0])} to "
-                      f"{param_text(key, values[-1])}")
+        values = sorted((p[key] for p in points), key=_order)
+        every = sorted((p[key] for p in simulated), key=_order)
+        ends = [v for v in every if _order(values[0]) <= _order(v) <= _order(values[-1])]
+        if len(values) == 1:
+            listed = f"{noun.removesuffix('s') if noun == 'targets' else noun} " \
+                     f"{param_text(key, values[0])}"
+        elif len(ends) == len(values) and all(isinstance(v, numbers.Real) for v in values):
+            listed = f"{noun} {param_text(key, values[0])} to {param_text(key, values[-1])}"
         else:
-            listed = f"{noun[:-1] if noun == 'targets' else noun} " + ", ".join(
-                param_text(key, v) for v in values)
-        return (f"Not significantly below the best: {listed} ({len(values)} of {n_points} "
-                f"simulated {noun.split(' ')[0]}; {tests}).")
+            listed = f"{noun} {_listed(key, values)}"
+        return (f"Not significantly below the best: {listed} ({len(values)} of "
+                f"{len(simulated)} simulated {noun.split(' ')[0]}; {tests}).")
     shown = "; ".join("(" + _setting(keys, p) + ")" for p in points[:6])
     more = f"; and {len(points) - 6} more" if len(points) > 6 else ""
-    return (f"Not significantly below the best: {len(points)} of {n_points} simulated "
+    return (f"Not significantly below the best: {len(points)} of {len(simulated)} simulated "
             f"points: {shown}{more} ({tests}).")
 
 
+def _order(value: Any) -> tuple[int, Any]:
+    """Numbers by value, anything else (a policy type, a mapping) by its text, after them."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return (0, float(value))
+    return (1, json.dumps(value, sort_keys=True, default=str))
+
+
 def decision_lines(today: Today, keys: Sequence[str], currency: str | None,
-                   not_worse: Sequence[Mapping[str, Any]], n_points: int,
-                   simulations: str, alpha: float = ALPHA) -> list[str]:
-    """The decision in plain words: today, the best, the difference, the not-worse set and
-    what it took (``simulations``: the last line's text)."""
+                   not_worse: Sequence[Mapping[str, Any]],
+                   simulated: Sequence[Mapping[str, Any]], simulations: str,
+                   alpha: float = ALPHA) -> list[str]:
+    """The decision in plain words: today, the best, the difference, the points
+    ``not_worse`` among those ``simulated`` (each a ``{key: value}``) and what it took
+    (``simulations``: the last line's text)."""
     objective = today.objective
     n = today.figures.get(objective, {}).get("n", 0)
     lines = [f"Decision ({short_label(objective)}{_qualifier(objective)}; 95 % confidence "
@@ -452,7 +472,7 @@ def decision_lines(today: Today, keys: Sequence[str], currency: str | None,
                      f"{_headline(objective, today.best_figures, currency)}.")
     lines.append(_against(today, currency, alpha))
     if not_worse:
-        lines.append(_set_text(keys, not_worse, n_points, alpha))
+        lines.append(_set_text(keys, not_worse, simulated, alpha))
     lines.append(f"Simulations: {simulations}.")
     return lines
 
