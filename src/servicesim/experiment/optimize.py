@@ -24,6 +24,11 @@ The search is adaptive and builds on the sweep engine (:mod:`servicesim.experime
 4. It stops when the best's neighbourhood is simulated at every step down to the resolution
    and the not-worse set is the best alone or every member has ``max_replications``.
 
+When the search ends, *today* — the scenario as given — runs for as many replications as
+the best point has, from the same seeds, and the best is compared with it on those common
+replications (``today.csv``, ``today.json``; :mod:`servicesim.experiment.today`), so the
+result says how much better than today's policy the best is, not only where it lies.
+
 The tests compare each point with the *observed* best, as DOMAIN §6 words it; since that
 best is itself chosen by the noise, the set can be slightly too small when many points are
 nearly equal (a screening procedure comparing every pair, Nelson et al. 2001, would be the
@@ -534,14 +539,17 @@ def optimize(
 
     ``space``: :class:`Bound`\\ s or ``"key=low:high"`` strings.  ``replications`` (default
     5) per point at first, up to ``max_replications`` (default 40) near the top;
-    ``resolution``: the finest step (default 1 for integer fields, the range / 200 rounded
-    to a nice number otherwise); ``alpha``: level of the Holm-corrected paired tests.
+    ``resolution``: the finest step (default 1 for integer fields, otherwise
+    :func:`default_step`: the range / 200 rounded to a nice number, never finer than 0.001
+    for a service target); ``alpha``: level of the Holm-corrected paired tests.
     ``seed`` (default ``scenario.run.seed``) is the root of the common random numbers.
     Simulations run on ``executor`` (any ``concurrent.futures.Executor``) or a pool of
     ``workers`` processes (``workers=1``: serially).  With ``out_dir`` the result files go
     to ``out_dir/<scenario>/<run_id>/``.  Bad input raises :class:`ScenarioError`.
     Ctrl-C writes the rows finished so far and raises :class:`OptimizeInterrupted`;
-    ``resume=True`` reuses the rows of an earlier (interrupted) run in the same folder.
+    ``resume=True`` reuses the rows of an earlier (interrupted) run in the same folder, and
+    those of its ``today.csv``.  The result's :attr:`OptimizeResult.today` compares the best
+    point with the scenario as given.
     A folder that holds another optimisation (or rows without a ``result.json``) is refused
     unless ``overwrite=True``, which replaces its files.
     """
@@ -930,5 +938,5 @@ def _run_columns(keys: Sequence[str]) -> list[str]:
     return ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS]
 
 
-__all__ = ["Axis", "Bound", "OptimizeInterrupted", "OptimizeResult", "holm", "nice_step",
-           "optimize", "paired_comparison", "parse_bound"]
+__all__ = ["Axis", "Bound", "OptimizeInterrupted", "OptimizeResult", "default_step", "holm",
+           "nice_step", "optimize", "paired_comparison", "parse_bound"]
