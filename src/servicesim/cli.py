@@ -461,7 +461,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     _check_sweep_size(args, scenario)
     plan = plan_sweep(scenario, args.params, out_dir=args.out, sweep_id=args.run_id,
                       resume=args.resume)
-    to_run = plan.n_planned - len(plan.done)
+    to_run = len(plan.pending())  # today's missing replications included
     workers = min(args.workers or os.cpu_count() or 1, max(to_run, 1))
     if args.scheduler is None and args.dask_local is None and to_run == 0:
         workers = 1
