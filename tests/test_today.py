@@ -284,8 +284,11 @@ def test_optimize_prints_the_decision_with_the_numbers_of_today_json(
     (today,) = [line for line in lines if line.startswith("Today (")]
     assert today.startswith("Today (service target 90 %): ROI " + pct(roi["mean"]))
     best = result["best"][KEY]
-    if document["best"][KEY] != 0.9:
-        (shown,) = [line for line in lines if line.startswith("Best: ")]
+    assert document["best"] == result["best"]
+    (shown,) = [line for line in lines if line.startswith("Best: ")]
+    if best == 0.9:  # the scenario's own target won
+        assert shown == "Best: today's own policy (service target 90 %)."
+    else:
         assert shown.startswith(f"Best: service target {100 * best:g} %: ROI "
                                 + pct(result["best_estimate"]["mean"]))
     (nw,) = [line for line in lines if line.startswith("Not significantly below the best")]
@@ -308,8 +311,16 @@ def test_todays_value_of_a_key_is_null_when_the_scenario_has_several() -> None:
     assert own_params(per_sku, [KEY]) == {KEY: None}
     assert own_params(per_sku, ["skus.B.policy.service_target"]) == {
         "skus.B.policy.service_target": 0.99}
+    assert own_params(per_sku, ["skus.A.policy.service_target"]) == {
+        "skus.A.policy.service_target": 0.9}  # A has none of its own: the scenario's
     joined = "skus.A.policy.service_target+skus.B.policy.service_target"
     assert own_params(per_sku, [joined]) == {joined: None}
+    per_class = Scenario.model_validate({
+        **TINY, "skus": {"A": {"unit_cost": 10, "price": 15, "abc_class": "A"}},
+        "policy": {"service_target": {"A": 0.97, "default": 0.9}}})
+    assert own_params(per_class, [KEY]) == {KEY: None}
+    assert own_params(per_class, ["skus.A.policy.service_target"]) == {
+        "skus.A.policy.service_target": 0.97}
     assert plain_key(KEY) == "service target"
     assert plain_key(joined) == "service target of SKUs A, B"
     assert plain_key("supplier.lead_time_days") == "supplier.lead_time_days"

@@ -102,6 +102,9 @@ def _own_value(scenario: Scenario, dumped: Mapping[str, Any], key: str) -> Any:
     per ABC class, or SKUs whose own policy sets the key to another value)."""
     path = key.split(".")
     value = _lookup(dumped, path)
+    if len(path) == 4 and path[0] == "skus" and path[2] == "policy" and value is None \
+            and path[1] in scenario.skus:  # a SKU without its own: the policy it inherits
+        value = scenario.sku_policy(path[1]).model_dump(mode="json").get(path[3])
     if path[0] == "policy" and len(path) == 2:
         for sku in dumped.get("skus", {}).values():
             own = _lookup(sku, ["policy", path[1]])
