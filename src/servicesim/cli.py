@@ -106,8 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="run every alternative of a parameter grid under common random numbers",
         description="Run every alternative of a grid of scenario values (one --param per "
                     "swept key; several make a full grid), each for the same replications "
-                    "(common random numbers), and write runs.csv, summary.csv, "
-                    "manifest.json and scenario.yaml to OUT/<scenario name>/<sweep id>/.",
+                    "(common random numbers), and the scenario as given (today) on the "
+                    "same seeds; write runs.csv, summary.csv, manifest.json, scenario.yaml, "
+                    "today.csv and today.json to OUT/<scenario name>/<sweep id>/ and end "
+                    "with the best alternative against today.",
     )
     _add_scenario_options(sweep)
     sweep.add_argument("--param", metavar="KEY=VALUES", action="append", required=True,
@@ -130,8 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
              "uncertainty",
         description="Search 1 to 3 numeric scenario fields for the values that maximise an "
                     "objective: a coarse grid, then more points and replications only near "
-                    "the top. Reports the best, its 95 %% CI and the values not "
-                    "significantly below it, and writes the files to "
+                    "the top. Reports the best, its 95 % CI, the values not "
+                    "significantly below it and the best against the scenario as given "
+                    "(today, on the same seeds), and writes the files to "
                     "OUT/<scenario name>/<run id>/.",
     )
     _add_scenario_options(optimize, replications=False)
