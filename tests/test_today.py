@@ -386,3 +386,14 @@ def test_the_decision_in_words_of_a_known_comparison() -> None:
     gap = decision_lines(today, [KEY], None, [simulated[2], simulated[4]], simulated, "x")
     assert "targets 98.3 %, 99.1 % (2 of 7" in gap[-2]  # not a range: 98.7 % is outside
     assert "+120 k;" in gap[3] and "EUR" not in "".join(gap)
+
+
+def test_read_today_gives_back_what_was_written(swept: Any, tmp_path: Path) -> None:
+    """Charts and reports read today from the files (read_today: no model import)."""
+    from servicesim.experiment.today import read_today
+
+    back = read_today(swept.directory)
+    assert back is not None
+    assert repr(back.document()) == repr(swept.today.document())  # repr: NaN == NaN
+    assert [r["roi"] for r in back.runs] == [r["roi"] for r in swept.today.runs]
+    assert read_today(tmp_path) is None  # a folder written before today was recorded

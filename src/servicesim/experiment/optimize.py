@@ -92,7 +92,7 @@ from .store import (
     read_chart_records,
     with_chart_records,
 )
-from .sweep import progress_bar
+from .sweep import progress_bar, today_tasks
 from .today import (
     Today,
     decision_lines,
@@ -105,7 +105,6 @@ from .today import (
     short_label,
     step_text,
     summarise_today,
-    today_tasks,
     write_today,
     write_today_rows,
 )

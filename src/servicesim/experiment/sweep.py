@@ -34,7 +34,7 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -80,7 +80,6 @@ from .today import (
     read_today_rows,
     remove_today,
     summarise_today,
-    today_tasks,
     write_today,
 )
 
@@ -97,6 +96,7 @@ __all__ = [
     "plan_sweep",
     "run_sweep",
     "sweep",
+    "today_tasks",
 ]
 
 SUMMARY_FILE, MANIFEST_FILE = "summary.csv", "manifest.json"
@@ -139,6 +139,16 @@ def _now() -> str:
 
 
 # ------------------------------------------------------------------------------ plan
+
+
+def today_tasks(scenario: Scenario, replications: int, root_seed: int,
+                done: Iterable[int] = ()) -> list[Task]:
+    """Tasks of the replications of today not ``done``: the scenario as given, numbered
+    :data:`~servicesim.experiment.today.TODAY`, replication *r* with the seed that every
+    alternative's replication *r* has (common random numbers)."""
+    have = set(done)
+    tasks = make_tasks([({}, scenario)], replications, root_seed, first_alternative=TODAY)
+    return [t for t in tasks if t.replication not in have]
 
 
 def default_sweep_id(scenario: Scenario, params: Sequence[Param], replications: int,

@@ -15,8 +15,10 @@ numbers).  Its files in the results folder:
   (the paired difference of each figure with its 95 % interval and two-sided p-value) and
   ``objective``.
 
-This module builds today's tasks, reads and checks an earlier ``today.csv`` (resume), sums
-up the rows and words the decision for people (:func:`decision_lines`).
+This module reads and checks an earlier ``today.csv`` (resume), sums up the rows, writes and
+reads the files (:func:`read_today`) and words the decision for people
+(:func:`decision_lines`).  It never imports the model, so charts and reports may use it;
+today's tasks are made by :func:`servicesim.experiment.sweep.today_tasks`.
 """
 
 from __future__ import annotations
@@ -32,14 +34,13 @@ from typing import Any
 from ..files import OutputError, csv_cell, jsonable
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.schema import Scenario
-from .engine import Task, make_tasks
 from .statistics import figure_interval, holm, paired_comparison
 from .store import ResultsFolder, read_table, runs_text
 
 __all__ = ["ALPHA", "TODAY", "TODAY_COLUMNS", "TODAY_CSV", "TODAY_JSON", "Today",
            "decision_lines", "difference_text", "figure_text", "money", "not_worse_ids",
            "own_params", "param_text", "plain_key", "short_label", "step_text",
-           "read_today_rows", "remove_today", "summarise_today", "today_tasks", "write_today",
+           "read_today", "read_today_rows", "remove_today", "summarise_today", "write_today",
            "write_today_rows"]
 
 TODAY_CSV, TODAY_JSON = "today.csv", "today.json"
@@ -138,15 +139,6 @@ def _same(a: Any, b: Any) -> bool:
 # -------------------------------------------------------------------------- tasks, rows
 
 
-def today_tasks(scenario: Scenario, replications: int, root_seed: int,
-                done: Iterable[int] = ()) -> list[Task]:
-    """Tasks of the replications of today not ``done``: the scenario as given, numbered
-    :data:`TODAY`, replication *r* with the seed every alternative's replication *r* has."""
-    have = set(done)
-    tasks = make_tasks([({}, scenario)], replications, root_seed, first_alternative=TODAY)
-    return [t for t in tasks if t.replication not in have]
-
-
 def _cells(row: Mapping[str, Any]) -> list[str]:
     return [csv_cell(row.get(column)) for column in TODAY_COLUMNS]
 
@@ -236,6 +228,33 @@ def write_today_rows(folder: ResultsFolder, rows: Iterable[Mapping[str, Any]]) -
     keeps the rows it has, so that a resumed one completes them)."""
     ordered = sorted(rows, key=lambda r: int(r["replication"]))
     folder.write_text(TODAY_CSV, runs_text(ordered, TODAY_COLUMNS))
+
+
+def read_today(directory: str | Path) -> Today | None:
+    """Today of a results folder (``today.json`` and the rows of ``today.csv``), or None
+    when it has none (a folder written before today was recorded, or a run not finished);
+    an unreadable file raises :class:`~servicesim.files.OutputError` naming it."""
+    path = Path(directory) / TODAY_JSON
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"cannot read {path}: {exc}") from None
+    try:
+        table = read_table(Path(directory) / TODAY_CSV)
+        runs = table.rows() if table is not None else []
+        return Today(dict(document["params"]), _numbers(document["figures"]),
+                     dict(document["best"]), _numbers(document["best_minus_today"]),
+                     str(document.get("objective", "roi")), runs=runs)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise OutputError(f"cannot read {path}: missing or malformed {exc}") from None
+
+
+def _numbers(figures: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Figures as read from JSON: a null (an undefined statistic) back to NaN."""
+    return {key: {s: math.nan if v is None else v for s, v in stats.items()}
+            for key, stats in figures.items()}
 
 
 def remove_today(directory: Path, csv_too: bool) -> None:
