@@ -384,7 +384,10 @@ def test_the_decision_in_words_of_a_known_comparison() -> None:
         "Simulations: 395 for the search.",
     ]
     gap = decision_lines(today, [KEY], None, [simulated[2], simulated[4]], simulated, "x")
-    assert "targets 98.3 %, 99.1 % (2 of 7" in gap[-2]  # not a range: 98.7 % is outside
+    assert "targets 98.3 % to 99.1 % except 98.7 % (2 of 7" in gap[-2]  # 98.7 %: worse
+    wide = decision_lines(today, [KEY], None, simulated[:1] + simulated[-1:], simulated, "x")
+    assert "targets 90 % to 99.9 %, but 5 simulated targets in that range are significantly " \
+           "below (2 of 7" in wide[-2]
     assert "+120 k;" in gap[3] and "EUR" not in "".join(gap)
 
 

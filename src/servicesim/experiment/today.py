@@ -442,8 +442,8 @@ def _listed(key: str, values: Sequence[Any], most: int = 8) -> str:
 
 def _set_text(keys: Sequence[str], points: Sequence[Mapping[str, Any]],
               simulated: Sequence[Mapping[str, Any]], alpha: float) -> str:
-    """The not-worse set: a range when it holds every simulated value between its ends,
-    else its values; with the tests that made it."""
+    """The not-worse set: the range of its numbers (naming the simulated values inside it
+    that are significantly below the best), else its values; with the tests that made it."""
     tests = (f"paired one-sided t-tests on common random numbers, Holm-corrected, "
              f"alpha {alpha:g}")
     if len(keys) == 1:
@@ -455,8 +455,15 @@ def _set_text(keys: Sequence[str], points: Sequence[Mapping[str, Any]],
         if len(values) == 1:
             listed = f"{noun.removesuffix('s') if noun == 'targets' else noun} " \
                      f"{param_text(key, values[0])}"
-        elif len(ends) == len(values) and all(isinstance(v, numbers.Real) for v in values):
+        elif all(isinstance(v, numbers.Real) for v in values):
             listed = f"{noun} {param_text(key, values[0])} to {param_text(key, values[-1])}"
+            inside = {_order(v) for v in values}
+            outside = [v for v in ends if _order(v) not in inside]
+            if 0 < len(outside) <= 3:
+                listed += " except " + " and ".join(param_text(key, v) for v in outside)
+            elif outside:
+                listed += (f", but {len(outside)} simulated {noun.split(' ')[0]} in that "
+                           "range are significantly below")
         else:
             listed = f"{noun} {_listed(key, values)}"
         return (f"Not significantly below the best: {listed} ({len(values)} of "
