@@ -21,6 +21,7 @@ from servicesim.experiment import optimize as optimizer
 from servicesim.experiment.engine import Task
 from servicesim.experiment.optimize import Bound, nice_step, optimize, parse_bound
 from servicesim.experiment.statistics import holm, paired_comparison
+from servicesim.experiment.today import own_params
 from servicesim.inputs.scenario_file import load_scenario
 from servicesim.scenario.schema import Scenario
 
@@ -126,17 +127,29 @@ def test_continuous_not_worse_set_is_an_interval_around_the_best(
 
 
 def test_report_states_the_numbers(continuous: optimizer.OptimizeResult) -> None:
+    """What was searched, then the decision: today, the best with its interval, the
+    difference, the not-worse range and the simulations, in plain words."""
     text = continuous.report()
     est = continuous.best_estimate
-    assert f"policy.service_target = {continuous.best['policy.service_target']:g}" in text
-    assert f"{100 * est['mean']:.2f} %" in text
-    assert f"{100 * est['ci_low']:.2f} %" in text and f"{100 * est['ci_high']:.2f} %" in text
-    assert f"{est['n']} replications" in text
-    assert f"{continuous.n_simulations:,}" in text
-    assert f"{continuous.fine_grid_simulations:,}" in text
-    for point in continuous.not_worse:
-        assert f"{point['policy.service_target']:g}" in text
+    lines = text.splitlines()
+    assert lines[0] == ("Searched service target from 50 % to 99 % in steps of 1 point "
+                        "(50 values) for the highest ROI (annualised) of scenario 'tiny'.")
+    best = continuous.best["policy.service_target"]
+    (shown,) = [line for line in lines if line.startswith("Best: ")]
+    assert shown.startswith(f"Best: service target {100 * best:g} %: ROI "
+                            f"{100 * est['mean']:,.1f} % (95 % CI {100 * est['ci_low']:,.1f}–"
+                            f"{100 * est['ci_high']:,.1f} %), achieved fill rate ")
+    assert "operating profit" in shown
+    assert f"over {est['n']} replications" in text
+    assert lines[-1] == (f"Simulations: {continuous.n_simulations:,} for the search "
+                         f"({len(continuous.evaluations)} points, {continuous.rounds} rounds) "
+                         f"and {est['n']} of today; a fine grid of the same resolution and "
+                         f"replications would take {continuous.fine_grid_simulations:,}.")
+    inside = sorted(p["policy.service_target"] for p in continuous.not_worse)
+    (nw,) = [line for line in lines if line.startswith("Not significantly below the best")]
+    assert f"{100 * inside[0]:g} %" in nw and f"{100 * inside[-1]:g} %" in nw
     assert "Holm" in text and "common random numbers" in text
+    assert "policy.service_target" not in text and "(roi)" not in text
 
 
 def test_files_are_written_and_parseable(continuous: optimizer.OptimizeResult) -> None:
@@ -144,7 +157,8 @@ def test_files_are_written_and_parseable(continuous: optimizer.OptimizeResult) -
     assert folder is not None and folder.parent.name == "tiny"
     assert folder.name.startswith("optimize-")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "chart_records.json", "evaluations.csv", "result.json", "runs.csv", "scenario.yaml"]
+        "chart_records.json", "evaluations.csv", "result.json", "runs.csv", "scenario.yaml",
+        "today.csv", "today.json"]
     with open(folder / "runs.csv", newline="", encoding="utf-8") as handle:
         runs = list(csv.DictReader(handle))
     assert len(runs) == continuous.n_simulations
@@ -180,15 +194,16 @@ def test_same_seed_same_evaluations_serial_or_in_processes(
 # ------------------------------------------------------- the search on a known surface
 
 
-def fake_execute(surface: Any, noise_sd: float) -> Any:
+def fake_execute(surface: Any, noise_sd: float, keys: Sequence[str]) -> Any:
     """An ``engine.execute`` stand-in: objective = surface(params) + a common shock per
-    replication (common random numbers) + a little independent noise, all seeded."""
+    replication (common random numbers) + a little independent noise, all seeded.  Today's
+    tasks (no params) take the scenario's own values of ``keys``."""
 
     def execute(tasks: Sequence[Task], executor: Any = None, workers: Any = None,
                 on_row: Any = None, on_chart: Any = None) -> list[dict[str, Any]]:
         rows = []
         for t in tasks:
-            params = dict(t.params)
+            params = dict(t.params) or own_params(t.scenario, keys)
             common = np.random.default_rng([t.root_seed, t.replication]).normal(0.0, 1.0)
             key = [round(1000 * x) for x in params.values()]
             own = np.random.default_rng([t.root_seed, t.replication, *key]).normal(0, noise_sd)
@@ -206,7 +221,8 @@ def test_two_parameters_reach_the_peak(monkeypatch: pytest.MonkeyPatch) -> None:
         x, y = p["skus.A.holding_rate_per_year"], p["finance.cost_of_capital_rate_per_year"]
         return -((x - 0.3) ** 2) - 2 * (y - 0.7) ** 2
 
-    monkeypatch.setattr(optimizer, "execute", fake_execute(surface, 0.002))
+    monkeypatch.setattr(optimizer, "execute", fake_execute(
+        surface, 0.002, ["skus.A.holding_rate_per_year", "finance.cost_of_capital_rate_per_year"]))
     result = optimize(tiny(), ["skus.A.holding_rate_per_year=0:1",
                                "finance.cost_of_capital_rate_per_year=0:1"],
                       resolution=0.05, seed=7, out_dir=None)
@@ -223,7 +239,8 @@ def test_a_plateau_gives_a_wide_not_worse_set(monkeypatch: pytest.MonkeyPatch) -
     def surface(**p: float) -> float:
         return -max(0.0, abs(p["policy.service_target"] - 0.5) - 0.1)
 
-    monkeypatch.setattr(optimizer, "execute", fake_execute(surface, 0.01))
+    monkeypatch.setattr(optimizer, "execute", fake_execute(surface, 0.01,
+                                                           ["policy.service_target"]))
     result = optimize(tiny(), [Bound("policy.service_target", 0.01, 0.99)], resolution=0.01,
                       seed=11, out_dir=None)
     inside = [p["policy.service_target"] for p in result.not_worse]

@@ -56,7 +56,8 @@ def test_files_summary_and_manifest(tmp_path: Path) -> None:
     folder = result.directory
     assert folder.parent == tmp_path / "tiny" and folder.name.startswith("sweep-")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "chart_records.json", "manifest.json", "runs.csv", "scenario.yaml", "summary.csv"]
+        "chart_records.json", "manifest.json", "runs.csv", "scenario.yaml", "summary.csv",
+        "today.csv", "today.json"]
 
     runs = read_csv(folder / "runs.csv")
     assert list(runs[0]) == ["alternative", "policy.service_target", "replication", "seed",

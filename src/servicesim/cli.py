@@ -106,8 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="run every alternative of a parameter grid under common random numbers",
         description="Run every alternative of a grid of scenario values (one --param per "
                     "swept key; several make a full grid), each for the same replications "
-                    "(common random numbers), and write runs.csv, summary.csv, "
-                    "manifest.json and scenario.yaml to OUT/<scenario name>/<sweep id>/.",
+                    "(common random numbers), and the scenario as given (today) on the "
+                    "same seeds; write runs.csv, summary.csv, manifest.json, scenario.yaml, "
+                    "today.csv and today.json to OUT/<scenario name>/<sweep id>/ and end "
+                    "with the best alternative against today.",
     )
     _add_scenario_options(sweep)
     sweep.add_argument("--param", metavar="KEY=VALUES", action="append", required=True,
@@ -130,8 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
              "uncertainty",
         description="Search 1 to 3 numeric scenario fields for the values that maximise an "
                     "objective: a coarse grid, then more points and replications only near "
-                    "the top. Reports the best, its 95 %% CI and the values not "
-                    "significantly below it, and writes the files to "
+                    "the top. Reports the best, its 95 % CI, the values not "
+                    "significantly below it and the best against the scenario as given "
+                    "(today, on the same seeds), and writes the files to "
                     "OUT/<scenario name>/<run id>/.",
     )
     _add_scenario_options(optimize, replications=False)
@@ -150,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="replications of every point at first (default 5)")
     optimize.add_argument("--max-replications", metavar="N", type=_count,
                           help="replications a point near the top may get (default 40)")
+    optimize.add_argument("--resolution", metavar="STEP", action="append", default=[],
+                          type=_positive("a step"),
+                          help="the finest step of the search: once for every --param, or "
+                               "once per --param in their order (default: the range / 200 "
+                               "rounded to 1, 2, 2.5 or 5 x 10^k, never finer than 0.001 for "
+                               "a service target; 1 for whole numbers)")
     _add_output_options(optimize, "run")
     optimize.add_argument("--resume", action="store_true",
                           help="continue an interrupted optimisation: reuse its finished runs")
@@ -455,7 +464,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     _check_sweep_size(args, scenario)
     plan = plan_sweep(scenario, args.params, out_dir=args.out, sweep_id=args.run_id,
                       resume=args.resume)
-    to_run = plan.n_planned - len(plan.done)
+    to_run = len(plan.pending())  # today's missing replications included
     workers = min(args.workers or os.cpu_count() or 1, max(to_run, 1))
     if args.scheduler is None and args.dask_local is None and to_run == 0:
         workers = 1
@@ -490,9 +499,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"\n{result.n_simulations:,} simulations run"
               + (f" ({earlier:,} from an earlier run)" if earlier else "")
               + f"; results written to {result.directory}{os.sep} "
-              "(runs.csv, summary.csv, manifest.json, scenario.yaml)", flush=True)
+              "(runs.csv, summary.csv, manifest.json, scenario.yaml, today.csv, today.json)",
+              flush=True)
     _plot_after(args, result.directory)
     _warn(args, scenario, result)
+    if not args.quiet:  # the decision comes last, after the charts', report's and warnings
+        print(f"\n{result.decision()}", flush=True)
     return EXIT_OK
 
 
@@ -546,6 +558,12 @@ def _check_optimize_size(args: argparse.Namespace, scenario: Scenario, dimension
                workers=workers, allow_large=args.allow_large, source=args.scenario)
 
 
+def _resolution(args: argparse.Namespace) -> float | list[float] | None:
+    """--resolution: None (the default step), one step for every parameter, or one each."""
+    steps = list(args.resolution)
+    return None if not steps else steps[0] if len(steps) == 1 else steps
+
+
 def _cmd_optimize(args: argparse.Namespace) -> int:
     scenario = _load(args)
     space = _search_space(args, scenario)
@@ -568,7 +586,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
                       + ", ".join(f"{b.key} in [{b.low}, {b.high}]" for b in space)
                       + f"; running on {how}", flush=True)
             result = optimize(scenario, space, objective=args.objective,
-                              replications=args.replications,
+                              replications=args.replications, resolution=_resolution(args),
                               max_replications=args.max_replications, executor=executor,
                               workers=1 if executor is None else None, out_dir=args.out,
                               run_id=args.run_id, progress=not args.quiet,
@@ -589,7 +607,9 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
               f"  {shlex.join([PROG, *argv])}", file=sys.stderr, flush=True)
         return EXIT_FAILURE
     if not args.quiet:
-        print(result.report(), flush=True)
+        print(result.searched())
+        if result.directory is not None:
+            print(f"Results in {result.directory}", flush=True)
     if args.sensitivity and result.directory is not None:
         status = _sensitivity_after(args, scenario, space[0].key, result.best[space[0].key],
                                     result.directory)
@@ -598,6 +618,8 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     if result.directory is not None:
         _plot_after(args, result.directory)
     _warn(args, scenario, result)
+    if not args.quiet:  # the decision comes last, after the charts', report's and warnings
+        print(f"\n{result.decision()}", flush=True)
     return EXIT_OK
 
 

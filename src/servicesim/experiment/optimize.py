@@ -24,6 +24,11 @@ The search is adaptive and builds on the sweep engine (:mod:`servicesim.experime
 4. It stops when the best's neighbourhood is simulated at every step down to the resolution
    and the not-worse set is the best alone or every member has ``max_replications``.
 
+When the search ends, *today* — the scenario as given — runs for as many replications as
+the best point has, from the same seeds, and the best is compared with it on those common
+replications (``today.csv``, ``today.json``; :mod:`servicesim.experiment.today`), so the
+result says how much better than today's policy the best is, not only where it lies.
+
 The tests compare each point with the *observed* best, as DOMAIN §6 words it; since that
 best is itself chosen by the noise, the set can be slightly too small when many points are
 nearly equal (a screening procedure comparing every pair, Nelson et al. 2001, would be the
@@ -87,7 +92,22 @@ from .store import (
     read_chart_records,
     with_chart_records,
 )
-from .sweep import progress_bar
+from .sweep import progress_bar, today_tasks
+from .today import (
+    Today,
+    decision_lines,
+    figure_text,
+    own_params,
+    param_text,
+    plain_key,
+    read_today_rows,
+    remove_today,
+    short_label,
+    step_text,
+    summarise_today,
+    write_today,
+    write_today_rows,
+)
 
 DEFAULT_REPLICATIONS = 5
 """Replications of every point of the coarse grid."""
@@ -97,7 +117,12 @@ COARSE_POINTS = {1: 9, 2: 5, 3: 4}
 """Points per parameter of the coarse grid, by the number of parameters."""
 MAX_DIMENSIONS = 3
 FINE_STEPS = 200
-"""The default resolution of a continuous parameter: its range / 200, rounded to a nice step."""
+"""The default resolution of a continuous parameter: its range / 200, rounded to a nice step
+(but never finer than :data:`FINEST_RELATIVE_STEP` allows)."""
+FINEST_RELATIVE_STEP = 0.001
+"""The finest default step, relative to the larger of 1 and the largest bound: 0.001 for a
+service target (a tenth of a percentage point; finer steps than that differ by less than
+the simulation resolves and only print as long runs of digits)."""
 MAX_ROUNDS = 1_000
 """A guard only: the search ends long before (the lattice and the replications are finite)."""
 
@@ -154,6 +179,16 @@ def parse_bound(text: str, option: str = "--param") -> Bound:
         and "." not in spec and "e" not in spec.lower()
     return Bound(key, int(low) if integral else float(low),
                  int(high) if integral else float(high))
+
+
+def default_step(low: float, high: float) -> float:
+    """The default resolution of a continuous parameter on ``[low, high]``: the range /
+    :data:`FINE_STEPS`, rounded by :func:`nice_step`, and never finer than
+    :data:`FINEST_RELATIVE_STEP` × max(1, |low|, |high|), rounded likewise (0.001 for any
+    service target: 0.9:0.999 gets 0.001, not 0.0005)."""
+    fine = nice_step((high - low) / FINE_STEPS)
+    floor = nice_step(FINEST_RELATIVE_STEP * max(1.0, abs(low), abs(high)))
+    return max(fine, floor)
 
 
 def nice_step(raw: float) -> float:
@@ -262,8 +297,7 @@ def _axes(scenario: Scenario, space: Sequence[Bound],
                              True))
         else:
             lo, hi = _decimal(b.low), _decimal(b.high)
-            exact = _decimal(step if step is not None
-                             else nice_step(float(hi - lo) / FINE_STEPS))
+            exact = _decimal(step if step is not None else default_step(float(lo), float(hi)))
             intervals = max(1, math.ceil((hi - lo) / exact - Decimal("1e-9")))
             axes.append(Axis(b.key, lo, hi, exact, intervals, False))
     # every corner of the box must be a valid scenario (unknown keys, schema bounds)
@@ -348,6 +382,10 @@ class OptimizeResult:
     seed: int | None = None
     scenario_name: str = ""
     rounds: int = 0
+    today: Today | None = field(default=None, repr=False)
+    """The scenario as given and the best point against it (``today.json``)."""
+    currency: str | None = None
+    """The scenario's currency (``finance.currency``), for money in :meth:`report`."""
 
     def to_frames(self) -> tuple[Any, Any]:
         """``(evaluations, runs)`` as pandas DataFrames (``pip install 'servicesim[pandas]'``)."""
@@ -359,59 +397,48 @@ class OptimizeResult:
         return pd.DataFrame(self.evaluations), pd.DataFrame(self.runs)
 
     def report(self) -> str:
-        """Plain-language summary: best level, objective with CI, not-worse set, cost."""
-        kpi = KPI_BY_KEY.get(self.objective)
-        label = kpi.label if kpi else self.objective
-        est = self.best_estimate
-        keys = [a["key"] for a in self.space] or list(self.best)
-        lines = [
-            f"Optimised {label} ({self.objective}) of scenario {self.scenario_name!r} over "
-            + "; ".join(f"{a['key']} in [{_show(a['low'])}, {_show(a['high'])}] (step "
-                        f"{_show(a['resolution'])})" for a in self.space) + ".",
-            "Best: " + ", ".join(f"{k} = {_show(self.best[k])}" for k in keys) + ".",
-            f"{label} there: {_figure(self.objective, est['mean'])} (95 % CI "
-            f"{_figure(self.objective, est['ci_low'])} to {_figure(self.objective, est['ci_high'])}"
-            f", {est['n']} replications).",
-            f"Not significantly below the best ({len(self.not_worse)} of "
-            f"{len(self.evaluations)} points simulated; paired one-sided t-tests on common "
-            f"random numbers, Holm-corrected, alpha = {self.alpha:g}): "
-            + _describe_set(self.not_worse, keys) + ".",
-            f"Simulations used: {self.n_simulations:,}, against {self.fine_grid_simulations:,} "
-            f"for the fine grid at the same resolution and replications "
-            f"({100 * self.n_simulations / max(1, self.fine_grid_simulations):.1f} %).",
-        ]
+        """Plain-language summary: what was searched, where the files are, and the decision
+        (:meth:`decision`): today, the best with its 95 % CI, the difference, the set not
+        significantly below the best and the simulations it took."""
+        lines = [self.searched()]
         if self.directory is not None:
             lines.append(f"Results in {self.directory}")
-        return "\n".join(lines)
+        return "\n".join([*lines, "", self.decision()])
 
+    def searched(self) -> str:
+        """One sentence: the searched range and step of each parameter and the objective."""
+        kpi = KPI_BY_KEY.get(self.objective)
+        label = kpi.label if kpi else self.objective
+        ranges = []
+        for a in self.space:
+            key = a["key"]
+            ranges.append(f"{plain_key(key)} from {param_text(key, a['low'])} to "
+                          f"{param_text(key, a['high'])} in steps of "
+                          f"{step_text(key, a['resolution'])} ({a['points']:,} values)")
+        return (f"Searched {' and '.join(ranges)} for the highest {label} of scenario "
+                f"{self.scenario_name!r}.")
 
-def _show(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.10g}"
-    return str(value)
-
-
-def _figure(key: str, value: float) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    unit = KPI_BY_KEY[key].unit if key in KPI_BY_KEY else ""
-    if key == "roi" or unit == "fraction":
-        return f"{100 * value:.2f} %"
-    if unit in ("money", "money/unit"):
-        return f"{value:,.2f}"
-    return f"{value:.6g}"
-
-
-def _describe_set(points: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
-    if len(keys) == 1:
-        values = sorted(p[keys[0]] for p in points)
-        if len(values) > 6:
-            listed = ", ".join(_show(v) for v in values)
-            return (f"{keys[0]} from {_show(values[0])} to {_show(values[-1])} "
-                    f"({len(values)} simulated levels: {listed})")
-        return f"{keys[0]} = " + ", ".join(_show(v) for v in values)
-    return "; ".join("(" + ", ".join(f"{k} = {_show(p[k])}" for k in keys) + ")"
-                     for p in points)
+    def decision(self) -> str:
+        """The decision in plain words (see :func:`~servicesim.experiment.today.decision_lines`)."""
+        keys = [a["key"] for a in self.space] or list(self.best)
+        simulations = f"{self.n_simulations:,} for the search ({len(self.evaluations)} " \
+                      f"points, {self.rounds} rounds)"
+        if self.today is not None:
+            simulations += f" and {len(self.today.runs)} of today"
+        simulations += (f"; a fine grid of the same resolution and replications would take "
+                        f"{self.fine_grid_simulations:,}")
+        if self.today is None:  # a result made without today: the best alone
+            est = self.best_estimate
+            shown = [figure_text(self.objective, est[s], self.currency)
+                     for s in ("mean", "ci_low", "ci_high")]
+            return "\n".join([
+                "Best: " + ", ".join(f"{plain_key(k)} {param_text(k, self.best[k])}"
+                                     for k in keys)
+                + f": {short_label(self.objective)} {shown[0]} (95 % CI {shown[1]} to "
+                f"{shown[2]}).", f"Simulations: {simulations}."])
+        simulated = [{k: e[k] for k in keys} for e in self.evaluations]
+        return "\n".join(decision_lines(self.today, keys, self.currency, self.not_worse,
+                                        simulated, simulations, self.alpha))
 
 
 # --------------------------------------------------------------------------- the search
@@ -511,14 +538,17 @@ def optimize(
 
     ``space``: :class:`Bound`\\ s or ``"key=low:high"`` strings.  ``replications`` (default
     5) per point at first, up to ``max_replications`` (default 40) near the top;
-    ``resolution``: the finest step (default 1 for integer fields, the range / 200 rounded
-    to a nice number otherwise); ``alpha``: level of the Holm-corrected paired tests.
+    ``resolution``: the finest step (default 1 for integer fields, otherwise
+    :func:`default_step`: the range / 200 rounded to a nice number, never finer than 0.001
+    for a service target); ``alpha``: level of the Holm-corrected paired tests.
     ``seed`` (default ``scenario.run.seed``) is the root of the common random numbers.
     Simulations run on ``executor`` (any ``concurrent.futures.Executor``) or a pool of
     ``workers`` processes (``workers=1``: serially).  With ``out_dir`` the result files go
     to ``out_dir/<scenario>/<run_id>/``.  Bad input raises :class:`ScenarioError`.
     Ctrl-C writes the rows finished so far and raises :class:`OptimizeInterrupted`;
-    ``resume=True`` reuses the rows of an earlier (interrupted) run in the same folder.
+    ``resume=True`` reuses the rows of an earlier (interrupted) run in the same folder, and
+    those of its ``today.csv``.  The result's :attr:`OptimizeResult.today` compares the best
+    point with the scenario as given.
     A folder that holds another optimisation (or rows without a ``result.json``) is refused
     unless ``overwrite=True``, which replaces its files.
     """
@@ -547,16 +577,28 @@ def optimize(
             if store is not None else {}
         if overwrite and store is not None:  # nothing of the replaced search stays
             (store.directory / EVALUATIONS_FILE).unlink(missing_ok=True)
+        earlier_today: dict[int, dict[str, Any]] = {}
+        if store is not None:
+            if resume and not overwrite:
+                earlier_today = read_today_rows(store.directory, root)
+            remove_today(store.directory, csv_too=not earlier_today)
         return _search(scenario, axes, objective, n0, cap, alpha, root, settings, this_id,
-                       store, earlier, executor, workers, progress, command, started)
+                       store, (earlier, earlier_today), executor, workers, progress, command,
+                       started)
 
 
 def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, cap: int,
             alpha: float, root: int, settings: Mapping[str, Any], search_id: str,
-            store: ResultsFolder | None, earlier: Mapping[tuple[int, int], Mapping[str, Any]],
+            store: ResultsFolder | None,
+            found: tuple[Mapping[tuple[int, int], Mapping[str, Any]],
+                         Mapping[int, dict[str, Any]]],
             executor: Executor | None, workers: int | None, progress: bool,
             command: str | None, started: datetime) -> OptimizeResult:
-    """The search of :func:`optimize`, its files written to ``store`` (held by it)."""
+    """The search of :func:`optimize`, its files written to ``store`` (held by it);
+    ``found``: the rows of an earlier run (resume) and of its today.csv."""
+    earlier, earlier_today = found
+    today_rows: dict[int, dict[str, Any]] = {}  # today's rows by replication
+    n_today = 0
     keys = [a.key for a in axes]
     directory = None if store is None else store.directory
     say = _progress_printer(progress)
@@ -594,6 +636,10 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                             charts.write()
                 _say_round(search, objective, alpha, rounds, say)
                 batch = search.next_batch(_assess(search.all(), alpha))
+            best = _assess(search.all(), alpha).best
+            if math.isfinite(best.mean):
+                n_today = _run_today(search, best.n, pool, workers, earlier_today,
+                                     today_rows, progress, say)
     except KeyboardInterrupt as exc:
         rows = [*search.runs, *this_round]
         if store is not None:
@@ -602,10 +648,15 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                                 command, started, rounds, INTERRUPTED)
                 if charts is not None:
                     charts.write()
+                if today_rows:
+                    write_today_rows(store, today_rows.values())
         raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
     except BaseException:
         _mark_failed(store, scenario, keys, settings, search_id, [*search.runs, *this_round],
                      command, started, rounds)
+        if store is not None and today_rows:
+            with ignoring_interrupts(), suppress(OutputError):
+                write_today_rows(store, today_rows.values())
         raise
     state = _assess(search.all(), alpha)
     if not math.isfinite(state.best.mean):
@@ -624,7 +675,12 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
         * most, evaluations=evaluations,
         runs=sorted(search.runs, key=lambda r: (r["alternative"], r["replication"])),
         directory=None, space=[a.describe() for a in axes], alpha=alpha, seed=root,
-        scenario_name=scenario.name, rounds=rounds)
+        scenario_name=scenario.name, rounds=rounds,
+        today=summarise_today(own_params(scenario, keys), list(today_rows.values()),
+                              state.best.params,
+                              [r for r in search.runs if r["alternative"] == state.best.id],
+                              objective, n_today),
+        currency=scenario.finance.currency)
     if store is not None:
         try:
             _write(result, store, scenario, keys, {**settings, "content_id": search_id},
@@ -639,12 +695,37 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
     return result
 
 
+def _run_today(search: _Search, replications: int, pool: Executor | None,
+               workers: int | None, earlier: Mapping[int, dict[str, Any]],
+               rows: dict[int, dict[str, Any]], progress: bool,
+               say: Callable[[str], None]) -> int:
+    """Simulate today (the scenario as given) for ``replications`` replications on the
+    search's seeds, into ``rows`` (by replication), taking those of an earlier today.csv;
+    how many were simulated."""
+    rows.update({r: row for r, row in earlier.items() if r < replications})
+    tasks = today_tasks(search.scenario, replications, search.root_seed, rows)
+    if not tasks:
+        return 0
+    say(f"today: {len(tasks)} replication{'s' if len(tasks) != 1 else ''} of the scenario "
+        "as given, to compare the best with")
+    with progress_bar(progress, len(tasks), 0, "optimize today") as tick:
+        def on_row(row: dict[str, Any]) -> None:
+            rows[int(row["replication"])] = row
+            tick()
+
+        for row in execute(tasks, executor=pool, workers=workers, on_row=on_row):
+            rows[int(row["replication"])] = row
+    return len(tasks)
+
+
 def _say_round(search: _Search, objective: str, alpha: float, rounds: int,
-                   say: Callable[[str], None]) -> None:
+               say: Callable[[str], None]) -> None:
     state = _assess(search.all(), alpha)
+    best = ", ".join(f"{plain_key(k)} {param_text(k, v)}" for k, v in state.best.params.items())
     say(f"round {rounds}: {len(search.runs):,} simulations, {len(search.candidates)} "
-        "points, best " + ", ".join(f"{k}={_show(v)}" for k, v in state.best.params.items())
-        + f" ({objective} {state.best.mean:.6g}), {len(state.not_worse)} not worse")
+        f"points; best so far {best} ({short_label(objective)} "
+        f"{figure_text(objective, state.best.mean, search.scenario.finance.currency)}), "
+        f"{len(state.not_worse)} not significantly below it")
 
 
 class OptimizeInterrupted(KeyboardInterrupt):
@@ -845,6 +926,8 @@ def _write(result: OptimizeResult, store: ResultsFolder, scenario: Scenario, key
     store.write_runs(result.runs, _run_columns(keys), extend=True)
     store.write_text(EVALUATIONS_FILE, evaluations)
     store.write_text(SCENARIO_FILE, dump_scenario(scenario))
+    if result.today is not None:
+        write_today(store, result.today)
     store.write_manifest(document)
 
 
@@ -854,5 +937,5 @@ def _run_columns(keys: Sequence[str]) -> list[str]:
     return ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS]
 
 
-__all__ = ["Axis", "Bound", "OptimizeInterrupted", "OptimizeResult", "holm", "nice_step",
-           "optimize", "paired_comparison", "parse_bound"]
+__all__ = ["Axis", "Bound", "OptimizeInterrupted", "OptimizeResult", "default_step", "holm",
+           "nice_step", "optimize", "paired_comparison", "parse_bound"]

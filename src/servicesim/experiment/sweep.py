@@ -15,7 +15,10 @@ customers, quantities and lead times (common random numbers, DOMAIN §6) — and
 - ``manifest.json``: what was run (scenario, parameters, replications, root seed), by which
   commands, with which servicesim version, when, and its status (``running``, ``complete``,
   ``interrupted`` or ``failed``);
-- ``scenario.yaml``: the base scenario as run.
+- ``scenario.yaml``: the base scenario as run;
+- ``today.csv`` and ``today.json``: the scenario as given (*today*), run for the same
+  replications from the same seeds, and the best alternative's paired difference from it
+  (:mod:`servicesim.experiment.today`).
 
 The default sweep id is a hash of what is run, so the same sweep finds its folder again:
 ``resume=True`` runs only the missing (alternative, replication) pairs, and the final
@@ -31,10 +34,10 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +67,21 @@ from .store import (
     read_chart_records,
     with_chart_records,
 )
+from .today import (
+    ALPHA,
+    TODAY,
+    TODAY_COLUMNS,
+    TODAY_CSV,
+    TODAY_JSON,
+    Today,
+    decision_lines,
+    not_worse_ids,
+    own_params,
+    read_today_rows,
+    remove_today,
+    summarise_today,
+    write_today,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -78,6 +96,7 @@ __all__ = [
     "plan_sweep",
     "run_sweep",
     "sweep",
+    "today_tasks",
 ]
 
 SUMMARY_FILE, MANIFEST_FILE = "summary.csv", "manifest.json"
@@ -122,6 +141,16 @@ def _now() -> str:
 # ------------------------------------------------------------------------------ plan
 
 
+def today_tasks(scenario: Scenario, replications: int, root_seed: int,
+                done: Iterable[int] = ()) -> list[Task]:
+    """Tasks of the replications of today not ``done``: the scenario as given, numbered
+    :data:`~servicesim.experiment.today.TODAY`, replication *r* with the seed that every
+    alternative's replication *r* has (common random numbers)."""
+    have = set(done)
+    tasks = make_tasks([({}, scenario)], replications, root_seed, first_alternative=TODAY)
+    return [t for t in tasks if t.replication not in have]
+
+
 def default_sweep_id(scenario: Scenario, params: Sequence[Param], replications: int,
                      seed: int) -> str:
     """``sweep-`` and 10 hex digits of a SHA-256 over everything that decides the rows."""
@@ -161,6 +190,8 @@ class SweepPlan:
     """Earlier runs of this sweep, from its manifest (resume)."""
     resume: bool = False
     """Whether the plan continues the rows of an earlier run (else the folder had none)."""
+    today_done: dict[int, dict[str, Any]] = field(repr=False, default_factory=dict)
+    """Rows of today found in an earlier run's ``today.csv`` (resume), by replication."""
 
     @property
     def folder(self) -> ResultsFolder:
@@ -183,9 +214,10 @@ class SweepPlan:
                 *SUMMARY_KEYS]
 
     def pending(self) -> list[Task]:
-        """The tasks not yet done, in (alternative, replication) order."""
+        """The tasks not yet done, in (alternative, replication) order, then today's."""
         tasks = make_tasks(list(self.items), self.replications, self.seed)
-        return [t for t in tasks if (t.alternative, t.replication) not in self.done]
+        return [t for t in tasks if (t.alternative, t.replication) not in self.done] + \
+            today_tasks(self.scenario, self.replications, self.seed, self.today_done)
 
     def row_cells(self, row: Mapping[str, Any]) -> list[str]:
         return [csv_cell(row.get(column)) for column in self.columns]
@@ -229,8 +261,18 @@ def plan_sweep(scenario: Scenario, params: Sequence[Param | str], *,
         raise SweepError(str(exc)) from None
     plan = SweepPlan(scenario, parsed, items, n, root, sweep_id, directory, {})
     done, sessions = _earlier_run(plan, resume)
+    # today's rows are this sweep's only when its manifest said so (checked just above)
+    today = _earlier_today(plan) if resume and plan.folder.read_manifest() else {}
     return SweepPlan(scenario, parsed, items, n, root, sweep_id, directory, done,
-                     tuple(sessions), resume)
+                     tuple(sessions), resume, today)
+
+
+def _earlier_today(plan: SweepPlan) -> dict[int, dict[str, Any]]:
+    """The valid rows of today in the folder of a sweep that is resumed."""
+    try:
+        return read_today_rows(plan.directory, plan.seed, plan.replications)
+    except OutputError as exc:
+        raise SweepError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------- earlier runs
@@ -394,7 +436,8 @@ def _manifest(plan: SweepPlan, status: str, sessions: Sequence[Mapping[str, Any]
         "n_simulations_planned": plan.n_planned,
         "n_simulations": n_done,
         "confidence_level": CONFIDENCE_LEVEL,
-        "files": {"runs": RUNS_FILE, "summary": SUMMARY_FILE, "scenario": SCENARIO_FILE},
+        "files": {"runs": RUNS_FILE, "summary": SUMMARY_FILE, "scenario": SCENARIO_FILE,
+                  "today": TODAY_CSV, "today_summary": TODAY_JSON},
         "sessions": list(sessions),
         "scenario": plan.identity()["scenario"],
     }
@@ -445,10 +488,15 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
     charts = ChartRecords(folder, keep=plan.resume)
     runs = RunsFile(folder.runs_path, plan.columns, plan.done, interval=_FLUSH_SECONDS,
                     after_write=charts.write)
+    # today's rows go to today.csv, written only once it has rows
+    today = RunsFile(plan.directory / TODAY_CSV, TODAY_COLUMNS,
+                     {(TODAY, r): row for r, row in plan.today_done.items()},
+                     interval=_FLUSH_SECONDS)
     folder.write_text(SCENARIO_FILE, dump_scenario(plan.scenario))
     runs.write()
     with suppress(FileNotFoundError):  # a summary of an earlier run is stale until the end
         (plan.directory / SUMMARY_FILE).unlink()
+    remove_today(plan.directory, csv_too=not plan.today_done)
     folder.write_manifest(_manifest(plan, RUNNING, sessions, len(runs.rows)))
 
     def finish(status: str) -> None:
@@ -456,23 +504,30 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
         be saved (a full disk), so that it never says ``running`` after the run ended."""
         try:
             runs.write()
+            if today.rows:
+                today.write()
         finally:
             session.update(status=status, ended=_now(),
                            n_simulations=runs.n_written - len(plan.done))
             folder.write_manifest(_manifest(plan, status, sessions, runs.n_written))
 
-    with progress_bar(progress, plan.n_planned, len(plan.done)) as advance:
+    total = plan.n_planned + plan.replications
+    with progress_bar(progress, total, len(plan.done) + len(plan.today_done)) as advance:
         def on_row(row: dict[str, Any]) -> None:
-            runs.add(row)
+            (today if row["alternative"] == TODAY else runs).add(row)
             advance()
+
+        def on_chart(alternative: int, record: dict[str, Any]) -> None:
+            if alternative != TODAY:  # the charts draw alternatives only
+                charts.add(alternative, record)
 
         local = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
         try:
             if executor is not None or local == 1:
-                execute(tasks, executor, workers=1, on_row=on_row, on_chart=charts.add)
+                execute(tasks, executor, workers=1, on_row=on_row, on_chart=on_chart)
             else:
                 with make_executor(workers=local) as (pool, _):
-                    execute(tasks, pool, workers=1, on_row=on_row, on_chart=charts.add)
+                    execute(tasks, pool, workers=1, on_row=on_row, on_chart=on_chart)
         except KeyboardInterrupt as exc:
             with ignoring_interrupts():  # a second Ctrl-C must not cut the saving short
                 finish(INTERRUPTED)
@@ -484,19 +539,39 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
             raise
     rows = [dict(runs.rows[k]) for k in sorted(runs.rows)]
     summary = _summary_rows(plan, rows)
+    result = SweepResult(plan=plan, runs=rows, summary=summary,
+                         n_simulations=len(rows) - len(plan.done))
+    compared = _today(result, [dict(today.rows[k]) for k in sorted(today.rows)],
+                      len(today.rows) - len(plan.today_done))
     # every run is done: a Ctrl-C or SIGTERM now would only leave the manifest "running",
     # so the last few milliseconds of writing are finished first
     with ignoring_interrupts():
         try:
             runs.write()  # every row safe before anything else is written
+            write_today(folder, compared)
+            today.dirty = False  # today.csv was just written whole
             folder.write_text(SUMMARY_FILE, _summary_csv(plan, summary))
             finish(COMPLETE)
         except OutputError:
             with suppress(OutputError):
                 finish(FAILED)
             raise
-    return SweepResult(plan=plan, runs=rows, summary=summary,
-                       n_simulations=len(rows) - len(plan.done))
+    return replace(result, today=compared)
+
+
+def _today(result: SweepResult, rows: list[dict[str, Any]], n_simulations: int,
+           objective: str = "roi") -> Today:
+    """Today's figures and the best alternative's paired difference from them."""
+    plan = result.plan
+    keys = [p.key for p in plan.params]
+    try:
+        best = result.best(objective)
+    except ValueError:  # no alternative has a defined objective: nothing to compare
+        return summarise_today(own_params(plan.scenario, keys), rows, None, [], objective,
+                               n_simulations)
+    best_rows = [r for r in result.runs if r["alternative"] == best["alternative"]]
+    return summarise_today(own_params(plan.scenario, keys), rows, best["params"], best_rows,
+                           objective, n_simulations)
 
 
 def sweep(scenario: Scenario, params: Sequence[Param | str], *,
@@ -530,7 +605,10 @@ class SweepResult:
     summary: list[dict[str, Any]] = field(repr=False)
     """One row per alternative × figure: mean, ci_low, ci_high, std, n (as ``summary.csv``)."""
     n_simulations: int
-    """Simulations run by this call (fewer than the sweep's when it resumed)."""
+    """Simulations of alternatives run by this call (fewer than the sweep's when it
+    resumed); today's are counted in :attr:`today`."""
+    today: Today | None = field(default=None, repr=False)
+    """The scenario as given and the best alternative against it (``today.json``)."""
 
     @property
     def directory(self) -> Path:
@@ -560,6 +638,34 @@ class SweepResult:
         return {"alternative": top["alternative"],
                 "params": dict(self.plan.items[top["alternative"]][0]),
                 **{s: top[s] for s in STATS}}
+
+    def not_worse(self, objective: str = "roi", alpha: float = ALPHA) -> list[dict[str, Any]]:
+        """The alternatives whose mean ``objective`` is not significantly below the best's
+        (one-sided paired t-tests on common replications, Holm-corrected; DOMAIN §6), best
+        included, as their ``{key: value}``."""
+        best = self.best(objective)["alternative"]
+        values: dict[int, list[float]] = {}
+        for row in self.runs:
+            values.setdefault(int(row["alternative"]), []).append(float(row[objective]))
+        return [dict(self.plan.items[i][0]) for i in not_worse_ids(values, best, alpha)]
+
+    def decision(self, alpha: float = ALPHA) -> str:
+        """The decision in plain words: today, the best alternative by ROI, the difference,
+        the alternatives not significantly below the best, and the simulations it took."""
+        if self.today is None:
+            return ""
+        plan, today = self.plan, self.today
+        n_today = len(today.runs)
+        simulations = (f"{plan.n_planned + n_today:,} ({plan.n_alternatives:,} "
+                       f"alternative{'s' if plan.n_alternatives != 1 else ''} × "
+                       f"{plan.replications} replications, and {n_today} of today)")
+        earlier = plan.n_planned + n_today - self.n_simulations - today.n_simulations
+        if earlier:
+            simulations += f"; {earlier:,} of them from an earlier run"
+        not_worse = self.not_worse(today.objective, alpha) if today.best else []
+        return "\n".join(decision_lines(
+            today, [p.key for p in plan.params], plan.scenario.finance.currency, not_worse,
+            [assignment for assignment, _ in plan.items], simulations, alpha))
 
     def to_frames(self) -> tuple[pandas.DataFrame, pandas.DataFrame]:
         """``(runs, summary)`` as pandas DataFrames (``pip install 'servicesim[pandas]'``)."""
