@@ -33,14 +33,16 @@ def baseline() -> Scenario:
     return load_scenario(BASELINE)
 
 
-def test_the_shipped_scenarios_raise_no_scenario_warning_but_one() -> None:
+def test_the_shipped_scenarios_raise_no_scenario_warning() -> None:
     for path in sorted((ROOT / "scenarios").glob("*.yaml")):
-        warnings = scenario_warnings(load_scenario(path))
-        if path.stem == "items_demo":  # key accounts promised 3 days, kept for 86 % from stock
-            (warning,) = warnings
-            assert warning.startswith("segment key_accounts is promised delivery within 3 ")
-        else:
-            assert warnings == [], path.name
+        assert scenario_warnings(load_scenario(path)) == [], path.name
+
+
+def test_a_promise_the_logistics_cannot_keep_is_named(baseline: Scenario) -> None:
+    changed = with_overrides(baseline, ["segments.key_accounts.promised_cycle_time_days=3"])
+    (warning,) = scenario_warnings(changed)
+    assert warning.startswith("segment key_accounts is promised delivery within 3 ")
+    assert "a promise of 4 days is kept for 95 %" in warning
 
 
 def test_a_price_below_unit_cost_names_the_sku_and_both_values(baseline: Scenario) -> None:
