@@ -302,7 +302,7 @@ def _over_service_reason(scenario: Scenario) -> str:
     reasons = []
     if any(s.reactions.defect > 0 or s.defect_increase_per_stockout > 0 for s in segments):
         reasons.append("customers who defect shrink demand below what the policy was derived "
-                       "for at time 0, so it over-serves (DOMAIN §8)")
+                       "for at time 0, so it over-serves")
     if any(s.reactions.backorder < 1 for s in segments):
         reasons.append("sales lost at a stockout leave the stock to the next customers, "
                        "while the derivation assumes backorders")
@@ -319,6 +319,6 @@ def _under_service_reason(scenario: Scenario) -> str:
                f"(policy.lead_time_demand: {scenario.policy.lead_time_demand}) assumes"]
     if growing:
         reasons.append("new customers grow demand beyond what the policy was derived for "
-                       "at time 0 (DOMAIN §8)")
+                       "at time 0")
     return "Likely reasons: " + "; ".join(reasons) + \
         ". The target does not buy the service it names here."

@@ -706,8 +706,8 @@ def _run_today(search: _Search, replications: int, pool: Executor | None,
     tasks = today_tasks(search.scenario, replications, search.root_seed, rows)
     if not tasks:
         return 0
-    say(f"today: {len(tasks)} replication{'s' if len(tasks) != 1 else ''} of the scenario "
-        "as given, to compare the best with")
+    say(f"today: simulating the scenario as given ({len(tasks)} "
+        f"replication{'s' if len(tasks) != 1 else ''}) to compare the best with it")
     with progress_bar(progress, len(tasks), 0, "optimize today") as tick:
         def on_row(row: dict[str, Any]) -> None:
             rows[int(row["replication"])] = row
