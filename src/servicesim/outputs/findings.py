@@ -334,12 +334,12 @@ class ServiceGap:
                        "as if every stockout were backordered. In the simulation customers who "
                        "meet a stockout buy elsewhere or leave for good, so demand shrinks and "
                        "the stock set for the initial demand serves the rest more often than "
-                       "planned (DOMAIN §5, §8).")
+                       "planned.")
         if under:
             out.append(f"Targets of {_span([t for _, t, _ in under])} achieve only "
                        f"{_span([a for _, _, a in under])}: lumpy orders, random lead times "
                        "and orders larger than the stock on hand make stockouts longer than "
-                       "the safety-stock formula assumes (DOMAIN §5).")
+                       "the safety-stock formula assumes.")
         if self.metric == "cycle_service_level":
             out.append("The targets are cycle service levels (α, the share of replenishment "
                        "cycles without a stockout); the item fill rate (β) the customers feel "
