@@ -83,8 +83,35 @@ def charts_embedded_as_drawn() -> Any:
 
 
 @pytest.fixture(scope="module")
-def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sweep folder as servicesim writes it now: with today.json and today.csv."""
     return run_sweep(tmp_path_factory.mktemp("report"), "0.8,0.9,0.97", 3)
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(swept: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same sweep without today's files, as an older servicesim wrote it (tests that
+    add a today.json of their own start from here)."""
+    folder = tmp_path_factory.mktemp("older") / swept.name
+    shutil.copytree(swept, folder)
+    for name in ("today.json", "today.csv"):
+        (folder / name).unlink()
+    return folder
+
+
+def test_a_sweep_report_leads_with_today(swept: Path) -> None:
+    today = json.loads((swept / "today.json").read_text(encoding="utf-8"))
+    results = load_results(swept)
+    sentence = summary_sentence(results)
+    before = today["figures"]["roi"]["mean"]
+    change = today["best_minus_today"]["roi"]
+    assert sentence.startswith("ROI ")
+    assert f"from {100 * before:,.1f} % (today, 95.0 % target)" in sentence
+    assert f"{100 * change['mean']:+,.1f} points" in sentence
+    assert "operating profit" in sentence and " EUR" in sentence
+    text = write_report(swept)["html"].read_text(encoding="utf-8")
+    assert "Today against the recommendation" in text
+    assert f'<p class="summary" id="summary">{sentence}</p>' in text
 
 
 @pytest.fixture(scope="module")

@@ -228,7 +228,7 @@ def _against_today(results: Results, today: Today, key: str | None,
                     f"{ci_text(objective, low, high, True, currency)}"
                     + ("" if significant else ": not a significant difference"))
     else:
-        interval = (f"{change_text(objective, diff, currency)}; one replication, no "
+        interval = (f"{change_text(objective, diff, currency)}; one replication, so no "
                     "confidence interval")
     text = (f"{label} {verb} from {fmt(objective, before, currency, with_unit=True)} "
             f"({level}) to "
