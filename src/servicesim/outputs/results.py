@@ -35,6 +35,8 @@ from ..kpis import SUMMARY_KEYS
 
 __all__ = ["ALPHA", "Alternative", "PlotError", "RecordedRun", "Results", "load_results"]
 
+TODAY_FILE = "today.json"
+"""Today's policy (the scenario's own) against the best, written beside the runs."""
 ALPHA = 0.05
 """Level of the Holm-corrected paired tests that make a sweep's not-worse set."""
 
@@ -129,6 +131,31 @@ class Results:
                 raise PlotError(str(exc)) from None
         base = self._scenario
         return base if alternative is None else apply_params(base, alternative.params)
+
+    @property
+    def currency(self) -> str | None:
+        """The scenario's ISO 4217 currency code (``finance.currency``), or None when the
+        scenario gives none or the folder has no readable ``scenario.yaml``."""
+        try:
+            code = self.scenario().finance.currency
+        except PlotError:
+            return None
+        return str(code) if code else None
+
+    @property
+    def today(self) -> dict[str, Any] | None:
+        """Today's policy against the best (``today.json``: ``params``, ``figures``,
+        ``best``, ``best_minus_today``, ``objective``), or None when the folder has none.
+        A file that is not a JSON object of that shape raises :class:`PlotError`."""
+        path = self.directory / TODAY_FILE
+        if not path.is_file():
+            return None
+        document = _read_json(path)
+        if not isinstance(document, dict) or not all(
+                isinstance(document.get(k), dict) for k in ("params", "figures")):
+            raise PlotError(f"{path}: expected a JSON object with the objects params and "
+                            "figures (today's parameter values and figures)")
+        return document
 
     def recorded(self, alternatives: Sequence[Alternative]) -> dict[int, RecordedRun]:
         """What replication 0 of each alternative recorded for the charts (the cycle-time
