@@ -226,8 +226,11 @@ def test_compare_chart_layout(tmp_path: Path) -> None:
     less = apply_params(scenario, {"policy.service_target": 0.85})
     result = compare([scenario, more, less], ["today", "a higher target", "a lower target"],
                      replications=2, workers=1, out_dir=None)
-    problems = layout_problems(compare_figure(result))
+    figure = compare_figure(result)
+    problems = layout_problems(figure)
     assert not problems, "\n".join(problems)
+    labels = [ax.get_xlabel() for ax in figure.axes]
+    assert "Δ, EUR" in labels and not [label for label in labels if "money" in label]
 
 
 def test_the_checks_can_fail() -> None:

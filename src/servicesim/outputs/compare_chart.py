@@ -99,8 +99,9 @@ def compare_figure(result: ComparisonLike, figures: Sequence[str] = KEY_FIGURES)
         fig = Figure(figsize=(3.4 * columns, 0.9 + 2.1 * rows))
         FigureCanvasAgg(fig)
         flat = fig.subplots(rows, columns, squeeze=False).ravel()
+        currency = _currency(result)
         for ax, key in zip(flat, keys, strict=False):
-            _panel(ax, result, key)
+            _panel(ax, result, key, currency)
         for ax in flat[len(keys):]:
             ax.axis("off")
         _legend(flat[len(keys)], result)
@@ -115,7 +116,15 @@ def compare_figure(result: ComparisonLike, figures: Sequence[str] = KEY_FIGURES)
     return fig
 
 
-def _panel(ax: Any, result: ComparisonLike, key: str) -> None:
+def _currency(result: ComparisonLike) -> str | None:
+    """The reference scenario's currency code (``finance.currency``), when it gives one."""
+    scenarios = getattr(result, "scenarios", None) or [None]
+    finance = getattr(scenarios[0], "finance", None)
+    code = getattr(finance, "currency", None)
+    return code if isinstance(code, str) and code else None
+
+
+def _panel(ax: Any, result: ComparisonLike, key: str, currency: str | None = None) -> None:
     """One figure's paired differences, one bar per alternative, with their 95 % CIs."""
     from matplotlib.ticker import MaxNLocator
 
@@ -140,7 +149,10 @@ def _panel(ax: Any, result: ComparisonLike, key: str) -> None:
     ax.set_yticks([])
     ax.set_ylim(-len(alternatives) + 0.4, 0.6)
     ax.set_title(kpi.label, loc="left")
-    ax.set_xlabel(f"Δ, {_AXIS_UNIT[kpi.unit]}")
+    unit = _AXIS_UNIT[kpi.unit]
+    if currency and kpi.unit in ("money", "money/unit"):
+        unit = currency if kpi.unit == "money" else f"{currency} per unit"
+    ax.set_xlabel(f"Δ, {unit}")
     reference = result.row(key, result.reference)["mean"]
     _symmetric(ax, _least_reach(kpi.unit, scale * reference))
     ax.xaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=True))

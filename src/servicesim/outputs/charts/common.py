@@ -390,6 +390,12 @@ class XAxis:
                 for tick in ax.get_xticklabels():
                     tick.set_rotation(30)
                     tick.set_horizontalalignment("right")
+            return
+        values = sorted(set(self.positions.values()))
+        gaps = np.diff(values) if len(values) > 1 else np.array([1.0])
+        if len(values) <= 12 and gaps.min() >= (values[-1] - values[0]) / 15:
+            # few alternatives: a tick at each, labelled with its exact value
+            ax.set_xticks(values, [value_text(self.key, v) for v in values])
         elif self.percent:
             ax.xaxis.set_major_formatter(exact_formatter("percent"))
 
