@@ -82,7 +82,8 @@ def page(figure: Any, title: str, caption: str, subtitle: str = "") -> None:
     """The title (bold) and subtitle in a header band, the caption wrapped in a footer band;
     the plot area is laid out between them."""
     height = figure.get_figheight()
-    caption = " ".join(caption.split()).replace(" %", "\u00a0%")  # "95 %" stays whole
+    caption = " ".join(caption.split()).replace(" %", "\u00a0%").replace(
+        "α = ", "α\u00a0=\u00a0")  # "95 %" and "α = 0.05" stay whole
     subtitle = subtitle.replace(" %", "\u00a0%")
     lines = textwrap.wrap(caption, _CAPTION_CHARS) if caption else []
     bottom = (0.12 + _CAPTION_LINE_INCHES * len(lines)) / height
@@ -576,7 +577,9 @@ def place_labels(figure: Any, ax: Any, labels: Sequence[tuple[float, float, str,
     for x, y, text, colour in labels:
         for offset, align in _OFFSETS:
             note = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points",
-                               fontsize=fontsize, color=colour, ha=align)
+                               fontsize=fontsize, color=colour, ha=align, zorder=7,
+                               bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
+                                     "edgecolor": "none", "alpha": 0.85})
             box = note.get_window_extent(renderer)
             inside = (box.x0 >= area.x0 and box.x1 <= area.x1 and box.y0 >= area.y0
                       and box.y1 <= area.y1)

@@ -57,10 +57,15 @@ def inventory_chart(results: Results) -> Any:
         colour = PALETTE[i % len(PALETTE)]
         inventory = interval_arrays(alts, "avg_inventory_value")
         fill = interval_arrays(alts, "item_fill_rate")
-        ax.errorbar(inventory[:, 0], fill[:, 0], xerr=error_sizes(inventory),
-                    yerr=error_sizes(fill), color=colour, marker="o",
-                    markersize=7 if len(alts) <= 30 else 4, capsize=3, elinewidth=1.2,
-                    label=name or "simulated alternatives (95 % CI bars)")
+        many = len(alts) > 25  # many crosses: pale and thin, so the curve reads
+        bars = ax.errorbar(inventory[:, 0], fill[:, 0], xerr=error_sizes(inventory),
+                           yerr=error_sizes(fill), color=colour, marker="o",
+                           markersize=4 if many else 7, capsize=0 if many else 3,
+                           elinewidth=0.8 if many else 1.2,
+                           label=name or "simulated alternatives (95 % CI bars)")
+        if many:
+            for collection in bars.lines[2]:
+                collection.set_alpha(0.3)
         if axis.key is not None:
             best = [j for j, a in enumerate(alts) if a.id == results.best]
             for j in thin(list(range(len(alts))), MOST_LABELS, keep=best):

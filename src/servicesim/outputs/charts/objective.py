@@ -88,7 +88,7 @@ def objective_chart(results: Results) -> Any:
         subtitle += f"; today {figure_text(objective, today.mean(objective), currency)}"
     caption = (f"Shaded: levels whose mean {in_sentence(figure_name(objective))} is not "
                "significantly below the optimum's (one-sided paired t-tests on common "
-               f"replications, Holm-corrected, α = {results.alpha:g}).  Band and bars: 95 % "
+               f"replications, Holm-corrected, α = {results.alpha:g}).  Band and error bars: 95 % "
                "confidence intervals.  ")
     if today is not None:
         caption += f"Today: the scenario's own policy.  {gain_text(results, today, objective)}  "

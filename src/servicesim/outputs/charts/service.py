@@ -10,9 +10,11 @@ from ..results import PlotError, Results
 from .common import (
     GREY,
     PALETTE,
+    band,
     error_sizes,
     exact_formatter,
     figure_name,
+    in_sentence,
     interval_arrays,
     is_target_key,
     legend_above,
@@ -59,18 +61,23 @@ def service_chart(results: Results) -> Any:
     values = [v for a in alts for k in ("item_fill_rate", "cycle_service_level")
               for v in a.interval(k)] + xs
     finite = [v for v in values if math.isfinite(v)] or [0.0, 1.0]
-    low, high = min(finite), max(finite)
+    low, high = min(xs or [0.0]), max(xs or [1.0])
     pad = 0.03 * (high - low or 0.1)
     ax.plot([low - pad, high + pad], [low - pad, high + pad], color=GREY, linestyle="--",
-            linewidth=1.5, label="achieved = target (45° line)")
+            linewidth=1.5, label="achieved = target")
     for key, colour, marker in (("item_fill_rate", PALETTE[0], "o"),
                                 ("cycle_service_level", PALETTE[1], "s")):
         arr = interval_arrays(alts, key)
-        ax.errorbar(xs, arr[:, 0], yerr=error_sizes(arr), color=colour, marker=marker,
-                    markersize=7 if len(xs) <= 30 else 4, capsize=3,
-                    label=f"achieved {figure_name(key)[:1].lower()}{figure_name(key)[1:]}")
+        label = f"achieved {in_sentence(figure_name(key))}"
+        if len(alts) > 12:  # many alternatives: a band reads better than a forest of bars
+            band(ax, xs, arr, colour, label, marker=marker,
+                 band_label="95 % confidence interval" if key == "item_fill_rate" else None)
+        else:
+            ax.errorbar(xs, arr[:, 0], yerr=error_sizes(arr), color=colour, marker=marker,
+                        markersize=7, capsize=3, label=label)
     ax.set_xlim(low - pad, high + pad)
-    ax.set_ylim(low - pad, high + pad)
+    bottom, top = min(finite + [low]), max(finite + [high])
+    ax.set_ylim(bottom - 0.03 * (top - bottom or 0.1), top + 0.03 * (top - bottom or 0.1))
     name = "item fill rate β" if metric == "fill_rate" else "cycle service level α"
     ax.set_xlabel(f"Service target (%), a target for the {name}")
     ax.set_ylabel("Achieved service (%)")
@@ -79,6 +86,7 @@ def service_chart(results: Results) -> Any:
     legend_above(ax, ncols=3)
     page(figure, title_text(results, "service targeted against service achieved"),
          "Above the dashed line the policy over-delivers; below it, it under-delivers.  "
-         "Error bars: 95 % confidence intervals.  Lost sales and defections shrink the demand "
-         "the policy meets, so achieved service can exceed the target.  " + run_text(results))
+         "Error bars or bands: 95 % confidence intervals.  Lost sales and defections shrink "
+         "the demand the policy meets, so achieved service can exceed the target.  "
+         + run_text(results))
     return figure
