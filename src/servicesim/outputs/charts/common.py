@@ -436,7 +436,8 @@ def x_axis(results: Results) -> XAxis:
 
 def thin(items: Sequence[Any], most: int, keep: Sequence[int] = ()) -> list[Any]:
     """At most ``most`` items evenly spread (first and last always), plus the indices
-    ``keep`` (e.g. the optimum), dropping spread items next to a kept one."""
+    ``keep`` (e.g. the optimum), dropping spread items closer to a kept one than the
+    spacing."""
     n = len(items)
     if n <= most:
         return list(items)
@@ -446,7 +447,7 @@ def thin(items: Sequence[Any], most: int, keep: Sequence[int] = ()) -> list[Any]
         picks.discard(max(picks))
     picks.add(n - 1)
     for k in keep:
-        picks = {p for p in picks if abs(p - k) >= max(1, step // 2)}
+        picks = {p for p in picks if abs(p - k) >= step}
         picks.add(k)
     return [items[i] for i in sorted(picks)]
 

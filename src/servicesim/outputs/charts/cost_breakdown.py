@@ -80,6 +80,7 @@ def cost_breakdown_chart(results: Results) -> Any:
     ax.set_xticks(positions[labelled],
                   [_tick(results, axis.key, ordered[i], bottom[i]) for i in labelled],
                   fontsize=12.5 if len(labelled) > 6 else 14)
+    ax.get_xticklabels()[labelled.index(best)].set_fontweight("bold")  # the optimum
     ax.set_xlim(-0.7, len(ordered) - 0.3)
     ax.set_xlabel(f"{axis.label}; the item fill rate β it achieved; its total cost")
     ax.set_ylabel(axis_label("Cost over the measured window", currency or ""))
@@ -89,7 +90,8 @@ def cost_breakdown_chart(results: Results) -> Any:
     ax.tick_params(axis="x", pad=9)  # clear of the 0 of the y axis
     legend_above(ax, ncols=3)
     shown = "" if len(labelled) == len(ordered) else (
-        f"  Labels on {len(labelled)} of the {len(ordered)} alternatives.")
+        f"  Tick labels on {len(labelled)} of the {len(ordered)} alternatives (evenly spread, "
+        "the optimum's in bold).")
     page(figure, title_text(results, "what each alternative costs, and the customers it "
                                      "loses"),
          f"Stacked: logistics cost and lost margin, window totals, means over replications; "
