@@ -325,3 +325,28 @@ def test_a_full_disk_while_plotting_leaves_no_partial_chart(
         "01-objective.png", "02-cost-breakdown.png", "03-revenue-cost-profit.png"]
     for path in out.iterdir():
         assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 10_000
+
+
+def test_a_malformed_today_file_is_named(sweep_dir: Path, tmp_path: Path) -> None:
+    """A today.json that is not today's figures: the charts that mark today are skipped
+    with a warning naming the file; the others are drawn."""
+    import shutil
+
+    folder = tmp_path / "bad"
+    shutil.copytree(sweep_dir, folder)
+    (folder / "today.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.warns(UserWarning, match="today.json: expected a JSON object") as caught:
+        written = plots.plot_all(folder, formats=["png"])
+    assert {str(w.message).split()[1] for w in caught} == {"01-objective",
+                                                           "03-revenue-cost-profit"}
+    assert len(written) == len(plots.CHARTS) - 2
+
+
+def test_money_labels_without_a_currency() -> None:
+    """A scenario without finance.currency: money axes carry no unit, never "(money)"."""
+    from servicesim.outputs.charts.common import figure_axis_label
+
+    assert figure_axis_label("operating_profit", None) == "Operating profit"
+    assert figure_axis_label("operating_profit", "CHF") == "Operating profit (CHF)"
+    assert figure_axis_label("roi", None) == "Annualised ROI (%)"
+    assert figure_axis_label("item_fill_rate", None) == "Item fill rate β (%)"
