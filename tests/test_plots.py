@@ -113,7 +113,7 @@ def test_tick_labels_are_exact_and_labels_plain() -> None:
     money = exact_formatter("money")
     assert money.format_ticks([1e6, 1.25e6, 1.5e6, 1.75e6, 2e6]) == [
         "1.00 M", "1.25 M", "1.50 M", "1.75 M", "2.00 M"]
-    assert money.format_ticks([0, 50e3, 100e3]) == ["0 k", "50 k", "100 k"]
+    assert money.format_ticks([0, 50e3, 100e3]) == ["0", "50 k", "100 k"]
     percent = exact_formatter("percent")
     assert percent.format_ticks([0.95, 0.975, 1.0]) == ["95.0 %", "97.5 %", "100.0 %"]
     assert param_label("policy.service_target", [0.9]) == "Service target (%)"

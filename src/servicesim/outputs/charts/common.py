@@ -293,7 +293,9 @@ def exact_formatter(kind: str) -> Any:
             if pos is None:  # the cursor read-out: one value alone
                 self._set([x])
             text = f"{x / self.scale:,.{self.decimals}f}"
-            return ("0" if float(text.replace(",", "")) == 0 else text) + self.suffix
+            if float(text.replace(",", "")) == 0:
+                return "0 %" if kind == "percent" else "0"
+            return text + self.suffix
 
     return Exact()
 
@@ -350,8 +352,14 @@ def error_sizes(values: np.ndarray) -> np.ndarray:
 
 def band(ax: Any, xs: Sequence[float], values: np.ndarray, color: str, label: str,
          marker: str = "o", band_label: str | None = "95 % confidence interval",
-         markersize: float | None = None) -> None:
-    """A mean line with its 95 % confidence band (no band where the interval is unknown)."""
+         markersize: float | None = None, joined: bool = True) -> None:
+    """A mean line with its 95 % confidence band (no band where the interval is unknown);
+    for categories (``joined`` False) points with 95 % error bars, not joined."""
+    if not joined:
+        ax.errorbar(xs, values[:, 0], yerr=error_sizes(values), color=color, marker=marker,
+                    markersize=markersize or 10, linestyle="none", capsize=6, elinewidth=2,
+                    label=f"{label} (95 % CI bars)")
+        return
     if np.isfinite(values[:, 1:]).any():
         ax.fill_between(xs, values[:, 1], values[:, 2], color=color, alpha=0.2, linewidth=0,
                         label=band_label)
@@ -387,6 +395,7 @@ class XAxis:
         if self.key is None:
             shown = thin(self.ticks, 12)
             ax.set_xticks([p for p, _ in shown], [t for _, t in shown])
+            ax.set_xlim(-0.5, len(self.ticks) - 0.5)
             if len(shown) > 5 or max(len(t) for _, t in shown) > 12:
                 for tick in ax.get_xticklabels():
                     tick.set_rotation(30)
@@ -544,10 +553,12 @@ def achieved_panel(ax: Any, results: Results, axis: XAxis, today: Today | None) 
     for i, alts in enumerate(axis.series.values()):
         xs = [axis.x(a) for a in alts]
         values = interval_arrays(alts, "item_fill_rate")
-        colour = PALETTE[(i + 2) % len(PALETTE)]
+        # one series: green; several: each in its colour of the panel above
+        colour = PALETTE[2] if len(axis.series) == 1 else PALETTE[i % len(PALETTE)]
         ax.errorbar(xs, values[:, 0], yerr=error_sizes(values), color=colour, marker="o",
                     markersize=6 if len(xs) <= 30 else 4, capsize=2, elinewidth=1.2,
-                    linewidth=1.6, label="achieved item fill rate β" if i == 0 else None)
+                    linewidth=1.6, linestyle="-" if axis.key is not None else "none",
+                    label="achieved item fill rate β" if i == 0 else None)
     if axis.is_target:
         xs = sorted(axis.positions.values())
         ax.plot([xs[0], xs[-1]], [xs[0], xs[-1]], color=GREY, linestyle="--", linewidth=1.5,

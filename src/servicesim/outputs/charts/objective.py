@@ -48,7 +48,7 @@ def objective_chart(results: Results) -> Any:
     best = results.best_alternative
     not_worse = set(results.not_worse)
     single = len(axis.series) == 1
-    if single and len(not_worse) > 1:
+    if single and len(not_worse) > 1 and axis.key is not None:
         chosen = {axis.x(a) for a in results.alternatives if a.id in not_worse}
         for i, (low, high) in enumerate(spans(list(axis.positions.values()), chosen)):
             ax.axvspan(low, high, color=PALETTE[2], alpha=0.13, linewidth=0, gid=BACKGROUND,
@@ -57,8 +57,9 @@ def objective_chart(results: Results) -> Any:
         colour = PALETTE[i % len(PALETTE)]
         band(ax, [axis.x(a) for a in alts], interval_arrays(alts, objective), colour,
              name or f"mean {in_sentence(figure_name(objective))}",
-             band_label="95 % confidence interval" if i == 0 else None)
-        if not single:
+             band_label="95 % confidence interval" if i == 0 else None,
+             joined=axis.key is not None)
+        if not single or axis.key is None:
             ring = [a for a in alts if a.id in not_worse]
             ax.scatter([axis.x(a) for a in ring], [a.mean(objective) for a in ring], s=220,
                        facecolors="none", edgecolors=colour, linewidths=2, zorder=4,
@@ -86,9 +87,10 @@ def objective_chart(results: Results) -> Any:
                 f"{figure_text('item_fill_rate', best.mean('item_fill_rate'))}")
     if today is not None:
         subtitle += f"; today {figure_text(objective, today.mean(objective), currency)}"
-    caption = (f"Shaded: levels whose mean {in_sentence(figure_name(objective))} is not "
+    marked = "Shaded" if single and axis.key is not None else "Ringed"
+    caption = (f"{marked}: alternatives whose mean {in_sentence(figure_name(objective))} is not "
                "significantly below the optimum's (one-sided paired t-tests on common "
-               f"replications, Holm-corrected, α = {results.alpha:g}).  Band and error bars: 95 % "
+               f"replications, Holm-corrected, α = {results.alpha:g}).  Bands and error bars: 95 % "
                "confidence intervals.  ")
     if today is not None:
         caption += f"Today: the scenario's own policy.  {gain_text(results, today, objective)}  "

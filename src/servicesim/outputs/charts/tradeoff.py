@@ -43,6 +43,8 @@ def tradeoff_chart(results: Results) -> Any:
         revenue = np.array([a.mean("revenue") for a in alts])
         profit = np.array([a.interval("operating_profit") for a in alts]).reshape(-1, 3)
         style = "-" if i == 0 else ["--", ":", "-."][(i - 1) % 3]
+        if axis.key is None:  # categories: points, not a line between them
+            style = "none"
         size = 7 if len(xs) <= 30 else 4
         top.plot(xs, revenue, color=PALETTE[0], linestyle=style, marker="o", markersize=size,
                  label="Revenue" + suffix)
