@@ -25,7 +25,7 @@ from .common import (
     x_axis,
 )
 
-MAX_SHOWN = 25
+MAX_SHOWN = 30
 """Chart 7 shows at most this many alternatives (evenly spread) of a large search."""
 MOST_LABELS = 10
 """At most this many of them carry a tick label."""
