@@ -279,3 +279,6 @@ def test_one_replication_draws_every_chart_without_bands(result_dirs: dict[int, 
     bands = [c for c in figure.axes[0].collections if isinstance(c, PolyCollection)
              and c.get_gid() != BACKGROUND]
     assert not bands
+    caption = figure.texts[-1].get_text().replace("\n", " ")
+    assert "One replication per alternative" in caption and "Shaded" not in caption
+    assert "no CI" in figure.texts[1].get_text()

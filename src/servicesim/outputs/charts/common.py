@@ -85,7 +85,7 @@ def page(figure: Any, title: str, caption: str, subtitle: str = "") -> None:
     caption = " ".join(caption.split()).replace(" %", "\u00a0%").replace(
         "α = ", "α\u00a0=\u00a0")  # "95 %" and "α = 0.05" stay whole
     subtitle = subtitle.replace(" %", "\u00a0%")
-    lines = textwrap.wrap(caption, _CAPTION_CHARS) if caption else []
+    lines = textwrap.wrap(caption, _CAPTION_CHARS, break_on_hyphens=False) if caption else []
     bottom = (0.12 + _CAPTION_LINE_INCHES * len(lines)) / height
     subtitle = "\n".join(textwrap.wrap(subtitle, _SUBTITLE_CHARS))
     header = _HEADER_INCHES[0] + _HEADER_INCHES[1] * (subtitle.count("\n") + 1 if subtitle
@@ -129,7 +129,7 @@ def run_text(results: Results) -> str:
     reps = results.replications
     replications = f"{reps} replication" if reps == 1 else f"up to {reps} replications"
     return (f"{kind} of {n} alternative{'s' if n != 1 else ''}, {replications} each under "
-            f"common random numbers; results folder {results.directory.name}.")
+            f"common random numbers; results folder {results.directory.resolve().name}.")
 
 
 # ----------------------------------------------------------------------------- words

@@ -3,6 +3,7 @@ fill rate beneath it (DOMAIN §3, §4)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ...kpis import KPI_BY_KEY
@@ -73,6 +74,8 @@ def _draw_objective(ax: Any, results: Results, axis: XAxis) -> None:
     objective = results.objective
     not_worse = set(results.not_worse)
     shaded = len(axis.series) == 1 and axis.key is not None
+    if results.replications < 2:  # one replication: no test, nothing to mark
+        not_worse = set()
     if shaded and len(not_worse) > 1:
         chosen = {axis.x(a) for a in results.alternatives if a.id in not_worse}
         for i, (low, high) in enumerate(spans(list(axis.positions.values()), chosen)):
@@ -97,10 +100,11 @@ def _subtitle(results: Results, today: Today | None) -> str:
     best = results.best_alternative
     mean, low, high = best.interval(objective)
     short = KPI_BY_KEY[objective].label.split(" (")[0]
+    interval = (f"95 % CI {figure_text(objective, low, currency)} to "
+                f"{figure_text(objective, high, currency)}"
+                if math.isfinite(low) and math.isfinite(high) else "one replication: no CI")
     text = (f"Optimum at {_where(results, best.params)}: {short} "
-            f"{figure_text(objective, mean, currency)} (95 % CI "
-            f"{figure_text(objective, low, currency)} to "
-            f"{figure_text(objective, high, currency)}), achieved β "
+            f"{figure_text(objective, mean, currency)} ({interval}), achieved β "
             f"{figure_text('item_fill_rate', best.mean('item_fill_rate'))}")
     if today is not None:
         text += f"; today {figure_text(objective, today.mean(objective), currency)}"
@@ -110,10 +114,14 @@ def _subtitle(results: Results, today: Today | None) -> str:
 def _caption(results: Results, axis: XAxis, today: Today | None) -> str:
     objective = results.objective
     marked = "Shaded" if len(axis.series) == 1 and axis.key is not None else "Ringed"
-    text = (f"{marked}: alternatives whose mean {in_sentence(figure_name(objective))} is not "
-            "significantly below the optimum's (one-sided paired t-tests on common "
-            f"replications, Holm-corrected, α = {results.alpha:g}).  Bands and error bars: "
-            "95 % confidence intervals.  ")
+    if results.replications < 2:
+        text = ("One replication per alternative: a quick look, without confidence intervals "
+                "or tests.  ")
+    else:
+        text = (f"{marked}: alternatives whose mean {in_sentence(figure_name(objective))} is "
+                "not significantly below the optimum's (one-sided paired t-tests on common "
+                f"replications, Holm-corrected, α = {results.alpha:g}).  Bands and error "
+                "bars: 95 % confidence intervals.  ")
     if today is not None:
         text += f"Today: the scenario's own policy.  {gain_text(results, today, objective)}  "
     return text + run_text(results)
