@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from .charts import (
     CHARTS,
+    GREY,
     MAX_SHOWN,
+    PALETTE,
     STYLE_FILE,
     cost_breakdown_chart,
     cycle_time_chart,
@@ -23,7 +25,9 @@ from .results import Alternative, PlotError, RecordedRun, Results, load_results
 
 __all__ = [
     "CHARTS",
+    "GREY",
     "MAX_SHOWN",
+    "PALETTE",
     "STYLE_FILE",
     "Alternative",
     "PlotError",

@@ -38,7 +38,7 @@ from typing import Any
 
 from ...files import atomic_write_bytes
 from ..results import PlotError, Results, load_results
-from .common import STYLE_FILE, house_style, is_target_key
+from .common import GREY, PALETTE, STYLE_FILE, house_style, is_target_key
 from .cost_breakdown import cost_breakdown_chart
 from .cycle_time import cycle_time_chart
 from .inventory import inventory_chart
@@ -49,7 +49,9 @@ from .unmet_demand import MAX_SHOWN, unmet_demand_chart
 
 __all__ = [
     "CHARTS",
+    "GREY",
     "MAX_SHOWN",
+    "PALETTE",
     "STYLE_FILE",
     "cost_breakdown_chart",
     "cycle_time_chart",
