@@ -2,7 +2,8 @@
 """Quick start without any setup: creates ./.venv, installs servicesim into it, runs a task.
 
     python3 tasks.py run     # the main job: find the ROI-maximising service level of the
-                             # default scenario; charts, tables and files in results/
+                             # default scenario and how it moves with customer behaviour
+                             # (--sensitivity); charts, tables and files in results/
     python3 tasks.py test    # run the test suite
     python3 tasks.py bench   # the speed benchmarks in benchmarks/
 
@@ -54,7 +55,7 @@ def main(argv: list[str]) -> int:
         scenario = rest[0] if rest else "scenarios/baseline.yaml"
         cmd = [str(PYTHON), "-m", "servicesim", "optimize", scenario, "--param",
                "policy.service_target", "--bounds", "0.80", "0.999", "--max-replications",
-               "20", *rest[1:]]
+               "20", "--sensitivity", *rest[1:]]
     elif task == "servicesim":
         cmd = [str(PYTHON), "-m", "servicesim", *rest]
     elif task == "test":

@@ -220,17 +220,20 @@ def test_no_text_overlaps_and_no_legend_on_data(result_dirs: dict[int, Path], co
 def test_compare_chart_layout(tmp_path: Path) -> None:
     from servicesim.experiment.compare import compare
     from servicesim.outputs.compare_chart import compare_figure
+    from servicesim.outputs.results import load_comparison
 
     scenario = _scenario()
     more = apply_params(scenario, {"policy.service_target": 0.97})
     less = apply_params(scenario, {"policy.service_target": 0.85})
     result = compare([scenario, more, less], ["today", "a higher target", "a lower target"],
-                     replications=2, workers=1, out_dir=None)
-    figure = compare_figure(result)
-    problems = layout_problems(figure)
-    assert not problems, "\n".join(problems)
-    labels = [ax.get_xlabel() for ax in figure.axes]
-    assert "Δ, EUR" in labels and not [label for label in labels if "money" in label]
+                     replications=2, workers=1, out_dir=tmp_path)
+    # as run, and as read back from its folder (servicesim plot on a compare folder)
+    for comparison in (result, load_comparison(result.directory)):
+        figure = compare_figure(comparison)
+        problems = layout_problems(figure)
+        assert not problems, "\n".join(problems)
+        labels = [ax.get_xlabel() for ax in figure.axes]
+        assert "Δ, EUR" in labels and not [label for label in labels if "money" in label]
 
 
 def test_the_checks_can_fail() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import subprocess
 import sys
 import types
@@ -17,7 +18,7 @@ import yaml
 from servicesim import __version__
 from servicesim.cli import main
 from servicesim.inputs.scenario_file import load_scenario
-from servicesim.kpis import SUMMARY_KEYS
+from servicesim.kpis import KPI_BY_KEY, SUMMARY_KEYS
 from servicesim.scenario.schema import Sku
 from servicesim.scenario.validation import _model_keys
 
@@ -341,3 +342,148 @@ def test_optimize_bad_search_exits_2(tiny: Path, tmp_path: Path, argv: list[str]
     out, err = capsys.readouterr()
     assert out == "" and message in err
     error_lines(err)
+
+
+# ------------------------------------------------- one replication, money in the tables
+
+
+def table_rows(out: str, first: str) -> list[str]:
+    """The lines of the table whose header line starts with ``first``, up to its rule."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(first)) + 2
+    end = next(i for i in range(start, len(lines)) if set(lines[i]) <= {"-"})
+    return lines[start:end]
+
+
+def test_run_one_replication_shows_no_interval(tiny: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """One replication is a quick look: means, every interval n/a and a note saying why;
+    replications.csv has its one row and summary.json null bounds."""
+    assert main(["run", str(tiny), "--replications", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "replications  1 (root seed 11)" in out and "mean over 1 replication\n" in out
+    rows = table_rows(out, "figure")
+    assert len(rows) == len(SUMMARY_KEYS)
+    assert all(row.endswith("  n/a") and "–" not in row for row in rows)
+    fill = next(row for row in rows if row.startswith("Item fill rate (β)"))
+    assert fill.split()[-2] != "n/a"  # the mean is shown
+    lines = out.splitlines()
+    note = lines.index("one replication: no confidence intervals; use 2 or more to see the "
+                       "noise")
+    assert set(lines[note - 1]) == {"-"} and lines[note - 2] == rows[-1]
+
+    folder = run_folder(tmp_path / "tiny")
+    with open(folder / "replications.csv", newline="", encoding="utf-8") as handle:
+        (row,) = list(csv.DictReader(handle))
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["replications"] == 1
+    for key, stats in summary["kpis"].items():
+        assert stats["ci_low"] is None and stats["ci_high"] is None, key
+    assert summary["kpis"]["revenue"]["mean"] == float(row["revenue"])
+
+
+def test_two_replications_have_intervals_and_no_note(tiny: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    assert main(["run", str(tiny), "--replications", "2", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    fill = next(row for row in table_rows(out, "figure") if row.startswith("Item fill"))
+    assert "–" in fill
+    assert "one replication" not in out
+
+
+def test_run_replications_api_with_one(tiny: Path) -> None:
+    from servicesim import run_replications
+
+    result = run_replications(load_scenario(tiny), n=1)
+    assert result.n == 1 and len(result.rows()) == 1
+    roi = result.summary()["roi"]
+    assert roi["n"] == 1 and roi["mean"] == result.results[0].kpis["roi"]
+    assert math.isnan(roi["ci_low"]) and math.isnan(roi["ci_high"])
+    with pytest.raises(ValueError, match="at least 1"):
+        run_replications(load_scenario(tiny), n=0)
+
+
+def test_sweep_one_replication(tiny: Path, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A one-replication sweep: `mean ± n/a`, the note, and summary.csv's empty intervals
+    written as nan and read back as NaN by the store and by the chart reader."""
+    from servicesim.experiment.store import read_table
+    from servicesim.outputs.results import load_results
+
+    assert main(["sweep", str(tiny), "--replications", "1", "--param",
+                 "policy.service_target=0.8,0.95", "--workers", "1", "--no-plots",
+                 "--out", str(tmp_path), "--id", "quick"]) == 0
+    out = capsys.readouterr().out
+    assert "value of 1 replication per alternative" in out
+    rows = table_rows(out, "   alt")
+    assert len(rows) == 2 and all(row.count("± n/a") == 4 for row in rows)
+    lines = out.splitlines()
+    assert lines[lines.index("* best mean ROI") + 1] == (
+        "one replication: no confidence intervals; use 2 or more to see the noise")
+    folder = tmp_path / "tiny" / "quick"
+    table = read_table(folder / "summary.csv")
+    assert table is not None
+    summary = table.rows()
+    assert len(summary) == 2 * len(SUMMARY_KEYS)
+    text = (folder / "summary.csv").read_text(encoding="utf-8").splitlines()
+    assert text[1].split(",")[-4:] == ["nan", "nan", "nan", "1"]  # ci_low, ci_high, std, n
+    for row in summary:
+        assert row["n"] == 1 and math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])
+    results = load_results(folder)
+    assert len(results.alternatives) == 2
+    for alternative in results.alternatives:
+        roi = alternative.figures["roi"]
+        assert math.isfinite(roi["mean"]) and math.isnan(roi["ci_low"]), roi
+
+
+def test_paired_commands_refuse_one_replication(tiny: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """optimize and compare test differences on paired replications: one is refused, before
+    anything runs, with a message that says why."""
+    out_dir = tmp_path / "out"
+    assert main(["optimize", str(tiny), "--replications", "1", "--out", str(out_dir)]) == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert line == "--replications: value 1: at least 2 replications per point (a paired " \
+                   "test needs 2)"
+    assert main(["compare", str(tiny), "--set-variant", "dear:skus.A.price=30",
+                 "--replications", "1", "--workers", "1", "--out", str(out_dir)]) == 2
+    (line,) = error_lines(capsys.readouterr().err)
+    assert line == ("compare: run.replications: value 1: compare needs at least 2 "
+                    "replications: it reports each difference with the confidence interval "
+                    "of a paired t-test, which one replication cannot give (one replication "
+                    "is for a quick look with servicesim run or sweep)")
+    assert not out_dir.exists()  # nothing written
+
+
+def test_run_tables_show_the_currency_and_no_cents_from_1000(
+        tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Money rows carry the scenario's currency as their unit, whole units from 1,000 up
+    (thousands separators), cents below; the segment table heads its money columns with
+    it; without a currency the unit reads `money`.  The files keep full precision."""
+    argv = ["run", str(tiny), "--replications", "2", "--out", str(tmp_path)]
+    assert main([*argv, "--set", "finance.currency=EUR"]) == 0
+    out = capsys.readouterr().out
+    rows = {row[:35].strip(): row[35:].split() for row in table_rows(out, "figure")}
+    money = [key for key in SUMMARY_KEYS if KPI_BY_KEY[key].unit == "money"]
+    for key in money:
+        unit, mean = rows[KPI_BY_KEY[key].label][:2]
+        assert unit == "EUR", key
+        number = float(mean.replace(",", ""))
+        if abs(number) >= 1000:
+            assert "." not in mean and "," in mean, (key, mean)
+        else:
+            assert len(mean.split(".")[-1]) == 2, (key, mean)
+    assert rows["Revenue"][0] == "EUR" and float(rows["Revenue"][1].replace(",", "")) >= 1000
+    assert rows["Item fill rate (β)"][0] == "%"
+    header = next(line for line in out.splitlines() if line.startswith("segment"))
+    assert "revenue EUR" in header and "cost to serve EUR" in header
+    assert "orders EUR" not in header
+    folder = next(p for p in (tmp_path / "tiny").iterdir())
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert any(summary["kpis"][key]["mean"] % 1 for key in money)  # cents kept in the file
+
+    assert main([*argv, "--set", "finance.currency=null", "--overwrite"]) == 0
+    out = capsys.readouterr().out
+    rows = {row[:35].strip(): row[35:].split() for row in table_rows(out, "figure")}
+    assert rows["Revenue"][0] == "money" and "EUR" not in out

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from servicesim.cli import main
-from servicesim.inputs.generate import generate, generate_dataset, pareto_share
+from servicesim.experiment.advice import figure_warnings, scenario_warnings
+from servicesim.experiment.replications import run_replications
+from servicesim.inputs.generate import (
+    FIXED_ASSETS_SHARE,
+    FIXED_COST_SHARE,
+    generate,
+    generate_dataset,
+    pareto_share,
+    scaled_finance,
+)
 from servicesim.inputs.items import load_with_fit
 from servicesim.scenario.overrides import with_overrides
 
@@ -110,3 +119,51 @@ def test_generate_refuses_what_would_exhaust_memory(
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
     assert not out.exists()  # refused before anything is written
+
+
+def test_finance_scales_with_the_business_it_generates(tmp_path: Path) -> None:
+    small = generate(skus=40, days=120, seed=2, out_dir=tmp_path / "small")
+    large = generate(skus=400, days=120, seed=2, out_dir=tmp_path / "large")
+    for data in (small, large):
+        assert data.finance is not None
+        with open(data.items, newline="", encoding="utf-8") as handle:
+            items = {r["sku"]: r for r in csv.DictReader(handle)}
+        with open(data.history, newline="", encoding="utf-8") as handle:
+            sold = [(items[r["sku"]], int(r["quantity"])) for r in csv.DictReader(handle)]
+        per_year = 365 / data.days
+        revenue = sum(float(i["price"]) * q for i, q in sold) * per_year
+        cost = sum(float(i["unit_cost"]) * q for i, q in sold) * per_year
+        assert data.finance.annual_revenue == pytest.approx(revenue)
+        assert data.finance.annual_cost_of_goods == pytest.approx(cost)
+        finance = load_with_fit(data.scenario)[0].finance
+        assert finance.fixed_cost_per_year == data.finance.fixed_cost_per_year
+        assert finance.fixed_logistics_assets == data.finance.fixed_logistics_assets
+        assert abs(finance.fixed_cost_per_year - FIXED_COST_SHARE * revenue) <= 500
+        assert abs(finance.fixed_logistics_assets - FIXED_ASSETS_SHARE * revenue) <= 500
+        text = data.scenario.read_text(encoding="utf-8")
+        assert "Finance scaled with the business" in text and "NAW benchmarks" in text
+    assert large.finance.fixed_cost_per_year > 5 * small.finance.fixed_cost_per_year
+    assert scaled_finance(100.0, 60.0).fixed_cost_per_year == 1000  # never below 1,000
+
+
+def test_a_generated_business_earns_a_plausible_roi(tmp_path: Path) -> None:
+    """At its own policy a generated scenario earns a distributor's ROI (here 10-60 % a
+    year, the simulated mean over two short replications), so it raises no ROI warning;
+    with the baseline's fixed figures copied onto it, it earned over 100 %."""
+    data = generate(skus=300, days=365, seed=3, out_dir=tmp_path)
+    scenario = load_with_fit(data.scenario)[0]
+    summary = run_replications(scenario, 2).summary()
+    assert 0.10 <= summary["roi"]["mean"] <= 0.60
+    assert not [w for w in figure_warnings(scenario, summary) if w.startswith("ROI")]
+    copied = with_overrides(scenario, ["finance.fixed_cost_per_year=250000",
+                                       "finance.fixed_logistics_assets=900000"])
+    roi = run_replications(copied, 2).summary()["roi"]["mean"]
+    assert roi > 1.0
+    assert [w for w in figure_warnings(copied, {"roi": roi}) if w.startswith("ROI above 100")]
+
+
+def test_generated_promises_can_be_kept_from_stock(tmp_path: Path) -> None:
+    data = generate(skus=30, days=60, seed=3, out_dir=tmp_path)
+    scenario = load_with_fit(data.scenario)[0]
+    assert {s.promised_cycle_time_days for s in scenario.segments.values()} == {4.0}
+    assert scenario_warnings(scenario) == []

@@ -54,10 +54,10 @@ def test_a_hostile_label_is_text_in_every_csv_of_a_comparison(tmp_path: Path) ->
 def test_workbook_cells_that_read_as_formulas_stay_text(tmp_path: Path) -> None:
     from openpyxl import Workbook, load_workbook
 
-    from servicesim.outputs.report import _sheet
+    from servicesim.outputs.workbook import add_sheet
 
     workbook = Workbook()
-    _sheet(workbook, "Runs", ["label", "=header"], [[text, 1.5] for text in HOSTILE])
+    add_sheet(workbook, "Runs", ["label", "=header"], [[text, 1.5] for text in HOSTILE])
     path = tmp_path / "book.xlsx"
     workbook.save(path)
     sheet = load_workbook(path)["Runs"]

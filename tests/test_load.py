@@ -474,9 +474,9 @@ def test_override_bad_values(tmp_path: Path) -> None:
     assert f"{path}:{line} (--set segments.retail.reactions.wait=0.5): " \
            "segments.retail.reactions: value {wait: 0.5, " in text
     assert "must sum to 1, got 1.35" in text
-    error = problems_of(path, (Override("run.replications", "1", "--replications"),))
-    assert str(error) == (f"{path} (--replications 1): run.replications: value 1: "
-                          "must be >= 2")
+    error = problems_of(path, (Override("run.replications", "0", "--replications"),))
+    assert str(error) == (f"{path} (--replications 0): run.replications: value 0: "
+                          "must be >= 1")
     error = problems_of(path, ("run.seed=[1,",))
     assert str(error).startswith(f"{path} (--set run.seed=[1,): run.seed: value '[1,': "
                                  "cannot read the value as YAML")

@@ -184,7 +184,8 @@ def test_write_run_outputs_reports_the_path(tmp_path: Path) -> None:
 
 def test_format_value_by_unit() -> None:
     assert format_value("item_fill_rate", 0.97531) == "97.53"
-    assert format_value("revenue", 1234567.891) == "1,234,567.89"
+    assert format_value("revenue", 1234567.891) == "1,234,568"  # no cents from 1,000
+    assert format_value("revenue", -999.994) == "-999.99"
     assert format_value("order_cycle_time_mean_days", 2.3456) == "2.35"
     assert format_value("roi", -0.5) == "-50.00"
     assert format_value("roi", math.nan) == "n/a"
@@ -205,7 +206,7 @@ def test_format_summary_table() -> None:
     fill = next(line for line in lines if line.startswith("Item fill rate (β)"))
     assert fill.split() == ["Item", "fill", "rate", "(β)", "%", "97.53", "97.10", "–", "97.96"]
     revenue = next(line for line in lines if line.startswith("Revenue"))
-    assert "1,234,567.00" in revenue and "1,200,000.00 – 1,269,134.50" in revenue
+    assert "1,234,567" in revenue and "1,200,000 – 1,269,134" in revenue
     assert "2.50" in next(line for line in lines if "cycle time" in line)
     assert "n/a" in next(line for line in lines if line.startswith("Cycle service"))
     # rows follow SUMMARY_KEYS order and all rows have the same width

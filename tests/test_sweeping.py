@@ -101,7 +101,7 @@ def test_replications_and_seed_arguments_change_the_scenario_as_run(tmp_path: Pa
     assert result.plan.scenario.run.replications == 2 and result.plan.scenario.run.seed == 99
     assert {r["seed"] for r in result.runs} == {99} and len(result.runs) == 2
     with pytest.raises(ScenarioError, match="--replications"):
-        plan_sweep(BASE, [], replications=1, out_dir=tmp_path)
+        plan_sweep(BASE, [], replications=0, out_dir=tmp_path)
 
 
 def test_existing_rows_need_resume_and_resume_runs_nothing_new(tmp_path: Path) -> None:

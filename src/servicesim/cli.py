@@ -9,7 +9,9 @@ under common random numbers (:func:`servicesim.experiment.sweep.sweep`), locally
 Exit codes: 0 success, 2 bad input (scenario, option or output path, a result file that
 cannot be written), 1 unexpected error or a worker that keeps dying, 130 interrupted by
 Ctrl-C, 143 by SIGTERM.  Errors go to stderr as ``servicesim: error: ...``, never as a
-traceback unless ``--debug`` is given.
+traceback unless ``--debug`` is given.  Warnings (implausible inputs or figures,
+:mod:`servicesim.experiment.advice`) go to stderr as ``servicesim: warning: ...`` and never
+change the exit code.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+# Only light modules (the standard library and servicesim's ground floor) are imported
+# here, so that --version, --help and argument errors answer at once; each command imports
+# the schema, SciPy, the model, the executors' back ends and the charts when it runs.
 from .errors import ScenarioError
 from .experiment.executors import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -35,21 +40,12 @@ from .experiment.executors import (
 )
 from .experiment.guard import MAX_HOURS, check_size, estimate
 from .files import OutputError, name_problem
-from .inputs.scenario_file import load_scenario
 from .kpis import KPI_BY_KEY
-from .outputs.tables import (
-    format_run_header,
-    format_segment_table,
-    format_summary_table,
-    format_value,
-    summary_document,
-    write_run_outputs,
-)
-from .scenario.overrides import Override
 from .text import aligned_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from .experiment.sweep import SweepPlan, SweepResult
+    from .scenario.overrides import Override
     from .scenario.schema import Scenario
 
 PROG = "servicesim"
@@ -163,7 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_options(optimize)
     optimize.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _add_no_plots_option(optimize)
+    optimize.add_argument("--sensitivity", action="store_true",
+                          help="then vary the behavioural inputs around the optimum found "
+                               "(see 'servicesim sensitivity'); files in the same folder")
+    _add_factor_option(optimize)
     optimize.set_defaults(handler=_cmd_optimize)
+    _add_sensitivity_command(commands, common)
     _add_plot_command(commands, common)
     _add_report_command(commands, common)
 
@@ -273,6 +274,9 @@ def _add_executor_options(parser: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace) -> Scenario:
     """The scenario file with --replications, --seed, --horizon-days and --set applied."""
+    from .inputs.scenario_file import load_scenario
+    from .scenario.overrides import Override
+
     overrides: list[str | Override] = list(args.overrides)
     for option, key, value in (
         ("--replications", "run.replications", getattr(args, "run_replications", None)),
@@ -296,6 +300,14 @@ def _plural(count: int, word: str) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .outputs.tables import (
+        format_run_header,
+        format_segment_table,
+        format_summary_table,
+        summary_document,
+        write_run_outputs,
+    )
+
     scenario = _load(args)
     check_size(scenario, allow_large=args.allow_large, source=args.scenario)
     if args.run_id is not None:  # a bad name is refused before anything runs
@@ -320,15 +332,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(format_run_header(result))
         print()
+        currency = scenario.finance.currency
         print(format_summary_table(summary, f"{scenario.name}: mean over "
-                                   f"{_plural(result.n, 'replication')}"))
+                                   f"{_plural(result.n, 'replication')}", currency=currency))
         print()
-        print(format_segment_table(result.breakdown_summary("segment")), flush=True)
+        print(format_segment_table(result.breakdown_summary("segment"), currency=currency),
+              flush=True)
     paths = write_run_outputs(result, args.out, run_id=args.run_id, overwrite=args.overwrite)
     if not args.quiet:
         folder = os.path.dirname(paths["summary"])
         names = ", ".join(p.name for p in paths.values())
         print(f"\nresults written to {folder}{os.sep} ({names})", file=info)
+    _warn(args, scenario, result)
     return EXIT_OK
 
 
@@ -369,10 +384,14 @@ _SWEEP_COLUMNS = (("item_fill_rate", "item fill rate %"), ("roi", "ROI %"),
 
 def _with_ci(key: str, stats: Mapping[str, Any]) -> str:
     """``mean ± half-width`` of the 95 % interval (the unclipped side if it was clipped)."""
+    from .outputs.tables import format_value
+
     values = [stats.get(s) for s in ("mean", "ci_low", "ci_high")]
-    numbers_only = [float(x) for x in values if isinstance(x, numbers.Real)]
-    if len(numbers_only) != 3 or not all(math.isfinite(x) for x in numbers_only):
-        return format_value(key, values[0])
+    numbers_only = [float(x) for x in values
+                    if isinstance(x, numbers.Real) and math.isfinite(x)]
+    if len(numbers_only) != 3:  # no mean: n/a; a mean of one value: no interval
+        shown = format_value(key, values[0])
+        return shown if shown == "n/a" else f"{shown} ± n/a"
     mean, low, high = numbers_only
     half = max(mean - low, high - mean)
     if KPI_BY_KEY[key].unit == "money":
@@ -392,7 +411,10 @@ def _sweep_table(result: SweepResult) -> str:
     best = result.best("roi")["alternative"] if any(
         isinstance(r["mean"], numbers.Real) and math.isfinite(r["mean"])
         for r in result.summary if r["figure"] == "roi") else None
-    header = ["", "alt", *keys, *(label for _, label in _SWEEP_COLUMNS)]
+    currency = result.plan.scenario.finance.currency
+    header = ["", "alt", *keys, *(f"{label} {currency}" if currency and
+                                  KPI_BY_KEY[key].unit == "money" else label
+                                  for key, label in _SWEEP_COLUMNS)]
     rows = [header]
     intervals = result.intervals()
     for index, (assignment, _) in enumerate(result.plan.items):
@@ -403,10 +425,15 @@ def _sweep_table(result: SweepResult) -> str:
     lines = aligned_lines(rows, left=2 + len(keys))
     rule = "-" * max(len(line) for line in lines)
     n = result.plan.replications
-    title = (f"{result.plan.scenario.name}: mean ± 95 % CI half-width over "
-             f"{_plural(n, 'replication')} per alternative; money over the measured window")
-    note = "* best mean ROI" if best is not None else "no alternative has a defined ROI"
-    return "\n".join([title, rule, lines[0], rule, *lines[1:], rule, note])
+    title = (f"{result.plan.scenario.name}: "
+             + ("mean ± 95 % CI half-width over " if n > 1 else "value of ")
+             + f"{_plural(n, 'replication')} per alternative; money over the measured window")
+    notes = ["* best mean ROI" if best is not None else "no alternative has a defined ROI"]
+    if n == 1:
+        from .outputs.tables import ONE_REPLICATION_NOTE
+
+        notes.append(ONE_REPLICATION_NOTE)
+    return "\n".join([title, rule, lines[0], rule, *lines[1:], rule, *notes])
 
 
 def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
@@ -465,6 +492,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               + f"; results written to {result.directory}{os.sep} "
               "(runs.csv, summary.csv, manifest.json, scenario.yaml)", flush=True)
     _plot_after(args, result.directory)
+    _warn(args, scenario, result)
     return EXIT_OK
 
 
@@ -522,6 +550,11 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     scenario = _load(args)
     space = _search_space(args, scenario)
     _check_optimize_size(args, scenario, len(space))
+    if args.sensitivity and (len(space) != 1 or not 0 < space[0].low < space[0].high < 1):
+        raise _UsageError("--sensitivity varies the optimum of one --param between 0 and 1 "
+                          "(a service target); for another search run servicesim "
+                          "sensitivity with --param, --bounds and --step")
+    _factors(args)  # bad factors are refused before anything runs
     from .experiment.engine import WorkerDied
     from .experiment.executors import make_executor  # the engine is needed only to run
     from .experiment.optimize import OptimizeInterrupted, optimize
@@ -557,8 +590,170 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     if not args.quiet:
         print(result.report(), flush=True)
+    if args.sensitivity and result.directory is not None:
+        status = _sensitivity_after(args, scenario, space[0].key, result.best[space[0].key],
+                                    result.directory)
+        if status != EXIT_OK:
+            return status
     if result.directory is not None:
         _plot_after(args, result.directory)
+    _warn(args, scenario, result)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------- servicesim sensitivity
+
+
+def _add_factor_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--factor", metavar="INPUT=LOW,HIGH", action="append", default=[],
+                        dest="factors",
+                        help="the low and high factor of a behavioural input (repeatable): "
+                             "defection (default 0.5,2), reaction_mix (0.5,2), acquisition "
+                             "(0.5,1.5); LOW in [0, 1), HIGH in (1, 10]")
+
+
+def _add_sensitivity_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    sens = commands.add_parser(
+        "sensitivity", parents=[common],
+        help="how the optimum service target and its ROI move with the behavioural inputs",
+        description="Vary each uncertain behavioural input low and high (defection increase "
+                    "per stockout, the defect share of stockout reactions, acquisition of new "
+                    "customers; every segment together, one input at a time) and find the "
+                    "optimum of the objective over a grid of targets for each variant, all "
+                    "under common random numbers. Writes sensitivity.csv, sensitivity.json "
+                    "and charts/08-sensitivity.png to OUT/<scenario name>/<run id>/. Without "
+                    "--around or --bounds the optimum is found first (as 'servicesim "
+                    "optimize SCENARIO' does).")
+    _add_scenario_options(sens, replications=False)
+    sens.add_argument("--objective", default="roi",
+                      choices=("roi", "operating_profit", "economic_profit"),
+                      help="the figure to maximise (default: roi)")
+    sens.add_argument("--param", metavar="KEY", default="policy.service_target",
+                      help="the decision varied over the grid (default policy.service_target)")
+    grid = sens.add_mutually_exclusive_group()
+    grid.add_argument("--around", metavar="X", type=float,
+                      help="the base optimum: the grid is 1 - m(1 - X) for m = 4, 2.5, 1.6, "
+                           "1, 0.63, 0.4, 0.25, rounded to --step")
+    grid.add_argument("--bounds", metavar=("LOW", "HIGH"), nargs=2, type=float,
+                      help="a grid from LOW to HIGH in steps of --step instead")
+    sens.add_argument("--step", metavar="S", type=_positive("a step"),
+                      help="resolution of the targets (default 0.001)")
+    sens.add_argument("--replications", metavar="N", type=_count, default=10,
+                      help="replications of every variant at every target (default 10)")
+    _add_factor_option(sens)
+    _add_output_options(sens, "sensitivity")
+    sens.add_argument("--overwrite", action="store_true",
+                      help="replace the files of another sensitivity run in the folder")
+    _add_executor_options(sens)
+    sens.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_no_plots_option(sens)
+    sens.set_defaults(handler=_cmd_sensitivity)
+
+
+def _factors(args: argparse.Namespace) -> dict[str, tuple[float, float]]:
+    from .experiment.sensitivity import parse_factor
+
+    problems, factors = [], {}
+    for text in args.factors:
+        try:
+            name, pair = parse_factor(text)
+            factors[name] = pair
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ScenarioError(problems)
+    return factors
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    factors = _factors(args)
+    from .experiment.sensitivity import INPUTS, target_grid
+
+    bounds = tuple(args.bounds) if args.bounds else None
+    targets = len(target_grid(args.param, args.around or 0.5, bounds, args.step))
+    workers = args.workers or args.dask_local or os.cpu_count() or 1
+    check_size(scenario, replications=args.replications, alternatives=(1 + 2 * len(INPUTS))
+               * targets, workers=workers, allow_large=args.allow_large, source=args.scenario)
+    if args.bounds is None and args.around is None:  # the base optimum first
+        from .experiment.engine import WorkerDied
+        from .experiment.executors import make_executor
+        from .experiment.optimize import optimize
+
+        if not args.quiet:
+            print(f"finding the optimum of {args.param} first (servicesim optimize "
+                  f"{args.scenario} --param {args.param}) ...", flush=True)
+        try:
+            with make_executor(workers=args.workers, scheduler=args.scheduler,
+                               dask_local=args.dask_local,
+                               connect_timeout=args.scheduler_timeout) as (executor, _):
+                found = optimize(scenario, [f"{args.param}={':'.join(DEFAULT_SEARCH[1])}"],
+                                 objective=args.objective, executor=executor,
+                                 workers=1 if executor is None else None, out_dir=args.out,
+                                 resume=True)
+        except WorkerDied as exc:
+            _error(str(exc))
+            return EXIT_FAILURE
+        args.around = found.best[args.param]
+        if not args.quiet:
+            print(f"base optimum {args.param} = {args.around:g} ({found.directory})",
+                  flush=True)
+    return _sensitivity_after(args, scenario, args.param, args.around, None, factors)
+
+
+def _sensitivity_after(args: argparse.Namespace, scenario: Scenario, key: str,
+                       around: float | None, directory: Any,
+                       factors: Mapping[str, tuple[float, float]] | None = None) -> int:
+    """Run the sensitivity (into ``directory``, or its own folder when None), print its
+    table and sentence and draw chart 08 unless --no-plots; the exit code."""
+    from .experiment.engine import WorkerDied
+    from .experiment.executors import make_executor
+    from .experiment.sensitivity import (
+        DEFAULT_REPLICATIONS,
+        SensitivityInterrupted,
+        sensitivity,
+    )
+
+    factors = _factors(args) if factors is None else factors
+    own = args.command == "sensitivity"  # else optimize --sensitivity: the defaults
+    bounds = tuple(args.bounds) if own and args.bounds else None
+    replications = args.replications if own else DEFAULT_REPLICATIONS
+    try:
+        with make_executor(workers=args.workers, scheduler=args.scheduler,
+                           dask_local=args.dask_local,
+                           connect_timeout=args.scheduler_timeout) as (executor, how):
+            if not args.quiet:
+                print(f"\nsensitivity of the optimum {key} to the behavioural inputs; "
+                      f"running on {how}", flush=True)
+            result = sensitivity(
+                scenario, param=key, around=None if bounds else around, bounds=bounds,
+                step=args.step if own else None, objective=args.objective, factors=factors,
+                replications=replications, executor=executor,
+                workers=1 if executor is None else None, out_dir=args.out, directory=directory,
+                run_id=args.run_id if directory is None else None,
+                overwrite=args.overwrite, progress=not args.quiet,
+                command=shlex.join([PROG, *args.argv]))
+    except SensitivityInterrupted as stop:
+        print(f"\n{PROG}: interrupted: {stop.done:,} of {stop.total:,} sensitivity runs kept "
+              f"in {stop.directory}; run the same command again to continue",
+              file=sys.stderr, flush=True)
+        return 128 + stop.signum
+    except WorkerDied as exc:
+        _error(f"{exc}; the finished sensitivity runs are kept: run the same command again")
+        return EXIT_FAILURE
+    if not args.quiet:
+        print(result.report(), flush=True)
+    if not args.no_plots:
+        from .outputs.tornado_chart import SensitivityChartError, write_tornado_chart
+
+        try:
+            paths = write_tornado_chart(result.directory)
+        except SensitivityChartError as exc:
+            _error(f"chart not written: {exc}")
+            return EXIT_OK
+        if not args.quiet:
+            print(f"sensitivity written to {result.directory}{os.sep} (sensitivity.csv, "
+                  f"sensitivity.json, charts/{paths['png'].name})", flush=True)
     return EXIT_OK
 
 
@@ -573,28 +768,61 @@ def _add_no_plots_option(parser: argparse.ArgumentParser) -> None:
 
 def _add_plot_command(commands: Any, common: argparse.ArgumentParser) -> None:
     plot = commands.add_parser(
-        "plot", parents=[common], help="draw the trade-off charts of a sweep or optimisation",
+        "plot", parents=[common],
+        help="draw the charts of a sweep or optimisation (or a comparison's chart)",
         description="Write the trade-off charts of a sweep or optimize results folder "
-                    "(PNG at 300 dpi and SVG) into RESULTS_DIR/charts/.")
+                    "(PNG at 300 dpi and SVG) into RESULTS_DIR/charts/; on a compare folder, "
+                    "redraw its chart (compare.png and compare.svg) into RESULTS_DIR.")
     plot.add_argument("results_dir", metavar="RESULTS_DIR")
     plot.add_argument("--out", metavar="DIR", help="folder for the charts "
-                      "(default: RESULTS_DIR/charts)")
+                      "(default: RESULTS_DIR/charts; a compare folder: RESULTS_DIR)")
     plot.add_argument("--format", metavar="FORMATS", default="png,svg",
-                      help="comma-separated: png, svg, pdf (default: png,svg)")
+                      help="comma-separated: png, svg, pdf (default: png,svg; a comparison's "
+                           "chart is always PNG and SVG)")
     plot.set_defaults(handler=_cmd_plot)
 
 
-def _cmd_plot(args: argparse.Namespace) -> int:
-    from .outputs.plots import PlotError, plot_all
+_NEITHER = ("; a compare results folder holds comparison.csv with manifest.json")
 
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .outputs.results import PlotError, is_compare_folder
+
+    if is_compare_folder(args.results_dir):
+        from .outputs.compare_chart import write_compare_chart
+        from .outputs.results import load_comparison
+
+        try:
+            chart = write_compare_chart(load_comparison(args.results_dir),
+                                        directory=args.out)
+        except PlotError as exc:
+            raise _UsageError(str(exc)) from None
+        print(f"compare chart written to {chart['png']} and {chart['svg'].name}", flush=True)
+        return EXIT_OK
+    from .outputs.plots import plot_all
+    from .outputs.tornado_chart import write_tornado_chart
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    sensitivity_only = (Path(args.results_dir) / "sensitivity.json").exists() and \
+        not (Path(args.results_dir) / "runs.csv").exists()
     try:
-        paths = plot_all(args.results_dir, out_dir=args.out,
-                         formats=args.format.split(","))
+        paths = [] if sensitivity_only else plot_all(args.results_dir, out_dir=args.out,
+                                                     formats=formats)
     except PlotError as exc:
-        raise _UsageError(str(exc)) from None
+        raise _UsageError(_plus_compare(str(exc))) from None
+    if (Path(args.results_dir) / "sensitivity.json").exists():  # chart 08
+        paths += write_tornado_chart(args.results_dir, args.out, formats).values()
     folder = paths[0].parent if paths else args.out
     print(f"{len(paths)} chart files written to {folder}{os.sep}", flush=True)
     return EXIT_OK
+
+
+def _plus_compare(message: str) -> str:
+    """A "not a results folder" message that also says what a compare folder holds."""
+    return message + _NEITHER if "not a sweep or optimisation results folder" in message \
+        else message
 
 
 def _plot_after(args: argparse.Namespace, directory: Any) -> None:
@@ -619,10 +847,13 @@ def _plot_after(args: argparse.Namespace, directory: Any) -> None:
 
 def _add_report_command(commands: Any, common: argparse.ArgumentParser) -> None:
     report = commands.add_parser(
-        "report", parents=[common], help="write the HTML report and Excel workbook of results",
-        description="Write report.html (self-contained: summary, charts, figures with 95 %% "
-                    "CIs, scenario) and report.xlsx (the same tables) of a sweep or optimize "
-                    "results folder.")
+        "report", parents=[common],
+        help="write the HTML report and Excel workbook of results (sweep, optimize, compare)",
+        description="Write report.html (self-contained and printable: the decision against "
+                    "today's policy, charts, one row per alternative with the key figures, "
+                    "assumptions in plain words, every figure with its 95 %% CI, the "
+                    "scenario) and report.xlsx (the same tables, every run with its seed) "
+                    "of a sweep, optimize or compare results folder.")
     report.add_argument("results_dir", metavar="RESULTS_DIR")
     report.add_argument("--out", metavar="DIR", help="folder for the report "
                         "(default: RESULTS_DIR)")
@@ -635,7 +866,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         paths = write_report(args.results_dir, out_dir=args.out)
     except ReportError as exc:
-        raise _UsageError(str(exc)) from None
+        raise _UsageError(_plus_compare(str(exc))) from None
     print(f"report written to {paths['html']} and {paths['xlsx']}", flush=True)
     return EXIT_OK
 
@@ -703,6 +934,8 @@ def _compare_inputs(args: argparse.Namespace) -> tuple[list[Scenario], list[str]
     from pathlib import Path
 
     from .experiment.compare import apply_variant, parse_variant
+    from .inputs.scenario_file import load_scenario
+    from .scenario.overrides import Override
 
     common: list[str | Override] = list(args.overrides)
     for option, key, value in (("--replications", "run.replications", args.run_replications),
@@ -788,6 +1021,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .inputs.scenario_file import load_scenario
+
     status = EXIT_OK
     for file in args.scenarios:
         try:
@@ -798,7 +1033,37 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             continue
         print(f"OK {file}: {scenario.name} ({_plural(len(scenario.skus), 'SKU')}, "
               f"{_plural(len(scenario.segments), 'segment')})", flush=True)
+        _warn(args, scenario, None, file)
     return status
+
+
+def _warn(args: argparse.Namespace, scenario: Scenario, result: Any,
+          source: str | None = None) -> None:
+    """Print on stderr, as ``servicesim: warning: ...``, what looks implausible in
+    ``scenario`` and in the figures of ``result`` (a run's replications, a sweep or an
+    optimisation; ``None``: the scenario only).  Warnings never change the exit code;
+    ``--quiet`` hides them."""
+    if getattr(args, "quiet", False):
+        return
+    from .experiment import advice
+
+    messages = advice.scenario_warnings(scenario)
+    if hasattr(result, "intervals"):  # a sweep: one warning per kind, not per alternative
+        intervals = result.intervals()
+        items = result.plan.items
+        messages += advice.alternatives_warnings(
+            scenario, [(items[a][0], intervals[a]) for a in sorted(intervals)],
+            scenarios=[items[a][1] for a in sorted(intervals)])
+    elif hasattr(result, "evaluations"):  # an optimisation
+        keys = [axis["key"] for axis in result.space] or list(result.best)
+        messages += advice.alternatives_warnings(
+            scenario, advice.alternatives_from_runs(result.runs, keys))
+    elif result is not None:  # a run's replications
+        messages += advice.figure_warnings(scenario, result.summary(level=0.95))
+    sys.stdout.flush()
+    for message in messages:
+        print(f"{PROG}: warning: {source + ': ' if source else ''}{message}",
+              file=sys.stderr, flush=True)
 
 
 _OPTION_NAMES = {"run_id": "--id", "out": "--out", "overrides": "--set", "params": "--param",
@@ -878,9 +1143,10 @@ def _add_items_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "generate", parents=[common],
         help="write a synthetic item master, demand history and scenario (demos, tests)",
         description="Write items.csv, history.csv and scenario.yaml (which references them) "
-                    "to DIR: Pareto revenue (about 20 %% of SKUs make 80 %%), fast and "
+                    "to DIR: Pareto revenue (about 20 % of SKUs make 80 %), fast and "
                     "intermittent movers, prices over four orders of magnitude, varied "
-                    "lead times, two segments. The same seed writes the same files.",
+                    "lead times, two segments, fixed cost and fixed assets of 15 % of the "
+                    "annual revenue each. The same seed writes the same files.",
     )
     generate.add_argument("--skus", metavar="N", type=_count, default=1000,
                           help="number of SKUs (default 1000)")
@@ -924,6 +1190,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
           f"({data.lines:,} order lines over {data.days} days) and {data.scenario}")
     print(f"revenue share of the top 20 % of SKUs: {data.pareto_share:.1%}; SKUs with "
           f"under one order line a week: {data.intermittent_share:.0%}", flush=True)
+    if data.finance is not None:
+        print(f"finance scaled to the business: revenue {data.finance.annual_revenue:,.0f} a "
+              f"year; fixed cost {data.finance.fixed_cost_per_year:,.0f} a year and fixed "
+              f"assets {data.finance.fixed_logistics_assets:,.0f} (scenario.yaml says why)",
+              flush=True)
     return EXIT_OK
 
 

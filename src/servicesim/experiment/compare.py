@@ -354,10 +354,14 @@ def compare(
     reference = scenarios[0].run
     n = int(reference.replications if replications is None else replications)
     root = int(reference.seed if seed is None else seed)
-    if replications is not None and (not isinstance(replications, numbers.Integral)
-                                     or replications < 2):
-        raise ScenarioError([Problem("--replications", "", replications,
-                                     "at least 2 replications (a paired interval needs 2)")])
+    if (replications is not None and not isinstance(replications, numbers.Integral)) or n < 2:
+        given = replications is not None
+        raise ScenarioError([Problem(
+            "--replications" if given else "compare", "" if given else "run.replications",
+            replications if given else n,
+            "compare needs at least 2 replications: it reports each difference with the "
+            "confidence interval of a paired t-test, which one replication cannot give "
+            "(one replication is for a quick look with servicesim run or sweep)")])
     # every scenario as run: the common replications and seed written into it
     as_run = [apply_params(s, {"run.replications": n, "run.seed": root}, option="compare")
               for s in scenarios]

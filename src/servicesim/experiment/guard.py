@@ -39,10 +39,12 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import NOT_SET, Problem, ScenarioError
-from ..scenario.distributions import integer_moments
-from ..scenario.schema import Scenario
+
+if TYPE_CHECKING:  # the CLI reads MAX_HOURS for its --help without loading the schema
+    from ..scenario.schema import Scenario
 
 __all__ = [
     "MAX_HOURS",
@@ -182,6 +184,8 @@ def _lines_per_day(scenario: Scenario) -> float:
     """Expected order lines a day over the horizon: each segment's average customers
     (:func:`_mean_customers`) / mean order interval × mean lines per order (drawn as
     ``max(1, round(X))``)."""
+    from ..scenario.distributions import integer_moments  # SciPy: only when estimating
+
     years = scenario.run.horizon_days / scenario.finance.days_per_year
     total = 0.0
     for segment in scenario.segments.values():

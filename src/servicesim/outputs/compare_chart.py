@@ -118,8 +118,13 @@ def compare_figure(result: ComparisonLike, figures: Sequence[str] = KEY_FIGURES)
 
 def _currency(result: ComparisonLike) -> str | None:
     """The reference scenario's currency code (``finance.currency``), when it gives one."""
-    scenarios = getattr(result, "scenarios", None) or [None]
-    finance = getattr(scenarios[0], "finance", None)
+    scenarios = getattr(result, "scenarios", None)
+    if callable(scenarios):  # a comparison read back from its folder
+        try:
+            scenarios = scenarios()
+        except (ValueError, KeyError, TypeError):  # a manifest without valid scenarios
+            scenarios = None
+    finance = getattr((scenarios or [None])[0], "finance", None)
     code = getattr(finance, "currency", None)
     return code if isinstance(code, str) and code else None
 

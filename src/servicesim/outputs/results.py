@@ -33,10 +33,10 @@ from ..experiment.store import (
 from ..files import OutputError
 from ..kpis import SUMMARY_KEYS
 
-__all__ = ["ALPHA", "Alternative", "PlotError", "RecordedRun", "Results", "load_results"]
+__all__ = ["ALPHA", "Alternative", "ComparisonResults", "PlotError", "RecordedRun", "Results",
+           "Today", "is_compare_folder", "load_comparison", "load_results", "read_sensitivity",
+           "read_today"]
 
-TODAY_FILE = "today.json"
-"""Today's policy (the scenario's own) against the best, written beside the runs."""
 ALPHA = 0.05
 """Level of the Holm-corrected paired tests that make a sweep's not-worse set."""
 
@@ -133,29 +133,17 @@ class Results:
         return base if alternative is None else apply_params(base, alternative.params)
 
     @property
-    def currency(self) -> str | None:
-        """The scenario's ISO 4217 currency code (``finance.currency``), or None when the
-        scenario gives none or the folder has no readable ``scenario.yaml``."""
-        try:
-            code = self.scenario().finance.currency
-        except PlotError:
-            return None
-        return str(code) if code else None
+    def today(self) -> Today | None:
+        """The scenario's own policy beside the best (``today.json``), or None."""
+        return read_today(self.directory)
 
     @property
-    def today(self) -> dict[str, Any] | None:
-        """Today's policy against the best (``today.json``: ``params``, ``figures``,
-        ``best``, ``best_minus_today``, ``objective``), or None when the folder has none.
-        A file that is not a JSON object of that shape raises :class:`PlotError`."""
-        path = self.directory / TODAY_FILE
-        if not path.is_file():
+    def currency(self) -> str | None:
+        """``finance.currency`` of the scenario as run (None when unset or unreadable)."""
+        try:
+            return self.scenario().finance.currency
+        except PlotError:
             return None
-        document = _read_json(path)
-        if not isinstance(document, dict) or not all(
-                isinstance(document.get(k), dict) for k in ("params", "figures")):
-            raise PlotError(f"{path}: expected a JSON object with the objects params and "
-                            "figures (today's parameter values and figures)")
-        return document
 
     def recorded(self, alternatives: Sequence[Alternative]) -> dict[int, RecordedRun]:
         """What replication 0 of each alternative recorded for the charts (the cycle-time
@@ -241,6 +229,9 @@ def load_results(results_dir: str | Path, objective: str | None = None) -> Resul
     if not directory.is_dir():
         raise PlotError(f"{directory}: no such folder (expected the results folder of a "
                         "sweep or an optimisation)")
+    if is_compare_folder(directory):
+        raise PlotError(f"{directory}: a compare results folder, not a sweep or "
+                        "optimisation (servicesim plot and report read it as a comparison)")
     runs_file = directory / RUNS_FILE
     manifest, result = directory / "manifest.json", directory / "result.json"
     if not runs_file.is_file() or not (manifest.is_file() or result.is_file()):
@@ -312,3 +303,142 @@ def _read_summary(path: Path) -> dict[int, dict[str, dict[str, float]]]:
     if any(set(SUMMARY_KEYS) - set(f) for f in out.values()):
         return {}
     return out
+
+
+# ------------------------------------------------------------------- today, sensitivity
+
+TODAY_FILE = "today.json"
+SENSITIVITY_FILE = "sensitivity.json"
+SENSITIVITY_CHART = "08-sensitivity.png"
+
+
+@dataclass(frozen=True)
+class Today:
+    """The scenario's own policy ("today") beside the best alternative (``today.json``).
+
+    ``figures`` are today's ``{"mean", "ci_low", "ci_high", "n"}`` per figure;
+    ``difference`` is best − today per figure, paired over common replications, with
+    ``{"mean", "ci_low", "ci_high", "n", "p_value"}``."""
+
+    params: dict[str, Any]
+    figures: dict[str, dict[str, float]]
+    best: dict[str, Any]
+    difference: dict[str, dict[str, float]]
+    objective: str
+
+    def interval(self, key: str) -> tuple[float, float, float]:
+        f = self.figures.get(key, {})
+        return (_number(f.get("mean")), _number(f.get("ci_low")), _number(f.get("ci_high")))
+
+    def change(self, key: str) -> tuple[float, float, float]:
+        """best − today: mean and 95 % interval (NaN where unknown)."""
+        d = self.difference.get(key, {})
+        return (_number(d.get("mean")), _number(d.get("ci_low")), _number(d.get("ci_high")))
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, numbers.Real) else math.nan
+
+
+def read_today(directory: str | Path) -> Today | None:
+    """Today's policy beside the best (``today.json`` of a sweep or optimisation folder);
+    None when the folder has none (written by an older servicesim)."""
+    path = Path(directory) / TODAY_FILE
+    if not path.is_file():
+        return None
+    document = _read_json(path)
+    try:
+        return Today(dict(document.get("params") or {}), dict(document["figures"]),
+                     dict(document.get("best") or {}),
+                     dict(document.get("best_minus_today") or {}),
+                     str(document.get("objective", "roi")))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlotError(f"{path}: not a today.json as servicesim writes it (expected "
+                        f"'params', 'figures', 'best', 'best_minus_today'; {exc!r})") from None
+
+
+def read_sensitivity(directory: str | Path) -> tuple[str, Path | None] | None:
+    """The sensitivity finding of a folder: its plain-language sentence and the tornado
+    chart (``charts/08-sensitivity.png`` when present); None without ``sensitivity.json``."""
+    path = Path(directory) / SENSITIVITY_FILE
+    if not path.is_file():
+        return None
+    sentence = _read_json(path).get("sentence")
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise PlotError(f"{path}: 'sentence' is missing or empty (expected the sensitivity "
+                        "finding in plain words)")
+    chart = Path(directory) / "charts" / SENSITIVITY_CHART
+    return sentence.strip(), chart if chart.is_file() else None
+
+
+# --------------------------------------------------------------------------- compare
+
+COMPARE_TABLE_FILE = "comparison.csv"
+
+
+def is_compare_folder(directory: str | Path) -> bool:
+    """Whether a folder holds a what-if comparison (``comparison.csv`` and a manifest
+    with labels), as :func:`servicesim.experiment.compare.compare` writes it."""
+    folder = Path(directory)
+    return (folder / COMPARE_TABLE_FILE).is_file() and (folder / "manifest.json").is_file()
+
+
+@dataclass
+class ComparisonResults:
+    """A what-if comparison read back from its folder: what the compare chart and report
+    need (the shape of :class:`servicesim.experiment.compare.Comparison`)."""
+
+    directory: Path
+    labels: tuple[str, ...]
+    replications: int
+    seed: int | None
+    table: list[dict[str, Any]] = field(repr=False)
+    runs: list[dict[str, Any]] = field(repr=False)
+    manifest: dict[str, Any] = field(repr=False)
+
+    @property
+    def reference(self) -> str:
+        return self.labels[0]
+
+    def row(self, figure: str, label: str) -> dict[str, Any]:
+        """The comparison.csv row of one figure and scenario (by label)."""
+        for row in self.table:
+            if row["figure"] == figure and row["label"] == label:
+                return row
+        raise KeyError(f"no row for figure {figure!r} and scenario {label!r}")
+
+    def scenarios(self) -> list[Any]:
+        """The scenarios as run (validated from the manifest), in the order of ``labels``."""
+        from ..scenario.schema import Scenario
+
+        try:
+            return [Scenario.model_validate(s) for s in self.manifest["scenarios"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PlotError(f"{self.directory / 'manifest.json'}: the scenarios as run "
+                            f"cannot be read ({type(exc).__name__})") from None
+
+
+def load_comparison(results_dir: str | Path) -> ComparisonResults:
+    """Read a compare folder (``manifest.json``, ``comparison.csv``, ``runs.csv``); a
+    PlotError names the file and what is missing."""
+    directory = Path(results_dir)
+    if not is_compare_folder(directory):
+        raise PlotError(f"{directory}: not a compare results folder (expected "
+                        f"{COMPARE_TABLE_FILE} with manifest.json)")
+    manifest = _read_json(directory / "manifest.json")
+    labels = manifest.get("labels")
+    if not isinstance(labels, list) or len(labels) < 2:
+        raise PlotError(f"{directory / 'manifest.json'}: 'labels' must list the compared "
+                        "scenarios (at least two)")
+    table = _read_csv(directory / COMPARE_TABLE_FILE)
+    runs = _read_csv(directory / RUNS_FILE) if (directory / RUNS_FILE).is_file() else []
+    missing = sorted({k for k in SUMMARY_KEYS}
+                     - {str(r.get("figure")) for r in table})
+    if missing:
+        raise PlotError(f"{directory / COMPARE_TABLE_FILE} lacks the figures "
+                        f"{', '.join(missing)}")
+    seed = manifest.get("seed")
+    return ComparisonResults(directory, tuple(str(x) for x in labels),
+                             int(manifest.get("replications") or 0),
+                             int(seed) if isinstance(seed, numbers.Integral) else None,
+                             table, runs, manifest)

@@ -8,7 +8,7 @@ import json
 import math
 import numbers
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -146,11 +146,33 @@ def _refuse_another_run(folder: Path, scenario_text: str,
 
 # --------------------------------------------------------------------------- display
 
-_UNIT_SHOWN = {"fraction": "%", "money/unit": "money/unit"}
+_UNIT_SHOWN = {"fraction": "%"}
+
+ONE_REPLICATION_NOTE = ("one replication: no confidence intervals; use 2 or more to see "
+                        "the noise")
+"""Said under a table of means over one replication, whose intervals are all n/a."""
+
+CENTS_BELOW = 1_000.0
+"""Money of at least this magnitude is shown in whole units (the cents are noise there)."""
+
+
+def unit_shown(unit: str, currency: str | None = None) -> str:
+    """A figure's unit as tables show it: ``%`` for fractions, the ISO currency code (or
+    ``money`` without one) for money, ``EUR/unit`` for money per unit."""
+    if unit.startswith("money"):
+        return (currency or "money") + unit.removeprefix("money")
+    return _UNIT_SHOWN.get(unit, unit)
+
+
+def format_money(value: float) -> str:
+    """Money with thousands separators, with cents only below :data:`CENTS_BELOW`."""
+    number = float(value)
+    return f"{number:,.0f}" if abs(number) >= CENTS_BELOW else f"{number:,.2f}"
 
 
 def format_value(key: str, value: Any) -> str:
-    """One figure for people: fractions as %, money with thousands separators."""
+    """One figure for people: fractions as %, money with thousands separators (and cents
+    only below 1,000); the unit goes in a column or header (:func:`unit_shown`)."""
     if value is None or not isinstance(value, numbers.Real) or not math.isfinite(value):
         return "n/a"
     unit = KPI_BY_KEY[key].unit if key in KPI_BY_KEY else ""
@@ -158,7 +180,7 @@ def format_value(key: str, value: Any) -> str:
     if unit == "fraction":
         return f"{100 * number:.2f}"
     if unit in ("money", "money/unit"):
-        return f"{number:,.2f}"
+        return format_money(number)
     if unit == "days":
         return f"{number:.2f}"
     if unit in ("units", "customers"):
@@ -175,11 +197,15 @@ _SEGMENT_COLUMNS = (
     ("cost_to_serve", "cost to serve", "{:,.0f}"),
     ("profit_contribution", "profit contribution", "{:,.0f}"),
 )
+_SEGMENT_MONEY = frozenset({"revenue", "cost_to_serve", "profit_contribution"})
 
 
-def format_segment_table(breakdown: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
-    """Per-segment means (the CRM view): orders, service, defections, cost to serve, profit."""
-    header = ["segment"] + [label for _, label, _ in _SEGMENT_COLUMNS]
+def format_segment_table(breakdown: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                         currency: str | None = None) -> str:
+    """Per-segment means (the CRM view): orders, service, defections, cost to serve, profit
+    (DOMAIN §4); money columns are headed with ``currency`` when there is one."""
+    header = ["segment"] + [f"{label} {currency}" if currency and key in _SEGMENT_MONEY
+                            else label for key, label, _ in _SEGMENT_COLUMNS]
     rows = [header]
     for name, figures in breakdown.items():
         row = [name]
@@ -195,8 +221,10 @@ def format_segment_table(breakdown: Mapping[str, Mapping[str, Mapping[str, Any]]
 
 
 def format_summary_table(summary: Mapping[str, Mapping[str, Any]], title: str,
-                         level: float = 0.95) -> str:
-    """An aligned plain-text table: figure, unit, mean and the confidence interval."""
+                         level: float = 0.95, currency: str | None = None) -> str:
+    """An aligned plain-text table: figure, unit (money in ``currency``), mean and the
+    confidence interval (DOMAIN §6); an interval that does not exist reads ``n/a``, and a
+    table of one replication says so under it."""
     keys = [k for k in SUMMARY_KEYS if k in summary] + [k for k in summary
                                                         if k not in KPI_BY_KEY]
     rows = []
@@ -205,7 +233,7 @@ def format_summary_table(summary: Mapping[str, Mapping[str, Any]], title: str,
         kpi = KPI_BY_KEY.get(key)
         rows.append((
             kpi.label if kpi else key,
-            _UNIT_SHOWN.get(kpi.unit, kpi.unit) if kpi else "",
+            unit_shown(kpi.unit, currency) if kpi else "",
             format_value(key, stats.get("mean")),
             format_value(key, stats.get("ci_low")),
             format_value(key, stats.get("ci_high")),
@@ -220,9 +248,17 @@ def format_summary_table(summary: Mapping[str, Mapping[str, Any]], title: str,
     header = f"{'figure':<{label_w}}  {'unit':<{unit_w}}  {'mean':>{mean_w}}  {ci_head:>{ci_w}}"
     lines = [title, "-" * len(header), header, "-" * len(header)]
     for label, unit, mean, low, high in rows:
-        ci = f"{low:>{low_w}} – {high:>{high_w}}"
+        ci = "n/a" if low == high == "n/a" else f"{low:>{low_w}} – {high:>{high_w}}"
         lines.append(f"{label:<{label_w}}  {unit:<{unit_w}}  {mean:>{mean_w}}  {ci:>{ci_w}}")
+    if _one_replication(summary.values()):
+        lines += ["-" * len(header), ONE_REPLICATION_NOTE]
     return "\n".join(lines)
+
+
+def _one_replication(figures: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether the figures come from one replication: none has more than one value."""
+    counts = [s["n"] for s in figures if isinstance(s.get("n"), numbers.Real)]
+    return bool(counts) and max(counts) == 1
 
 
 _PARAMETERS = (("reorder_point", "s"), ("order_quantity", "Q"), ("order_up_to", "S"),

@@ -27,7 +27,22 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import special, stats
+
+
+def _stats() -> Any:
+    """``scipy.stats``, imported on first use: loading and validating a scenario needs none
+    of it, and importing it takes most of a second."""
+    from scipy import stats
+
+    return stats
+
+
+def _special() -> Any:
+    """``scipy.special``, imported on first use (as :func:`_stats`)."""
+    from scipy import special
+
+    return special
+
 
 Sampler = Callable[[], float]
 """A zero-argument callable returning one draw."""
@@ -181,7 +196,7 @@ class Exponential(_Dist):
         return lambda n: rng.exponential(scale, n)
 
     def scipy(self) -> Any:
-        return stats.expon(scale=self.mean_)
+        return _stats().expon(scale=self.mean_)
 
 
 class Uniform(_Dist):
@@ -210,7 +225,7 @@ class Uniform(_Dist):
         return lambda n: rng.uniform(low, high, n)
 
     def scipy(self) -> Any:
-        return stats.uniform(self.low, self.high - self.low)
+        return _stats().uniform(self.low, self.high - self.low)
 
 
 class Triangular(_Dist):
@@ -242,7 +257,7 @@ class Triangular(_Dist):
 
     def scipy(self) -> Any:
         width = self.high - self.low
-        return stats.triang((self.mode - self.low) / width, loc=self.low, scale=width)
+        return _stats().triang((self.mode - self.low) / width, loc=self.low, scale=width)
 
 
 class Normal(_Dist):
@@ -265,7 +280,7 @@ class Normal(_Dist):
         return lambda n: np.maximum(rng.normal(mu, sigma, n), 0.0)
 
     def scipy(self) -> Any:
-        return stats.norm(self.mean_, self.std_)
+        return _stats().norm(self.mean_, self.std_)
 
 
 class NormalRounded(Normal):
@@ -304,7 +319,7 @@ class Lognormal(_Dist):
 
     def scipy(self) -> Any:
         mu, sigma = self._params()
-        return stats.lognorm(sigma, scale=math.exp(mu))
+        return _stats().lognorm(sigma, scale=math.exp(mu))
 
 
 class Gamma(_Dist):
@@ -331,7 +346,7 @@ class Gamma(_Dist):
 
     def scipy(self) -> Any:
         shape, scale = self._params()
-        return stats.gamma(shape, scale=scale)
+        return _stats().gamma(shape, scale=scale)
 
 
 class Poisson(_Dist):
@@ -354,7 +369,7 @@ class Poisson(_Dist):
         return lambda n: rng.poisson(lam, n)
 
     def scipy(self) -> Any:
-        return stats.poisson(self.mean_)
+        return _stats().poisson(self.mean_)
 
 
 class NegativeBinomial(_Dist):
@@ -392,7 +407,7 @@ class NegativeBinomial(_Dist):
 
     def scipy(self) -> Any:
         n_, p = self._params()
-        return stats.nbinom(n_, p)
+        return _stats().nbinom(n_, p)
 
 
 class Empirical(_Dist):
@@ -436,7 +451,7 @@ class Empirical(_Dist):
         return lambda n: values[np.searchsorted(cum, rng.random(n), "right")]
 
     def scipy(self) -> Any:
-        return stats.rv_discrete(values=(self.values, self.probabilities)) if self.discrete \
+        return _stats().rv_discrete(values=(self.values, self.probabilities)) if self.discrete \
             else None
 
 
@@ -578,7 +593,7 @@ def _rounded_normal_moments(mean: float, std: float, min_value: int) -> tuple[fl
     low = max(min_value, math.floor(mean - 9.0 * std))
     high = max(low, math.ceil(mean + 9.0 * std))
     support = np.arange(low, high + 1)
-    upper = special.ndtr((support + 0.5 - mean) / std)
+    upper = _special().ndtr((support + 0.5 - mean) / std)
     probs = np.diff(np.concatenate(([0.0], upper)))
     probs[-1] += 1.0 - upper[-1]  # the (negligible) mass above the last point
     probs = probs / probs.sum()

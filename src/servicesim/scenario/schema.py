@@ -405,7 +405,7 @@ class Run(_Model):
 
     horizon_days: Annotated[float, Field(gt=0, le=1e8, allow_inf_nan=False)] = 730.0
     warmup_days: Days = 90.0
-    replications: int = Field(default=10, ge=2, le=100_000)
+    replications: int = Field(default=10, ge=1, le=100_000)
     seed: int = Field(default=12345, ge=0, le=2**63 - 1)
 
     @model_validator(mode="after")

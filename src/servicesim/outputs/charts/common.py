@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ...kpis import KPI_BY_KEY
-from ..results import Alternative, Results
+from ..results import TODAY_FILE, Alternative, PlotError, Results
 
 STYLE_FILE = Path(__file__).resolve().parents[1] / "style" / "servicesim.mplstyle"
 """The house style (slide-sized, large fonts, Okabe-Ito colours)."""
@@ -484,7 +484,7 @@ def spans(xs: Sequence[float], chosen: set[float]) -> list[tuple[float, float]]:
 
 
 @dataclass(frozen=True)
-class Today:
+class TodayPoint:
     """Today's policy as the charts mark it: its x, its figures, the best minus today."""
 
     x: float
@@ -494,16 +494,21 @@ class Today:
 
     def mean(self, key: str) -> float:
         value = self.figures.get(key, {}).get("mean")
-        return float(value) if value is not None else math.nan
+        return float(value) if isinstance(value, numbers.Real) else math.nan
 
 
-def today_point(results: Results, axis: XAxis) -> Today | None:
+def today_point(results: Results, axis: XAxis) -> TodayPoint | None:
     """Today's point on the x axis (``today.json``), or None when the folder has none or
     today's value of the x parameter is not a number on this axis."""
-    document = results.today
-    if document is None:
+    try:
+        today = results.today
+    except AttributeError:  # a JSON document that is not an object
+        raise PlotError(f"{results.directory / TODAY_FILE}: not a today.json as servicesim "
+                        "writes it (expected an object with 'params', 'figures', 'best', "
+                        "'best_minus_today')") from None
+    if today is None:
         return None
-    params = document.get("params", {})
+    params = today.params
     if axis.key is not None:
         value = params.get(axis.key)
         if not isinstance(value, numbers.Real) or isinstance(value, bool):
@@ -515,18 +520,17 @@ def today_point(results: Results, axis: XAxis) -> Today | None:
         if not same:
             return None
         x = axis.x(same[0])
-    return Today(x, dict(params), dict(document.get("figures", {})),
-                 dict(document.get("best_minus_today") or {}))
+    return TodayPoint(x, dict(params), dict(today.figures), dict(today.difference))
 
 
-def mark_today(ax: Any, today: Today, y: float, label: str | None = "today") -> None:
+def mark_today(ax: Any, today: TodayPoint, y: float, label: str | None = "today") -> None:
     if math.isfinite(y):
         ax.plot([today.x], [y], marker="D", markersize=13, color=TODAY_COLOUR,
                 markerfacecolor="white", markeredgewidth=2.4, linestyle="none", zorder=6,
                 label=label)
 
 
-def gain_text(results: Results, today: Today, key: str) -> str:
+def gain_text(results: Results, today: TodayPoint, key: str) -> str:
     """"Best minus today: ROI +5.9 points (95 % CI +4.1 to +7.7)" for a caption."""
     gain = today.gain.get(key)
     if not gain:
@@ -547,7 +551,7 @@ def gain_text(results: Results, today: Today, key: str) -> str:
     return f"Best minus today: {in_sentence(figure_name(key))} {show(mean)}{unit}{ci}."
 
 
-def achieved_panel(ax: Any, results: Results, axis: XAxis, today: Today | None) -> None:
+def achieved_panel(ax: Any, results: Results, axis: XAxis, today: TodayPoint | None) -> None:
     """The achieved item fill rate β of each alternative with its 95 % CI, and the target
     itself (dashed) when the x axis is a service target: what a target delivers."""
     for i, alts in enumerate(axis.series.values()):

@@ -11,7 +11,7 @@ from ..results import Results
 from .common import (
     BACKGROUND,
     PALETTE,
-    Today,
+    TodayPoint,
     XAxis,
     achieved_panel,
     band,
@@ -94,7 +94,7 @@ def _draw_objective(ax: Any, results: Results, axis: XAxis) -> None:
                        label="not significantly worse" if i == 0 else None)
 
 
-def _subtitle(results: Results, today: Today | None) -> str:
+def _subtitle(results: Results, today: TodayPoint | None) -> str:
     """The optimum in one line: where, its objective with the 95 % CI, its achieved β."""
     objective, currency = results.objective, results.currency
     best = results.best_alternative
@@ -111,7 +111,7 @@ def _subtitle(results: Results, today: Today | None) -> str:
     return text
 
 
-def _caption(results: Results, axis: XAxis, today: Today | None) -> str:
+def _caption(results: Results, axis: XAxis, today: TodayPoint | None) -> str:
     objective = results.objective
     marked = "Shaded" if len(axis.series) == 1 and axis.key is not None else "Ringed"
     if results.replications < 2:
