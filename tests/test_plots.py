@@ -33,7 +33,8 @@ def results(sweep_dir: Path) -> plots.Results:
 
 
 def _title(ax) -> str:
-    return ax.get_title(loc="left") + ax.get_title()
+    """The chart's title: the first text of its figure (the header band)."""
+    return ax.figure.texts[0].get_text()
 
 
 def _texts(figure) -> str:
@@ -69,9 +70,55 @@ def test_objective_chart(results: plots.Results) -> None:
     best_x = results.best_alternative.params["policy.service_target"]
     stars = [line for line in ax.get_lines() if line.get_marker() == "*"]
     assert stars and stars[0].get_xdata()[0] == pytest.approx(best_x)
-    assert "%" in ax.get_ylabel() and "%" in ax.get_xlabel()
+    assert "%" in ax.get_ylabel() and "%" in figure.axes[-1].get_xlabel()
     assert "baseline" in _title(ax)
     assert "Optimum" in _texts(figure)
+    achieved = figure.axes[1]  # the achieved fill rate beneath, one point per alternative
+    assert "β" in achieved.get_ylabel()
+    points = [line for line in achieved.get_lines() if len(line.get_xdata()) == len(TARGETS)]
+    assert points and list(points[0].get_xdata()) == pytest.approx(list(TARGETS))
+    assert not [line for line in ax.get_lines() if line.get_marker() == "D"]  # no today.json
+
+
+def test_today_is_marked_and_its_gain_stated(sweep_dir: Path, tmp_path: Path) -> None:
+    """With a today.json (the shape the sweep writes), charts 1 and 3 mark today's point at
+    today's target and figures, and chart 1's caption gives the best minus today."""
+    import shutil
+
+    folder = tmp_path / "today"
+    shutil.copytree(sweep_dir, folder)
+    today = plots.load_results(folder).alternatives[1]
+    gain = {"roi": {"mean": 0.031, "ci_low": 0.012, "ci_high": 0.05, "n": 3,
+                    "p_value": 0.01}}
+    (folder / "today.json").write_text(json.dumps({
+        "params": {"policy.service_target": 0.9}, "figures": today.figures,
+        "best": {"policy.service_target": 0.97}, "best_minus_today": gain,
+        "objective": "roi"}), encoding="utf-8")
+    results = plots.load_results(folder)
+    figure = plots.objective_chart(results)
+    marks = [line for line in figure.axes[0].get_lines() if line.get_marker() == "D"]
+    assert len(marks) == 1
+    assert marks[0].get_xdata()[0] == pytest.approx(0.9)
+    assert marks[0].get_ydata()[0] == pytest.approx(today.mean("roi"))
+    assert "Best minus today: annualised ROI +3.1 points (95 % CI +1.2 to +5.0 points)" \
+        in _texts(figure).replace("\n", " ").replace("\u00a0", " ")
+    figure = plots.tradeoff_chart(results)
+    profit = [line for line in figure.axes[1].get_lines() if line.get_marker() == "D"]
+    assert profit and profit[0].get_ydata()[0] == pytest.approx(today.mean("operating_profit"))
+
+
+def test_tick_labels_are_exact_and_labels_plain() -> None:
+    from servicesim.outputs.charts.common import exact_formatter, param_label
+
+    money = exact_formatter("money")
+    assert money.format_ticks([1e6, 1.25e6, 1.5e6, 1.75e6, 2e6]) == [
+        "1.00 M", "1.25 M", "1.50 M", "1.75 M", "2.00 M"]
+    assert money.format_ticks([0, 50e3, 100e3]) == ["0", "50 k", "100 k"]
+    percent = exact_formatter("percent")
+    assert percent.format_ticks([0.95, 0.975, 1.0]) == ["95.0 %", "97.5 %", "100.0 %"]
+    assert param_label("policy.service_target", [0.9]) == "Service target (%)"
+    assert param_label("supplier.lead_time_days.mean", [3]) == "Lead time mean (days)"
+    assert param_label("skus.BOLT.order_quantity", [40]) == "Order quantity of BOLT"
 
 
 @pytest.mark.parametrize("name", list(plots.CHARTS))
@@ -82,7 +129,8 @@ def test_every_chart_names_the_scenario_and_labels_units(results: plots.Results,
     assert "baseline" in _title(ax)
     lowest = figure.axes[-1]
     for label in (lowest.get_xlabel(), ax.get_ylabel()):
-        assert any(u in label for u in ("%", "days", "money")), label
+        assert any(u in label for u in ("%", "days", "EUR")), label
+        assert "(money)" not in label and "policy." not in label
     assert ax.get_lines() or ax.patches or ax.collections
 
 
@@ -91,7 +139,9 @@ def test_cost_breakdown_stacks_five_kinds(results: plots.Results) -> None:
     labels = _texts(figure)
     for kind in ("Holding", "Ordering", "Transport", "Backorder", "Lost margin"):
         assert kind in labels
-    assert len(figure.axes[0].patches) == 5 * len(results.alternatives)
+    assert "Value of customers lost" in labels and "not in the cost total" in labels
+    # five stacked kinds and, beside them, the value of the customers lost
+    assert len(figure.axes[0].patches) == 6 * len(results.alternatives)
 
 
 def test_tradeoff_and_service_charts(results: plots.Results) -> None:
@@ -101,7 +151,7 @@ def test_tradeoff_and_service_charts(results: plots.Results) -> None:
     line = figure.axes[0].get_lines()[0]
     x, y = line.get_xdata(), line.get_ydata()
     assert list(x) == pytest.approx(list(y))  # the 45° line
-    assert "45°" in _texts(figure)
+    assert "achieved = target" in _texts(figure)
 
 
 def test_cycle_time_chart_shows_ecdf_and_promises(results: plots.Results) -> None:
@@ -277,3 +327,28 @@ def test_a_full_disk_while_plotting_leaves_no_partial_chart(
         "01-objective.png", "02-cost-breakdown.png", "03-revenue-cost-profit.png"]
     for path in out.iterdir():
         assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 10_000
+
+
+def test_a_malformed_today_file_is_named(sweep_dir: Path, tmp_path: Path) -> None:
+    """A today.json that is not today's figures: the charts that mark today are skipped
+    with a warning naming the file; the others are drawn."""
+    import shutil
+
+    folder = tmp_path / "bad"
+    shutil.copytree(sweep_dir, folder)
+    (folder / "today.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.warns(UserWarning, match="today.json: not a today.json") as caught:
+        written = plots.plot_all(folder, formats=["png"])
+    assert {str(w.message).split()[1] for w in caught} == {"01-objective",
+                                                           "03-revenue-cost-profit"}
+    assert len(written) == len(plots.CHARTS) - 2
+
+
+def test_money_labels_without_a_currency() -> None:
+    """A scenario without finance.currency: money axes carry no unit, never "(money)"."""
+    from servicesim.outputs.charts.common import figure_axis_label
+
+    assert figure_axis_label("operating_profit", None) == "Operating profit"
+    assert figure_axis_label("operating_profit", "CHF") == "Operating profit (CHF)"
+    assert figure_axis_label("roi", None) == "Annualised ROI (%)"
+    assert figure_axis_label("item_fill_rate", None) == "Item fill rate β (%)"

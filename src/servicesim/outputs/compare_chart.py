@@ -19,7 +19,7 @@ from ..files import atomic_write_bytes
 from ..kpis import KEY_FIGURES, KPI_BY_KEY
 from ..text import clip
 
-__all__ = ["ComparisonLike", "write_compare_chart"]
+__all__ = ["ComparisonLike", "compare_figure", "write_compare_chart"]
 
 
 class ComparisonLike(Protocol):
@@ -73,59 +73,39 @@ def write_compare_chart(result: ComparisonLike, directory: str | os.PathLike[str
         if result.directory is None:
             raise ValueError("no folder to write the chart to: pass directory=")
         directory = result.directory
-    import matplotlib
+    import matplotlib.style
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import MaxNLocator
+    folder = Path(directory)
+    figure = compare_figure(result, figures)
+    paths = {"png": folder / "compare.png", "svg": folder / "compare.svg"}
+    with matplotlib.style.context(_style()):
+        for kind, path in paths.items():
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=kind, dpi=300)
+            atomic_write_bytes(path, buffer.getvalue())
+    return paths
+
+
+def compare_figure(result: ComparisonLike, figures: Sequence[str] = KEY_FIGURES) -> Any:
+    """The figure :func:`write_compare_chart` writes, on the Agg canvas (no pyplot)."""
+    import matplotlib.style
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     keys = [k for k in figures if k in KPI_BY_KEY]
-    alternatives = list(range(1, len(result.labels)))
-    folder = Path(directory)
     columns = 4
-    panels = len(keys) + 1  # one more for the legend
-    rows = math.ceil(panels / columns)
-    with plt.style.context(_style()):
-        fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 0.9 + 2.1 * rows),
-                                 squeeze=False)
-        flat = axes.ravel()
+    rows = math.ceil((len(keys) + 1) / columns)  # one more panel for the legend
+    with matplotlib.style.context(_style()):
+        fig = Figure(figsize=(3.4 * columns, 0.9 + 2.1 * rows))
+        FigureCanvasAgg(fig)
+        flat = fig.subplots(rows, columns, squeeze=False).ravel()
+        currency = _currency(result)
         for ax, key in zip(flat, keys, strict=False):
-            kpi = KPI_BY_KEY[key]
-            scale = 100.0 if kpi.unit == "fraction" else 1.0
-            for position, index in enumerate(alternatives):
-                row = result.row(key, result.labels[index])
-                diff = row["diff"]
-                if diff is None or not math.isfinite(diff):
-                    continue
-                low, high = row["diff_ci_low"], row["diff_ci_high"]
-                colour = _COLOURS[(index - 1) % len(_COLOURS)]
-                strong = excludes_zero(row["diff_ci_low"], row["diff_ci_high"])
-                y = -position
-                ax.barh(y, scale * diff, height=0.6, color=colour,
-                        alpha=1.0 if strong else 0.35, edgecolor=colour, linewidth=1)
-                if math.isfinite(low) and math.isfinite(high):
-                    ax.errorbar(scale * diff, y, xerr=[[scale * (diff - low)],
-                                                       [scale * (high - diff)]],
-                                fmt="none", ecolor="#222222", elinewidth=1.1, capsize=3)
-            ax.axvline(0, color="#222222", linewidth=0.9)
-            ax.set_yticks([])
-            ax.set_ylim(-len(alternatives) + 0.4, 0.6)
-            ax.set_title(kpi.label, loc="left")
-            ax.set_xlabel(f"Δ, {_AXIS_UNIT[kpi.unit]}")
-            reference = result.row(key, result.reference)["mean"]
-            _symmetric(ax, _least_reach(kpi.unit, scale * reference))
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=True))
-            ax.xaxis.set_major_formatter(_tick_formatter(kpi.unit))
+            _panel(ax, result, key, currency)
         for ax in flat[len(keys):]:
             ax.axis("off")
-        legend_ax = flat[len(keys)]
-        handles = [Patch(color=_COLOURS[(i - 1) % len(_COLOURS)], label=clip(
-            result.labels[i], 38)) for i in alternatives]
-        handles.append(Patch(facecolor="#888888", alpha=0.35, label="pale: 95 % CI includes 0"))
-        legend_ax.legend(handles=handles, loc="center left", frameon=False,
-                         title=f"vs {clip(result.reference, 30)}", alignment="left")
-        names = ", ".join(clip(result.labels[i], 40) for i in alternatives)
+        _legend(flat[len(keys)], result)
+        names = ", ".join(clip(result.labels[i], 40) for i in range(1, len(result.labels)))
         fig.suptitle(f"What-if: {names} vs {clip(result.reference, 40)}",
                      x=0.01, ha="left", fontsize=13, fontweight="bold")
         fig.text(0.01, 1 - 0.55 / fig.get_figheight(),
@@ -133,13 +113,65 @@ def write_compare_chart(result: ComparisonLike, directory: str | os.PathLike[str
                  f"{result.replications} common-random-number replications; money over the "
                  "measured window", ha="left", va="top", fontsize=9.5, color="#444444")
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.75 / fig.get_figheight()))
-        paths = {"png": folder / "compare.png", "svg": folder / "compare.svg"}
-        for kind, path in paths.items():
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format=kind, dpi=300)
-            atomic_write_bytes(path, buffer.getvalue())
-        plt.close(fig)
-    return paths
+    return fig
+
+
+def _currency(result: ComparisonLike) -> str | None:
+    """The reference scenario's currency code (``finance.currency``), when it gives one."""
+    scenarios = getattr(result, "scenarios", None)
+    if callable(scenarios):  # a comparison read back from its folder
+        try:
+            scenarios = scenarios()
+        except (ValueError, KeyError, TypeError):  # a manifest without valid scenarios
+            scenarios = None
+    finance = getattr((scenarios or [None])[0], "finance", None)
+    code = getattr(finance, "currency", None)
+    return code if isinstance(code, str) and code else None
+
+
+def _panel(ax: Any, result: ComparisonLike, key: str, currency: str | None = None) -> None:
+    """One figure's paired differences, one bar per alternative, with their 95 % CIs."""
+    from matplotlib.ticker import MaxNLocator
+
+    kpi = KPI_BY_KEY[key]
+    scale = 100.0 if kpi.unit == "fraction" else 1.0
+    alternatives = list(range(1, len(result.labels)))
+    for position, index in enumerate(alternatives):
+        row = result.row(key, result.labels[index])
+        diff = row["diff"]
+        if diff is None or not math.isfinite(diff):
+            continue
+        low, high = row["diff_ci_low"], row["diff_ci_high"]
+        colour = _COLOURS[(index - 1) % len(_COLOURS)]
+        strong = excludes_zero(row["diff_ci_low"], row["diff_ci_high"])
+        y = -position
+        ax.barh(y, scale * diff, height=0.6, color=colour, alpha=1.0 if strong else 0.35,
+                edgecolor=colour, linewidth=1)
+        if math.isfinite(low) and math.isfinite(high):
+            ax.errorbar(scale * diff, y, xerr=[[scale * (diff - low)], [scale * (high - diff)]],
+                        fmt="none", ecolor="#222222", elinewidth=1.1, capsize=3)
+    ax.axvline(0, color="#222222", linewidth=0.9)
+    ax.set_yticks([])
+    ax.set_ylim(-len(alternatives) + 0.4, 0.6)
+    ax.set_title(kpi.label, loc="left")
+    unit = _AXIS_UNIT[kpi.unit]
+    if currency and kpi.unit in ("money", "money/unit"):
+        unit = currency if kpi.unit == "money" else f"{currency} per unit"
+    ax.set_xlabel(f"Δ, {unit}")
+    reference = result.row(key, result.reference)["mean"]
+    _symmetric(ax, _least_reach(kpi.unit, scale * reference))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=True))
+    ax.xaxis.set_major_formatter(_tick_formatter(kpi.unit))
+
+
+def _legend(ax: Any, result: ComparisonLike) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=_COLOURS[(i - 1) % len(_COLOURS)], label=clip(result.labels[i], 38))
+               for i in range(1, len(result.labels))]
+    handles.append(Patch(facecolor="#888888", alpha=0.35, label="pale: 95 % CI includes 0"))
+    ax.legend(handles=handles, loc="center left", frameon=False,
+              title=f"vs {clip(result.reference, 30)}", alignment="left")
 
 
 def _tick_formatter(unit: str) -> Any:

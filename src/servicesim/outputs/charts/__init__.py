@@ -1,0 +1,115 @@
+"""Trade-off charts of a sweep or an optimisation, ready for a client slide.
+
+``plot_all("results/baseline/sweep-...")`` reads the folder a sweep or ``optimize`` wrote
+(:func:`~servicesim.outputs.results.load_results`) and writes seven charts, each as a 300 dpi
+PNG and an SVG, into ``<folder>/charts/``; one module per chart:
+
+1. :func:`objective_chart` (``objective.py``) — the objective (ROI by default) against the
+   swept parameter, 95 % confidence band, the optimum and today marked, the levels not
+   significantly worse shaded; the achieved fill rate beneath;
+2. :func:`cost_breakdown_chart` (``cost_breakdown.py``) — logistics cost by kind and the lost
+   margin, stacked, and beside it the value of the customers lost;
+3. :func:`tradeoff_chart` (``tradeoff.py``) — revenue, total cost and operating profit, and
+   the achieved fill rate, against the swept parameter;
+4. :func:`inventory_chart` (``inventory.py``) — achieved fill rate against inventory
+   investment (the exchange curve), with the efficient frontier of several series;
+5. :func:`service_chart` (``service.py``) — target against achieved service (β and α);
+6. :func:`cycle_time_chart` (``cycle_time.py``) — the order-cycle-time ECDF of the optimum
+   and two other alternatives, with each segment's promise;
+7. :func:`unmet_demand_chart` (``unmet_demand.py``) — where the units short at a stockout
+   went (backorder, wait, switch, defect), and the defections.
+
+Charts 6 and 7 and the lost margin of chart 2 need more than the summary figures of
+``runs.csv``: replication 0 of every alternative records them when it runs (the results
+store's ``chart_records.json``).  Each such chart says so in its caption.
+
+These modules only read result files; they never run the model (an import contract checks
+it).  Figures are built on matplotlib's Agg canvas without pyplot, under the house style
+``style/servicesim.mplstyle`` applied as a context; global ``rcParams`` are never touched.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ...files import atomic_write_bytes
+from ..results import PlotError, Results, load_results
+from .common import GREY, PALETTE, STYLE_FILE, house_style, is_target_key
+from .cost_breakdown import cost_breakdown_chart
+from .cycle_time import cycle_time_chart
+from .inventory import inventory_chart
+from .objective import objective_chart
+from .service import service_chart
+from .tradeoff import tradeoff_chart
+from .unmet_demand import MAX_SHOWN, unmet_demand_chart
+
+__all__ = [
+    "CHARTS",
+    "GREY",
+    "MAX_SHOWN",
+    "PALETTE",
+    "STYLE_FILE",
+    "cost_breakdown_chart",
+    "cycle_time_chart",
+    "house_style",
+    "inventory_chart",
+    "is_target_key",
+    "objective_chart",
+    "plot_all",
+    "service_chart",
+    "tradeoff_chart",
+    "unmet_demand_chart",
+]
+
+CHARTS: dict[str, Callable[[Results], Any]] = {
+    "01-objective": objective_chart,
+    "02-cost-breakdown": cost_breakdown_chart,
+    "03-revenue-cost-profit": tradeoff_chart,
+    "04-inventory-tradeoff": inventory_chart,
+    "05-target-vs-achieved": service_chart,
+    "06-cycle-time": cycle_time_chart,
+    "07-unmet-demand": unmet_demand_chart,
+}
+"""File stem → chart function, in the order of the module docstring."""
+
+
+def plot_all(results_dir: str | Path, out_dir: str | Path | None = None,
+             formats: Sequence[str] = ("png", "svg"), objective: str | None = None
+             ) -> list[Path]:
+    """Write every chart of a results folder as PNG (300 dpi) and/or SVG; their paths.
+
+    ``out_dir`` defaults to ``results_dir/charts``.  Raises :class:`PlotError` for a
+    folder without results or an unknown format.
+    """
+    formats = [f.strip().lower().lstrip(".") for f in formats if f.strip()]
+    unknown = [f for f in formats if f not in ("png", "svg", "pdf")]
+    if unknown or not formats:
+        raise PlotError(f"unknown chart format(s) {', '.join(unknown) or '(none)'}; "
+                        "use png, svg or pdf")
+    results = load_results(results_dir, objective)
+    folder = Path(out_dir) if out_dir is not None else results.directory / "charts"
+    written = []
+    for stem, chart in CHARTS.items():
+        try:
+            figure = chart(results)
+        except PlotError as exc:  # e.g. a folder without chart records
+            warnings.warn(f"chart {stem} skipped: {exc}", stacklevel=2)
+            continue
+        for fmt in formats:
+            buffer = io.BytesIO()  # drawn whole first: a full disk never leaves half a chart
+            with house_style():
+                figure.savefig(buffer, format=fmt, dpi=300, metadata=_metadata(fmt))
+            written.append(atomic_write_bytes(folder / f"{stem}.{fmt}", buffer.getvalue()))
+    return written
+
+
+def _metadata(fmt: str) -> dict[str, Any] | None:
+    if fmt == "svg":
+        return {"Date": None}  # reproducible files
+    if fmt == "png":
+        return {"Software": "servicesim"}
+    return None
