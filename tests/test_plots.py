@@ -77,7 +77,24 @@ def test_objective_chart(results: plots.Results) -> None:
     assert "β" in achieved.get_ylabel()
     points = [line for line in achieved.get_lines() if len(line.get_xdata()) == len(TARGETS)]
     assert points and list(points[0].get_xdata()) == pytest.approx(list(TARGETS))
-    assert not [line for line in ax.get_lines() if line.get_marker() == "D"]  # no today.json
+    # the sweep simulated today (the baseline's own 95 % target): one marker there
+    today = json.loads((results.directory / "today.json").read_text(encoding="utf-8"))
+    (mark,) = [line for line in ax.get_lines() if line.get_marker() == "D"]
+    assert mark.get_xdata()[0] == pytest.approx(today["params"]["policy.service_target"])
+    assert mark.get_ydata()[0] == pytest.approx(today["figures"]["roi"]["mean"])
+
+
+def test_without_today_json_nothing_is_marked(sweep_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "older"
+    shutil.copytree(sweep_dir, folder)
+    for name in ("today.json", "today.csv"):
+        (folder / name).unlink()
+    for chart in (plots.objective_chart, plots.tradeoff_chart):
+        figure = chart(plots.load_results(folder))
+        assert not [line for axes in figure.axes for line in axes.get_lines()
+                    if line.get_marker() == "D"]
 
 
 def test_today_is_marked_and_its_gain_stated(sweep_dir: Path, tmp_path: Path) -> None:
