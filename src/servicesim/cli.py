@@ -873,7 +873,7 @@ def _add_report_command(commands: Any, common: argparse.ArgumentParser) -> None:
         help="write the HTML report and Excel workbook of results (sweep, optimize, compare)",
         description="Write report.html (self-contained and printable: the decision against "
                     "today's policy, charts, one row per alternative with the key figures, "
-                    "assumptions in plain words, every figure with its 95 %% CI, the "
+                    "assumptions in plain words, every figure with its 95 % CI, the "
                     "scenario) and report.xlsx (the same tables, every run with its seed) "
                     "of a sweep, optimize or compare results folder.")
     report.add_argument("results_dir", metavar="RESULTS_DIR")
@@ -917,7 +917,7 @@ def _add_compare_command(commands: Any, common: argparse.ArgumentParser) -> None
         description="Run several scenarios (files, and variants of the first file made with "
                     "--set-variant) for the same replications (common random numbers) and "
                     "report each key figure side by side with its paired difference to the "
-                    "first scenario and the 95 %% CI of that difference; writes runs.csv, "
+                    "first scenario and the 95 % CI of that difference; writes runs.csv, "
                     "comparison.csv, manifest.json and a chart to OUT/<compare id>/.",
     )
     compare.add_argument("scenarios", metavar="SCENARIO.yaml", nargs="+",
