@@ -236,6 +236,17 @@ def test_compare_chart_layout(tmp_path: Path) -> None:
         assert "Δ, EUR" in labels and not [label for label in labels if "money" in label]
 
 
+def test_compare_ticks_never_use_scientific_notation() -> None:
+    from servicesim.outputs.compare_chart import _tick_formatter
+
+    for unit in ("units", "customers", "days", "money", "fraction"):
+        show = _tick_formatter(unit)
+        for value in (-1500.0, -1000.0, 250.0, 1000.0, 12_500.0, 2.5e6):
+            text = show(value, 0)
+            assert "e+" not in text and "e-" not in text, (unit, value, text)
+    assert _tick_formatter("units")(-1000.0, 0) == "-1,000"
+
+
 def test_the_checks_can_fail() -> None:
     """A legend on the data and two texts on one spot are found."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -218,7 +218,9 @@ def test_cli_end_to_end_with_variants(tiny_file: Path, tmp_path: Path,
     folder = out / "what-if"
     assert f"results written to {folder}" in text
     assert sorted(p.name for p in folder.iterdir()) == [
-        "compare.png", "compare.svg", "comparison.csv", "manifest.json", "runs.csv"]
+        "compare.png", "compare.svg", "comparison.csv", "manifest.json", "report.html",
+        "report.xlsx", "runs.csv"]
+    assert f"report written to {folder / 'report.html'} and report.xlsx" in text
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["labels"] == ["tiny", "more stock", "loyal"]
     assert manifest["scenarios"][0]["run"]["horizon_days"] == 100

@@ -893,8 +893,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _report_after(args: argparse.Namespace, directory: Any) -> None:
-    """The report of a finished sweep/optimisation (after its charts, so they are reused)."""
+def _report_after(args: argparse.Namespace, directory: Any, file: TextIO | None = None) -> None:
+    """The report of a finished sweep, optimisation or comparison (after its charts, so they
+    are reused); ``file`` is where the message goes (stderr when stdout carries JSON)."""
     from .outputs.report import ReportError, write_report
 
     try:
@@ -903,7 +904,8 @@ def _report_after(args: argparse.Namespace, directory: Any) -> None:
         _error(f"report not written: {exc}")
         return
     if not args.quiet:
-        print(f"report written to {paths['html']} and {paths['xlsx'].name}", flush=True)
+        print(f"report written to {paths['html']} and {paths['xlsx'].name}",
+              file=file or sys.stdout, flush=True)
 
 
 # ------------------------------------------------------------------- servicesim compare
@@ -1039,6 +1041,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(f"\nresults written to {result.directory}{os.sep} (runs.csv, comparison.csv, "
               f"manifest.json, {chart['png'].name}, {chart['svg'].name})", file=info,
               flush=True)
+    _report_after(args, result.directory, file=info)
     return EXIT_OK
 
 

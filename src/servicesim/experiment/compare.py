@@ -493,11 +493,12 @@ def format_comparison(result: Comparison, figures: Sequence[str] = KEY_FIGURES) 
     """The comparison table for people (see :meth:`Comparison.report`)."""
     keys = [k for k in figures if k in KPI_BY_KEY]
     alternatives = list(range(1, len(result.labels)))
+    currency = result.scenarios[0].finance.currency  # the reference's money
     body = []
     for key in keys:
         kpi = KPI_BY_KEY[key]
-        cells = [kpi.label, _UNIT[kpi.unit], _fmt(key, result.row(key, result.reference)
-                                                  ["mean"])]
+        unit = currency if kpi.unit == "money" and currency else _UNIT[kpi.unit]
+        cells = [kpi.label, unit, _fmt(key, result.row(key, result.reference)["mean"])]
         for index in alternatives:
             row = result.row(key, result.labels[index])
             cells += [_fmt(key, row["mean"]), _delta_text(key, row)]
@@ -525,7 +526,8 @@ def format_comparison(result: Comparison, figures: Sequence[str] = KEY_FIGURES) 
     rule = "-" * max(len(header), *(len(x) for x in lines), len(top.rstrip()))
     title = (f"What-if comparison against {result.reference!r}: mean over "
              f"{result.replications} replications (common random numbers, root seed "
-             f"{result.seed}); money over the measured window")
+             f"{result.seed}); money over the measured window"
+             + (f", in {currency}" if currency else ""))
     notes = [f"Δ = scenario − reference, paired over the {result.replications} common "
              "replications, ± the half-width of its 95 % paired-t interval",
              "  (Δ of % figures in percentage points); * the interval of Δ excludes 0"]

@@ -185,6 +185,8 @@ def _tick_formatter(unit: str) -> Any:
                 if abs(value) >= size:
                     return f"{value / size:+.3g}{suffix}"
             return f"{value:+,.0f}"
+        if abs(value) >= 1000:  # counts in the thousands: grouped digits, never 1e+03
+            return f"{value:+,.0f}"
         return f"{value:+.3g}"
 
     return FuncFormatter(show)
