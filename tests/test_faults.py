@@ -578,10 +578,11 @@ def test_a_disk_that_fills_mid_sweep_keeps_what_was_written_and_resume_completes
     args = ["sweep", str(tiny_file), "--param", PARAM, "--out", str(tmp_path), "--quiet",
             "--workers", "2", "--no-plots"]
     monkeypatch.setattr(sweeping, "_FLUSH_SECONDS", 0.0)  # runs.csv rewritten at every row
-    # scenario.yaml, runs.csv (header), manifest.json, runs.csv (1 row): then the disk is
-    # full, for the next rows or for the chart record of the first (which comes first
-    # depends on the order the two workers finish in)
-    write, state = full_disk_after(4, tmp_path)
+    # scenario.yaml, runs.csv (header), manifest.json, then the first row: its chart
+    # record (replication 0 has one, written before its row) and runs.csv, or runs.csv
+    # alone and then the next record or rows (the order the two workers finish in decides);
+    # the disk is full after five writes, with one or two rows kept
+    write, state = full_disk_after(5, tmp_path)
     monkeypatch.setattr(output, "_write_temp", write)
     assert main(args) == 2
     monkeypatch.undo()
@@ -595,8 +596,14 @@ def test_a_disk_that_fills_mid_sweep_keeps_what_was_written_and_resume_completes
     assert f"continue with:\n  servicesim sweep {tiny_file}" in err
     assert not temp_files(tmp_path)
     assert snapshot(tmp_path) == state["before"]  # nothing written after the disk filled
-    header, row = runs.read_bytes().splitlines()  # as written before the disk filled
-    assert row in reference.splitlines()[1:] and reference.startswith(header)
+    header, *rows = runs.read_bytes().splitlines()  # as written before the disk filled
+    assert 1 <= len(rows) <= 2 and reference.startswith(header)
+    assert set(rows) <= set(reference.splitlines()[1:])
+    # every kept row of a replication 0 has its chart record (written before the row)
+    kept = {r.split(b",")[0].decode() for r in rows if r.split(b",")[2] == b"0"}
+    if kept:
+        records = json.loads((folder / "chart_records.json").read_text(encoding="utf-8"))
+        assert kept <= set(records["alternatives"])
 
     assert main([*args, "--resume"]) == 0  # space again
     assert runs.read_bytes() == reference

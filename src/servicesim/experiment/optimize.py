@@ -629,11 +629,11 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                 this_round.clear()
                 if store is not None:  # a checkpoint: a hard kill loses one round at most
                     with ignoring_interrupts(defer=True):
+                        if charts is not None:  # records first: no row without its record
+                            charts.write()
                         _write_progress(store, scenario, keys, settings, search_id,
                                         search.runs, command, started, rounds, RUNNING,
                                         with_scenario=rounds == 1)
-                        if charts is not None:
-                            charts.write()
                 _say_round(search, objective, alpha, rounds, say)
                 batch = search.next_batch(_assess(search.all(), alpha))
             best = _assess(search.all(), alpha).best
@@ -644,10 +644,10 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
         rows = [*search.runs, *this_round]
         if store is not None:
             with ignoring_interrupts():
-                _write_progress(store, scenario, keys, settings, search_id, rows,
-                                command, started, rounds, INTERRUPTED)
                 if charts is not None:
                     charts.write()
+                _write_progress(store, scenario, keys, settings, search_id, rows,
+                                command, started, rounds, INTERRUPTED)
                 if today_rows:
                     write_today_rows(store, today_rows.values())
         raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
@@ -683,14 +683,14 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
         currency=scenario.finance.currency)
     if store is not None:
         try:
+            if charts is not None:
+                charts.write()
             _write(result, store, scenario, keys, {**settings, "content_id": search_id},
                    command, started)
         except BaseException:
             _mark_failed(store, scenario, keys, settings, search_id, search.runs, command,
                          started, rounds)
             raise
-        if charts is not None:
-            charts.write()
         result.directory = directory
     return result
 

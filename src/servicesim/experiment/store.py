@@ -259,9 +259,11 @@ class RunsFile:
     def __init__(self, path: Path, columns: Sequence[str],
                  rows: Mapping[Key, Mapping[str, Any]] | None = None,
                  interval: float = FLUSH_SECONDS,
-                 after_write: Callable[[], None] | None = None) -> None:
+                 before_write: Callable[[], None] | None = None) -> None:
         self.path, self.columns = path, list(columns)
-        self.after_write = after_write  # e.g. the chart records of the rows just written
+        # e.g. the chart records of the rows about to be written, so that no row in the
+        # file stands without its record whenever the process is stopped
+        self.before_write = before_write
         self.header = csv_line(self.columns)
         self.rows: dict[Key, Mapping[str, Any]] = dict(rows or {})
         self.lines: dict[Key, str] = {k: self._line(r) for k, r in self.rows.items()}
@@ -290,12 +292,12 @@ class RunsFile:
         if not self.dirty:
             return
         start = time.monotonic()
+        if self.before_write is not None:
+            self.before_write()
         atomic_write_text(self.path, self.header + "".join(self.lines[k]
                                                            for k in sorted(self.lines)))
         self.n_written = len(self.lines)
         self.dirty = False
-        if self.after_write is not None:
-            self.after_write()
         self.last_write = time.monotonic()
         # a large file is rewritten less often, so that writing never dominates
         self.interval = max(self.min_interval, 5 * (self.last_write - start))
@@ -411,8 +413,10 @@ class ResultsFolder:
 
 class ChartRecords:
     """The chart records of a results folder, by alternative, written atomically to
-    ``chart_records.json`` right after the rows they belong to (:meth:`write`, which the
-    writer of ``runs.csv`` calls), so that a record never stands without its row.
+    ``chart_records.json`` right before the rows they belong to (:meth:`write`, which the
+    writer of ``runs.csv`` calls), so that every row kept in ``runs.csv`` has its record
+    however the process is stopped.  A record whose row a stop cut off describes the very
+    simulation a resume repeats (the same seed), and is replaced by it.
 
     ``keep``: continue the records already in the folder (a resumed run); otherwise the
     folder's old records are removed, so that they never describe other rows."""

@@ -487,7 +487,7 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
     tasks = plan.pending()
     charts = ChartRecords(folder, keep=plan.resume)
     runs = RunsFile(folder.runs_path, plan.columns, plan.done, interval=_FLUSH_SECONDS,
-                    after_write=charts.write)
+                    before_write=charts.write)
     # today's rows go to today.csv, written only once it has rows
     today = RunsFile(plan.directory / TODAY_CSV, TODAY_COLUMNS,
                      {(TODAY, r): row for r, row in plan.today_done.items()},
