@@ -197,6 +197,12 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
     for process in list(processes.values()):
         with suppress(Exception):
             process.terminate()
+    # Let the pool's manager thread finish its clean-up now: on Python before 3.12 the
+    # interpreter's exit hook can write to the wake-up pipe that thread is closing, and
+    # prints "Exception ignored ... Bad file descriptor" when the two meet.
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None and manager is not threading.current_thread():
+        manager.join(timeout=5)
 
 
 class ProcessPool(Executor):
