@@ -65,6 +65,7 @@ import simpy
 
 from .._gc import collector_off, older_objects_frozen
 from ..policies.derivation import DerivedPolicy, derive_policies
+from ..policies.network import derive_network_policies
 from ..policies.registry import policy_family
 from ..scenario.distributions import Constant
 from ..scenario.schema import Scenario
@@ -73,6 +74,7 @@ from .clock import ClockMixin
 from .customers import CustomersMixin, _Segment, build_segment
 from .fulfilment import FulfilmentMixin
 from .histogram import DayHistogram
+from .network import NetworkMixin, build_network_stock_points
 from .reactions import REACTIONS, ReactionsMixin
 from .results import ReplicationResult
 from .stock import ReplenishmentMixin, StockPoints, _Stock, build_stock_points
@@ -110,8 +112,14 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         self.warmup = float(sc.run.warmup_days)
         self.horizon = float(sc.run.horizon_days)
         self.days_per_year = sc.finance.days_per_year
-        self.policies = policies if policies is not None else derive_policies(sc)
-        self.stock_points: StockPoints = build_stock_points(sc, self.policies, self.root)
+        self.network = sc.locations is not None
+        if self.network:
+            self.policies = policies if policies is not None else derive_network_policies(sc)
+            self.stock_points: StockPoints = build_network_stock_points(sc, self.policies,
+                                                                        self.root)
+        else:
+            self.policies = policies if policies is not None else derive_policies(sc)
+            self.stock_points = build_stock_points(sc, self.policies, self.root)
         self.stocks: list[_Stock] = list(self.stock_points)
         self._build_services(sc)
         self.segments: list[_Segment] = []
@@ -201,7 +209,7 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             if seg.spec.acquisition.customers_per_year > 0:
                 env.process(self._acquisitions(seg))
         for st in self.stocks:
-            pol = self.policies[st.name]
+            pol = self.policies[st.policy_key]
             family = policy_family(pol.type)
             if family.periodic:
                 assert pol.review_period_days is not None
@@ -212,6 +220,10 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         with collector_off():
             env.run(until=self.horizon)
             return replication_result(self)
+
+
+class NetworkModel(NetworkMixin, ServiceModel):
+    """A replication of a scenario with ``locations`` (DOMAIN §7; :mod:`.network`)."""
 
 
 def simulate(
@@ -228,7 +240,8 @@ def simulate(
     """
     if seed is None:
         seed = scenario.run.seed
-    return ServiceModel(scenario, seed, trace=trace, policies=policies).run()
+    model = NetworkModel if scenario.locations is not None else ServiceModel
+    return model(scenario, seed, trace=trace, policies=policies).run()
 
 
-__all__ = ["DayHistogram", "ReplicationResult", "ServiceModel", "simulate"]
+__all__ = ["DayHistogram", "NetworkModel", "ReplicationResult", "ServiceModel", "simulate"]
