@@ -201,6 +201,8 @@ class Money:
         gross_margin = _total(by_sku, "gross_margin")
         operating_profit = gross_margin - logistics - fixed - acquisition
         inv_value = _total(by_sku, "avg_inventory_value")
+        if model.network:  # owned stock in transit between own locations (DOMAIN §7)
+            inv_value += sum(st.a_it * st.unit_cost for st in stocks) / window.days
         receivables = sum(  # average receivables: revenue per day × payment terms
             by_seg[seg.name]["revenue"] / window.days * seg.spec.payment_terms_days
             for seg in segments
