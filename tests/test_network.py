@@ -188,3 +188,26 @@ def test_expected_wait_is_metric_style() -> None:
     assert expected_wait(derive_network_policies(Scenario.model_validate(
         yaml.safe_load(edited({"locations.dc.policy": {"order_up_to": 200}}))))[
         policy_key("dc", "a")]) < 1e-6
+
+
+def test_dc_with_customers_and_a_periodic_review_store(tmp_path: Path) -> None:
+    """Customers at the DC share its stock with the stores' orders (FCFS); a store that
+    reviews every 7 days ends a cycle at each review, zero orders included; segments of a
+    lower priority at a location that does not hold every SKU run."""
+    data = yaml.safe_load(NETWORK)
+    data["segments"]["walk_in"] = {
+        "customers": 1, "order_interval_days": {"type": "exponential", "mean": 2.0},
+        "reactions": {"backorder": 1.0}, "location": "dc", "priority": 2}
+    data["segments"]["south"]["priority"] = 2
+    data["locations"]["store_s"]["policy"] = {"type": "RS", "review_period_days": 7.0,
+                                             "order_up_to": 12, "critical_level": 1}
+    sc = load_scenario(write(tmp_path, yaml.safe_dump(data, sort_keys=False)))
+    r = simulate(sc, 11)
+    dc, store_s = r.by_location["dc"], r.by_location["store_s"]
+    assert dc["units_demanded"] > 0 and 0 < dc["fill_rate"] <= 1
+    assert 0 < dc["internal_fill_rate"] <= 1
+    window = sc.run.horizon_days - sc.run.warmup_days
+    cycles = r.by_sku["store_s/a"]["end_of_cycle_on_hand"]
+    assert math.isfinite(cycles)
+    assert store_s["units_delivered"] > 0.9 * store_s["units_demanded"]
+    assert r.by_sku["store_s/a"]["purchase_orders"] <= window / 7 + 1

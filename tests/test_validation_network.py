@@ -4,8 +4,9 @@
 ``validation.py`` turns a case into a scenario with ``locations`` (the DC replenished from
 the supplier, each stock point from the DC through a lane) and reads each figure from
 ``result.by_location`` (``DC.fill_rate`` is the fill rate of the stock points' orders at
-the DC).  PASS: |mean over the replications − expected| ≤ ``abs_quick`` (``abs_full`` with
-the full budget, a slow test).  The cost-optimal placement case is skipped with its reason.
+the DC).  PASS: |mean over the replications − expected| ≤ ``abs_quick`` (``abs_full`` at
+the full budget in ``test_validation_full.py``, slow).  The cost-optimal placement case is
+skipped with its reason.
 """
 
 from __future__ import annotations
@@ -54,14 +55,3 @@ def test_theory_inside_99_percent_interval(runs: v.NetworkRuns, case_id: str) ->
                                      for c in v.NETWORK_OUT_OF_SCOPE])
 def test_cost_optimal_placement_is_out_of_scope(case_id: str) -> None:
     pytest.skip(v.NETWORK_OUT_OF_SCOPE[case_id])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("case_id", [pytest.param(c, id=v.short_id(c))
-                                     for c in v.NETWORK_CASES])
-def test_full_budget(case_id: str) -> None:
-    """Every figure of the case at the full budget, within ``abs_full``."""
-    full = v.NetworkRuns("full")
-    failed = [full.compare(case_id, name) for name in v.NETWORK_CASES[case_id]["expected"]]
-    failed = [c for c in failed if not c.passed]
-    assert not failed, "\n".join(c.message() for c in failed)

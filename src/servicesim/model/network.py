@@ -33,7 +33,8 @@ from .streams import expected_lines, first_block, generator, on_first_use, unifo
 
 
 class _Internal:
-    """An internal order waiting upstream: the ordering stock point and the time ordered."""
+    """An internal order waiting upstream (the ``order`` of its queue entry): the stock
+    point that ordered and whether its lane ships partial orders."""
 
     __slots__ = ("dest", "partial")
 
@@ -110,7 +111,8 @@ class NetworkMixin(ReplenishmentMixin):
         if up is None:
             super()._purchase(st, qty, now)
             return
-        if qty <= 0:  # a zero order of a review only marks the cycle (nothing to ship)
+        if qty <= 0:  # a zero order of a review only marks the cycle, a transit later
+            Receipt(self.env, st.transit(), st, 0, self._on_receipt)
             return
         st.a_oo += qty * (self.horizon - now)
         st.on_order += qty
@@ -123,14 +125,13 @@ class NetworkMixin(ReplenishmentMixin):
         on_hand, backorders, on_order = up.on_hand, up.backorders, up.on_order
         partial = st.lane.shipping == "partial"
         take = qty if up.on_hand >= qty else (up.on_hand if partial else 0)
-        if take < 0:
-            take = 0
         short = qty - take
         up.int_units += qty
         up.int_short += short
         up.on_hand -= take
         up.backorders += short
         if short:
+            up.int_waiting += short
             up.a_ibo += short * (self.horizon - now)
             st.waiting_up += short
             st.a_wup += short * (self.horizon - now)
@@ -194,6 +195,7 @@ class NetworkMixin(ReplenishmentMixin):
             st.backorders -= take
             entry[1] = need - take
             if type(order) is _Internal:
+                st.int_waiting -= take
                 st.a_ibo -= take * (self.horizon - now)
                 order.dest.waiting_up -= take
                 order.dest.a_wup -= take * (self.horizon - now)

@@ -129,7 +129,8 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             seg = build_segment(sc, self.root, j, name, spec, self.stock_points, margins)
             # rationing: lower-priority segments cannot take stock at or below the critical
             # level of a SKU (which is 0, no rationing, unless the policy sets one)
-            seg.rationed = spec.priority > top and any(st.critical for st in seg.stocks)
+            seg.rationed = spec.priority > top and any(
+                st is not None and st.critical for st in seg.stocks)
             self.segments.append(seg)
         # window counters (reset at warm-up)
         self.hist = DayHistogram()  # cycle times of the window's orders

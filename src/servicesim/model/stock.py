@@ -108,7 +108,8 @@ class _Stock:
     transit: Sampler
     in_transit: int
     a_it: float
-    a_ibo: float  # time integral of the internal backorders (part of ``backorders``)
+    int_waiting: int  # internal backorders: units of downstream orders waiting here
+    a_ibo: float  # ... and their time integral (both part of ``backorders`` and its)
     waiting_up: int  # units of this stock point's orders waiting upstream
     a_wup: float  # ... and their time integral
     int_units: int
@@ -122,7 +123,7 @@ class _Stock:
         self.queue = deque()
         self.on_hand = self.backorders = self.on_order = self.critical = 0
         self.upstream = self.lane = None
-        self.in_transit = self.waiting_up = 0
+        self.in_transit = self.waiting_up = self.int_waiting = 0
         self.floor = self.ship_floor = 1
         self.stockout_since_receipt = False
         self.reset(0.0)
@@ -141,8 +142,7 @@ class _Stock:
         self.lost_units = self.bo_units = 0
         self.a_it = self.in_transit * remaining
         self.a_wup = self.waiting_up * remaining
-        self.a_ibo = 0.0 if not self.queue else \
-            sum(e[1] for e in self.queue if type(e[0]).__name__ == "_Internal") * remaining
+        self.a_ibo = self.int_waiting * remaining
         self.int_units = self.int_short = self.int_shipped = self.lead_units = 0
         self.int_wait = self.lead_sum = 0.0
 
