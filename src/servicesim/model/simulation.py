@@ -65,7 +65,6 @@ import simpy
 
 from .._gc import collector_off, older_objects_frozen
 from ..policies.derivation import DerivedPolicy, derive_policies
-from ..policies.network import derive_network_policies
 from ..policies.registry import policy_family
 from ..scenario.distributions import Constant
 from ..scenario.schema import Scenario
@@ -113,12 +112,11 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         self.horizon = float(sc.run.horizon_days)
         self.days_per_year = sc.finance.days_per_year
         self.network = sc.locations is not None
+        self.policies = policies if policies is not None else derive_policies(sc)
         if self.network:
-            self.policies = policies if policies is not None else derive_network_policies(sc)
             self.stock_points: StockPoints = build_network_stock_points(sc, self.policies,
                                                                         self.root)
         else:
-            self.policies = policies if policies is not None else derive_policies(sc)
             self.stock_points = build_stock_points(sc, self.policies, self.root)
         self.stocks: list[_Stock] = list(self.stock_points)
         self._build_services(sc)
