@@ -211,3 +211,19 @@ def test_dc_with_customers_and_a_periodic_review_store(tmp_path: Path) -> None:
     assert math.isfinite(cycles)
     assert store_s["units_delivered"] > 0.9 * store_s["units_demanded"]
     assert r.by_sku["store_s/a"]["purchase_orders"] <= window / 7 + 1
+
+
+@pytest.mark.parametrize("case_id", ["NET1_serial_2stage_basestock",
+                                     "NET2_one_DC_two_identical_stock_points"])
+def test_derived_lead_time_is_transit_plus_the_exact_wait(case_id: str) -> None:
+    """Base stock with Poisson demand: the METRIC-style wait is exact, so the lead time a
+    stock point's derivation uses is the case's mean replenishment lead time."""
+    import validation as v
+
+    case = v.NETWORK_CASES[case_id]
+    sc = Scenario.model_validate(v.network_scenario_data(case))
+    policies = derive_network_policies(sc)
+    assert expected_wait(policies[policy_key("DC", v.SKU)]) == pytest.approx(
+        case["expected"]["DC.avg_order_wait"], rel=1e-9)
+    assert policies[policy_key("R1", v.SKU)].lead_time_days_mean == pytest.approx(
+        case["expected"]["R1.avg_replenishment_lead_time"], rel=1e-9)

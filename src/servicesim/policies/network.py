@@ -7,8 +7,8 @@ base-stock policies and a first approximation for batch-ordering ones).  Its lea
 the supplier's when it is replenished from the supplier; from an upstream location it is
 the lane's transit time plus the expected wait for upstream stock, estimated METRIC-style
 (Sherbrooke 1968) from the upstream policy: E[wait] = E[B_up] / λ_up (Little), with the
-upstream backorders E[B_up] = σ·G((ℓ − μ)/σ) under the normal model of the upstream lead
-time demand (μ, σ), ℓ the upstream order-up-to level (or its reorder point + Q/2 + 1).
+upstream backorders E[B_up] from the upstream's lead-time demand model at its levels
+(:func:`expected_wait`; exact for base stock with Poisson demand).
 Limits: the wait is added to the *mean* lead time (a non-constant transit time is replaced
 by a constant of transit mean + wait, so transit variability is not protected against);
 the variance of the wait itself is ignored, as in METRIC; rationing between downstream
@@ -21,7 +21,7 @@ from typing import Any
 
 from ..scenario.distributions import Constant
 from ..scenario.schema import SUPPLIER, PolicyOverride, Scenario, Supplier
-from .derivation import DerivedPolicy, derive_policies, normal_loss
+from .derivation import DerivedPolicy, _lead_time_demand, derive_policies
 
 
 def policy_key(location: str, sku: str) -> str:
@@ -41,16 +41,25 @@ def downstream(scenario: Scenario, location: str) -> list[str]:
 
 def expected_wait(policy: DerivedPolicy) -> float:
     """METRIC-style expected wait of a replenishment order at an upstream stock point:
-    expected backorders (normal model) ÷ demand rate (Little); 0 without demand."""
+    its expected backorders ÷ its demand rate (Little); 0 without demand.
+
+    The backorders use the lead-time demand model of the upstream's derivation (Poisson,
+    negative binomial or normal, with its moments): E[(D − S)^+] at the order-up-to level
+    S of a base-stock or (R, S) policy (exact for base stock with Poisson demand), the
+    mean of E[(D − y)^+] over y = s + 1 .. s + Q for (s, Q) and (s, S) policies."""
     if policy.demand_per_day <= 0:
         return 0.0
-    mu, sigma = policy.lead_time_demand_mean, policy.lead_time_demand_std
-    if policy.order_up_to is not None and not policy.order_quantity:
-        level = float(policy.order_up_to)
+    demand, _ = _lead_time_demand(policy.lead_time_demand_mean,
+                                  policy.lead_time_demand_std ** 2,
+                                  policy.lead_time_demand_model, [], policy.sku)
+    s, quantity = policy.reorder_point, policy.order_quantity
+    if policy.type in ("sQ", "sS") and s is not None and quantity:
+        step = max(1, quantity // 200)  # at most some 200 points of the average
+        levels = range(s + 1, s + quantity + 1, step)
+        backorders = sum(demand.loss(y) for y in levels) / len(levels)
     else:
-        level = (policy.reorder_point or 0) + (policy.order_quantity or 0) / 2 + 1
-    backorders = sigma * normal_loss((level - mu) / sigma) if sigma > 0 \
-        else max(mu - level, 0.0)
+        level = policy.order_up_to if policy.order_up_to is not None else (s or 0) + 1
+        backorders = demand.loss(level)
     return backorders / policy.demand_per_day
 
 
