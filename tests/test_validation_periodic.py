@@ -6,8 +6,9 @@ file; ``validation.py`` turns a case into a scenario (reviews at 0, R, 2R, ...; 
 orders up to S when the inventory position is at or below s; a zero order marks the cycle,
 so ``csl_cycle`` and ``end_of_cycle_*`` are read just before each review's receipt, kR + L,
 which in steady state is the case's kR + L + R of the review before).  PASS: |mean over the
-replications − expected| ≤ ``abs_quick``.  The network and assortment cases are skipped
-with their reason; so are the figures the model does not measure.
+replications − expected| ≤ ``abs_quick``.  The assortment cases are skipped with their
+reason; so are the figures the model does not measure.  The network cases are checked in
+``test_validation_network.py``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def test_simulated_mean_within_tolerance(runs: v.PeriodicRuns, case_id: str,
 
 @pytest.mark.parametrize("case_id", [pytest.param(c, id=v.short_id(c))
                                      for c in v.OUT_OF_SCOPE])
-def test_network_and_assortment_cases_are_out_of_scope(case_id: str) -> None:
+def test_assortment_cases_are_out_of_scope(case_id: str) -> None:
     pytest.skip(v.OUT_OF_SCOPE[case_id])
 
 

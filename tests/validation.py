@@ -525,12 +525,12 @@ SECOND_CASES: dict[str, dict[str, Any]] = {
 PERIODIC_CASES = {c: case for c, case in SECOND_CASES.items()
                   if case["model"] == "periodic_review_RsS"}
 OUT_OF_SCOPE = {
-    c: ("a network of stock points (DOMAIN §7): servicesim models one stock point"
-        if case["model"].startswith("multi_echelon") else
-        "an assortment optimisation: a search over per-SKU levels, not a simulated figure")
-    for c, case in SECOND_CASES.items() if c not in PERIODIC_CASES
+    c: "an assortment optimisation: a search over per-SKU levels, not a simulated figure"
+    for c, case in SECOND_CASES.items()
+    if c not in PERIODIC_CASES and not case["model"].startswith("multi_echelon")
 }
-"""Cases of the second file the model does not cover, with the reason."""
+"""Cases of the second file the model does not cover, with the reason (the networks:
+below)."""
 
 UNMEASURED = {
     "avg_order_size": "the model does not report units per purchase order (a new figure "
@@ -600,6 +600,118 @@ class PeriodicRuns:
         metric, levels = periodic_point(name)
         read = periodic_reader(case, metric)
         values = [read(r) for r in self.results(case_id, levels)]
+        ci95 = confidence_interval(values, 0.95)
+        ci99 = confidence_interval(values, 0.99)
+        return Comparison(
+            case_id=case_id, metric=name, tier=self.tier,
+            expected=float(case["expected"][name]), mean=ci95["mean"],
+            ci95=(ci95["ci_low"], ci95["ci_high"]), ci99=(ci99["ci_low"], ci99["ci_high"]),
+            tolerance=float(case["tolerance"][name][f"abs_{self.tier}"]), n=ci95["n"],
+        )
+
+
+# ------------------------------------------------ the second file: networks (DOMAIN §7)
+
+NETWORK_MODELS = ("multi_echelon_serial_base_stock", "multi_echelon_one_warehouse_base_stock")
+NETWORK_CASES = {c: case for c, case in SECOND_CASES.items() if case["model"] in NETWORK_MODELS}
+"""Base-stock networks with exact answers: serial, and one warehouse with N retailers."""
+
+NETWORK_OUT_OF_SCOPE = {
+    c: "a cost-optimal placement of stock over a network: a search over (S_DC, S_R) that "
+       "needs the per-echelon optimiser, not built yet"
+    for c, case in SECOND_CASES.items()
+    if case["model"].startswith("multi_echelon") and c not in NETWORK_CASES
+}
+
+_NETWORK_FIGURES: dict[str, Callable[[dict[str, float]], float]] = {
+    "avg_on_hand": lambda row: row["avg_on_hand_units"],
+    # at the DC, stock-point order units waiting there; at a stock point, its customers'
+    "avg_backorders": lambda row: row["avg_backorder_units"]
+    + row["avg_internal_backorder_units"],
+    "ready_rate": lambda row: row["ready_rate"],
+    "prob_no_backorder": lambda row: row["prob_no_backorder"],
+    "avg_units_on_order": lambda row: row["avg_on_order_units"],
+    "avg_order_wait": lambda row: row["internal_order_wait_days"],
+    "avg_customer_wait": lambda row: row["avg_customer_wait_days"],
+    "avg_replenishment_lead_time": lambda row: row["replenishment_lead_time_days"],
+    "avg_in_transit": lambda row: row["avg_in_transit_units"],
+    "avg_dc_backorders_for_this_retailer": lambda row: row["avg_waiting_upstream_units"],
+}
+"""A case's per-location figure -> how to read it from that location's ``by_location`` row."""
+
+_SYSTEM_FIGURES: dict[str, Callable[[ReplicationResult], float]] = {
+    "fill_rate": _kpi("item_fill_rate"),
+    "avg_on_hand_total": _kpi("avg_on_hand_units"),
+}
+
+
+def network_scenario_data(case: dict[str, Any], tier: str = "quick") -> dict[str, Any]:
+    """A base-stock network case as scenario data: the DC is replenished from the supplier,
+    each stock point from the DC through a lane with its transit time; each stock point
+    serves one Poisson segment of unit orders that backorders (one-for-one ordering)."""
+    inputs = case["inputs"]
+    dc = inputs["DC"]
+    assert dc["policy"]["type"] == "base_stock", dc
+    locations: dict[str, Any] = {
+        dc["id"]: {"policy": {"order_up_to": int(dc["policy"]["S"])}}}
+    segments: dict[str, Any] = {}
+    for point in inputs["stock_points"]:
+        assert point["policy"]["type"] == "base_stock" and point["stockout"] == "backorder"
+        assert point["demand"]["type"] == "poisson", point
+        locations[point["id"]] = {
+            "replenished_from": dc["id"],
+            "lane": {"transit_days": _lead_time(point["transit_time_from_DC"])},
+            "policy": {"order_up_to": int(point["policy"]["S"])},
+        }
+        segments[f"{SEGMENT}_{point['id']}"] = {
+            "customers": 1,
+            "order_interval_days": {"type": "exponential",
+                                    "mean": 1.0 / float(point["demand"]["rate"])},
+            "reactions": {"backorder": 1.0, "switch": 0.0},
+            "location": point["id"],
+        }
+    return {
+        "name": case["id"], "run": run_settings(case, tier),
+        "policy": {"type": "base_stock", "order_up_to": 0, "service_target": None},
+        "skus": {SKU: {}},
+        "segments": segments,
+        "supplier": {"lead_time_days": _lead_time(dc["supplier_lead_time"])},
+        "locations": locations,
+    }
+
+
+def network_reader(name: str) -> Callable[[ReplicationResult], float]:
+    """How to read ``DC.fill_rate``, ``R1.avg_in_transit``, ``system.fill_rate``, ...: the
+    DC's fill rate is that of the stock points' orders (shipped at once from DC stock)."""
+    location, _, metric = name.partition(".")
+    if location == "system":
+        return _SYSTEM_FIGURES[metric]
+    if metric == "fill_rate":
+        return lambda r: (r.by_location[location]["internal_fill_rate"]
+                          if r.by_location[location]["internal_units_ordered"]
+                          else r.by_location[location]["fill_rate"])
+    read = _NETWORK_FIGURES[metric]
+    return lambda r: read(r.by_location[location])
+
+
+class NetworkRuns:
+    """Replications of every network case at one budget, each run once and kept."""
+
+    def __init__(self, tier: str) -> None:
+        self.tier = tier
+        self._results: dict[str, list[ReplicationResult]] = {}
+
+    def results(self, case_id: str) -> list[ReplicationResult]:
+        if case_id not in self._results:
+            case = NETWORK_CASES[case_id]
+            scenario = Scenario.model_validate(network_scenario_data(case, self.tier))
+            self._results[case_id] = run_all([scenario])[0]
+        return self._results[case_id]
+
+    def compare(self, case_id: str, name: str) -> Comparison:
+        """A case entry against the simulated mean at this budget."""
+        case = NETWORK_CASES[case_id]
+        values = [network_reader(name)(r) for r in self.results(case_id)]
         ci95 = confidence_interval(values, 0.95)
         ci99 = confidence_interval(values, 0.99)
         return Comparison(

@@ -54,9 +54,13 @@ def replication_result(model: ServiceModel) -> ReplicationResult:
         model._fold(seg)
     days = model.horizon - model.warmup
     window = Window(days, days / model.days_per_year)
-    delivered = [sum(seg.delivered[st.index] for seg in model.segments)
-                 for st in model.stocks]
-    by_sku = sku_figures(model.stocks, delivered, window)
+    if model.network:  # a stock point delivers to the segments at its location
+        delivered = [sum(seg.delivered[st.index] for seg in model.segments
+                         if seg.location == st.location) for st in model.stocks]
+    else:
+        delivered = [sum(seg.delivered[st.index] for seg in model.segments)
+                     for st in model.stocks]
+    by_sku = sku_figures(model.stocks, delivered, window, keyed=model.network)
     by_seg = segment_figures(model, window)
     money = Money.of(model, by_sku, by_seg, window)
     return ReplicationResult(
@@ -69,17 +73,20 @@ def replication_result(model: ServiceModel) -> ReplicationResult:
         trace=model.trace,
         cycle_time_counts=model.hist.by_upper_edge(),
         units_short_by_reaction=dict(model.short_by_reaction),
+        by_location=location_figures(model, delivered, window) if model.network else {},
     )
 
 
-def sku_figures(stocks: list[_Stock], delivered: list[int], window: Window) -> Rows:
+def sku_figures(stocks: list[_Stock], delivered: list[int], window: Window,
+                keyed: bool = False) -> Rows:
     """Service, stock and money figures per SKU (DOMAIN §3, §4); ``delivered`` holds the
-    units delivered in the window per SKU."""
+    units delivered in the window per SKU (``keyed``: per stock point, in ``stocks`` order,
+    and the rows are keyed ``location/sku``, a network's stock points)."""
     by_sku: Rows = {}
     w = window.days
-    for st in stocks:
-        units = delivered[st.index]
-        by_sku[st.name] = {
+    for k, st in enumerate(stocks):
+        units = delivered[k] if keyed else delivered[st.index]
+        by_sku[st.policy_key if keyed else st.name] = {
             "item_fill_rate": ratio(st.units_first, st.units_ordered),
             "line_fill_rate": ratio(st.lines_full, st.lines),
             "cycle_service_level": ratio(st.receipts_ok, st.receipts),
@@ -106,8 +113,8 @@ def sku_figures(stocks: list[_Stock], delivered: list[int], window: Window) -> R
 
 def segment_figures(model: ServiceModel, window: Window) -> Rows:
     """Service figures, cost to serve and profit contribution per segment."""
-    prices = [st.price for st in model.stocks]
-    costs = [st.unit_cost for st in model.stocks]
+    prices = [sku.price for sku in model.scenario.skus.values()]
+    costs = [sku.unit_cost for sku in model.scenario.skus.values()]
     by_seg: Rows = {}
     for seg in model.segments:
         revenue = sum(u * p for u, p in zip(seg.delivered, prices, strict=True))
@@ -181,7 +188,7 @@ class Money:
         holding = _total(by_sku, "holding_cost")
         # backorder cost: per unit and per order backordered + per unit-day (time integral)
         backorder = sum(seg.bo_cost for seg in segments) \
-            + model.bo_cost_day * sum(st.a_bo for st in stocks)
+            + model.bo_cost_day * sum(st.a_bo - st.a_ibo for st in stocks)
         outbound = sum(seg.out_cost for seg in segments)
         transport = model.inbound_cost + outbound
         processing = _total(by_seg, "processing_cost")
@@ -194,6 +201,8 @@ class Money:
         gross_margin = _total(by_sku, "gross_margin")
         operating_profit = gross_margin - logistics - fixed - acquisition
         inv_value = _total(by_sku, "avg_inventory_value")
+        if model.network:  # owned stock in transit between own locations (DOMAIN §7)
+            inv_value += sum(st.a_it * st.unit_cost for st in stocks) / window.days
         receivables = sum(  # average receivables: revenue per day × payment terms
             by_seg[seg.name]["revenue"] / window.days * seg.spec.payment_terms_days
             for seg in segments
@@ -269,7 +278,7 @@ def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
         "order_cycle_time_mean_days": o.ct_mean,
         "order_cycle_time_p95_days": model.hist.quantile(0.95),
         "avg_on_hand_units": sum(st.a_oh for st in stocks) / w,
-        "avg_backorder_units": sum(st.a_bo for st in stocks) / w,
+        "avg_backorder_units": sum(st.a_bo - st.a_ibo for st in stocks) / w,
         "lost_sales_units": float(sum(st.lost_units for st in stocks)),
         "defections": float(sum(s.defections for s in segments)),
         **{key: getattr(money, key) for key in (
@@ -353,3 +362,47 @@ def conservation(model: ServiceModel) -> dict[str, float]:
                                                   for e in st.queue)),
         "total_units_waiting": float(model.tot_waiting),
     }
+
+
+def location_figures(model: ServiceModel, delivered: list[int], window: Window) -> Rows:
+    """Figures per location of a network (DOMAIN §7), over its stock points: the service of
+    its customers (fill rate, ready rate, no-backorder time share, mean customer wait),
+    stock (on hand, customer and internal backorders, on order, in transit from upstream,
+    its orders' units waiting upstream, inventory value), the internal orders it received
+    (their fill rate and mean wait) and the mean lead time of its own replenishment (wait
+    upstream + transit)."""
+    w = window.days
+    rows: Rows = {}
+    groups: dict[str, list[int]] = {}
+    for k, st in enumerate(model.stocks):
+        groups.setdefault(st.location, []).append(k)
+    for location, ks in groups.items():
+        sts = [model.stocks[k] for k in ks]
+        ordered = sum(st.units_ordered for st in sts)
+        int_units = sum(st.int_units for st in sts)
+        shipped = sum(st.int_shipped for st in sts)
+        lead_units = sum(st.lead_units for st in sts)
+        rows[location] = {
+            "fill_rate": ratio(sum(st.units_first for st in sts), ordered),
+            "ready_rate": sum(st.t_ready for st in sts) / (w * len(sts)),
+            "prob_no_backorder": sum(st.t_nobo for st in sts) / (w * len(sts)),
+            # Little: mean wait over all units demanded = customer backorders ÷ demand rate
+            "avg_customer_wait_days": ratio(sum(st.a_bo - st.a_ibo for st in sts), ordered),
+            "avg_on_hand_units": sum(st.a_oh for st in sts) / w,
+            "avg_backorder_units": sum(st.a_bo - st.a_ibo for st in sts) / w,
+            "avg_internal_backorder_units": sum(st.a_ibo for st in sts) / w,
+            "avg_on_order_units": sum(st.a_oo for st in sts) / w,
+            "avg_in_transit_units": sum(st.a_it for st in sts) / w,
+            "avg_waiting_upstream_units": sum(st.a_wup for st in sts) / w,
+            "avg_inventory_value": sum(st.a_oh * st.unit_cost for st in sts) / w,
+            "avg_in_transit_value": sum(st.a_it * st.unit_cost for st in sts) / w,
+            "units_demanded": float(ordered),
+            "units_delivered": float(sum(delivered[k] for k in ks)),
+            "internal_units_ordered": float(int_units),
+            "internal_fill_rate": ratio(int_units - sum(st.int_short for st in sts),
+                                        int_units),
+            "internal_order_wait_days": ratio(sum(st.int_wait for st in sts), shipped),
+            "replenishment_lead_time_days": ratio(sum(st.lead_sum for st in sts),
+                                                  lead_units),
+        }
+    return rows

@@ -182,7 +182,7 @@ def build_segment(sc: Scenario, root: np.random.SeedSequence, j: int, name: str,
     :data:`~servicesim.model.stock.MAIN`; ``margins`` are the SKUs' unit margins."""
     seg = _Segment()
     seg.index, seg.name, seg.spec = j, name, spec
-    seg.location = MAIN
+    seg.location = spec.location or MAIN
     seg.stocks = points.at(seg.location)
     n = spec.customers
     seg.n_customers = n

@@ -33,3 +33,6 @@ class ReplicationResult:
     units_short_by_reaction: dict[str, float] = field(default_factory=dict)
     """Units short at a stockout in the measured window (first attempts and retries), by
     the reaction drawn: every key of :data:`servicesim.model.reactions.REACTIONS`."""
+    by_location: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Figures per location of a network (DOMAIN §7; empty without ``locations``): see
+    :func:`servicesim.model.accounting.location_figures`."""

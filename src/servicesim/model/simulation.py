@@ -73,6 +73,7 @@ from .clock import ClockMixin
 from .customers import CustomersMixin, _Segment, build_segment
 from .fulfilment import FulfilmentMixin
 from .histogram import DayHistogram
+from .network import NetworkMixin, build_network_stock_points
 from .reactions import REACTIONS, ReactionsMixin
 from .results import ReplicationResult
 from .stock import ReplenishmentMixin, StockPoints, _Stock, build_stock_points
@@ -110,8 +111,13 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         self.warmup = float(sc.run.warmup_days)
         self.horizon = float(sc.run.horizon_days)
         self.days_per_year = sc.finance.days_per_year
+        self.network = sc.locations is not None
         self.policies = policies if policies is not None else derive_policies(sc)
-        self.stock_points: StockPoints = build_stock_points(sc, self.policies, self.root)
+        if self.network:
+            self.stock_points: StockPoints = build_network_stock_points(sc, self.policies,
+                                                                        self.root)
+        else:
+            self.stock_points = build_stock_points(sc, self.policies, self.root)
         self.stocks: list[_Stock] = list(self.stock_points)
         self._build_services(sc)
         self.segments: list[_Segment] = []
@@ -121,7 +127,8 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             seg = build_segment(sc, self.root, j, name, spec, self.stock_points, margins)
             # rationing: lower-priority segments cannot take stock at or below the critical
             # level of a SKU (which is 0, no rationing, unless the policy sets one)
-            seg.rationed = spec.priority > top and any(st.critical for st in seg.stocks)
+            seg.rationed = spec.priority > top and any(
+                st is not None and st.critical for st in seg.stocks)
             self.segments.append(seg)
         # window counters (reset at warm-up)
         self.hist = DayHistogram()  # cycle times of the window's orders
@@ -201,7 +208,7 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             if seg.spec.acquisition.customers_per_year > 0:
                 env.process(self._acquisitions(seg))
         for st in self.stocks:
-            pol = self.policies[st.name]
+            pol = self.policies[st.policy_key]
             family = policy_family(pol.type)
             if family.periodic:
                 assert pol.review_period_days is not None
@@ -212,6 +219,10 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         with collector_off():
             env.run(until=self.horizon)
             return replication_result(self)
+
+
+class NetworkModel(NetworkMixin, ServiceModel):
+    """A replication of a scenario with ``locations`` (DOMAIN §7; :mod:`.network`)."""
 
 
 def simulate(
@@ -228,7 +239,8 @@ def simulate(
     """
     if seed is None:
         seed = scenario.run.seed
-    return ServiceModel(scenario, seed, trace=trace, policies=policies).run()
+    model = NetworkModel if scenario.locations is not None else ServiceModel
+    return model(scenario, seed, trace=trace, policies=policies).run()
 
 
-__all__ = ["DayHistogram", "ReplicationResult", "ServiceModel", "simulate"]
+__all__ = ["DayHistogram", "NetworkModel", "ReplicationResult", "ServiceModel", "simulate"]

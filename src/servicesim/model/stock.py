@@ -97,10 +97,33 @@ class _Stock:
     eoc_bo: int
     lost_units: int
     bo_units: int
+    # a network's stock points (DOMAIN §7; model.network): the policy's key, the upstream
+    # stock point and lane (None: replenished from the supplier), units in transit from
+    # upstream and their time integral, and the internal orders this stock point receives
+    # (units ordered, units not shipped at once) and ships (units, their total wait
+    # upstream) in the window, and for its own orders the total lead time of units received
+    policy_key: str
+    upstream: _Stock | None
+    lane: Any
+    transit: Sampler
+    in_transit: int
+    a_it: float
+    int_waiting: int  # internal backorders: units of downstream orders waiting here
+    a_ibo: float  # ... and their time integral (both part of ``backorders`` and its)
+    waiting_up: int  # units of this stock point's orders waiting upstream
+    a_wup: float  # ... and their time integral
+    int_units: int
+    int_short: int
+    int_shipped: int
+    int_wait: float
+    lead_units: int
+    lead_sum: float
 
     def __init__(self) -> None:
         self.queue = deque()
         self.on_hand = self.backorders = self.on_order = self.critical = 0
+        self.upstream = self.lane = None
+        self.in_transit = self.waiting_up = self.int_waiting = 0
         self.floor = self.ship_floor = 1
         self.stockout_since_receipt = False
         self.reset(0.0)
@@ -117,6 +140,11 @@ class _Stock:
         self.pos = self.po_units = self.receipts = self.receipts_ok = 0
         self.eoc_oh = self.eoc_bo = 0
         self.lost_units = self.bo_units = 0
+        self.a_it = self.in_transit * remaining
+        self.a_wup = self.waiting_up * remaining
+        self.a_ibo = self.int_waiting * remaining
+        self.int_units = self.int_short = self.int_shipped = self.lead_units = 0
+        self.int_wait = self.lead_sum = 0.0
 
     @property
     def units_first(self) -> int:
@@ -172,14 +200,20 @@ class StockPoints:
 
     def __getitem__(self, key: tuple[str, str]) -> _Stock:
         location, sku = key
-        return next(st for st in self._by_location[location] if st.name == sku)
+        return next(st for st in self._by_location[location]
+                    if st is not None and st.name == sku)
+
+    def put(self, st: _Stock, skus: int) -> None:
+        """Put ``st`` at its location at its ``index`` (a network: a location's list has a
+        slot per SKU of the scenario, None where the location does not hold it)."""
+        self._by_location.setdefault(st.location, [None] * skus)[st.index] = st  # type: ignore[list-item]
 
     def __iter__(self) -> Iterator[_Stock]:
         for stocks in self._by_location.values():
-            yield from stocks
+            yield from (st for st in stocks if st is not None)
 
     def __len__(self) -> int:
-        return sum(len(stocks) for stocks in self._by_location.values())
+        return sum(1 for _ in self)
 
 
 def build_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
@@ -198,7 +232,7 @@ def build_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
     horizon = float(sc.run.horizon_days)
     for i, (name, sku) in enumerate(sc.skus.items()):
         st = _Stock()
-        st.index, st.name, st.location = i, name, MAIN
+        st.index, st.name, st.location, st.policy_key = i, name, MAIN, name
         st.price, st.unit_cost = sku.price, sku.unit_cost
         st.hold_per_day = sku.annual_holding_cost_per_unit / sc.finance.days_per_year
         pol = policies[name]

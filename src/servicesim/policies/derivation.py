@@ -595,7 +595,13 @@ def derive_policy(scenario: Scenario, sku_name: str,
 
 
 def derive_policies(scenario: Scenario) -> dict[str, DerivedPolicy]:
-    """:func:`derive_policy` for every SKU, in ``scenario.skus`` order."""
+    """:func:`derive_policy` for every SKU, in ``scenario.skus`` order; for a network
+    (``locations``), every (location, SKU) keyed ``location/sku``
+    (:func:`servicesim.policies.network.derive_network_policies`)."""
+    if scenario.locations is not None:
+        from .network import derive_network_policies  # network builds on this module
+
+        return derive_network_policies(scenario)
     with older_objects_frozen():
         demands = sku_demands(scenario)
         return {name: derive_policy(scenario, name, demands[name], policy)

@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..files import WINDOWS_RESERVED_NAMES
 from .distributions import (
@@ -224,6 +225,33 @@ class Supplier(_Model):
         return _check_time_dist(v)
 
 
+SUPPLIER = "supplier"
+"""What ``locations.<name>.replenished_from`` says for the external supplier."""
+
+
+class Lane(_Model):
+    """The lane from an upstream location to a location (DOMAIN §7): transit time, cost per
+    shipment and per unit, and whether a short replenishment order ships what is on hand
+    (``partial``, the rest waits upstream) or waits until it can ship whole (``complete``)."""
+
+    transit_days: Dist = Field(default_factory=lambda: Constant(value=0.0))
+    cost_per_shipment: Money = 0.0
+    cost_per_unit: Money = 0.0
+    shipping: Literal["partial", "complete"] = "partial"
+
+
+class Location(_Model):
+    """A stock point of a network (DOMAIN §7): the SKUs it holds (default all), policy
+    overrides there (over the scenario's ``policy`` and the SKU's own), and where it is
+    replenished from: the external ``supplier`` or an upstream location through ``lane``."""
+
+    skus: list[Name] | None = None
+    policy: PolicyOverride = Field(default_factory=PolicyOverride)
+    sku_policies: dict[Name, PolicyOverride] = Field(default_factory=dict)
+    replenished_from: Name = SUPPLIER
+    lane: Lane | None = None
+
+
 class Sku(_Model):
     """A stock-keeping unit (DOMAIN §4): unit cost and price; holding excludes capital cost."""
 
@@ -304,6 +332,8 @@ class Segment(_Model):
     acquisition: Acquisition = Field(default_factory=Acquisition)
     payment_terms_days: Days = 0.0
     demand_share: Probability | None = None
+    location: Name | None = None
+    """The location that serves the segment (required when ``locations`` are declared)."""
     """Share of item demand without a segment in the history (unset: an equal share of
     what the other segments leave); shares sum to 1 across segments."""
 
@@ -478,9 +508,16 @@ class Scenario(_Model):
     stockout_costs: StockoutCosts = Field(default_factory=StockoutCosts)
     finance: Finance = Field(default_factory=Finance)
     items: ItemsSource | None = None
+    locations: dict[Name, Location] | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
+        problems = _network_problems(self)
+        if problems:
+            raise ValidationError.from_exception_data("Scenario", [
+                InitErrorDetails(type=PydanticCustomError("network", message), loc=path,
+                                 input=value)
+                for path, value, message in problems])
         _check_demand_shares(self.segments)
         for seg_name, seg in self.segments.items():
             if seg.sku_weights is not None:
@@ -586,6 +623,47 @@ class Scenario(_Model):
             override["service_target"] = self.policy.target_for(sku.abc_class, sku.xyz_class)
         return override
 
+    def location_policy(self, location: str, sku_name: str) -> Policy:
+        """The effective policy of a SKU at a location of the network: the SKU's policy
+        (:meth:`sku_policy`) with the location's ``policy`` and then its ``sku_policies``
+        entry laid over it (the most specific wins; DOMAIN §7)."""
+        override = self.location_override(location, sku_name)
+        if not override:
+            return self.policy
+        return Policy.model_validate({**self.policy.model_dump(), **override})
+
+    def location_override(self, location: str, sku_name: str) -> dict[str, Any]:
+        """The policy fields set for a SKU at a location (the SKU's own, then the
+        location's, then the location's per-SKU entry), over the scenario's ``policy``."""
+        assert self.locations is not None
+        loc = self.locations[location]
+        override = self._policy_override(self.skus[sku_name])
+        override.update(loc.policy.model_dump(exclude_none=True))
+        own = loc.sku_policies.get(sku_name)
+        if own is not None:
+            override.update(own.model_dump(exclude_none=True))
+        return override
+
+    def held_skus(self, location: str) -> list[str]:
+        """The SKUs a location holds, in ``skus`` order."""
+        assert self.locations is not None
+        held = self.locations[location].skus
+        return list(self.skus) if held is None else [s for s in self.skus if s in held]
+
+    def network_order(self) -> list[str]:
+        """The locations, every upstream location before those it replenishes."""
+        assert self.locations is not None
+        locs = self.locations
+        depth: dict[str, int] = {}
+
+        def level(name: str) -> int:
+            if name not in depth:
+                up = locs[name].replenished_from
+                depth[name] = 0 if up == SUPPLIER else level(up) + 1
+            return depth[name]
+
+        return sorted(locs, key=level)
+
     def sku_supplier(self, sku_name: str) -> Supplier:
         """The supplier of a SKU (its own, or the scenario-wide one)."""
         return self.skus[sku_name].supplier or self.supplier
@@ -596,6 +674,117 @@ class Scenario(_Model):
         if weights is None:
             return [1.0] * len(self.skus)
         return [float(weights.get(name, 0.0)) for name in self.skus]
+
+
+Problems = list[tuple[tuple[str, ...], Any, str]]
+
+
+def _network_problems(sc: Scenario) -> Problems:
+    """Every problem of the locations, lanes and segment locations (DOMAIN §7), each as
+    (key path, value, message), so that ``validate`` reports them all at once."""
+    locs = sc.locations
+    if locs is None:
+        return [(("segments", name, "location"), seg.location,
+                 "names a location, but the scenario declares no locations: add a "
+                 "locations mapping or remove the key")
+                for name, seg in sc.segments.items() if seg.location is not None]
+    problems: Problems = []
+    known = ", ".join(locs)
+    if SUPPLIER in locs:
+        problems.append(((("locations", SUPPLIER)), SUPPLIER,
+                         f"'{SUPPLIER}' is reserved for the external supplier; name the "
+                         "location otherwise"))
+    for name, loc in locs.items():
+        problems.extend(_location_problems(sc, name, loc))
+    problems.extend(_cycle_problems(locs))
+    for name, seg in sc.segments.items():
+        where = ("segments", name, "location")
+        if seg.location is None:
+            problems.append((where, None, f"missing; the scenario declares locations, so "
+                             f"every segment names the one serving it: {known}"))
+        elif seg.location not in locs:
+            problems.append((where, seg.location, f"unknown location; known: {known}"))
+        else:
+            held = set(sc.held_skus(seg.location))
+            weights = seg.sku_weights or dict.fromkeys(sc.skus, 1.0)
+            missing = [s for s, w in weights.items() if w > 0 and s not in held]
+            if missing:
+                problems.append((where, seg.location, f"the location does not hold SKU(s) "
+                                 f"{', '.join(missing)} that the segment buys; add them to "
+                                 f"locations.{seg.location}.skus or set their sku_weights "
+                                 "to 0"))
+    return problems
+
+
+def _location_problems(sc: Scenario, name: str, loc: Location) -> Problems:
+    """Problems of one location: its SKUs, its upstream, its lane and its policies."""
+    locs = sc.locations or {}
+    problems: Problems = []
+    base = ("locations", name)
+    unknown = [s for s in loc.skus or [] if s not in sc.skus]
+    if unknown:
+        problems.append(((*base, "skus"), loc.skus, f"unknown SKU(s) {', '.join(unknown)}; "
+                         f"known SKUs: {', '.join(sc.skus)}"))
+    for sku in loc.sku_policies:
+        if sku not in sc.skus or (loc.skus is not None and sku not in loc.skus):
+            problems.append(((*base, "sku_policies", sku), sku,
+                             "names a SKU the location does not hold"))
+    up = loc.replenished_from
+    if up != SUPPLIER and up not in locs:
+        problems.append(((*base, "replenished_from"), up, f"unknown; allowed: {SUPPLIER} "
+                         f"(the external supplier) or a location: {', '.join(locs)}"))
+    elif up == name:
+        problems.append(((*base, "replenished_from"), up,
+                         "a location cannot replenish itself"))
+    elif up != SUPPLIER:
+        upstream = locs[up].skus
+        if upstream is not None:
+            lacking = [s for s in (loc.skus or sc.skus) if s in sc.skus and s not in upstream]
+            if lacking:
+                problems.append(((*base, "skus"), loc.skus or "all SKUs",
+                                 f"SKU(s) {', '.join(lacking)} are not held upstream at {up} "
+                                 f"(locations.{up}.skus), so nothing can replenish them here"))
+    if up == SUPPLIER and loc.lane is not None:
+        problems.append(((*base, "lane"), NOT_GIVEN, "a lane joins an upstream location; "
+                         "from the supplier, the supplier block gives lead time and costs: "
+                         "remove the lane or set replenished_from to a location"))
+    if loc.lane is not None:
+        try:
+            _check_time_dist(loc.lane.transit_days)
+        except ValueError as exc:
+            problems.append(((*base, "lane", "transit_days"), loc.lane.transit_days.mean,
+                             str(exc)))
+    for sku in sc.held_skus(name) if not unknown else []:
+        problem = _policy_problem(sc.location_policy(name, sku))
+        if problem:
+            problems.append(((*base, "policy"), sku, f"SKU {sku} (merged with policy and "
+                             f"skus.{sku}.policy): {problem}"))
+            break
+    return problems
+
+
+NOT_GIVEN = "(given)"
+"""The value shown for a key whose presence is the problem."""
+
+
+def _cycle_problems(locs: dict[str, Location]) -> Problems:
+    """A lane cycle: following ``replenished_from`` from a location comes back to it."""
+    problems: Problems = []
+    reported: set[str] = set()
+    for start in locs:
+        path = [start]
+        node = locs[start].replenished_from
+        while node in locs and node not in path:
+            path.append(node)
+            node = locs[node].replenished_from
+        if node == start and len(path) > 1 and start not in reported:
+            reported.update(path)
+            chain = " <- ".join([*path, start])
+            problems.append((("locations", start, "replenished_from"),
+                             locs[start].replenished_from,
+                             f"a lane cycle ({chain}: each replenished from the next); every "
+                             f"chain of replenished_from must end at {SUPPLIER}"))
+    return problems
 
 
 def _exponential(mean: float) -> Exponential:

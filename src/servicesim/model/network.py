@@ -1,0 +1,214 @@
+"""A network of stock points (DOMAIN §7): locations replenished from the supplier or from an
+upstream location, internal orders that wait upstream, shipments in transit on lanes.
+
+A location's replenishment order to an upstream location (an *internal order*) is filled
+from the upstream's on-hand stock at once; what is short waits there as an internal
+backorder in the upstream's queue (beside its own customers' backorders), filled first come
+first served when stock arrives.  A lane ships ``partial`` (what is on hand now, the rest
+as it arrives) or ``complete`` (the order ships whole once all of it is allocated).
+Shipped units arrive after the lane's transit time, as a receipt at the downstream
+location.  The internal order lowers the upstream's inventory position like a customer's
+demand, so the upstream's own policy reorders (one-for-one under base stock).
+
+:class:`NetworkMixin` overrides purchase and receipt of :class:`ReplenishmentMixin` only
+in :class:`NetworkModel`: a scenario without ``locations`` runs the single-location model
+untouched (its figures and speed are unchanged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._seeds import keyed_seeds
+from ..policies.derivation import DerivedPolicy
+from ..policies.network import policy_key
+from ..scenario.distributions import Sampler, integer_sampler
+from ..scenario.schema import SUPPLIER, Scenario
+from .clock import Receipt
+from .stock import ReplenishmentMixin, StockPoints, _set_policy, _Stock
+from .streams import expected_lines, first_block, generator, on_first_use, uniforms
+
+
+class _Internal:
+    """An internal order waiting upstream (the ``order`` of its queue entry): the stock
+    point that ordered and whether its lane ships partial orders."""
+
+    __slots__ = ("dest", "partial")
+
+    def __init__(self, dest: _Stock, partial: bool) -> None:
+        self.dest = dest
+        self.partial = partial
+
+
+def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
+                               root: np.random.SeedSequence) -> StockPoints:
+    """A stock point per (location, held SKU), upstream locations first; streams keyed by
+    ``location/sku`` so that each location's draws are its own (common random numbers)."""
+    assert sc.locations is not None
+    points = StockPoints()
+    n_skus = len(sc.skus)
+    position = {name: i for i, name in enumerate(sc.skus)}
+    lines_expected = expected_lines(sc)
+    for location in sc.network_order():
+        loc = sc.locations[location]
+        held = sc.held_skus(location)
+        keys = [policy_key(location, sku) for sku in held]
+        lead_seeds = keyed_seeds(root, "lead_time", keys)
+        transit_seeds = keyed_seeds(root, "lane_transit", keys)
+        quantity_seeds = keyed_seeds(root, "sku_quantity", keys)
+        reaction_seeds = keyed_seeds(root, "reaction", keys)
+        for k, name in enumerate(held):
+            sku = sc.skus[name]
+            i = position[name]
+            st = _Stock()
+            st.index, st.name, st.location, st.policy_key = i, name, location, keys[k]
+            st.price, st.unit_cost = sku.price, sku.unit_cost
+            st.hold_per_day = sku.annual_holding_cost_per_unit / sc.finance.days_per_year
+            pol = policies[keys[k]]
+            _set_policy(st, pol, sc.location_policy(location, name))
+            st.supplier = sc.sku_supplier(name)
+            first = first_block(int(lines_expected[i]) + 1)
+            if loc.replenished_from != SUPPLIER:
+                st.upstream = points[(loc.replenished_from, name)]
+                st.lane = loc.lane
+                assert st.lane is not None
+
+                def transits(dist: Any = st.lane.transit_days, seed: Any = transit_seeds[k],
+                             first: int = first) -> Sampler:
+                    return dist.sampler(generator(seed), first=first)
+
+                on_first_use(st, "transit", transits)
+
+            def lead_times(dist: Any = st.supplier.lead_time_days, seed: Any = lead_seeds[k],
+                           first: int = first) -> Sampler:
+                return dist.sampler(generator(seed), first=first)
+
+            def quantities(dist: Any = sku.units_per_line, seed: Any = quantity_seeds[k],
+                           first: int = first) -> Callable[[], int]:
+                return integer_sampler(dist, generator(seed), first=first)
+
+            def reaction_uniforms(seed: Any = reaction_seeds[k]) -> Sampler:
+                return uniforms(generator(seed))
+
+            on_first_use(st, "lead_time", lead_times)
+            on_first_use(st, "react_u", reaction_uniforms)
+            st.qty = None
+            if sku.units_per_line is not None:
+                on_first_use(st, "qty", quantities)
+            points.put(st, n_skus)
+    return points
+
+
+class NetworkMixin(ReplenishmentMixin):
+    """Internal orders and shipments between own locations (DOMAIN §7)."""
+
+    def _purchase(self, st: _Stock, qty: int, now: float) -> None:
+        """A replenishment order: to the supplier, or an internal order upstream."""
+        up = st.upstream
+        if up is None:
+            super()._purchase(st, qty, now)
+            return
+        if qty <= 0:  # a zero order of a review only marks the cycle, a transit later
+            Receipt(self.env, st.transit(), st, 0, self._on_receipt)
+            return
+        st.a_oo += qty * (self.horizon - now)
+        st.on_order += qty
+        st.refloor()
+        st.pos += 1
+        st.po_units += qty
+        if self.trace is not None:
+            self._log(now, "internal_order", sku=st.name, location=st.location,
+                      upstream=up.location, qty=qty)
+        on_hand, backorders, on_order = up.on_hand, up.backorders, up.on_order
+        partial = st.lane.shipping == "partial"
+        take = qty if up.on_hand >= qty else (up.on_hand if partial else 0)
+        short = qty - take
+        up.int_units += qty
+        up.int_short += short
+        up.on_hand -= take
+        up.backorders += short
+        if short:
+            up.int_waiting += short
+            up.a_ibo += short * (self.horizon - now)
+            st.waiting_up += short
+            st.a_wup += short * (self.horizon - now)
+            up.stockout_since_receipt = True
+            up.queue.append([_Internal(st, partial), short, qty, now])
+        up.refloor()
+        up.settle(self.horizon - now, on_hand, backorders, on_order)
+        if take:
+            self._ship(st, take, now, now)
+        if up.position() <= up.s:  # the internal demand lowers the upstream position
+            self._reorder(up, now)
+
+    def _ship(self, st: _Stock, units: int, ordered: float, now: float) -> None:
+        """Ship ``units`` of an internal order placed at ``ordered`` to ``st``: lane costs,
+        the wait upstream and the lead time (wait + transit) of the units, a receipt
+        after the transit time."""
+        up = st.upstream
+        assert up is not None
+        lane = st.lane
+        self.inbound_cost += lane.cost_per_shipment + lane.cost_per_unit * units
+        transit = st.transit()
+        up.int_shipped += units
+        up.int_wait += units * (now - ordered)
+        st.lead_units += units
+        st.lead_sum += units * (now + transit - ordered)
+        st.in_transit += units
+        st.a_it += units * (self.horizon - now)
+        if self.trace is not None:
+            self._log(now, "ship", sku=st.name, location=st.location, qty=units,
+                      arrives=now + transit)
+        Receipt(self.env, transit, st, units, self._on_receipt)
+
+    def _receive(self, st: _Stock, qty: int) -> None:
+        """A receipt (from the supplier or a shipment from upstream), then the open
+        backorders first come first served: customers' lines and internal orders."""
+        now = self.env.now
+        if st.upstream is not None:
+            st.in_transit -= qty
+            st.a_it -= qty * (self.horizon - now)
+        st.receipts += 1
+        if st.backorders == 0 and not st.stockout_since_receipt:
+            st.receipts_ok += 1
+        st.eoc_oh += st.on_hand
+        st.eoc_bo += st.backorders
+        st.stockout_since_receipt = False
+        if self.trace is not None:
+            self._log(now, "receipt", sku=st.name, location=st.location, qty=qty,
+                      on_hand_before=st.on_hand)
+        if qty == 0:
+            return
+        on_hand, backorders, on_order = st.on_hand, st.backorders, st.on_order
+        st.on_order -= qty
+        st.on_hand += qty
+        queue = st.queue
+        shipments: list[tuple[_Stock, int, float]] = []
+        while queue and st.on_hand > 0:
+            entry = queue[0]
+            order, need = entry[0], entry[1]
+            take = need if need <= st.on_hand else st.on_hand
+            st.on_hand -= take
+            st.backorders -= take
+            entry[1] = need - take
+            if type(order) is _Internal:
+                st.int_waiting -= take
+                st.a_ibo -= take * (self.horizon - now)
+                order.dest.waiting_up -= take
+                order.dest.a_wup -= take * (self.horizon - now)
+                if order.partial:
+                    shipments.append((order.dest, take, entry[3]))
+                elif entry[1] == 0:
+                    shipments.append((order.dest, entry[2], entry[3]))
+                if entry[1] == 0:
+                    queue.popleft()
+            elif entry[1] == 0:
+                queue.popleft()
+                self._ship_backorder(order, st, entry[2], entry[3], now)
+        st.refloor()
+        st.settle(self.horizon - now, on_hand, backorders, on_order)
+        for dest, units, ordered in shipments:
+            self._ship(dest, units, ordered, now)
