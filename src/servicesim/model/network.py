@@ -17,7 +17,6 @@ untouched (its figures and speed are unchanged).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,11 +24,11 @@ import numpy as np
 from .._seeds import keyed_seeds
 from ..policies.derivation import DerivedPolicy
 from ..policies.network import policy_key
-from ..scenario.distributions import Sampler, integer_sampler
+from ..scenario.distributions import Sampler
 from ..scenario.schema import SUPPLIER, Scenario
 from .clock import Receipt
-from .stock import ReplenishmentMixin, StockPoints, _set_policy, _Stock
-from .streams import expected_lines, first_block, generator, on_first_use, uniforms
+from .stock import ReplenishmentMixin, StockPoints, _Stock, new_stock_point
+from .streams import expected_lines, first_block, generator, on_first_use
 
 
 class _Internal:
@@ -61,16 +60,12 @@ def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
         quantity_seeds = keyed_seeds(root, "sku_quantity", keys)
         reaction_seeds = keyed_seeds(root, "reaction", keys)
         for k, name in enumerate(held):
-            sku = sc.skus[name]
             i = position[name]
-            st = _Stock()
-            st.index, st.name, st.location, st.policy_key = i, name, location, keys[k]
-            st.price, st.unit_cost = sku.price, sku.unit_cost
-            st.hold_per_day = sku.annual_holding_cost_per_unit / sc.finance.days_per_year
-            pol = policies[keys[k]]
-            _set_policy(st, pol, sc.location_policy(location, name))
-            st.supplier = sc.sku_supplier(name)
             first = first_block(int(lines_expected[i]) + 1)
+            st = new_stock_point(sc, i, name, location, keys[k], policies[keys[k]],
+                                 sc.location_policy(location, name),
+                                 (lead_seeds[k], quantity_seeds[k], reaction_seeds[k]),
+                                 first, first)
             if loc.replenished_from != SUPPLIER:
                 st.upstream = points[(loc.replenished_from, name)]
                 st.lane = loc.lane
@@ -81,23 +76,6 @@ def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
                     return dist.sampler(generator(seed), first=first)
 
                 on_first_use(st, "transit", transits)
-
-            def lead_times(dist: Any = st.supplier.lead_time_days, seed: Any = lead_seeds[k],
-                           first: int = first) -> Sampler:
-                return dist.sampler(generator(seed), first=first)
-
-            def quantities(dist: Any = sku.units_per_line, seed: Any = quantity_seeds[k],
-                           first: int = first) -> Callable[[], int]:
-                return integer_sampler(dist, generator(seed), first=first)
-
-            def reaction_uniforms(seed: Any = reaction_seeds[k]) -> Sampler:
-                return uniforms(generator(seed))
-
-            on_first_use(st, "lead_time", lead_times)
-            on_first_use(st, "react_u", reaction_uniforms)
-            st.qty = None
-            if sku.units_per_line is not None:
-                on_first_use(st, "qty", quantities)
             points.put(st, n_skus)
     return points
 

@@ -230,39 +230,54 @@ def build_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
     reaction_seeds = keyed_seeds(root, "reaction", list(sc.skus))
     sku_policies = sc.sku_policies()
     horizon = float(sc.run.horizon_days)
-    for i, (name, sku) in enumerate(sc.skus.items()):
-        st = _Stock()
-        st.index, st.name, st.location, st.policy_key = i, name, MAIN, name
-        st.price, st.unit_cost = sku.price, sku.unit_cost
-        st.hold_per_day = sku.annual_holding_cost_per_unit / sc.finance.days_per_year
+    for i, name in enumerate(sc.skus):
         pol = policies[name]
-        _set_policy(st, pol, sku_policies[name])
-        st.supplier = sc.sku_supplier(name)
-        # streams of a SKU are made on first use (a SKU that never orders costs nothing),
-        # their first blocks sized to the expected use over the horizon (one NumPy call
+        # streams' first blocks sized to the expected use over the horizon (one NumPy call
         # for most SKUs; the draws are the same whatever the block sizes)
         n_lines = lines_expected[i]
         n_orders = purchase_orders_expected(pol, n_lines, horizon)
-
-        def lead_times(dist: Any = st.supplier.lead_time_days, seed: Any = lead_seeds[i],
-                       first: int = first_block(n_orders)) -> Sampler:
-            return dist.sampler(generator(seed), first=first)
-
-        def quantities(dist: Any = sku.units_per_line, seed: Any = quantity_seeds[i],
-                       first: int = first_block(n_lines)) -> Callable[[], int]:
-            return integer_sampler(dist, generator(seed), first=first)
-
-        def reaction_uniforms(seed: Any = reaction_seeds[i]) -> Sampler:
-            return uniforms(generator(seed))
-
-        on_first_use(st, "lead_time", lead_times)
-        on_first_use(st, "react_u", reaction_uniforms)
-        # a SKU's own quantity per line: its own stream, keyed by its name (CRN)
-        st.qty = None
-        if sku.units_per_line is not None:
-            on_first_use(st, "qty", quantities)
+        st = new_stock_point(sc, i, name, MAIN, name, pol, sku_policies[name],
+                             (lead_seeds[i], quantity_seeds[i], reaction_seeds[i]),
+                             first_block(n_orders), first_block(n_lines))
         points.add(st)
     return points
+
+
+def new_stock_point(sc: Scenario, index: int, name: str, location: str, key: str,
+                    pol: DerivedPolicy, spec: Any, seeds: tuple[Any, Any, Any],
+                    first_orders: int, first_lines: int) -> _Stock:
+    """The stock point of SKU ``name`` at ``location`` (``key``: its policy's and streams'
+    name), stocked and ruled by its derived policy ``pol`` (``spec``: the policy as
+    specified).  Its streams, from the (lead time, quantity, reaction) ``seeds``, are made on
+    first use (a SKU that never orders costs nothing), their first blocks ``first_orders``
+    and ``first_lines`` draws long."""
+    sku = sc.skus[name]
+    st = _Stock()
+    st.index, st.name, st.location, st.policy_key = index, name, location, key
+    st.price, st.unit_cost = sku.price, sku.unit_cost
+    st.hold_per_day = sku.annual_holding_cost_per_unit / sc.finance.days_per_year
+    _set_policy(st, pol, spec)
+    st.supplier = sc.sku_supplier(name)
+    lead_seed, quantity_seed, reaction_seed = seeds
+
+    def lead_times(dist: Any = st.supplier.lead_time_days, seed: Any = lead_seed,
+                   first: int = first_orders) -> Sampler:
+        return dist.sampler(generator(seed), first=first)
+
+    def quantities(dist: Any = sku.units_per_line, seed: Any = quantity_seed,
+                   first: int = first_lines) -> Callable[[], int]:
+        return integer_sampler(dist, generator(seed), first=first)
+
+    def reaction_uniforms(seed: Any = reaction_seed) -> Sampler:
+        return uniforms(generator(seed))
+
+    on_first_use(st, "lead_time", lead_times)
+    on_first_use(st, "react_u", reaction_uniforms)
+    # a SKU's own quantity per line: its own stream, keyed by its name (CRN)
+    st.qty = None
+    if sku.units_per_line is not None:
+        on_first_use(st, "qty", quantities)
+    return st
 
 
 def _set_policy(st: _Stock, pol: DerivedPolicy, sku_policy: Any) -> None:
