@@ -48,7 +48,7 @@ from .engine import execute, make_tasks, refuse_experiment_keys
 from .executors import make_executor
 from .params import apply_params
 from .statistics import excludes_zero, figure_interval, paired_comparison
-from .store import RUNS_FILE, ResultsFolder, check_run_id, content_id
+from .store import RUNS_FILE, ComparisonTable, ResultsFolder, check_run_id, content_id
 from .sweep import progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -187,7 +187,7 @@ def _significant(row: Mapping[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(ComparisonTable):
     """Scenarios run under common random numbers: tidy runs and the comparison table."""
 
     labels: tuple[str, ...]
@@ -202,17 +202,6 @@ class Comparison:
     every scenario after the first the paired difference to the first."""
     compare_id: str = ""
     directory: Path | None = None
-
-    @property
-    def reference(self) -> str:
-        return self.labels[0]
-
-    def row(self, figure: str, label: str) -> dict[str, Any]:
-        """The table row of one figure and scenario (by label)."""
-        for row in self.table:
-            if row["figure"] == figure and row["label"] == label:
-                return row
-        raise KeyError(f"no row for figure {figure!r} and scenario {label!r}")
 
     def difference(self, figure: str, label: str) -> dict[str, float]:
         """``{"diff", "diff_ci_low", "diff_ci_high", "p_value", "n_pairs"}`` of ``label``

@@ -58,6 +58,7 @@ from ..scenario.validation import scenario_from_dict
 
 __all__ = [
     "COMPLETE",
+    "ComparisonTable",
     "FAILED",
     "INTERRUPTED",
     "RUNNING",
@@ -483,3 +484,26 @@ def read_scenario(directory: str | os.PathLike[str]) -> Scenario:
     except (OSError, UnicodeDecodeError) as exc:
         raise OutputError(f"cannot read {path}: {exc}") from None
     return scenario_from_dict(parse_yaml(text, str(path)), str(path))
+
+
+# ------------------------------------------------------------------- comparisons
+
+
+class ComparisonTable:
+    """What a comparison and its reader (:class:`servicesim.outputs.results.
+    ComparisonResults`) share: the scenarios' labels, the first being the reference, and
+    the table of one row per figure × scenario."""
+
+    labels: Sequence[str]
+    table: list[dict[str, Any]]
+
+    @property
+    def reference(self) -> str:
+        return self.labels[0]
+
+    def row(self, figure: str, label: str) -> dict[str, Any]:
+        """The table row of one figure and scenario (by label)."""
+        for row in self.table:
+            if row["figure"] == figure and row["label"] == label:
+                return row
+        raise KeyError(f"no row for figure {figure!r} and scenario {label!r}")

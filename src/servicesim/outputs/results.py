@@ -26,6 +26,7 @@ from ..experiment.store import (
     CHARTS_FILE,
     RUNS_FILE,
     SCENARIO_FILE,
+    ComparisonTable,
     read_chart_records,
     read_scenario,
     read_table,
@@ -384,7 +385,7 @@ def is_compare_folder(directory: str | Path) -> bool:
 
 
 @dataclass
-class ComparisonResults:
+class ComparisonResults(ComparisonTable):
     """A what-if comparison read back from its folder: what the compare chart and report
     need (the shape of :class:`servicesim.experiment.compare.Comparison`)."""
 
@@ -395,17 +396,6 @@ class ComparisonResults:
     table: list[dict[str, Any]] = field(repr=False)
     runs: list[dict[str, Any]] = field(repr=False)
     manifest: dict[str, Any] = field(repr=False)
-
-    @property
-    def reference(self) -> str:
-        return self.labels[0]
-
-    def row(self, figure: str, label: str) -> dict[str, Any]:
-        """The comparison.csv row of one figure and scenario (by label)."""
-        for row in self.table:
-            if row["figure"] == figure and row["label"] == label:
-                return row
-        raise KeyError(f"no row for figure {figure!r} and scenario {label!r}")
 
     def scenarios(self) -> list[Any]:
         """The scenarios as run (validated from the manifest), in the order of ``labels``."""
