@@ -118,6 +118,7 @@ class _Stock:
     int_wait: float
     lead_units: int
     lead_sum: float
+    units_received: int  # units received from upstream or the supplier (network only)
 
     def __init__(self) -> None:
         self.queue = deque()
@@ -145,6 +146,7 @@ class _Stock:
         self.a_ibo = self.int_waiting * remaining
         self.int_units = self.int_short = self.int_shipped = self.lead_units = 0
         self.int_wait = self.lead_sum = 0.0
+        self.units_received = 0
 
     @property
     def units_first(self) -> int:
