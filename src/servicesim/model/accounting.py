@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..kpis import SUMMARY_KEYS
+from ..kpis import LOCATION_FIGURES, SUMMARY_KEYS
 from .network import _Internal
 from .results import ReplicationResult
 
@@ -407,19 +407,6 @@ def internal_conservation(model: ServiceModel) -> dict[str, float]:
     }
 
 
-LOCATION_FIGURES: tuple[str, ...] = (
-    "fill_rate", "ready_rate", "prob_no_backorder", "avg_customer_wait_days",
-    "avg_on_hand_units", "avg_backorder_units", "avg_internal_backorder_units",
-    "avg_on_order_units", "avg_in_transit_units", "avg_waiting_upstream_units",
-    "avg_inventory_value", "avg_in_transit_value", "avg_echelon_units", "avg_echelon_value",
-    "units_demanded", "units_delivered", "units_received", "internal_units_ordered",
-    "internal_units_shipped", "internal_fill_rate", "internal_order_wait_days",
-    "replenishment_lead_time_days",
-)
-"""The figures of a location (:func:`location_figures`), in the order of their columns
-``<location>.<figure>`` in ``runs.csv``."""
-
-
 def downstream(model: ServiceModel) -> dict[str, list[str]]:
     """Each location and every location below it (DOMAIN §7: replenished from it, directly
     or through others), the location itself first."""
@@ -449,8 +436,8 @@ def echelon(sts: list[_Stock], own: str, w: float) -> tuple[float, float]:
 
 def location_figures(model: ServiceModel, delivered: list[int], window: Window) -> Rows:
     """Figures per location of a network (DOMAIN §7), over its stock points, keys
-    :data:`LOCATION_FIGURES`: the service of its customers (fill rate β, ready rate,
-    no-backorder time share, mean customer wait), stock (on hand, customer and internal
+    :data:`~servicesim.kpis.LOCATION_FIGURES`: the service of its customers (fill rate β,
+    ready rate, no-backorder time share, mean customer wait), stock (on hand, customer and internal
     backorders, on order, in transit from upstream, its orders' units waiting upstream,
     inventory value at cost, echelon inventory), flows in the window (units demanded by
     and delivered to its customers, units received from upstream or the supplier), the
