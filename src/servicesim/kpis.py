@@ -139,13 +139,19 @@ def location_columns(locations: Sequence[str]) -> tuple[str, ...]:
                  for figure in LOCATION_FIGURES)
 
 
+def figure_kpi(key: str) -> Kpi | None:
+    """The definition of a summary figure, or of a location's figure by its column
+    ``<location>.<figure>`` (None for neither)."""
+    if key in KPI_BY_KEY:
+        return KPI_BY_KEY[key]
+    location, dot, figure = key.rpartition(".")
+    return LOCATION_KPI_BY_KEY.get(figure) if dot and location else None
+
+
 def is_probability(key: str) -> bool:
     """Whether the figure ``key`` (a summary key or a ``<location>.<figure>`` column) is a
     probability, whose confidence interval is clipped to [0, 1]."""
     if key in PROBABILITY_KEYS:
         return True
-    location, dot, figure = key.rpartition(".")
-    return bool(dot) and LOCATION_KPI_BY_KEY.get(figure, _NONE).unit == "fraction"
-
-
-_NONE = Kpi("", "", "", "")
+    kpi = figure_kpi(key)
+    return kpi is not None and kpi.unit == "fraction"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..experiment.store import RUNS_FILE
 from ..files import atomic_write_bytes, atomic_write_text
-from ..kpis import KPI_BY_KEY, KPIS
+from ..kpis import KPI_BY_KEY, KPIS, figure_kpi
 from .assumptions import assumption_tables, scenario_yaml
 from .findings import (
     achieved_key,
@@ -92,13 +92,63 @@ KEY_COLUMNS = ("operating_profit", "avg_inventory_value", "lost_sales_units", "d
 
 
 def _header(key: str, currency: str | None) -> str:
-    label = KPI_BY_KEY[key].label
+    kpi = figure_kpi(key)
+    assert kpi is not None, key
     unit = unit_text(key, currency)
-    return label if unit == "%" else f"{label} ({unit})"
+    return kpi.label if unit == "%" else f"{kpi.label} ({unit})"
+
+
+LOCATION_COLUMNS = ("fill_rate", "ready_rate", "avg_customer_wait_days",
+                    "replenishment_lead_time_days", "internal_fill_rate",
+                    "internal_order_wait_days", "avg_inventory_value", "avg_in_transit_value",
+                    "avg_echelon_value")
+"""Figures of the "By location" table of a network (DOMAIN §7)."""
+
+
+def location_table(results: Results, today: Today | None, currency: str | None) -> str:
+    """A network's "By location" section: for the best alternative (and today's policy when
+    the folder records it) each location's customers' fill rate with its 95 % CI, ready
+    rate, customer wait, replenishment lead time, the fill rate and wait of the internal
+    orders it fills, inventory, in-transit and echelon value; "" for a single location."""
+    locations = results.locations
+    if not locations:
+        return ""
+    best = results.best_alternative
+    sources: list[tuple[str, Alternative | Today, str]] = [(f"#{best.id} (best)", best,
+                                                           "best")]
+    if today is not None:
+        sources.insert(0, ("today", today, "today"))
+    header = ["Policy", "Location"]
+    for key in LOCATION_COLUMNS:
+        header.append(_header(f"{locations[0]}.{key}", currency))
+    rows, classes = [], []
+    for name, source, klass in sources:
+        for location in locations:
+            row = [e(name), e(location)]
+            for key in LOCATION_COLUMNS:
+                column = f"{location}.{key}"
+                mean, ci = _mean_ci(source, column)
+                shown = e(mean)
+                if key == "fill_rate" and mean != "n/a":
+                    shown += f'<span class="ci">{e(ci)}</span>'
+                row.append(shown)
+            rows.append(row)
+            classes.append(klass)
+    return ("<h2>By location</h2><p>Each location of the network: the service of the "
+            "customers it serves (n/a at a location that serves none), the lead time of its "
+            "own replenishment (wait upstream + transit), the internal orders it fills for "
+            "the locations below it, and its stock at cost: on hand, in transit to it, and "
+            "echelon (its stock and everything below it, less customers' backorders). "
+            "Means over the replications.</p>"
+            + html_table([e(h) for h in header], rows, row_classes=classes, raw=True,
+                         klass="figures",
+                         group="Figures by location: customers' fill rate with its 95 % "
+                               "confidence interval"))
 
 
 def _mean_ci(alternative: Alternative | Today, key: str) -> tuple[str, str]:
-    mean, low, high = alternative.interval(key)
+    mean, low, high = alternative.interval(key) if key in alternative.figures \
+        else (math.nan, math.nan, math.nan)
     return fmt(key, mean), ci_text(key, low, high)
 
 
@@ -345,6 +395,7 @@ Not significantly worse: {e(", ".join(f"#{i}" for i in results.not_worse))}.</p>
 {'<span style="background:var(--today)">today</span>' if view.today else ""}
 Means over the replications; every figure with its confidence interval is in Appendix A.</p>
 {view.key_table()}
+{location_table(results, view.today, view.currency)}
 <h2>Charts</h2>
 {figures or "<p>No charts could be drawn.</p>"}
 <h2>How to read this report</h2>

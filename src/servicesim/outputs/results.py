@@ -166,12 +166,27 @@ class Results:
         """The scenario's own policy beside the best (``today.json``), or None; with a
         swept location target, its achieved service (:data:`ACHIEVED`) from ``today.csv``."""
         today = read_today(self.directory)
-        if today is not None and self.service_locations:
-            rows = _read_csv(self.directory / "today.csv")
+        if today is None:
+            return None
+        rows = _read_csv(self.directory / "today.csv")
+        if rows and len(figure_keys(rows)) > len(SUMMARY_KEYS):  # a network's locations
+            today.figures.update({k: v for k, v in _figures(rows).items()
+                                  if k not in today.figures})
+        if self.service_locations:
             values = [achieved_service(r, self.service_locations) for r in rows]
             ci = figure_interval("item_fill_rate", values or [math.nan], 0.95)
             today.figures[ACHIEVED] = {s: float(ci[s]) for s in ("mean", "ci_low", "ci_high")}
         return today
+
+    @property
+    def locations(self) -> list[str]:
+        """The locations of a network in network order (upstream first), [] for a single
+        location or a scenario that cannot be read."""
+        try:
+            scenario = self.scenario()
+        except PlotError:
+            return []
+        return scenario.network_order() if scenario.locations is not None else []
 
     @property
     def currency(self) -> str | None:
