@@ -19,6 +19,7 @@ from servicesim.experiment.replications import run_replications
 from servicesim.experiment.store import figure_columns
 from servicesim.experiment.sweep import sweep
 from servicesim.kpis import LOCATION_FIGURES, SUMMARY_KEYS, is_probability, location_columns
+from servicesim.outputs.findings import service_gap
 from servicesim.outputs.results import (
     ACHIEVED,
     achieved_service,
@@ -169,6 +170,13 @@ def test_the_results_set_a_location_target_against_its_service(network_sweep: An
     today = results.today
     assert today is not None and math.isfinite(today.interval(ACHIEVED)[0])
     assert results.locations == ORDER
+    # the gap between target and achieved service is that of the swept location
+    gap = service_gap(results)
+    assert gap is not None  # base stock of a few units cannot hit a target of 80 % closely
+    for alternative, target, achieved in gap.rows:
+        assert target == alternative.params[KEY]
+        assert achieved == alternative.mean(ACHIEVED)
+        assert "fill rate at store_n" in gap.sentences(results)[0]
 
 
 def test_compare_runs_carry_the_networks_columns(tmp_path: Path) -> None:

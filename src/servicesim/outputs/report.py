@@ -46,6 +46,7 @@ from .formatting import ci_text, fmt, param_label, param_text, params_text, unit
 from .html import e, figure, html_table, page, plain_table
 from .plots import CHARTS, plot_all
 from .results import (
+    ACHIEVED,
     SENSITIVITY_CHART,
     Alternative,
     PlotError,
@@ -149,7 +150,8 @@ def location_table(results: Results, today: Today | None, currency: str | None) 
 def _mean_ci(alternative: Alternative | Today, key: str) -> tuple[str, str]:
     mean, low, high = alternative.interval(key) if key in alternative.figures \
         else (math.nan, math.nan, math.nan)
-    return fmt(key, mean), ci_text(key, low, high)
+    shown = "item_fill_rate" if key == ACHIEVED else key  # a fill rate, shown as one
+    return fmt(shown, mean), ci_text(shown, low, high)
 
 
 class _Page:
@@ -169,6 +171,8 @@ class _Page:
 
     def figure_columns(self) -> list[str]:
         columns = [self.service]
+        if self.results.service_locations:  # a location's target: its own service beside
+            columns.append(ACHIEVED)
         if self.service != "item_fill_rate":
             columns.append("item_fill_rate")
         columns.append(self.objective)
@@ -182,9 +186,14 @@ class _Page:
         r = self.results
         columns = self.figure_columns()
         header = ["Alternative", *(param_label(k, self.metric) for k in self.keys)]
+        network = ", all customers" if r.service_locations else ""
         for key in columns:
-            header.append(_header(key, self.currency)
-                          if key != self.service else f"Achieved {metric_name(self.metric)}")
+            if key == ACHIEVED:
+                header.append(f"Achieved {r.service_label}")
+            elif key == self.service:
+                header.append(f"Achieved {metric_name(self.metric)}{network}")
+            else:
+                header.append(_header(key, self.currency))
             if key == self.objective:
                 header.append(f"{KPI_BY_KEY[key].label.split(' (')[0]} 95 % CI")
         header.append("Result")
