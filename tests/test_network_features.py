@@ -280,18 +280,26 @@ def test_lateral_supply_is_traced_and_reproducible() -> None:
        reactions=hyp.sampled_from([{"switch": 1.0}, {"backorder": 1.0},
                                    {"wait": 0.5, "defect": 0.5},
                                    {"backorder": 0.5, "switch": 0.5}]),
-       both=hyp.booleans(), per_order=hyp.booleans(), seed=hyp.integers(0, 2**16))
+       both=hyp.booleans(), shared=hyp.booleans(), per_order=hyp.booleans(),
+       seed=hyp.integers(0, 2**16))
 def test_units_are_conserved_with_lateral_supply(order_up_to: tuple[int, int, int],
                                                  reactions: dict[str, float], both: bool,
-                                                 per_order: bool, seed: int) -> None:
+                                                 shared: bool, per_order: bool,
+                                                 seed: int) -> None:
+    """Over small random networks: with the two segments at two branches, each the other's
+    fallback, or both at the north branch (their arrivals merged), units are conserved and
+    every lateral unit supplied is received."""
     data = yaml.safe_load(LATERAL)
     data["run"] = {"horizon_days": 150, "warmup_days": 20, "replications": 1, "seed": 1}
     for name, level in zip(("dc", "north", "south"), order_up_to, strict=True):
         data["locations"][name]["policy"]["order_up_to"] = level
     data["locations"]["south"]["allocation"] = "priority"
     data["segments"]["north_customers"]["fallback"] = FALLBACK
+    if shared:
+        data["segments"]["south_customers"]["location"] = "north"
     if both:
-        data["segments"]["south_customers"]["fallback"] = {**FALLBACK, "location": "north"}
+        data["segments"]["south_customers"]["fallback"] = {
+            **FALLBACK, "location": "south" if shared else "north"}
     for seg in data["segments"].values():
         seg["reactions"] = reactions
         seg["lines_per_order"] = 2
