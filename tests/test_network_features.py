@@ -266,6 +266,20 @@ def test_lateral_units_arrive_later_by_the_lateral_transit() -> None:
     assert fast_seg["item_fill_rate"] == slow_seg["item_fill_rate"]
 
 
+def test_lateral_supply_spares_the_fallbacks_reserve() -> None:
+    """A fallback gives only what it holds above its critical level: with the reserve at
+    its whole base stock it gives nothing, with a small one less than without."""
+    def received(critical: int | None) -> float:
+        change: dict[str, Any] = {"segments.north_customers.fallback": FALLBACK}
+        if critical is not None:
+            change["locations.south.policy"] = {"order_up_to": 12, "critical_level": critical}
+        return simulate(scenario(LATERAL, change), 7).by_location["north"][
+            "lateral_units_received"]
+
+    assert received(12) == 0
+    assert 0 < received(8) < received(None)
+
+
 def test_lateral_supply_is_traced_and_reproducible() -> None:
     sc = scenario(LATERAL, {"segments.north_customers.fallback": FALLBACK})
     r = simulate(sc, 8, trace=True)

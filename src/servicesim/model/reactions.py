@@ -188,15 +188,18 @@ class ReactionsMixin:
         place at build time, so other runs pay nothing per line; DOMAIN §7).
 
         On a line's first attempt, the segment's fallback location gives what it has on
-        hand, up to the ``units`` short (:meth:`_lateral`); only the rest meets the
-        stockout reaction.  A line filled completely that way draws no reaction.  Retries
-        of a waiting customer come back to the own location only."""
+        hand above its critical level (the reserve kept for its own best customers; 0
+        unless the policy sets one), up to the ``units`` short (:meth:`_lateral`); only
+        the rest meets the stockout reaction.  A line filled completely that way draws no
+        reaction.  Retries of a waiting customer come back to the own location only."""
         if not attempt:
             fallback = self.fallbacks[order.seg.index]
             if fallback is not None:
                 fb = fallback.stocks[st.index]
-                if fb is not None and fb.on_hand > 0:
-                    take = units if fb.on_hand >= units else fb.on_hand
+                spare = 0 if fb is None else fb.on_hand - fb.critical
+                if spare > 0:
+                    assert fb is not None
+                    take = units if spare >= units else spare
                     self._lateral(order, st, fb, fallback, take, now)
                     units -= take
                     if not units:
