@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..kpis import SUMMARY_KEYS
+from .network import _Internal
 from .results import ReplicationResult
 
 if TYPE_CHECKING:
@@ -262,10 +263,12 @@ def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
     stocks, segments = model.stocks, model.segments
     o = Orders.of(segments)
     w = window.days
+    # units and lines completed from a fallback location (lateral supply) count as filled
+    # at the first attempt from network stock here, short at their own stock point
     out = {
-        "item_fill_rate": ratio(sum(st.units_first for st in stocks),
+        "item_fill_rate": ratio(sum(st.units_first + st.lateral_in for st in stocks),
                                 sum(st.units_ordered for st in stocks)),
-        "line_fill_rate": ratio(sum(st.lines_full for st in stocks),
+        "line_fill_rate": ratio(sum(st.lines_full + st.lateral_lines for st in stocks),
                                 sum(st.lines for st in stocks)),
         "order_fill_rate": ratio(sum(s.orders_full for s in segments), o.orders),
         "cycle_service_level": ratio(sum(st.receipts_ok for st in stocks),
@@ -330,6 +333,8 @@ def details(model: ServiceModel, money: Money, delivered: int,
             "outbound_transport_cost", "logistics_cost", "receivables")},
         **processing_figures(model, w),
         **conservation(model),
+        # lateral shipments' cost (part of the outbound transport cost) in a network run
+        **({"lateral_cost": model.lateral_cost} if model.network else {}),
     }
 
 
@@ -357,9 +362,11 @@ def conservation(model: ServiceModel) -> dict[str, float]:
         "total_units_shipped": float(model.tot_shipped_extra + model.tot_first_before
                                      + sum(seg.units_first for seg in segments)),
         "total_units_lost": float(model.tot_lost),
-        # units of backordered lines still open (some may be reserved from a receipt)
+        # units of customers' backordered lines still open (some may be reserved from a
+        # receipt); a network's internal orders waiting upstream are not customer demand
         "total_units_backordered_open": float(sum(e[2] for st in model.stocks
-                                                  for e in st.queue)),
+                                                  for e in st.queue
+                                                  if type(e[0]) is not _Internal)),
         "total_units_waiting": float(model.tot_waiting),
     }
 
@@ -404,5 +411,9 @@ def location_figures(model: ServiceModel, delivered: list[int], window: Window) 
             "internal_order_wait_days": ratio(sum(st.int_wait for st in sts), shipped),
             "replenishment_lead_time_days": ratio(sum(st.lead_sum for st in sts),
                                                   lead_units),
+            # lateral supply: units this location shipped to other locations' customers,
+            # and units its customers received from a fallback location
+            "lateral_units_supplied": float(sum(st.lateral_out for st in sts)),
+            "lateral_units_received": float(sum(st.lateral_in for st in sts)),
         }
     return rows
