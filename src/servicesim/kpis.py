@@ -125,6 +125,11 @@ LOCATION_KPIS: tuple[Kpi, ...] = (
         "mean wait here of the units it shipped to other locations"),
     Kpi("replenishment_lead_time_days", "Replenishment lead time", "days",
         "mean lead time of the units it received from upstream: wait there + transit"),
+    Kpi("lateral_units_supplied", "Lateral units supplied", "units",
+        "units it shipped to other locations' customers as their fallback (lateral supply)"),
+    Kpi("lateral_units_received", "Lateral units received", "units",
+        "units its customers received from their fallback location (lateral supply); "
+        "counted short here, so outside its fill rate"),
 )
 """The figures of each location of a network (DOMAIN §7), over the measured window, in the
 order of their ``<location>.<figure>`` columns."""

@@ -281,10 +281,12 @@ def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
     facing = customer_stocks(model)
     o = Orders.of(segments)
     w = window.days
+    # units and lines completed from a fallback location (lateral supply) count as filled
+    # at the first attempt from network stock here, short at their own stock point
     out = {
-        "item_fill_rate": ratio(sum(st.units_first for st in facing),
+        "item_fill_rate": ratio(sum(st.units_first + st.lateral_in for st in facing),
                                 sum(st.units_ordered for st in facing)),
-        "line_fill_rate": ratio(sum(st.lines_full for st in facing),
+        "line_fill_rate": ratio(sum(st.lines_full + st.lateral_lines for st in facing),
                                 sum(st.lines for st in facing)),
         "order_fill_rate": ratio(sum(s.orders_full for s in segments), o.orders),
         "cycle_service_level": ratio(sum(st.receipts_ok for st in facing),
@@ -357,6 +359,8 @@ def details(model: ServiceModel, money: Money, delivered: int,
         **processing_figures(model, w),
         **conservation(model),
         **(internal_conservation(model) if model.network else {}),
+        # lateral shipments' cost (part of the outbound transport cost) in a network run
+        **({"lateral_cost": model.lateral_cost} if model.network else {}),
     }
 
 
@@ -385,7 +389,8 @@ def conservation(model: ServiceModel) -> dict[str, float]:
                                      + sum(seg.units_first for seg in segments)),
         "total_units_lost": float(model.tot_lost),
         # units of customers' backordered lines still open (some may be reserved from a
-        # receipt); a network's queues also hold internal orders, counted apart
+        # receipt); a network's internal orders waiting upstream are not customer demand
+        # (counted apart: internal_conservation)
         "total_units_backordered_open": float(sum(e[2] for st in model.stocks
                                                   for e in st.queue
                                                   if type(e[0]) is not _Internal)),
@@ -436,13 +441,15 @@ def echelon(sts: list[_Stock], own: str, w: float) -> tuple[float, float]:
 
 def location_figures(model: ServiceModel, delivered: list[int], window: Window) -> Rows:
     """Figures per location of a network (DOMAIN §7), over its stock points, keys
-    :data:`~servicesim.kpis.LOCATION_FIGURES`: the service of its customers (fill rate β,
-    ready rate, no-backorder time share, mean customer wait), stock (on hand, customer and internal
-    backorders, on order, in transit from upstream, its orders' units waiting upstream,
-    inventory value at cost, echelon inventory), flows in the window (units demanded by
-    and delivered to its customers, units received from upstream or the supplier), the
-    internal orders it received (units, units shipped, fill rate, mean wait) and the mean
-    lead time of its own replenishment (wait upstream + transit)."""
+    :data:`~servicesim.kpis.LOCATION_FIGURES`: the service of its customers (fill rate β
+    from its own stock, ready rate, no-backorder time share, mean customer wait), stock (on
+    hand, customer and internal backorders, on order, in transit from upstream, its orders'
+    units waiting upstream, inventory value at cost, echelon inventory), flows in the
+    window (units demanded by and delivered to its customers, units received from upstream
+    or the supplier), the internal orders it received (units, units shipped, fill rate,
+    mean wait), the mean lead time of its own replenishment (wait upstream + transit) and
+    lateral supply (units it supplied to other locations' customers, units its customers
+    received from their fallback)."""
     w = window.days
     rows: Rows = {}
     groups: dict[str, list[int]] = {}
@@ -483,6 +490,10 @@ def location_figures(model: ServiceModel, delivered: list[int], window: Window) 
             "internal_order_wait_days": ratio(sum(st.int_wait for st in sts), shipped),
             "replenishment_lead_time_days": ratio(sum(st.lead_sum for st in sts),
                                                   lead_units),
+            # lateral supply: units this location shipped to other locations' customers,
+            # and units its customers received from a fallback location
+            "lateral_units_supplied": float(sum(st.lateral_out for st in sts)),
+            "lateral_units_received": float(sum(st.lateral_in for st in sts)),
         }
         assert tuple(row) == LOCATION_FIGURES
         rows[location] = row
