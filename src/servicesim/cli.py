@@ -310,6 +310,7 @@ def _plural(count: int, word: str) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .outputs.tables import (
+        format_location_table,
         format_run_header,
         format_segment_table,
         format_summary_table,
@@ -336,7 +337,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         document = summary_document(result, 0.95, summary)
         print(json.dumps({key: document[key] for key in
-                          ("scenario", "replications", "seed", "kpis")}, indent=2,
+                          ("scenario", "replications", "seed", "kpis", "by_location")
+                          if key in document}, indent=2,
                          ensure_ascii=False, allow_nan=False), flush=True)
     elif not args.quiet:
         print(format_run_header(result))
@@ -347,6 +349,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print()
         print(format_segment_table(result.breakdown_summary("segment"), currency=currency),
               flush=True)
+        if scenario.locations is not None:
+            print()
+            print(format_location_table(result.breakdown_summary("location"),
+                                        currency=currency), flush=True)
     paths = write_run_outputs(result, args.out, run_id=args.run_id, overwrite=args.overwrite)
     if not args.quiet:
         folder = os.path.dirname(paths["summary"])

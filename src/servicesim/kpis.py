@@ -6,6 +6,7 @@ annualised.  The summary of a run uses exactly :data:`SUMMARY_KEYS`, in this ord
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 
@@ -80,3 +81,82 @@ KEY_FIGURES: tuple[str, ...] = (
     "roi", "economic_profit",
 )
 """The figures a what-if comparison's report and chart show (its table has every figure)."""
+
+LOCATION_KPIS: tuple[Kpi, ...] = (
+    Kpi("fill_rate", "Fill rate of its customers (β)", "fraction",
+        "units its customers received from stock at the first attempt ÷ units they ordered"),
+    Kpi("ready_rate", "Ready rate", "fraction",
+        "share of time with stock on hand, mean over the SKUs it holds"),
+    Kpi("prob_no_backorder", "Time without backorders", "fraction",
+        "share of time with no backorder (customers' or internal), mean over its SKUs"),
+    Kpi("avg_customer_wait_days", "Mean customer wait", "days",
+        "customers' backorders ÷ their demand rate: the mean wait per unit demanded"),
+    Kpi("avg_on_hand_units", "Average on hand", "units", "time-average units on hand"),
+    Kpi("avg_backorder_units", "Customer backorders", "units",
+        "time-average units backordered to its customers"),
+    Kpi("avg_internal_backorder_units", "Internal backorders", "units",
+        "time-average units of downstream locations' orders waiting here"),
+    Kpi("avg_on_order_units", "Average on order", "units",
+        "time-average units it has ordered and not received"),
+    Kpi("avg_in_transit_units", "In transit to it", "units",
+        "time-average units shipped from upstream and not yet arrived"),
+    Kpi("avg_waiting_upstream_units", "Waiting upstream", "units",
+        "time-average units of its orders waiting for stock upstream"),
+    Kpi("avg_inventory_value", "Inventory value", "money",
+        "time-average value at cost of its units on hand"),
+    Kpi("avg_in_transit_value", "In-transit value", "money",
+        "time-average value at cost of the units in transit to it"),
+    Kpi("avg_echelon_units", "Echelon inventory", "units",
+        "its on hand + on hand and in transit at every location below it − customers' "
+        "backorders at it and below it (time average)"),
+    Kpi("avg_echelon_value", "Echelon value", "money",
+        "echelon inventory at cost (time average)"),
+    Kpi("units_demanded", "Units demanded", "units", "units its customers ordered"),
+    Kpi("units_delivered", "Units delivered", "units", "units delivered to its customers"),
+    Kpi("units_received", "Units received", "units",
+        "units received from its upstream location or the supplier"),
+    Kpi("internal_units_ordered", "Internal units ordered", "units",
+        "units other locations ordered from it"),
+    Kpi("internal_units_shipped", "Internal units shipped", "units",
+        "units it shipped to other locations"),
+    Kpi("internal_fill_rate", "Internal fill rate", "fraction",
+        "units of other locations' orders shipped from stock at once ÷ units they ordered"),
+    Kpi("internal_order_wait_days", "Internal order wait", "days",
+        "mean wait here of the units it shipped to other locations"),
+    Kpi("replenishment_lead_time_days", "Replenishment lead time", "days",
+        "mean lead time of the units it received from upstream: wait there + transit"),
+    Kpi("lateral_units_supplied", "Lateral units supplied", "units",
+        "units it shipped to other locations' customers as their fallback (lateral supply)"),
+    Kpi("lateral_units_received", "Lateral units received", "units",
+        "units its customers received from their fallback location (lateral supply); "
+        "counted short here, so outside its fill rate"),
+)
+"""The figures of each location of a network (DOMAIN §7), over the measured window, in the
+order of their ``<location>.<figure>`` columns."""
+LOCATION_FIGURES: tuple[str, ...] = tuple(k.key for k in LOCATION_KPIS)
+LOCATION_KPI_BY_KEY: dict[str, Kpi] = {k.key: k for k in LOCATION_KPIS}
+
+
+def location_columns(locations: Sequence[str]) -> tuple[str, ...]:
+    """The columns ``<location>.<figure>`` of a network's locations (in the order given),
+    each with :data:`LOCATION_FIGURES` in order."""
+    return tuple(f"{location}.{figure}" for location in locations
+                 for figure in LOCATION_FIGURES)
+
+
+def figure_kpi(key: str) -> Kpi | None:
+    """The definition of a summary figure, or of a location's figure by its column
+    ``<location>.<figure>`` (None for neither)."""
+    if key in KPI_BY_KEY:
+        return KPI_BY_KEY[key]
+    location, dot, figure = key.rpartition(".")
+    return LOCATION_KPI_BY_KEY.get(figure) if dot and location else None
+
+
+def is_probability(key: str) -> bool:
+    """Whether the figure ``key`` (a summary key or a ``<location>.<figure>`` column) is a
+    probability, whose confidence interval is clipped to [0, 1]."""
+    if key in PROBABILITY_KEYS:
+        return True
+    kpi = figure_kpi(key)
+    return kpi is not None and kpi.unit == "fraction"

@@ -35,9 +35,10 @@ from ..files import OutputError, csv_cell, jsonable
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.schema import Scenario
 from .statistics import figure_interval, holm, paired_comparison
-from .store import ResultsFolder, read_table, runs_text
+from .store import ResultsFolder, figure_columns, read_table, runs_text
 
 __all__ = ["ALPHA", "TODAY", "TODAY_COLUMNS", "TODAY_CSV", "TODAY_JSON", "Today",
+           "today_columns",
            "decision_lines", "difference_text", "figure_text", "money", "not_worse_ids",
            "own_params", "param_text", "plain_key", "short_label", "step_text",
            "read_today", "read_today_rows", "remove_today", "summarise_today", "write_today",
@@ -47,7 +48,14 @@ TODAY_CSV, TODAY_JSON = "today.csv", "today.json"
 TODAY = -1
 """The alternative number of today's tasks and rows (never a grid point's number)."""
 TODAY_COLUMNS: tuple[str, ...] = ("replication", "seed", *SUMMARY_KEYS)
-"""The columns of ``today.csv``."""
+"""The columns of ``today.csv`` of a single location (:func:`today_columns`)."""
+
+
+def today_columns(scenario: Scenario) -> tuple[str, ...]:
+    """The columns of ``today.csv``: replication, seed and the figure columns of
+    ``runs.csv`` (a network's ``<location>.<figure>`` too:
+    :func:`~servicesim.experiment.store.figure_columns`)."""
+    return ("replication", "seed", *figure_columns(scenario))
 STATS = ("mean", "ci_low", "ci_high", "n")
 LEVEL = 0.95
 ALPHA = 0.05
@@ -139,24 +147,25 @@ def _same(a: Any, b: Any) -> bool:
 # -------------------------------------------------------------------------- tasks, rows
 
 
-def _cells(row: Mapping[str, Any]) -> list[str]:
-    return [csv_cell(row.get(column)) for column in TODAY_COLUMNS]
+def _cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    return [csv_cell(row.get(column)) for column in columns]
 
 
-def read_today_rows(directory: str | Path, root_seed: int, replications: int | None = None
-                    ) -> dict[int, dict[str, Any]]:
+def read_today_rows(directory: str | Path, root_seed: int, replications: int | None = None,
+                    columns: Sequence[str] = TODAY_COLUMNS) -> dict[int, dict[str, Any]]:
     """The valid rows of an earlier ``today.csv`` by replication ({} when there is none).
 
     A row is kept only when its seed is ``root_seed``, its replication is below
     ``replications`` (when given) and it writes back to exactly the same cells; anything
-    else (a torn or foreign line, other columns) is simulated again.
+    else (a torn or foreign line, other ``columns`` than :func:`today_columns`) is simulated
+    again.
     """
     table = read_table(Path(directory) / TODAY_CSV)
-    if table is None or table.columns != TODAY_COLUMNS:
+    if table is None or table.columns != tuple(columns):
         return {}
     rows: dict[int, dict[str, Any]] = {}
     for cells in table.lines:
-        if len(cells) != len(TODAY_COLUMNS):
+        if len(cells) != len(columns):
             continue
         try:
             replication, seed = int(cells[0]), int(cells[1])
@@ -167,8 +176,8 @@ def read_today_rows(directory: str | Path, root_seed: int, replications: int | N
                 replications is not None and replication >= replications):
             continue
         row = {"alternative": TODAY, "replication": replication, "seed": seed,
-               **dict(zip(SUMMARY_KEYS, figures, strict=True))}
-        if _cells(row) == list(cells):
+               **dict(zip(columns[2:], figures, strict=True))}
+        if _cells(row, columns) == list(cells):
             rows.setdefault(replication, row)
     return rows
 
@@ -215,19 +224,22 @@ def summarise_today(params: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
                  best_figures, [dict(r) for r in ordered], n_simulations)
 
 
-def write_today(folder: ResultsFolder, today: Today) -> None:
-    """``today.csv`` (its rows, written as ``runs.csv`` is) and then ``today.json``, each
-    atomically."""
-    write_today_rows(folder, today.runs)
+def write_today(folder: ResultsFolder, today: Today,
+                columns: Sequence[str] = TODAY_COLUMNS) -> None:
+    """``today.csv`` (its rows, written as ``runs.csv`` is, with ``columns``:
+    :func:`today_columns`) and then ``today.json``, each atomically."""
+    write_today_rows(folder, today.runs, columns)
     folder.write_text(TODAY_JSON, json.dumps(jsonable(today.document()), indent=2,
                                              ensure_ascii=False, allow_nan=False) + "\n")
 
 
-def write_today_rows(folder: ResultsFolder, rows: Iterable[Mapping[str, Any]]) -> None:
+def write_today_rows(folder: ResultsFolder, rows: Iterable[Mapping[str, Any]],
+                     columns: Sequence[str] = TODAY_COLUMNS) -> None:
     """``today.csv`` alone, atomically: ``rows`` sorted by replication (an interrupted run
-    keeps the rows it has, so that a resumed one completes them)."""
+    keeps the rows it has, so that a resumed one completes them); ``columns``:
+    :func:`today_columns`."""
     ordered = sorted(rows, key=lambda r: int(r["replication"]))
-    folder.write_text(TODAY_CSV, runs_text(ordered, TODAY_COLUMNS))
+    folder.write_text(TODAY_CSV, runs_text(ordered, columns))
 
 
 def read_today(directory: str | Path) -> Today | None:

@@ -238,6 +238,7 @@ class NetworkMixin(ReplenishmentMixin):
             st.in_transit -= qty
             st.a_it -= qty * (self.horizon - now)
         st.receipts += 1
+        st.units_received += qty
         if st.backorders == 0 and not st.stockout_since_receipt:
             st.receipts_ok += 1
         st.eoc_oh += st.on_hand

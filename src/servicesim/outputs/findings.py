@@ -22,7 +22,7 @@ from .formatting import (
     params_text,
     pct,
 )
-from .results import Alternative, PlotError, Results, Today
+from .results import Alternative, PlotError, Results, Today, target_locations
 
 __all__ = ["GAP_POINTS", "ServiceGap", "main_key", "ordered", "paired_today", "service_gap",
            "summary_sentence"]
@@ -321,7 +321,7 @@ class ServiceGap:
 
     def sentences(self, results: Results) -> list[str]:
         """What differs, by how much, and why (DOMAIN §5, §8)."""
-        name = metric_name(self.metric)
+        name = results.service_label if results.service_locations else metric_name(self.metric)
         over = [r for r in self.rows if r[2] > r[1]]
         under = [r for r in self.rows if r[2] < r[1]]
         out = [f"The achieved {name} differs from the target by more than "
@@ -376,11 +376,17 @@ def service_gap(results: Results) -> ServiceGap | None:
     there are none or the targets are not single numbers."""
     metric = service_metric(results)
     targets = _targets(results)
+    achieved_of = achieved_key(metric)
+    if results.service_locations:  # a location's target against its own customers' service
+        key = next(k for k in results.keys if target_locations(k))
+        targets = {a.id: float(a.params[key]) for a in results.alternatives
+                   if is_number(a.params.get(key))}
+        achieved_of = results.service_key
     rows = []
     for a in results.alternatives:
         if a.id not in targets:
             continue
-        achieved = a.mean(achieved_key(metric))
+        achieved = a.mean(achieved_of)
         if finite(achieved) and abs(achieved - targets[a.id]) > GAP_POINTS:
             rows.append((a, targets[a.id], achieved))
     return ServiceGap(metric, rows) if rows else None

@@ -8,7 +8,7 @@ import math
 import numbers
 from typing import Any
 
-from ..kpis import KPI_BY_KEY
+from ..kpis import figure_kpi
 
 __all__ = ["ci_text", "fmt", "is_number", "money", "param_label", "param_text", "unit_text"]
 
@@ -25,7 +25,7 @@ def finite(value: Any) -> bool:
 
 
 def unit(key: str) -> str:
-    kpi = KPI_BY_KEY.get(key)
+    kpi = figure_kpi(key)  # a summary figure or a location's <location>.<figure>
     return kpi.unit if kpi else ""
 
 

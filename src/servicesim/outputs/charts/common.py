@@ -552,24 +552,26 @@ def gain_text(results: Results, today: TodayPoint, key: str) -> str:
 
 
 def achieved_panel(ax: Any, results: Results, axis: XAxis, today: TodayPoint | None) -> None:
-    """The achieved item fill rate β of each alternative with its 95 % CI, and the target
-    itself (dashed) when the x axis is a service target: what a target delivers."""
+    """The achieved item fill rate β of each alternative with its 95 % CI (of the swept
+    locations' customers when a location's target is swept: ``results.service_key``), and
+    the target itself (dashed) when the x axis is a service target: what a target delivers."""
+    key = results.service_key
     for i, alts in enumerate(axis.series.values()):
         xs = [axis.x(a) for a in alts]
-        values = interval_arrays(alts, "item_fill_rate")
+        values = interval_arrays(alts, key)
         # one series: green; several: each in its colour of the panel above
         colour = PALETTE[2] if len(axis.series) == 1 else PALETTE[i % len(PALETTE)]
         ax.errorbar(xs, values[:, 0], yerr=error_sizes(values), color=colour, marker="o",
                     markersize=6 if len(xs) <= 30 else 4, capsize=2, elinewidth=1.2,
                     linewidth=1.6, linestyle="-" if axis.key is not None else "none",
-                    label="achieved item fill rate β" if i == 0 else None)
+                    label=f"achieved {results.service_label}" if i == 0 else None)
     if axis.is_target:
         xs = sorted(axis.positions.values())
         ax.plot([xs[0], xs[-1]], [xs[0], xs[-1]], color=GREY, linestyle="--", linewidth=1.5,
                 label="achieved = target")
     if today is not None:
-        mark_today(ax, today, today.mean("item_fill_rate"), label=None)
-    ax.set_ylabel("Achieved β (%)")
+        mark_today(ax, today, today.mean(key), label=None)
+    ax.set_ylabel(f"{results.service_axis} (%)")
     ax.yaxis.set_major_formatter(exact_formatter("percent"))
     from matplotlib.ticker import MaxNLocator
 
