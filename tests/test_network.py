@@ -338,3 +338,21 @@ def test_units_are_conserved_for_customers_and_internal_orders(
     received = sum(r.by_location[k]["units_received"] for k in ("regional", "store_n",
                                                                    "store_s"))
     assert shipped == received + d["total_units_in_transit"]
+
+
+def test_todays_value_of_a_location_key_is_what_its_skus_have_there() -> None:
+    """A location's policy key: its own value, the value its SKUs inherit, or none when a
+    per-SKU entry at the location disagrees."""
+    from servicesim.experiment.today import own_params
+
+    data = yaml.safe_load(NETWORK)
+    data["policy"] = {"type": "base_stock", "service_target": 0.9}
+    for loc in data["locations"].values():
+        loc["policy"] = {}
+    data["locations"]["dc"]["policy"] = {"service_target": 0.8}
+    data["locations"]["regional"]["sku_policies"] = {"b": {"service_target": 0.99}}
+    sc = Scenario.model_validate(data)
+    keys = [f"locations.{n}.policy.service_target" for n in ("dc", "regional", "store_n")]
+    assert own_params(sc, keys) == {keys[0]: 0.8, keys[1]: None, keys[2]: 0.9}
+    joined = f"{keys[0]}+{keys[2]}"
+    assert own_params(sc, [joined]) == {joined: None}

@@ -1090,7 +1090,12 @@ def _warn(args: argparse.Namespace, scenario: Scenario, result: Any,
         messages += advice.alternatives_warnings(
             scenario, advice.alternatives_from_runs(result.runs, keys))
     elif result is not None:  # a run's replications
-        messages += advice.figure_warnings(scenario, result.summary(level=0.95))
+        figures = dict(result.summary(level=0.95))
+        if scenario.locations:  # each location is held to its own target
+            figures.update({f"{location}.{name}": interval for location, row in
+                            result.breakdown_summary("location", level=0.95).items()
+                            for name, interval in row.items()})
+        messages += advice.figure_warnings(scenario, figures)
     sys.stdout.flush()
     for message in messages:
         print(f"{PROG}: warning: {source + ': ' if source else ''}{message}",

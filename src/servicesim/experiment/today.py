@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import OutputError, csv_cell, jsonable
-from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
+from ..kpis import ACHIEVED, KPI_BY_KEY, SUMMARY_KEYS, achieved_service, target_locations
 from ..scenario.schema import Scenario
 from .statistics import figure_interval, holm, paired_comparison
 from .store import ResultsFolder, figure_columns, read_table, runs_text
@@ -114,6 +114,13 @@ def _own_value(scenario: Scenario, dumped: Mapping[str, Any], key: str) -> Any:
     if len(path) == 4 and path[0] == "skus" and path[2] == "policy" and value is None \
             and path[1] in scenario.skus:  # a SKU without its own: the policy it inherits
         value = scenario.sku_policy(path[1]).model_dump(mode="json").get(path[3])
+    if len(path) == 4 and path[0] == "locations" and path[2] == "policy" \
+            and scenario.locations and path[1] in scenario.locations:
+        # the policy the location's SKUs have there (its own, a per-SKU entry or the one
+        # they inherit): one value only when they all agree
+        held = [scenario.location_policy(path[1], sku).model_dump(mode="json").get(path[3])
+                for sku in scenario.held_skus(path[1])]
+        value = held[0] if held and all(_same(v, held[0]) for v in held) else None
     if path[0] == "policy" and len(path) == 2:
         for sku in dumped.get("skus", {}).values():
             own = _lookup(sku, ["policy", path[1]])
@@ -209,11 +216,19 @@ def summarise_today(params: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
     mine_by, theirs_by = ({int(r["replication"]): r for r in group}
                           for group in (ordered, theirs))
     common = sorted(set(mine_by) & set(theirs_by))
-    figures = {key: _interval(key, _values(ordered, key)) for key in SUMMARY_KEYS}
-    best_figures = {key: _interval(key, _values(theirs, key)) for key in SUMMARY_KEYS}
+    keys = list(SUMMARY_KEYS)
+    locations = next((found for found in map(target_locations, params) if found), ())
+    if locations:  # a swept location target: those locations' own achieved fill rate
+        ordered = [{**r, ACHIEVED: achieved_service(r, locations)} for r in ordered]
+        theirs = [{**r, ACHIEVED: achieved_service(r, locations)} for r in theirs]
+        mine_by, theirs_by = ({int(r["replication"]): r for r in group}
+                              for group in (ordered, theirs))
+        keys.append(ACHIEVED)
+    figures = {key: _interval(key, _values(ordered, key)) for key in keys}
+    best_figures = {key: _interval(key, _values(theirs, key)) for key in keys}
     differences: dict[str, dict[str, float]] = {}
     if best is not None and common:
-        for key in SUMMARY_KEYS:
+        for key in keys:
             test = paired_comparison(_values([theirs_by[r] for r in common], key),
                                      _values([mine_by[r] for r in common], key), LEVEL,
                                      alternative="two-sided")
@@ -406,13 +421,18 @@ def _setting(keys: Sequence[str], params: Mapping[str, Any]) -> str:
 
 
 def _headline(objective: str, figures: Mapping[str, Mapping[str, float]],
-              currency: str | None) -> str:
-    """The objective with its interval, the achieved fill rate and the operating profit."""
+              currency: str | None, locations: Sequence[str] = ()) -> str:
+    """The objective with its interval, the achieved fill rate (of all customers, then of
+    ``locations``' customers when their target is searched) and the operating profit."""
     parts = [f"{short_label(objective)} {_with_interval(objective, figures[objective], currency)}"]
     extra = [("item_fill_rate", "achieved fill rate"), ("operating_profit", "operating profit")]
     for key, label in extra:
         if key != objective and key in figures:
-            parts.append(f"{label} {figure_text(key, figures[key]['mean'], currency)}")
+            text = f"{label} {figure_text(key, figures[key]['mean'], currency)}"
+            if key == "item_fill_rate" and locations and ACHIEVED in figures:
+                own = figure_text(key, figures[ACHIEVED]["mean"], currency)
+                text += f" ({own} at {', '.join(locations)})"
+            parts.append(text)
     return ", ".join(parts)
 
 
@@ -502,15 +522,16 @@ def decision_lines(today: Today, keys: Sequence[str], currency: str | None,
     (``simulations``: the last line's text)."""
     objective = today.objective
     n = today.figures.get(objective, {}).get("n", 0)
+    locations = next((found for found in map(target_locations, keys) if found), ())
     lines = [f"Decision ({short_label(objective)}{_qualifier(objective)}; 95 % confidence "
              f"intervals over {n:g} replications on common random numbers):"]
     lines.append(f"Today ({_setting(keys, today.params)}): "
-                 f"{_headline(objective, today.figures, currency)}.")
+                 f"{_headline(objective, today.figures, currency, locations)}.")
     if today.best_is_today:
         lines.append(f"Best: today's own policy ({_setting(keys, today.best)}).")
     elif today.best:
         lines.append(f"Best: {_setting(keys, today.best)}: "
-                     f"{_headline(objective, today.best_figures, currency)}.")
+                     f"{_headline(objective, today.best_figures, currency, locations)}.")
     lines.append(_against(today, currency, alpha))
     if not_worse:
         lines.append(_set_text(keys, not_worse, simulated, alpha))

@@ -56,6 +56,16 @@ def metric_name(metric: str) -> str:
     return "fill rate" if metric == "fill_rate" else "cycle service level"
 
 
+def _service_of(results: Results, metric: str) -> tuple[str, str]:
+    """The achieved-service figure a sentence quotes and its words: the item fill rate or
+    cycle service level of all customers, or for a swept location target the fill rate
+    of those locations' customers (DOMAIN §7)."""
+    locations = results.service_locations
+    if locations and metric == "fill_rate":
+        return results.service_key, f"fill rate at {', '.join(locations)}"
+    return achieved_key(metric), metric_name(metric)
+
+
 def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True,
                                                                     default=str)
@@ -162,7 +172,7 @@ def paired_today(results: Results) -> Today | None:
 
 def _achieved(results: Results, alternative: Alternative) -> str:
     metric = service_metric(results)
-    service = achieved_key(metric)
+    service, words = _service_of(results, metric)
     objective = results.objective
     _, name = _objective_name(objective)
     currency = results.currency
@@ -170,9 +180,9 @@ def _achieved(results: Results, alternative: Alternative) -> str:
     o_mean, o_low, o_high = alternative.interval(objective)
     value = fmt(objective, o_mean, currency, with_unit=True)
     if not (finite(o_low) and finite(o_high)):  # one replication: no interval to give
-        return (f"achieved {metric_name(metric)} {pct(mean)}; {name} {value}; "
+        return (f"achieved {words} {pct(mean)}; {name} {value}; "
                 "one replication, so no confidence interval")
-    return (f"achieved {metric_name(metric)} {pct(mean)}, 95 % CI {ci_text(service, low, high)}"
+    return (f"achieved {words} {pct(mean)}, 95 % CI {ci_text(service, low, high)}"
             f"; {name} {value}, 95 % CI {ci_text(objective, o_low, o_high, currency=currency)}")
 
 
@@ -234,10 +244,10 @@ def _against_today(results: Results, today: Today, key: str | None,
             f"({level}) to "
             f"{fmt(objective, best.mean(objective), currency, with_unit=True)} at {where} "
             f"({interval})")
-    service = achieved_key(metric)
+    service, words = _service_of(results, metric)
     parts = [f"{KPI_BY_KEY[k].label.lower()} {change_text(k, today.change(k)[0], currency)}"
              for k in ("operating_profit", "avg_inventory_value") if k in today.difference]
-    parts.append(f"achieved {metric_name(metric)} {pct(today.interval(service)[0])} today, "
+    parts.append(f"achieved {words} {pct(today.interval(service)[0])} today, "
                  f"{pct(best.mean(service))} at the optimum")
     return text + "; " + "; ".join(parts)
 

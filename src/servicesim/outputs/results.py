@@ -32,7 +32,7 @@ from ..experiment.store import (
     read_table,
 )
 from ..files import OutputError
-from ..kpis import SUMMARY_KEYS
+from ..kpis import ACHIEVED, SUMMARY_KEYS, achieved_service, target_locations
 
 __all__ = ["ACHIEVED", "ALPHA", "Alternative", "ComparisonResults", "PlotError",
            "RecordedRun", "Results", "Today", "achieved_service", "figure_keys",
@@ -228,53 +228,6 @@ def _read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise PlotError(f"{path} is not valid JSON: {exc}") from None
-
-
-# ------------------------------------------------- achieved service of a location's target
-
-ACHIEVED = "achieved_target_fill_rate"
-"""The figure the charts set against a swept location target (:func:`achieved_service`):
-added to each alternative's figures when the swept key names locations' targets."""
-_LOCATION_TARGET = ("locations", "policy", "service_target")
-
-
-def target_locations(key: str | None) -> tuple[str, ...]:
-    """The locations whose service target a swept key sets: ``locations.<L>.policy.
-    service_target``, or such keys joined by ``+`` (all take the same value); () for any
-    other key (a joined key with any other part included)."""
-    if not key:
-        return ()
-    found = []
-    for part in key.split("+"):
-        pieces = part.strip().split(".")
-        if len(pieces) != 4 or (pieces[0], pieces[2], pieces[3]) != _LOCATION_TARGET:
-            return ()
-        found.append(pieces[1])
-    return tuple(dict.fromkeys(found))
-
-
-def achieved_service(row: Mapping[str, Any], locations: Sequence[str]) -> float:
-    """The fill rate the named locations achieved in one row of ``runs.csv`` (DOMAIN §3,
-    §7): their fill rates weighted by their weights, where a location serving customers
-    weighs its customers' units (``<L>.fill_rate`` by ``<L>.units_demanded``) and one
-    serving none (a DC) the units other locations ordered from it (``<L>.internal_fill_rate``
-    by ``<L>.internal_units_ordered``).  NaN when no named location had any demand."""
-    total = weight_sum = 0.0
-    for location in locations:
-        demanded = _cell(row, f"{location}.units_demanded")
-        rate, weight = (_cell(row, f"{location}.fill_rate"), demanded) if demanded > 0 \
-            else (_cell(row, f"{location}.internal_fill_rate"),
-                  _cell(row, f"{location}.internal_units_ordered"))
-        if weight > 0 and math.isfinite(rate):
-            total += rate * weight
-            weight_sum += weight
-    return total / weight_sum if weight_sum > 0 else math.nan
-
-
-def _cell(row: Mapping[str, Any], key: str) -> float:
-    value = row.get(key)
-    return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) \
-        else math.nan
 
 
 def achieved_label(locations: Sequence[str]) -> str:
