@@ -34,6 +34,7 @@ from typing import Any
 from ..files import OutputError, csv_cell, jsonable
 from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.schema import Scenario
+from .params import key_parts
 from .statistics import figure_interval, holm, paired_comparison
 from .store import ResultsFolder, read_table, runs_text
 
@@ -106,6 +107,11 @@ def _own_value(scenario: Scenario, dumped: Mapping[str, Any], key: str) -> Any:
     if len(path) == 4 and path[0] == "skus" and path[2] == "policy" and value is None \
             and path[1] in scenario.skus:  # a SKU without its own: the policy it inherits
         value = scenario.sku_policy(path[1]).model_dump(mode="json").get(path[3])
+    if len(path) == 4 and path[0] == "locations" and path[2] == "policy" and value is None \
+            and path[1] in (scenario.locations or {}):  # what the location's SKUs inherit
+        held = [scenario.location_policy(path[1], sku).model_dump(mode="json").get(path[3])
+                for sku in scenario.held_skus(path[1])]
+        value = held[0] if held and all(_same(v, held[0]) for v in held) else None
     if path[0] == "policy" and len(path) == 2:
         for sku in dumped.get("skus", {}).values():
             own = _lookup(sku, ["policy", path[1]])
@@ -124,7 +130,7 @@ def own_params(scenario: Scenario, keys: Iterable[str]) -> dict[str, Any]:
     dumped = scenario.model_dump(mode="json")
     out: dict[str, Any] = {}
     for key in keys:
-        values = [_own_value(scenario, dumped, part.strip()) for part in key.split("+")]
+        values = [_own_value(scenario, dumped, part) for part in key_parts(scenario, key)]
         out[key] = values[0] if all(_same(v, values[0]) for v in values) else None
     return out
 
