@@ -377,6 +377,9 @@ def _sweep_header(plan: SweepPlan, how: str, file: str) -> str:
     for param in plan.params:
         lines.append(f"  {param.key} = {_values(param.values)}"
                      f" ({_plural(len(param.values), 'value')})")
+        if "+" in param.key or "*" in param.key:  # what a joined key moves together
+            from .experiment.params import key_parts
+            lines.append(f"    sets together: {', '.join(key_parts(plan.scenario, param.key))}")
     lines += [
         f"replications  {plan.replications} per alternative (root seed {plan.seed}): "
         f"{plan.n_planned:,} simulations of {run.horizon_days:g} days "

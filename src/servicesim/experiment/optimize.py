@@ -76,7 +76,7 @@ from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
 from .engine import Task, execute, make_tasks
 from .executors import ProcessPool, ignoring_interrupts, signal_number
-from .params import apply_params
+from .params import apply_params, check_disjoint
 from .statistics import confidence_interval, holm, paired_comparison
 from .store import (
     COMPLETE,
@@ -262,6 +262,7 @@ def _axes(scenario: Scenario, space: Sequence[Bound],
     twice = sorted({k for k in keys if keys.count(k) > 1})
     if twice:
         raise _problem("--param", ", ".join(twice), NOT_SET, "searched twice")
+    check_disjoint(scenario, keys)
     problems = []
     for b in space:
         shown = f"{b.low}:{b.high}"

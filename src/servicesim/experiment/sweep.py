@@ -51,7 +51,7 @@ from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
 from .engine import Param, Task, alternatives, execute, make_tasks, parse_param
 from .executors import ignoring_interrupts, make_executor, signal_number
-from .params import apply_params
+from .params import apply_params, check_disjoint
 from .statistics import figure_interval
 from .store import (
     COMPLETE,
@@ -259,6 +259,7 @@ def plan_sweep(scenario: Scenario, params: Sequence[Param | str], *,
     for key, value in changes.items():
         option = "--replications" if key == "run.replications" else "--seed"
         scenario = apply_params(scenario, {key: value}, option=option)
+    check_disjoint(scenario, [p.key for p in parsed])
     items = tuple(alternatives(scenario, parsed))
     n, root = scenario.run.replications, scenario.run.seed
     sweep_id = _check_sweep_id(sweep_id) if sweep_id is not None else \

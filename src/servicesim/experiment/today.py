@@ -34,6 +34,7 @@ from typing import Any
 from ..files import OutputError, csv_cell, jsonable
 from ..kpis import ACHIEVED, KPI_BY_KEY, SUMMARY_KEYS, achieved_service, target_locations
 from ..scenario.schema import Scenario
+from .params import key_parts
 from .statistics import figure_interval, holm, paired_comparison
 from .store import ResultsFolder, figure_columns, read_table, runs_text
 
@@ -139,7 +140,7 @@ def own_params(scenario: Scenario, keys: Iterable[str]) -> dict[str, Any]:
     dumped = scenario.model_dump(mode="json")
     out: dict[str, Any] = {}
     for key in keys:
-        values = [_own_value(scenario, dumped, part.strip()) for part in key.split("+")]
+        values = [_own_value(scenario, dumped, part) for part in key_parts(scenario, key)]
         out[key] = values[0] if all(_same(v, values[0]) for v in values) else None
     return out
 

@@ -44,7 +44,7 @@ from .findings import (
 )
 from .formatting import ci_text, fmt, param_label, param_text, params_text, unit_text
 from .html import e, figure, html_table, page, plain_table
-from .plots import CHARTS, plot_all
+from .plots import CHARTS, charts_for, plot_all
 from .results import (
     ACHIEVED,
     SENSITIVITY_CHART,
@@ -70,7 +70,7 @@ class ReportError(PlotError):
 def _chart_files(results: Results) -> list[Path]:
     """PNG of every chart: the ones in ``charts/`` when complete and up to date, else drawn."""
     folder = results.directory / "charts"
-    files = [folder / f"{stem}.png" for stem in CHARTS]
+    files = [folder / f"{stem}.png" for stem in charts_for(results)]
     runs_time = (results.directory / RUNS_FILE).stat().st_mtime
     if all(f.is_file() and f.stat().st_mtime >= runs_time for f in files):
         return files

@@ -157,8 +157,30 @@ def param_name(key: str, results: Results | None = None) -> str:
             labels = {}
         if key in labels:
             return str(labels[key])
-    first = key.split("+")[0]
-    parts = first.split(".")
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for part in key.split("+"):
+        what, owner = _key_words(part.strip())
+        groups.setdefault(what, [])
+        if owner[1] and owner not in groups[what]:
+            groups[what].append(owner)
+    return " + ".join(_with_owners(what, owners) for what, owners in groups.items())
+
+
+_OWNERS = {"locations": ("at", "location"), "skus": ("of", "SKU"),
+           "segments": ("of", "segment")}
+"""Mappings of names a key may start with: how its name reads (``at north``, ``of A``)."""
+
+
+def _key_words(key: str) -> tuple[str, tuple[str, str]]:
+    """One dotted key as (what it sets in words, (its preposition, whose)), e.g.
+    ``locations.north.policy.service_target`` → ("service target", ("at", "north")); a
+    ``*`` name reads "every location"."""
+    parts = key.split(".")
+    kind = _OWNERS.get(parts[0]) if len(parts) > 2 else None
+    owner: tuple[str, str] = ("", "")
+    if kind is not None:
+        owner = (kind[0], f"every {kind[1]}" if parts[1] == "*" else parts[1])
+        parts = parts[2:]
     words: list[str] = []
     named = [i for i, p in enumerate(parts) if p in _READABLE]
     if named:
@@ -169,12 +191,19 @@ def param_name(key: str, results: Results | None = None) -> str:
             words.append("mean")
         if rest:
             words.append(f"({', '.join(rest)})")
-        owner = parts[i - 1] if i >= 2 and parts[0] in ("skus", "segments") else ""
-        if owner:
-            words.append(f"of {owner}")
+    elif len(parts) >= 2 and parts[-2] == "reactions":
+        words.append(f"{parts[-1]} share")
     else:
         words.append(parts[-1].replace("_days", "").replace("_", " "))
-    return " ".join(words)
+    return " ".join(words), owner
+
+
+def _with_owners(what: str, owners: Sequence[tuple[str, str]]) -> str:
+    """``service target at north, south``; every preposition in turn."""
+    phrases = [what]
+    for preposition in dict.fromkeys(p for p, _ in owners):
+        phrases.append(f"{preposition} {', '.join(n for p, n in owners if p == preposition)}")
+    return " ".join(phrases)
 
 
 def is_target_key(key: str) -> bool:
