@@ -195,6 +195,9 @@ def achieved_service(row: Mapping[str, Any], locations: Sequence[str]) -> float:
     weighs its customers' units (``<L>.fill_rate`` by ``<L>.units_demanded``) and one
     serving none (a DC) the units other locations ordered from it (``<L>.internal_fill_rate``
     by ``<L>.internal_units_ordered``).  NaN when no named location had any demand."""
+    if "*" in locations:  # every location: those with figures in the row
+        locations = list(dict.fromkeys(k.rpartition(".")[0] for k in row
+                                       if k.endswith(".units_demanded")))
     total = weight_sum = 0.0
     for location in locations:
         demanded = _cell(row, f"{location}.units_demanded")
@@ -211,3 +214,8 @@ def _cell(row: Mapping[str, Any], key: str) -> float:
     value = row.get(key)
     return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) \
         else math.nan
+
+
+def location_words(locations: Sequence[str]) -> str:
+    """The named locations in words: "north, south", or "every location" for ``*``."""
+    return "every location" if "*" in locations else ", ".join(locations)

@@ -32,7 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from ..files import OutputError, csv_cell, jsonable
-from ..kpis import ACHIEVED, KPI_BY_KEY, SUMMARY_KEYS, achieved_service, target_locations
+from ..kpis import (
+    ACHIEVED,
+    KPI_BY_KEY,
+    SUMMARY_KEYS,
+    achieved_service,
+    location_words,
+    target_locations,
+)
 from ..scenario.schema import Scenario
 from .params import key_parts
 from .statistics import figure_interval, holm, paired_comparison
@@ -337,8 +344,10 @@ def _trimmed(number: float, decimals: int) -> str:
 
 def param_text(key: str, value: Any) -> str:
     """A parameter value for people: targets in % (``99.1 %``), numbers short."""
-    if value is None:
-        return "not one value (per class or SKU)"
+    if value is None:  # differs per class, SKU or location (or between joined keys)
+        where = "location" if key.startswith("locations.") or "+locations." in key \
+            else "class or SKU"
+        return f"not one value (per {where})"
     if _is_target(key) and isinstance(value, numbers.Real):
         return f"{_trimmed(100 * float(value), 2)} %"
     if isinstance(value, float):
@@ -432,7 +441,7 @@ def _headline(objective: str, figures: Mapping[str, Mapping[str, float]],
             text = f"{label} {figure_text(key, figures[key]['mean'], currency)}"
             if key == "item_fill_rate" and locations and ACHIEVED in figures:
                 own = figure_text(key, figures[ACHIEVED]["mean"], currency)
-                text += f" ({own} at {', '.join(locations)})"
+                text += f" ({own} at {location_words(locations)})"
             parts.append(text)
     return ", ".join(parts)
 

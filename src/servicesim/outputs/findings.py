@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..kpis import KPI_BY_KEY
+from ..kpis import KPI_BY_KEY, location_words
 from .formatting import (
     change_text,
     ci_text,
@@ -62,7 +62,7 @@ def _service_of(results: Results, metric: str) -> tuple[str, str]:
     of those locations' customers (DOMAIN §7)."""
     locations = results.service_locations
     if locations and metric == "fill_rate":
-        return results.service_key, f"fill rate at {', '.join(locations)}"
+        return results.service_key, f"fill rate at {location_words(locations)}"
     return achieved_key(metric), metric_name(metric)
 
 

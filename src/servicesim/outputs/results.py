@@ -32,7 +32,13 @@ from ..experiment.store import (
     read_table,
 )
 from ..files import OutputError
-from ..kpis import ACHIEVED, SUMMARY_KEYS, achieved_service, target_locations
+from ..kpis import (
+    ACHIEVED,
+    SUMMARY_KEYS,
+    achieved_service,
+    location_words,
+    target_locations,
+)
 
 __all__ = ["ACHIEVED", "ALPHA", "Alternative", "ComparisonResults", "PlotError",
            "RecordedRun", "Results", "Today", "achieved_service", "figure_keys",
@@ -135,6 +141,8 @@ class Results:
         locations = self.service_locations
         if not locations:
             return "Achieved β"
+        if "*" in locations:
+            return "β at every location"
         return f"β at {locations[0]}" if len(locations) == 1 else "β at swept"
 
     @property
@@ -232,7 +240,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def achieved_label(locations: Sequence[str]) -> str:
     """Whose fill rate :func:`achieved_service` is, for an axis label."""
-    return "fill rate at " + ", ".join(locations)
+    return "fill rate at " + location_words(locations)
 
 
 def figure_keys(rows: Sequence[Mapping[str, Any]]) -> list[str]:
