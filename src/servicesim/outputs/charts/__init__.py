@@ -17,7 +17,10 @@ PNG and an SVG, into ``<folder>/charts/``; one module per chart:
 6. :func:`cycle_time_chart` (``cycle_time.py``) — the order-cycle-time ECDF of the optimum
    and two other alternatives, with each segment's promise;
 7. :func:`unmet_demand_chart` (``unmet_demand.py``) — where the units short at a stockout
-   went (backorder, wait, switch, defect), and the defections.
+   went (backorder, wait, switch, defect), and the defections;
+
+and, for a network scenario only, chart 10, :func:`network_chart` (``network_map.py``) — the
+supplier, locations and lanes of the best alternative with their annual flows.
 
 Charts 6 and 7 and the lost margin of chart 2 need more than the summary figures of
 ``runs.csv``: replication 0 of every alternative records them when it runs (the results
@@ -42,6 +45,7 @@ from .common import GREY, PALETTE, STYLE_FILE, house_style, is_target_key
 from .cost_breakdown import cost_breakdown_chart
 from .cycle_time import cycle_time_chart
 from .inventory import inventory_chart
+from .network_map import network_chart, network_charts
 from .objective import objective_chart
 from .service import service_chart
 from .tradeoff import tradeoff_chart
@@ -58,6 +62,7 @@ __all__ = [
     "house_style",
     "inventory_chart",
     "is_target_key",
+    "network_chart",
     "objective_chart",
     "plot_all",
     "service_chart",
@@ -93,7 +98,7 @@ def plot_all(results_dir: str | Path, out_dir: str | Path | None = None,
     results = load_results(results_dir, objective)
     folder = Path(out_dir) if out_dir is not None else results.directory / "charts"
     written = []
-    for stem, chart in CHARTS.items():
+    for stem, chart in {**CHARTS, **network_charts(results)}.items():
         try:
             figure = chart(results)
         except PlotError as exc:  # e.g. a folder without chart records
