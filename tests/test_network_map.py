@@ -137,6 +137,11 @@ def test_box_figures_and_the_sentence() -> None:
     assert "internal fill rate 96.2 %" in texts  # the DC serves no customers
     assert "96,422 units/yr delivered" in texts and "fill rate 97.1 %" in texts
     assert "inventory 168 k EUR" in texts and "inventory 336 k EUR" in texts
+    widths = sorted(a.arrow_patch.get_linewidth() for a in figure.axes[0].texts
+                    if getattr(a, "arrow_patch", None) is not None)
+    received = sorted(n.units_received_per_year for n in network.nodes)  # one lane each
+    largest = received[-1]
+    assert widths == pytest.approx([1.2 + 5.0 * r / largest for r in received])  # thicker: more
     sentence = network_sentence(network)
     delivered = sum(n.units_delivered_per_year for n in network.nodes if n.segments)
     assert f"the 4 locations serving customers deliver {delivered:,.0f} units a year" \

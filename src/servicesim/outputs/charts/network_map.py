@@ -146,10 +146,10 @@ def _title(results: Results, best: int) -> str:
 
 def _caption(replications: int, window_days: float) -> str:
     return ("Arrows: units a year shipped on each lane (received by the location it points "
-            "to).  Boxes: units a year delivered to the location's own customers and their "
-            "item fill rate β (for a location without customers, the fill rate of the "
-            "replenishment orders it received); average inventory value at unit cost.  "
-            "Segments served beside each location.  "
+            "to; the thicker, the more).  Boxes: units a year delivered to the location's "
+            "own customers and their item fill rate β (for a location without customers, "
+            "the fill rate of the replenishment orders it received); average inventory "
+            "value at unit cost.  Segments served beside each location.  "
             f"Means over {replications} replication{'s' if replications != 1 else ''}, "
             f"measured over {window_days:g} days after the warm-up, annualised.  ")
 
@@ -308,8 +308,8 @@ def _layout(network: NetworkMap, boxes: dict[str | None, _Box], measure: _Measur
     x = _MARGIN
     for d in range(depth + 1):
         for b in boxes.values():
-            if b.depth == d:
-                b.x = x
+            if b.depth == d:  # one width a column: the boxes line up
+                b.x, b.width = x, widths[d]
         x += widths[d] + gap
     right = max(b.x + b.width + (0.12 + max((measure.width(s, "segment") for s in b.segments),
                                               default=0.0) if b.segments else 0.0)
@@ -343,17 +343,22 @@ def _draw_box(ax: Any, box: _Box, measure: _Measure, leaf: bool) -> None:
                 style="italic", color=GREY, ha="left", va="top", linespacing=_LINE)
 
 
-def _draw_lane(ax: Any, parent: _Box, child: _Box, measure: _Measure) -> None:
+def _draw_lane(ax: Any, parent: _Box, child: _Box, measure: _Measure, share: float) -> None:
+    """An elbow from ``parent`` to ``child``; the arrow into the child is as thick as its
+    share of the largest lane's volume (thin when unknown)."""
     trunk = parent.x + parent.width + _STUB
     if math.isclose(parent.y, child.y, abs_tol=1e-6):  # level: one straight arrow
         trunk = parent.x + parent.width
     else:
         ax.plot([parent.x + parent.width, trunk, trunk], [parent.y, parent.y, child.y],
-                color=GREY, linewidth=1.6, solid_capstyle="butt", zorder=1)
+                color=GREY, linewidth=1.2, solid_capstyle="butt", zorder=1)
+    width = 1.2 + 5.0 * (share if math.isfinite(share) else 0.0)
     ax.annotate("", xy=(child.x, child.y), xytext=(trunk, child.y),
-                arrowprops={"arrowstyle": "-|>", "color": GREY, "linewidth": 1.6,
-                            "shrinkA": 0, "shrinkB": 0, "mutation_scale": 16}, zorder=2)
-    ax.text(child.x - 0.1, child.y - 0.04, child.lane, fontsize=_LANE_PT * measure.scale,
+                arrowprops={"arrowstyle": "-|>", "color": GREY, "linewidth": width,
+                            "shrinkA": 0, "shrinkB": 0, "mutation_scale": 12 + 2 * width},
+                zorder=2)
+    above = 0.04 + width / 2 / 72  # clear of the arrow's thickness (points to inches)
+    ax.text(child.x - 0.1, child.y - above, child.lane, fontsize=_LANE_PT * measure.scale,
             ha="right", va="bottom", color="#222222", zorder=4)
 
 
@@ -376,10 +381,13 @@ def network_figure(network: NetworkMap) -> Any:
     figure.set_size_inches(max(13.333, width + 0.3),
                            max(7.5, height + header + 0.2 * caption_lines + 0.6))
     children = network.children()
+    largest = max((n.units_received_per_year for n in network.nodes
+                   if math.isfinite(n.units_received_per_year)), default=0.0)
     for name, box in boxes.items():
         _draw_box(ax, box, measure, leaf=not children.get(name))
         for kid in children.get(name, []):
-            _draw_lane(ax, box, boxes[kid.name], measure)
+            share = kid.units_received_per_year / largest if largest > 0 else math.nan
+            _draw_lane(ax, box, boxes[kid.name], measure, share)
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
     ax.set_aspect("equal", adjustable="box", anchor="C")  # an inch is an inch
