@@ -379,7 +379,7 @@ def network_figure(network: NetworkMap) -> Any:
     caption_lines = math.ceil(len(network.caption) / 140) + 1
     header = 0.55 + (0.34 if network.subtitle else 0.0) + 0.1
     figure.set_size_inches(max(13.333, width + 0.3),
-                           max(7.5, height + header + 0.2 * caption_lines + 0.6))
+                           max(5.0, height + header + 0.2 * caption_lines + 0.6))
     children = network.children()
     largest = max((n.units_received_per_year for n in network.nodes
                    if math.isfinite(n.units_received_per_year)), default=0.0)
