@@ -208,7 +208,7 @@ def test_network_map_reads_the_best_alternative_annualised(network_dir: Path) ->
     assert math.isnan(nodes["dc"].fill_rate)
     assert nodes["dc"].avg_inventory_value == pytest.approx(100_050.0)  # not annualised
     assert network.currency == "EUR" and f"#{results.best}" in network.title
-    assert "100 days after the warm-up" in network.caption
+    assert "the 100 days after the warm-up; units per year" in network.caption
 
 
 @pytest.fixture()

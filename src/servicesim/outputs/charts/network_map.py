@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...scenario.schema import SUPPLIER
 from ..results import PlotError, Results
 from .common import GREY, PALETTE, money_text, new_figure, page, run_text, styled
 
@@ -129,7 +130,7 @@ def network_map(results: Results) -> NetworkMap:
             return _mean(rows, f"{location}.{figure}")
 
         nodes.append(NetworkNode(
-            name, None if loc.replenished_from == "supplier" else loc.replenished_from,
+            name, None if loc.replenished_from == SUPPLIER else loc.replenished_from,
             mean("units_delivered") * per_year, mean("units_received") * per_year,
             mean("fill_rate"), mean("internal_fill_rate"), mean("avg_inventory_value"),
             tuple(segments.get(name, ()))))
@@ -151,7 +152,7 @@ def _caption(replications: int, window_days: float) -> str:
             "the fill rate of the replenishment orders it received); average inventory "
             "value at unit cost.  Segments served beside each location.  "
             f"Means over {replications} replication{'s' if replications != 1 else ''}, "
-            f"measured over {window_days:g} days after the warm-up, annualised.  ")
+            f"measured over the {window_days:g} days after the warm-up; units per year.  ")
 
 
 def _mean(rows: Sequence[Mapping[str, Any]], key: str) -> float:
