@@ -31,6 +31,7 @@ from ..experiment.store import RUNS_FILE
 from ..files import atomic_write_bytes, atomic_write_text
 from ..kpis import KPI_BY_KEY, KPIS, figure_kpi
 from .assumptions import assumption_tables, scenario_yaml
+from .charts.network_map import NETWORK_STEM, network_map, network_sentence
 from .findings import (
     achieved_key,
     main_key,
@@ -263,6 +264,24 @@ class _Page:
                 f'<p class="summary">{e(sentence)}</p>{shown}</section>')
 
 
+def _network(results: Results, charts: Sequence[Path]) -> str:
+    """The network diagram of the recommended alternative and one sentence on where the
+    goods go and where the stock sits (a network's results only)."""
+    chart = next((p for p in charts if p.stem == NETWORK_STEM), None)
+    if chart is None:
+        return ""
+    try:
+        sentence = network_sentence(network_map(results))
+    except PlotError:
+        return ""
+    caption = ("Supplier, locations and lanes of the recommended alternative: each lane with "
+               "the units a year it carries, each location with the units a year it delivers "
+               "to its customers, their fill rate and its average inventory value.")
+    return ('<section class="whole"><h2>The network</h2><p class="summary">At the '
+            f"recommended alternative (#{results.best}), {e(sentence)}</p>"
+            f"{figure(chart, caption)}</section>")
+
+
 SENSITIVITY_STEM = Path(SENSITIVITY_CHART).stem
 """The tornado chart: shown under "What drives the answer" with its sentence."""
 
@@ -384,7 +403,9 @@ def _html(results: Results, sentence: str, charts: Sequence[Path]) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     kind = "sweep" if results.kind == "sweep" else "optimisation"
     drivers = view.drivers()
-    shown = [p for p in charts if not (drivers and p.stem == SENSITIVITY_STEM)]
+    network = _network(results, charts)
+    shown = [p for p in charts if not (drivers and p.stem == SENSITIVITY_STEM)
+             and not (network and p.stem == NETWORK_STEM)]
     figures = "".join(figure(p, _caption(p.stem)) for p in shown)
     tables, yaml_text = _assumptions(results)
     body = f"""<h1>{e(name)}: service level versus ROI</h1>
@@ -398,6 +419,7 @@ Not significantly worse: {e(", ".join(f"#{i}" for i in results.not_worse))}.</p>
 {view.decision()}
 {view.service_note()}
 {drivers}
+{network}
 <h2>Figures by alternative</h2>
 <p class="legend keep"><span style="background:var(--best)">best</span>
 <span style="background:var(--nw)">not significantly worse</span>

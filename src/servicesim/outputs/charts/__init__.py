@@ -21,7 +21,9 @@ PNG and an SVG, into ``<folder>/charts/``; one module per chart:
 9. :func:`heat_map_chart` (``heatmap.py``) — the objective over two swept or searched
    parameters (a colour grid for a sweep, the evaluated points for an optimisation), the
    optimum, the not-worse set and today marked; drawn only for a folder with exactly two
-   numeric parameters (:data:`ONLY_WHEN`).
+   numeric parameters (:data:`ONLY_WHEN`);
+10. :func:`network_chart` (``network_map.py``) — the supplier, locations and lanes of the
+    best alternative with their annual flows; drawn only for a network scenario.
 
 Charts 6 and 7 and the lost margin of chart 2 need more than the summary figures of
 ``runs.csv``: replication 0 of every alternative records them when it runs (the results
@@ -47,6 +49,7 @@ from .cost_breakdown import cost_breakdown_chart
 from .cycle_time import cycle_time_chart
 from .heatmap import heat_map_applies, heat_map_chart
 from .inventory import inventory_chart
+from .network_map import NETWORK_STEM, is_network, network_chart
 from .objective import objective_chart
 from .service import service_chart
 from .tradeoff import tradeoff_chart
@@ -66,6 +69,7 @@ __all__ = [
     "house_style",
     "inventory_chart",
     "is_target_key",
+    "network_chart",
     "objective_chart",
     "plot_all",
     "service_chart",
@@ -82,10 +86,12 @@ CHARTS: dict[str, Callable[[Results], Any]] = {
     "06-cycle-time": cycle_time_chart,
     "07-unmet-demand": unmet_demand_chart,
     "09-heat-map": heat_map_chart,
+    NETWORK_STEM: network_chart,
 }
 """File stem → chart function, in the order of the module docstring."""
 
-ONLY_WHEN: dict[str, Callable[[Results], bool]] = {"09-heat-map": heat_map_applies}
+ONLY_WHEN: dict[str, Callable[[Results], bool]] = {"09-heat-map": heat_map_applies,
+                                                   NETWORK_STEM: is_network}
 """Charts drawn only for some folders: stem → whether it applies (not drawn, no warning)."""
 
 
