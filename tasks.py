@@ -59,7 +59,12 @@ def main(argv: list[str]) -> int:
     elif task == "servicesim":
         cmd = [str(PYTHON), "-m", "servicesim", *rest]
     elif task == "test":
-        cmd = [str(PYTHON), "-m", "pytest", *rest]
+        # Test files run in parallel, one process per core (pytest-xdist), each file whole
+        # in one process so that its module-level fixtures (the validation runs) are
+        # simulated once; give -n 0 to run serially.
+        parallel = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in rest) \
+            else ["-n", "auto", "--dist", "loadfile"]
+        cmd = [str(PYTHON), "-m", "pytest", *parallel, *rest]
     elif task == "bench":
         for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
             print(f"== {script.name}", flush=True)
