@@ -400,3 +400,13 @@ def test_read_today_gives_back_what_was_written(swept: Any, tmp_path: Path) -> N
     assert repr(back.document()) == repr(swept.today.document())  # repr: NaN == NaN
     assert [r["roi"] for r in back.runs] == [r["roi"] for r in swept.today.runs]
     assert read_today(tmp_path) is None  # a folder written before today was recorded
+
+
+def test_joined_keys_read_in_plain_words() -> None:
+    assert plain_key("locations.a.policy.service_target+locations.b.policy.service_target") \
+        == "service target at a, b"
+    assert plain_key("locations.*.policy.service_target") == "service target at every location"
+    assert plain_key("segments.a.reactions.defect+segments.b.reactions.defect") \
+        == "segments.{a,b}.reactions.defect"
+    mixed = "supplier.lead_time_days+policy.service_target"
+    assert plain_key(mixed) == mixed  # no common shape: as written

@@ -430,7 +430,10 @@ def _sweep_table(result: SweepResult) -> str:
         isinstance(r["mean"], numbers.Real) and math.isfinite(r["mean"])
         for r in result.summary if r["figure"] == "roi") else None
     currency = result.plan.scenario.finance.currency
-    header = ["", "alt", *keys, *(f"{label} {currency}" if currency and
+    from .experiment.today import plain_key
+
+    header = ["", "alt", *(plain_key(k) if "+" in k else k for k in keys),
+              *(f"{label} {currency}" if currency and
                                   KPI_BY_KEY[key].unit == "money" else label
                                   for key, label in _SWEEP_COLUMNS)]
     rows = [header]

@@ -321,20 +321,41 @@ def _is_target(key: str) -> bool:
 
 
 def plain_key(key: str) -> str:
-    """A key in plain words: ``service target`` (``of SKU A``, ``of SKUs A, B``) for a
-    service target, else the dotted key itself."""
+    """A key in plain words: ``service target`` (``of SKU A``, ``of SKUs A, B``, ``at north,
+    south``, ``at every location``) for a service target; other joined keys with one
+    differing part braced (``segments.{a,b}.reactions.defect``); else the key itself."""
     if not _is_target(key):
-        return key
-    skus = []
+        return _braced(key)
+    skus, locations = [], []
     for part in key.split("+"):
         path = part.strip().split(".")
         if len(path) == 4 and path[0] == "skus" and path[2] == "policy":
             skus.append(path[1])
+        elif len(path) == 4 and path[0] == "locations" and path[2] == "policy":
+            locations.append(path[1])
         elif path != ["policy", "service_target"]:
-            return key
+            return _braced(key)
+    if skus and locations:
+        return _braced(key)
+    if locations:
+        return f"service target at {location_words(locations)}"
     if not skus:
         return "service target"
     return f"service target of SKU{'s' if len(skus) > 1 else ''} {', '.join(skus)}"
+
+
+def _braced(key: str) -> str:
+    """A joined key whose parts differ in one dotted position, written once with the
+    differing names in braces; any other key as it is."""
+    parts = [p.strip().split(".") for p in key.split("+")]
+    if len(parts) < 2 or len({len(p) for p in parts}) != 1:
+        return key
+    differing = [i for i in range(len(parts[0])) if len({p[i] for p in parts}) > 1]
+    if len(differing) != 1:
+        return key
+    i = differing[0]
+    names = ",".join(dict.fromkeys(p[i] for p in parts))
+    return ".".join([*parts[0][:i], "{" + names + "}", *parts[0][i + 1:]])
 
 
 def _trimmed(number: float, decimals: int) -> str:

@@ -104,6 +104,10 @@ def page(figure: Any, title: str, caption: str, subtitle: str = "") -> None:
                     ha="left", va="bottom", linespacing=1.25)
 
 
+LEGEND_WRAP = 34
+"""Legend entries longer than this many characters wrap onto more lines."""
+
+
 def legend_above(ax: Any, handles: Sequence[Any] | None = None,
                  labels: Sequence[str] | None = None, ncols: int = 3, **kwargs: Any) -> Any:
     """The legend in rows above the plot area of ``ax``, clear of the data."""
@@ -111,6 +115,11 @@ def legend_above(ax: Any, handles: Sequence[Any] | None = None,
         handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return None
+    # long entries (a series of several joined keys) wrap, so that the columns of the
+    # legend never squeeze the plot area
+    labels = [textwrap.fill(label, LEGEND_WRAP, break_on_hyphens=False)
+              if len(label) > LEGEND_WRAP and not label.startswith("$") else label
+              for label in labels]
     ncols = max(1, min(ncols, len(handles)))
     return ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.01),
                      ncols=ncols, borderaxespad=0.0, handlelength=2.4, columnspacing=1.6,
@@ -460,6 +469,14 @@ def x_axis(results: Results) -> XAxis:
             name = ", ".join(f"{param_name(k, results)} {value_text(k, a.params[k])}"
                              for k in others)
             series.setdefault(name, []).append(a)
+        if len(others) == 1 and len(series) > 1:
+            # one other key: the legend names it once, then gives the other series' values
+            first, *rest = series
+            values_only = {first: series[first]}
+            values_only.update({value_text(others[0], series[n][0].params[others[0]]):
+                                series[n] for n in rest})
+            if len(values_only) == len(series):
+                series = values_only
         values = [a.params[key] for a in alternatives]
         return XAxis(key, series, param_label(key, values, results),
                      param_is_fraction(key, values),
