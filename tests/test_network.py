@@ -356,3 +356,23 @@ def test_todays_value_of_a_location_key_is_what_its_skus_have_there() -> None:
     assert own_params(sc, keys) == {keys[0]: 0.8, keys[1]: None, keys[2]: 0.9}
     joined = f"{keys[0]}+{keys[2]}"
     assert own_params(sc, [joined]) == {joined: None}
+
+
+def test_planned_lead_time_is_what_the_policies_were_derived_with(tmp_path: Path) -> None:
+    """Each location reports the lead time its policies assumed (transit + the METRIC
+    expected wait upstream, or the supplier's) beside the simulated one."""
+    data = yaml.safe_load(NETWORK)
+    data["policy"] = {"type": "base_stock", "service_target": 0.9}
+    for loc in data["locations"].values():
+        loc["policy"] = {}
+    sc = Scenario.model_validate(data)
+    r = simulate(sc, 3)
+    policies = derive_network_policies(sc)
+    assert r.by_location["dc"]["planned_lead_time_days"] == pytest.approx(4.0)  # supplier
+    store_n = policies[policy_key("store_n", "a")], policies[policy_key("store_n", "b")]
+    weights = [p.demand_per_day for p in store_n]
+    expected = sum(w * p.lead_time_days_mean for w, p in zip(weights, store_n, strict=True)) \
+        / sum(weights)
+    assert r.by_location["store_n"]["planned_lead_time_days"] == pytest.approx(expected)
+    upstream = policies[policy_key("regional", "a")]
+    assert store_n[0].lead_time_days_mean == pytest.approx(0.5 + expected_wait(upstream))

@@ -127,6 +127,9 @@ LOCATION_KPIS: tuple[Kpi, ...] = (
         "mean wait here of the units it shipped to other locations"),
     Kpi("replenishment_lead_time_days", "Replenishment lead time", "days",
         "mean lead time of the units it received from upstream: wait there + transit"),
+    Kpi("planned_lead_time_days", "Planned lead time", "days",
+        "the lead time its policies were derived with: the supplier's, or the lane's transit "
+        "+ the METRIC-style expected wait upstream; mean over its SKUs weighted by demand"),
     Kpi("lateral_units_supplied", "Lateral units supplied", "units",
         "units it shipped to other locations' customers as their fallback (lateral supply)"),
     Kpi("lateral_units_received", "Lateral units received", "units",

@@ -439,6 +439,18 @@ def echelon(sts: list[_Stock], own: str, w: float) -> tuple[float, float]:
     return units / w, value / w
 
 
+def planned_lead_time(model: ServiceModel, sts: list[_Stock]) -> float:
+    """The lead time the policies of a location's stock points were derived with (DOMAIN
+    §7: transit + the expected wait upstream, or the supplier's), weighted by each SKU's
+    derived demand rate (a plain mean when none has demand)."""
+    policies = [model.policies[st.policy_key] for st in sts]
+    weights = [p.demand_per_day for p in policies]
+    if sum(weights) <= 0:
+        weights = [1.0] * len(policies)
+    return sum(w * p.lead_time_days_mean for w, p in zip(weights, policies, strict=True)) \
+        / sum(weights)
+
+
 def location_figures(model: ServiceModel, delivered: list[int], window: Window) -> Rows:
     """Figures per location of a network (DOMAIN §7), over its stock points, keys
     :data:`~servicesim.kpis.LOCATION_FIGURES`: the service of its customers (fill rate β
@@ -490,6 +502,7 @@ def location_figures(model: ServiceModel, delivered: list[int], window: Window) 
             "internal_order_wait_days": ratio(sum(st.int_wait for st in sts), shipped),
             "replenishment_lead_time_days": ratio(sum(st.lead_sum for st in sts),
                                                   lead_units),
+            "planned_lead_time_days": planned_lead_time(model, sts),
             # lateral supply: units this location shipped to other locations' customers,
             # and units its customers received from a fallback location
             "lateral_units_supplied": float(sum(st.lateral_out for st in sts)),

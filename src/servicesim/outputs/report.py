@@ -101,9 +101,9 @@ def _header(key: str, currency: str | None) -> str:
 
 
 LOCATION_COLUMNS = ("fill_rate", "ready_rate", "avg_customer_wait_days",
-                    "replenishment_lead_time_days", "internal_fill_rate",
-                    "internal_order_wait_days", "avg_inventory_value", "avg_in_transit_value",
-                    "avg_echelon_value")
+                    "planned_lead_time_days", "replenishment_lead_time_days",
+                    "internal_fill_rate", "internal_order_wait_days", "avg_inventory_value",
+                    "avg_in_transit_value", "avg_echelon_value")
 """Figures of the "By location" table of a network (DOMAIN §7)."""
 
 

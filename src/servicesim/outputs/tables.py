@@ -229,6 +229,7 @@ _LOCATION_COLUMNS = (
     ("fill_rate", "fill rate %", "{:.2%}"),
     ("ready_rate", "ready %", "{:.2%}"),
     ("avg_customer_wait_days", "wait days", "{:.2f}"),
+    ("planned_lead_time_days", "planned lead days", "{:.2f}"),
     ("replenishment_lead_time_days", "lead time days", "{:.2f}"),
     ("internal_fill_rate", "int. fill %", "{:.2%}"),
     ("internal_order_wait_days", "int. wait days", "{:.2f}"),
