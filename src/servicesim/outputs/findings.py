@@ -223,6 +223,8 @@ def _against_today(results: Results, today: Today, key: str | None,
     best = results.best_alternative
     before = today.interval(objective)[0]
     diff, low, high = today.change(objective)
+    if len(best.params) > 1:  # several searched keys: name every one, today's and the best's
+        key = None
     where = (_level_text(key, best.params[key], metric) if key is not None
              else params_text(best.params, metric))
     level = _today_level(results, today, key)

@@ -130,7 +130,7 @@ def param_label(key: str, metric: str = "fill_rate") -> str:
     parts = key.split("+")[0].split(".")
     if "service_target" in parts[-2:]:
         name = "Fill-rate target" if metric == "fill_rate" else "Cycle-service-level target"
-        if "+" in key or "*" in key:  # several stock points: "at north, south"
+        if "+" in key or "*" in key or parts[0] == "locations":  # "at north, south"
             return f"{name} {_joined_where(key)}".strip()
         where = [p for p in parts if p not in ("policy", "service_target", "skus")]
         return f"{name} {' '.join(where)}".strip()
