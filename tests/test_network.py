@@ -376,3 +376,25 @@ def test_planned_lead_time_is_what_the_policies_were_derived_with(tmp_path: Path
     assert r.by_location["store_n"]["planned_lead_time_days"] == pytest.approx(expected)
     upstream = policies[policy_key("regional", "a")]
     assert store_n[0].lead_time_days_mean == pytest.approx(0.5 + expected_wait(upstream))
+
+
+def test_each_location_reports_the_service_of_the_customers_it_serves(tmp_path: Path) -> None:
+    """Line and order fill rates, on-time rate, lost sales and defections per location are
+    those of the segments served there, pooled; lost sales add up to the network's."""
+    data = yaml.safe_load(NETWORK)
+    data["segments"]["south"]["reactions"] = {"switch": 0.6, "backorder": 0.4}
+    data["segments"]["north2"] = {**data["segments"]["north"], "customers": 2}
+    sc = Scenario.model_validate(data)
+    r = simulate(sc, 5)
+    north = [r.by_segment[s] for s in ("north", "north2")]
+    store_n = r.by_location["store_n"]
+    orders = sum(s["orders"] for s in north)
+    assert orders > 0
+    assert store_n["order_fill_rate"] == pytest.approx(
+        sum(s["order_fill_rate"] * s["orders"] for s in north) / orders)
+    assert r.by_location["store_s"]["line_fill_rate"] == pytest.approx(
+        r.by_segment["south"]["line_fill_rate"])
+    assert r.by_location["store_s"]["lost_sales_units"] > 0
+    assert sum(row["lost_sales_units"] for row in r.by_location.values()) == pytest.approx(
+        r.kpis["lost_sales_units"])
+    assert math.isnan(r.by_location["dc"]["on_time_rate"])  # the DC serves no customers

@@ -135,6 +135,23 @@ LOCATION_KPIS: tuple[Kpi, ...] = (
     Kpi("lateral_units_received", "Lateral units received", "units",
         "units its customers received from their fallback location (lateral supply); "
         "counted short here, so outside its fill rate"),
+    Kpi("line_fill_rate", "Line fill rate of its customers", "fraction",
+        "order lines of its customers filled completely at the first attempt ÷ lines"),
+    Kpi("order_fill_rate", "Order fill rate of its customers", "fraction",
+        "orders of its customers with every line filled at the first attempt ÷ orders"),
+    Kpi("on_time_rate", "On-time rate of its customers", "fraction",
+        "its customers' orders delivered within their segment's promise ÷ orders closed"),
+    Kpi("perfect_order_rate", "Perfect order rate of its customers", "fraction",
+        "its customers' orders complete, on time, undamaged and correctly documented ÷ "
+        "orders closed"),
+    Kpi("order_cycle_time_mean_days", "Order cycle time of its customers", "days",
+        "mean delivery time − order time of its customers' orders"),
+    Kpi("lost_sales_units", "Lost sales of its customers", "units",
+        "units its customers did not buy here after a stockout (switch, defect, gave up)"),
+    Kpi("defections", "Defections of its customers", "customers",
+        "its customers lost for good after stockouts"),
+    Kpi("lost_customer_value", "Value of its customers lost", "money",
+        "the future margin (CLV) of the customers it lost"),
 )
 """The figures of each location of a network (DOMAIN §7), over the measured window, in the
 order of their ``<location>.<figure>`` columns."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..kpis import LOCATION_FIGURES, SUMMARY_KEYS
 from .network import _Internal
@@ -451,6 +451,25 @@ def planned_lead_time(model: ServiceModel, sts: list[_Stock]) -> float:
         / sum(weights)
 
 
+def customer_figures(segments: list[Any]) -> dict[str, float]:
+    """The service of the customers of some segments pooled (DOMAIN §3): line and order fill
+    rates, on-time and perfect-order rates, mean order cycle time, lost sales, defections
+    and the value of the customers lost; rates NaN where the segments had no orders."""
+    def total(attr: str) -> float:
+        return float(sum(getattr(seg, attr) for seg in segments))
+
+    return {
+        "line_fill_rate": ratio(total("lines_full"), total("lines_n")),
+        "order_fill_rate": ratio(total("orders_full"), total("orders")),
+        "on_time_rate": ratio(total("on_time"), total("closed")),
+        "perfect_order_rate": ratio(total("perfect"), total("closed")),
+        "order_cycle_time_mean_days": ratio(total("ct_sum"), total("ct_n")),
+        "lost_sales_units": total("lost_units"),
+        "defections": total("defections"),
+        "lost_customer_value": total("lost_clv"),
+    }
+
+
 def location_figures(model: ServiceModel, delivered: list[int], window: Window) -> Rows:
     """Figures per location of a network (DOMAIN §7), over its stock points, keys
     :data:`~servicesim.kpis.LOCATION_FIGURES`: the service of its customers (fill rate β
@@ -464,6 +483,7 @@ def location_figures(model: ServiceModel, delivered: list[int], window: Window) 
     received from their fallback)."""
     w = window.days
     rows: Rows = {}
+    served_from = {name: spec.location for name, spec in model.scenario.segments.items()}
     groups: dict[str, list[int]] = {}
     for k, st in enumerate(model.stocks):
         groups.setdefault(st.location, []).append(k)
@@ -507,6 +527,8 @@ def location_figures(model: ServiceModel, delivered: list[int], window: Window) 
             # and units its customers received from a fallback location
             "lateral_units_supplied": float(sum(st.lateral_out for st in sts)),
             "lateral_units_received": float(sum(st.lateral_in for st in sts)),
+            **customer_figures([seg for seg in model.segments
+                                if served_from[seg.name] == location]),
         }
         assert tuple(row) == LOCATION_FIGURES
         rows[location] = row
