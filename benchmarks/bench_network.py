@@ -67,9 +67,15 @@ def network_scenario(single: Scenario, branches: int, policy: str = "sQ") -> Sce
     """The network of ``branches`` branches, each serving a copy of ``single``'s segments,
     replenished from one DC (built as a data dict and validated like a scenario file).
 
-    Lanes DC → branch: transit triangular(0.5, 1, 2) days, 60 a shipment and 0.3 a unit,
-    partial shipping.  ``policy`` ``base_stock`` replaces the sQ policies by base stock at
+    Lanes DC → branch: transit triangular(0.5, 1, 2) days, partial shipping, and the
+    single point's cost of a replenishment (the supplier's cost per order and per shipment,
+    per unit its inbound cost per unit), so that a branch orders in the quantities the
+    single point does.  ``policy`` ``base_stock`` replaces the sQ policies by base stock at
     the same targets (an internal order for every line that sells)."""
+    supplier = single.supplier
+    lane = {"transit_days": {"type": "triangular", "low": 0.5, "mode": 1.0, "high": 2.0},
+            "cost_per_shipment": supplier.cost_per_order + supplier.inbound_cost_per_shipment,
+            "cost_per_unit": supplier.inbound_cost_per_unit}
     data: dict[str, Any] = single.model_dump(exclude_none=True)
     data.pop("items", None)  # the SKUs and segments are already fitted
     data["name"] = f"network_{branches}_branches_{len(single.skus)}_skus"
@@ -79,11 +85,7 @@ def network_scenario(single: Scenario, branches: int, policy: str = "sQ") -> Sce
     locations: dict[str, Any] = {DC: {}}
     for b in range(branches):
         location = branch_name(b)
-        locations[location] = {
-            "replenished_from": DC,
-            "lane": {"transit_days": {"type": "triangular", "low": 0.5, "mode": 1.0,
-                                      "high": 2.0},
-                     "cost_per_shipment": 60.0, "cost_per_unit": 0.3}}
+        locations[location] = {"replenished_from": DC, "lane": lane}
         for name, segment in data["segments"].items():
             segments[f"{location}_{name}"] = {**segment, "location": location}
     data["segments"] = segments
@@ -106,6 +108,7 @@ def simulate_timed(sc: Scenario, seed: int) -> dict[str, float]:
     ``bench_scale.simulate_timed`` does, with the model class ``simulate`` picks (the
     network's internal orders need :class:`NetworkModel`)."""
     model_class = NetworkModel if sc.locations is not None else ServiceModel
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     policies = derive_policies(sc)
     t1 = time.perf_counter()
@@ -115,7 +118,7 @@ def simulate_timed(sc: Scenario, seed: int) -> dict[str, float]:
     t3 = time.perf_counter()
     return {
         "derive_s": t1 - t0, "build_s": t2 - t1, "setup_s": t2 - t0, "run_s": t3 - t2,
-        "total_s": t3 - t0,
+        "total_s": t3 - t0, "cpu_s": time.process_time() - cpu0,
         "lines": float(sum(seg.lines_n for seg in model.segments)),
         "orders": float(sum(seg.orders for seg in model.segments)),
         "item_fill_rate": result.kpis["item_fill_rate"],
