@@ -24,7 +24,7 @@ Targets (PASS/FAIL; exit status 1 on a fail): network µs per line at most 1.5 �
 stock point's; peak memory < 1 GB; 8 years within 10 % of 2; Dask rows equal the pool's.
 
 Run:  python benchmarks/bench_network.py [--branches 20] [--skus 200] [--years 2]
-          [--long-years 8] [--repeats 5] [--sweep-years 0.5] [--policy sQ|base_stock]
+          [--long-years 8] [--repeats 5] [--sweep-years 0.25] [--policy sQ|base_stock]
           [--no-sweep]
 """
 
@@ -33,7 +33,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -143,24 +145,60 @@ def measure_memory(path: Path, years: float, seed: int, branches: int, policy: s
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def count_child(what: str, path: Path, years: float, seed: int, branches: int, policy: str
+                ) -> None:
+    """Run under callgrind with collection off: a 10-day warm-up run (imports, caches), then
+    collection switched on around one measured run (set-up included); report its lines."""
+    single, network = scenarios(path, years, branches, policy)
+    sc = network if what == "network" else single
+    simulate_timed(sc.model_copy(update={"run": sc.run.model_copy(
+        update={"horizon_days": 10.0})}), seed)
+    switch = ["callgrind_control", "-i"]
+    subprocess.run([*switch, "on", str(os.getpid())], check=True, capture_output=True)
+    lines = simulate_timed(sc, seed)["lines"]
+    subprocess.run([*switch, "off", str(os.getpid())], check=True, capture_output=True)
+    print(json.dumps({"lines": lines}))
+
+
+def count_instructions(what: str, path: Path, years: float, seed: int, branches: int,
+                       policy: str) -> float:
+    """Instructions per line of one run of the network or of the single point (set-up
+    included), counted by valgrind's callgrind: the same on any load."""
+    with tempfile.TemporaryDirectory(prefix="servicesim-callgrind-") as tmp:
+        out = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+             f"--callgrind-out-file={tmp}/callgrind.out", sys.executable, __file__,
+             "--count-child", what, str(path), "--years", str(years), "--seed", str(seed),
+             "--branches", str(branches), "--policy", policy],
+            check=True, capture_output=True, text=True)
+    collected = re.search(r"Collected : (\d+)", out.stderr)
+    if collected is None:  # pragma: no cover - valgrind changed its report
+        raise RuntimeError("no instruction count in valgrind's report:\n" + out.stderr)
+    lines = json.loads(out.stdout.strip().splitlines()[-1])["lines"]
+    return float(collected.group(1)) / lines
+
+
 def measure_speed(single: Scenario, network: Scenario, seed: int, repeats: int
                   ) -> dict[str, Any]:
     """Network runs interleaved with single-point runs; µs per line of each and the paired
     ratios (a network run over the mean of its two single-point neighbours)."""
-    def us(figures: dict[str, float]) -> float:
-        return figures["total_s"] / figures["lines"] * 1e6
+    def us(figures: dict[str, float], key: str = "total_s") -> float:
+        return figures[key] / figures["lines"] * 1e6
 
     singles = [simulate_timed(single, seed)]
-    networks, ratios = [], []
+    networks, ratios, cpu_ratios = [], [], []
     for _ in range(repeats):
         networks.append(simulate_timed(network, seed))
         singles.append(simulate_timed(single, seed))
         ratios.append(us(networks[-1]) / ((us(singles[-2]) + us(singles[-1])) / 2.0))
+        cpu_ratios.append(us(networks[-1], "cpu_s")
+                          / ((us(singles[-2], "cpu_s") + us(singles[-1], "cpu_s")) / 2.0))
     best_single = min(singles, key=lambda r: r["total_s"])
     best_network = min(networks, key=lambda r: r["total_s"])
     return {"single": best_single, "network": best_network, "single_us": us(best_single),
             "network_us": us(best_network), "ratios": ratios,
-            "ratio_median": statistics.median(ratios)}
+            "ratio_median": statistics.median(ratios),
+            "cpu_ratio_median": statistics.median(cpu_ratios)}
 
 
 def _warm_up() -> None:
@@ -202,7 +240,8 @@ def verdict(ok: bool) -> str:
 
 def report(args: argparse.Namespace, single: Scenario, network: Scenario,
            speed: dict[str, Any], short: dict[str, Any], long: dict[str, Any],
-           swept: dict[str, Any] | None, load: tuple[float, float]) -> bool:
+           swept: dict[str, Any] | None, counted: tuple[float, ...] | None,
+           load: tuple[float, float]) -> bool:
     """Print the figures with a verdict per target; True when every target is met."""
     mib = 1024.0 * 1024.0
     s, n = speed["single"], speed["network"]
@@ -229,6 +268,14 @@ def report(args: argparse.Namespace, single: Scenario, network: Scenario,
     print(f"  ratio network / single  best times {speed['network_us'] / speed['single_us']:.2f};"
           f" run by run {min(speed['ratios']):.2f}-{max(speed['ratios']):.2f}, median "
           f"{speed['ratio_median']:.2f} (target <= {RATIO_TARGET:g}): {verdict(speed_ok)}")
+    print(f"    the same in CPU time of this process (median of the pairs): "
+          f"{speed['cpu_ratio_median']:.2f}")
+    print(f"  internal events per line: network {n['internal_events'] / n['lines']:.3f}, "
+          f"single point {s['internal_events'] / s['lines']:.3f} (replenishment orders and "
+          f"receipts; the network's include internal orders, shipments and the DC's)")
+    if counted is not None:
+        print(f"  instructions (callgrind) per line incl. set-up: single {counted[0]:,.0f}, "
+              f"network {counted[1]:,.0f}, ratio {counted[1] / counted[0]:.2f}")
     print(f"  peak memory {args.years:g} years   {short['peak_rss_bytes'] / mib:,.0f} MiB "
           f"({short['lines']:,.0f} lines)  (target < 1024 MiB): {verdict(memory_ok)}")
     print(f"  peak memory {args.long_years:g} years   {long['peak_rss_bytes'] / mib:,.0f} MiB "
@@ -259,14 +306,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--policy", choices=("sQ", "base_stock"), default="sQ",
                         help="the policy family everywhere (targets as generated)")
-    parser.add_argument("--sweep-years", type=float, default=0.5,
+    parser.add_argument("--sweep-years", type=float, default=0.25,
                         help="simulated years of each run of the Dask/pool sweep")
     parser.add_argument("--no-sweep", action="store_true", help="skip the Dask/pool sweep")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per line of the network and of the "
+                             "single point with valgrind's callgrind (a figure no other "
+                             "load changes; 10 minutes or more)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--count-child", nargs=2, metavar=("WHAT", "PATH"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
         child(args.child, args.years, args.seed, args.branches, args.policy)
         return 0
+    if args.count_child is not None:
+        count_child(args.count_child[0], Path(args.count_child[1]), args.years, args.seed,
+                    args.branches, args.policy)
+        return 0
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind (Debian: apt-get install valgrind)")
 
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="servicesim-bench-network-") as tmp:
@@ -276,11 +335,16 @@ def main(argv: list[str] | None = None) -> int:
         speed = measure_speed(single, network, args.seed, args.repeats)
         short = measure_memory(path, args.years, args.seed, args.branches, args.policy)
         long = measure_memory(path, args.long_years, args.seed, args.branches, args.policy)
+        counted = None
+        if args.instructions:
+            counted = tuple(count_instructions(what, path, args.years, args.seed,
+                                               args.branches, args.policy)
+                            for what in ("single", "network"))
         swept = None
         if not args.no_sweep:
             swept = measure_sweep(scenarios(path, args.sweep_years, args.branches,
                                             args.policy)[1], args.seed)
-    ok = report(args, single, network, speed, short, long, swept,
+    ok = report(args, single, network, speed, short, long, swept, counted,
                 (load_before[0], os.getloadavg()[0]))
     return 0 if ok else 1
 
