@@ -80,7 +80,7 @@ def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
                                  (lead_seeds[k], quantity_seeds[k], reaction_seeds[k]),
                                  first_orders, first_block(own_lines[i]))
             if loc.replenished_from != SUPPLIER:
-                st.upstream = points[(loc.replenished_from, name)]
+                st.upstream = points.at(loc.replenished_from)[i]  # held upstream (validated)
                 st.lane = loc.lane
                 assert st.lane is not None
 
