@@ -221,3 +221,21 @@ def test_optimize_prints_one_warning_per_kind(tmp_path: Path,
     assert len(warnings) == 1, err
     assert "item fill rate more than 5 points above the target in " in warnings[0]
     assert "(policy.service_target = 0.5, " in warnings[0]
+
+
+def test_a_network_location_is_held_to_its_own_target() -> None:
+    """In a network the gap is each location's fill rate against that location's target,
+    and the warning names the location with the largest gap."""
+    sc = Scenario.model_validate({
+        "name": "net", "skus": {"a": {}},
+        "policy": {"type": "base_stock", "service_target": 0.9},
+        "segments": {"n": {"location": "north"}, "s": {"location": "south"}},
+        "locations": {"dc": {"policy": {"service_target": 0.5}},
+                      "north": {"replenished_from": "dc", "policy": {"service_target": 0.8}},
+                      "south": {"replenished_from": "dc"}}})
+    # the network-wide fill rate meets the base target; north is 15 points above its own
+    figures = {"item_fill_rate": 0.9, "dc.fill_rate": math.nan,
+               "north.fill_rate": 0.95, "south.fill_rate": 0.88}
+    (warning,) = figure_warnings(sc, figures)
+    assert "95.0 % achieved against north's target of 80.0 %" in warning
+    assert figure_warnings(sc, {**figures, "north.fill_rate": 0.83}) == []

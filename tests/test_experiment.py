@@ -84,3 +84,16 @@ def test_common_random_numbers_across_alternatives() -> None:
     a, b = simulate(low, 3), simulate(high, 3)
     assert a.details["total_units_demanded"] == b.details["total_units_demanded"]
     assert b.kpis["item_fill_rate"] > a.kpis["item_fill_rate"]
+
+
+def test_only_probabilities_have_their_interval_clipped() -> None:
+    """A fill rate's interval is clipped to [0, 1]; ROI's (a % that can be negative or above
+    100 %) and a location's units are not."""
+    from servicesim.experiment.statistics import figure_interval
+
+    roi = figure_interval("roi", [-0.5, -0.2, -0.45])
+    assert roi["ci_low"] < -0.5 and roi["ci_high"] > -0.2
+    assert figure_interval("roi", [1.5, 1.2, 1.7])["ci_high"] > 1.7
+    assert figure_interval("item_fill_rate", [0.99, 0.999, 1.0])["ci_high"] == 1.0
+    assert figure_interval("dc.internal_fill_rate", [0.99, 0.999, 1.0])["ci_high"] == 1.0
+    assert figure_interval("dc.avg_on_hand_units", [0.0, 0.1, 0.0])["ci_low"] < 0

@@ -227,3 +227,132 @@ def test_derived_lead_time_is_transit_plus_the_exact_wait(case_id: str) -> None:
         case["expected"]["DC.avg_order_wait"], rel=1e-9)
     assert policies[policy_key("R1", v.SKU)].lead_time_days_mean == pytest.approx(
         case["expected"]["R1.avg_replenishment_lead_time"], rel=1e-9)
+
+
+TINY = """\
+name: tiny
+run: {horizon_days: 110, warmup_days: 10, replications: 1, seed: 1}
+policy: {type: base_stock, order_up_to: 0, service_target: null}
+skus:
+  a: {unit_cost: 10.0}
+segments:
+  shop:
+    customers: 1
+    order_interval_days: {type: constant, value: 1.0}
+    reactions: {backorder: 1.0}
+    location: store
+supplier: {lead_time_days: 2}
+locations:
+  dc:
+    policy: {order_up_to: DC_LEVEL}
+  store:
+    replenished_from: dc
+    lane: {transit_days: 0.5}
+    policy: {order_up_to: STORE_LEVEL}
+"""
+
+
+@pytest.mark.parametrize(("dc_level", "store_level", "expected"), [
+    # enough stock: one unit a day ships from the dc at once and reaches the store half a
+    # day later; the dc's two supplier orders of lead time 2 are always under way
+    (3, 2, {"dc": {"avg_on_hand_units": 1.0, "avg_echelon_units": 3.0},
+            "store": {"avg_on_hand_units": 1.5, "avg_in_transit_units": 0.5,
+                      "avg_backorder_units": 0.0, "avg_echelon_units": 1.5}}),
+    # short: each internal order waits a day at the dc, each customer half a day
+    (1, 1, {"dc": {"avg_on_hand_units": 0.0, "avg_internal_backorder_units": 1.0,
+                   "avg_echelon_units": 0.0},
+            "store": {"avg_on_hand_units": 0.0, "avg_in_transit_units": 0.5,
+                      "avg_backorder_units": 0.5, "avg_echelon_units": -0.5}}),
+])
+def test_echelon_inventory_of_a_tiny_traced_network(
+        tmp_path: Path, dc_level: int, store_level: int,
+        expected: dict[str, dict[str, float]]) -> None:
+    """Echelon inventory (DOMAIN §7) by hand: one order of one unit a day, constant lead
+    times, a 100-day window of whole days, so every level repeats daily."""
+    text = TINY.replace("DC_LEVEL", str(dc_level)).replace("STORE_LEVEL", str(store_level))
+    r = simulate(load_scenario(write(tmp_path, text)), 1, trace=True)
+    for location, figures in expected.items():
+        row = r.by_location[location]
+        for figure, value in figures.items():
+            assert row[figure] == pytest.approx(value, abs=1e-9), (location, figure)
+        assert row["avg_echelon_value"] == pytest.approx(10.0 * row["avg_echelon_units"])
+    # the flows of the window, counted from the trace
+    assert r.trace is not None
+    shipped = sum(info["qty"] for t, kind, info in r.trace if kind == "ship" and t >= 10)
+    received = {location: sum(info["qty"] for t, kind, info in r.trace
+                              if kind == "receipt" and t >= 10
+                              and info.get("location") == location)
+                for location in ("dc", "store")}
+    assert r.by_location["dc"]["internal_units_shipped"] == shipped
+    assert r.by_location["store"]["units_received"] == received["store"] > 0
+    assert r.by_location["dc"]["units_received"] == received["dc"] > 0
+    assert r.by_location["store"]["units_delivered"] == 100
+
+
+def test_network_wide_service_is_the_customers(tmp_path: Path) -> None:
+    """Network-wide service figures are over the stock points serving customers; stock and
+    money over every location (DOMAIN §7)."""
+    r = simulate(load_scenario(write(tmp_path, NETWORK)), 3)
+    facing = [row for key, row in r.by_sku.items()
+              if key.split("/")[0] in ("store_n", "store_s")]
+    assert len(facing) == 3 and len(r.by_sku) == 7
+    assert r.kpis["ready_rate"] == pytest.approx(
+        sum(row["ready_rate"] for row in facing) / len(facing))
+    assert r.details["prob_no_backorder"] == pytest.approx(
+        sum(row["prob_no_backorder"] for row in facing) / len(facing))
+    stores = [r.by_location["store_n"], r.by_location["store_s"]]
+    # fill rate β pooled over the customers' units: the demand-weighted mean of the stores'
+    assert r.kpis["item_fill_rate"] == pytest.approx(
+        sum(s["fill_rate"] * s["units_demanded"] for s in stores)
+        / sum(s["units_demanded"] for s in stores))
+    assert r.details["units_demanded"] == sum(s["units_demanded"] for s in stores)
+    assert r.kpis["avg_backorder_units"] == pytest.approx(
+        sum(s["avg_backorder_units"] for s in stores))
+    assert r.details["avg_net_inventory_units"] == pytest.approx(
+        r.kpis["avg_on_hand_units"] - r.kpis["avg_backorder_units"])
+
+
+@pytest.mark.parametrize("shipping", ["partial", "complete"])
+def test_units_are_conserved_for_customers_and_internal_orders(
+        tmp_path: Path, shipping: str) -> None:
+    """Customers: demanded = shipped + open backorders + lost + waiting (whole run).
+    Internal orders (no warm-up, so the window is the whole run): ordered = shipped +
+    not yet shipped, and shipped = received downstream + in transit at the end."""
+    data = yaml.safe_load(NETWORK)
+    data["run"]["warmup_days"] = 0
+    data["run"]["horizon_days"] = 1500
+    for location in ("regional", "store_n", "store_s"):
+        data["locations"][location]["lane"]["shipping"] = shipping
+    data["segments"]["south"]["reactions"] = {"backorder": 0.6, "switch": 0.4}
+    r = simulate(load_scenario(write(tmp_path, yaml.safe_dump(data, sort_keys=False))), 9)
+    d = r.details
+    assert d["total_units_backordered_open"] + d["total_units_lost"] > 0
+    assert d["total_units_demanded"] == (d["total_units_shipped"]
+                                         + d["total_units_backordered_open"]
+                                         + d["total_units_lost"] + d["total_units_waiting"])
+    rows = r.by_location.values()
+    ordered = sum(row["internal_units_ordered"] for row in rows)
+    shipped = sum(row["internal_units_shipped"] for row in rows)
+    assert ordered > 0
+    assert ordered == shipped + d["total_internal_units_unshipped"]
+    received = sum(r.by_location[k]["units_received"] for k in ("regional", "store_n",
+                                                                   "store_s"))
+    assert shipped == received + d["total_units_in_transit"]
+
+
+def test_todays_value_of_a_location_key_is_what_its_skus_have_there() -> None:
+    """A location's policy key: its own value, the value its SKUs inherit, or none when a
+    per-SKU entry at the location disagrees."""
+    from servicesim.experiment.today import own_params
+
+    data = yaml.safe_load(NETWORK)
+    data["policy"] = {"type": "base_stock", "service_target": 0.9}
+    for loc in data["locations"].values():
+        loc["policy"] = {}
+    data["locations"]["dc"]["policy"] = {"service_target": 0.8}
+    data["locations"]["regional"]["sku_policies"] = {"b": {"service_target": 0.99}}
+    sc = Scenario.model_validate(data)
+    keys = [f"locations.{n}.policy.service_target" for n in ("dc", "regional", "store_n")]
+    assert own_params(sc, keys) == {keys[0]: 0.8, keys[1]: None, keys[2]: 0.9}
+    joined = f"{keys[0]}+{keys[2]}"
+    assert own_params(sc, [joined]) == {joined: None}

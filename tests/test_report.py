@@ -135,7 +135,7 @@ def test_html_holds_every_chart_the_sentence_and_one_row_per_alternative(
     assert written["html"] == sweep_dir / "report.html"
     text = written["html"].read_text(encoding="utf-8")
     charts = sorted((sweep_dir / "charts").glob("*.png"))
-    assert len(charts) == len(plots.CHARTS)
+    assert len(charts) == len([s for s in plots.CHARTS if s not in plots.ONLY_WHEN])
     assert text.count('src="data:image/png;base64,') == len(charts)
     assert not re.search(r'(src|href)="(https?:)?//', text)  # self-contained
     assert "<title>one-sku" in text and "<h1>one-sku" in text
@@ -260,7 +260,8 @@ def test_sensitivity_section_when_the_folder_has_one(sweep_dir: Path, tmp_path: 
     section = text[text.index("<h2>What drives the answer</h2>"):]
     assert section.index(sentence) < section.index('src="data:image/png') < \
         section.index("<h2>", 5)
-    assert text.count('src="data:image/png;base64,') == len({*plots.CHARTS, "08-sensitivity"})
+    assert text.count('src="data:image/png;base64,') == len(
+        {*plots.CHARTS, "08-sensitivity"} - set(plots.ONLY_WHEN))
 
 
 def test_one_replication_shows_na_and_a_note(sweep_dir: Path, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import yaml
 from scipy import stats
 
 from servicesim.experiment.seeds import replication_seeds
-from servicesim.experiment.statistics import confidence_interval
+from servicesim.experiment.statistics import confidence_interval, paired_comparison
 from servicesim.model.simulation import ReplicationResult, simulate
 from servicesim.policies.derivation import derive_policy, erlang_b
 from servicesim.scenario.schema import Scenario
@@ -616,12 +616,10 @@ NETWORK_MODELS = ("multi_echelon_serial_base_stock", "multi_echelon_one_warehous
 NETWORK_CASES = {c: case for c, case in SECOND_CASES.items() if case["model"] in NETWORK_MODELS}
 """Base-stock networks with exact answers: serial, and one warehouse with N retailers."""
 
-NETWORK_OUT_OF_SCOPE = {
-    c: "a cost-optimal placement of stock over a network: a search over (S_DC, S_R) that "
-       "needs the per-echelon optimiser, not built yet"
-    for c, case in SECOND_CASES.items()
-    if case["model"].startswith("multi_echelon") and c not in NETWORK_CASES
-}
+PLACEMENT_MODELS = ("multi_echelon_serial_cost_optimisation",)
+PLACEMENT_CASES = {c: case for c, case in SECOND_CASES.items()
+                   if case["model"] in PLACEMENT_MODELS}
+"""Cost-optimal placement of base stock over a serial network: a search over (S_DC, S_R)."""
 
 _NETWORK_FIGURES: dict[str, Callable[[dict[str, float]], float]] = {
     "avg_on_hand": lambda row: row["avg_on_hand_units"],
@@ -720,3 +718,133 @@ class NetworkRuns:
             ci95=(ci95["ci_low"], ci95["ci_high"]), ci99=(ci99["ci_low"], ci99["ci_high"]),
             tolerance=float(case["tolerance"][name][f"abs_{self.tier}"]), n=ci95["n"],
         )
+
+
+# ------------------------------------------- cost-optimal placement over a serial network
+
+_PLACEMENT_POINT = re.compile(r"total_cost_rate_Sdc(?P<dc>\d+)_Sr(?P<r>\d+)")
+Placement = tuple[int, int]
+"""(S_DC, S_R1): the base-stock levels of the DC and of the stock point."""
+
+
+def placement_optimum(case: dict[str, Any]) -> Placement:
+    return int(case["expected"]["optimal_S_DC"]), int(case["expected"]["optimal_S_R1"])
+
+
+def placement_points(case: dict[str, Any]) -> dict[str, Placement]:
+    """Every listed cost and where it is: ``optimal_total_cost_rate`` at the optimum, and
+    ``total_cost_rate_Sdc<a>_Sr<b>`` at (a, b): the optimum's neighbours and the best
+    placement with no stock at the DC."""
+    points = {"optimal_total_cost_rate": placement_optimum(case)}
+    for name in case["expected"]:
+        match = _PLACEMENT_POINT.fullmatch(name)
+        if match:
+            points[name] = (int(match["dc"]), int(match["r"]))
+    return points
+
+
+def placement_scenario(case: dict[str, Any], levels: Placement, tier: str) -> Scenario:
+    """The serial case as a scenario with explicit base-stock levels (``order_up_to`` of the
+    DC and of the stock point, i.e. ``locations.DC.policy.order_up_to`` and the R1 one); the
+    same root seed at every level, so every placement meets the same customers (common
+    random numbers: streams are keyed by name)."""
+    posed = json.loads(json.dumps(case))
+    (point,) = posed["inputs"]["stock_points"]
+    posed["inputs"]["DC"]["policy"]["S"], point["policy"]["S"] = levels
+    return Scenario.model_validate(network_scenario_data(posed, tier))
+
+
+def placement_cost(case: dict[str, Any], result: ReplicationResult) -> dict[str, float]:
+    """The case's cost rates in one replication from ``result.by_location``: holding
+    h_DC·E[OH_DC] + h_R1·E[OH_R1], backorders p·E[BO_R1] (the stock point's customer
+    backorders), and their sum; stock in transit is not charged."""
+    costs = case["inputs"]["costs"]
+    (point,) = case["inputs"]["stock_points"]
+    dc, r1 = result.by_location[case["inputs"]["DC"]["id"]], result.by_location[point["id"]]
+    holding = (costs["holding_DC_per_unit_per_day"] * dc["avg_on_hand_units"]
+               + costs[f"holding_{point['id']}_per_unit_per_day"] * r1["avg_on_hand_units"])
+    backorders = costs[f"backorder_{point['id']}_per_unit_per_day"] * r1["avg_backorder_units"]
+    return {"holding": holding, "backorder": backorders, "total": holding + backorders}
+
+
+def placement_formula(case: dict[str, Any], name: str) -> float:
+    """The case's formula figures from its inputs: the equivalent echelon base-stock levels
+    (y1 = S_R1, y2 = S_DC + S_R1) and the cost rate of in-transit stock charged at h_DC."""
+    s_dc, s_r = placement_optimum(case)
+    (point,) = case["inputs"]["stock_points"]
+    transit = point["transit_time_from_DC"]
+    assert transit["type"] == "constant", transit
+    return {
+        "echelon_base_stock_R1": float(s_r),
+        "echelon_base_stock_DC": float(s_dc + s_r),
+        "in_transit_holding_cost_rate": case["inputs"]["costs"]["holding_DC_per_unit_per_day"]
+        * float(point["demand"]["rate"]) * float(transit["value"]),
+    }[name]
+
+
+def placement_at_optimum(name: str) -> bool:
+    """Whether a figure of the case is read at the optimum (``DC.fill_rate_at_opt``)."""
+    return name.endswith("_at_opt")
+
+
+class PlacementRuns:
+    """Replications of a placement case at listed levels and one budget, each run once;
+    every level from the same root seed (common random numbers)."""
+
+    def __init__(self, tier: str) -> None:
+        self.tier = tier
+        self._results: dict[tuple[str, Placement], list[ReplicationResult]] = {}
+
+    def run(self, case_id: str, levels: Sequence[Placement]) -> None:
+        """Run the levels not run yet together (every worker busy)."""
+        case = PLACEMENT_CASES[case_id]
+        todo = [lv for lv in dict.fromkeys(levels) if (case_id, lv) not in self._results]
+        if todo:
+            runs = run_all([placement_scenario(case, lv, self.tier) for lv in todo])
+            self._results.update({(case_id, lv): r for lv, r in zip(todo, runs, strict=True)})
+
+    def results(self, case_id: str, levels: Placement) -> list[ReplicationResult]:
+        self.run(case_id, [levels])
+        return self._results[(case_id, levels)]
+
+    def costs(self, case_id: str, levels: Placement, part: str = "total") -> list[float]:
+        """The case's cost rate (``total``, ``holding`` or ``backorder``) per replication."""
+        case = PLACEMENT_CASES[case_id]
+        return [placement_cost(case, r)[part] for r in self.results(case_id, levels)]
+
+    def values(self, case_id: str, name: str) -> list[float]:
+        """A listed figure per replication: a cost at its levels, or a per-location figure
+        (``R1.avg_on_hand_at_opt``) or system cost rate at the optimum."""
+        case = PLACEMENT_CASES[case_id]
+        points = placement_points(case)
+        if name in points:
+            return self.costs(case_id, points[name])
+        optimum = placement_optimum(case)
+        figure = name.removesuffix("_at_opt")
+        if figure.startswith("system."):
+            part = figure.removeprefix("system.").removesuffix("_cost_rate")
+            return self.costs(case_id, optimum, part)
+        read = network_reader(figure)
+        return [read(r) for r in self.results(case_id, optimum)]
+
+    def compare(self, case_id: str, name: str) -> Comparison:
+        case = PLACEMENT_CASES[case_id]
+        values = self.values(case_id, name)
+        ci95 = confidence_interval(values, 0.95)
+        ci99 = confidence_interval(values, 0.99)
+        return Comparison(
+            case_id=case_id, metric=name, tier=self.tier,
+            expected=float(case["expected"][name]), mean=ci95["mean"],
+            ci95=(ci95["ci_low"], ci95["ci_high"]), ci99=(ci99["ci_low"], ci99["ci_high"]),
+            tolerance=float(case["tolerance"][name][f"abs_{self.tier}"]), n=ci95["n"],
+        )
+
+    def paired_against_optimum(self, case_id: str) -> dict[Placement, dict[str, float]]:
+        """For every listed placement other than the optimum: the paired one-sided t-test
+        that its simulated cost exceeds the optimum's (replication r of each shares its
+        seed), as :func:`paired_comparison` returns it."""
+        case = PLACEMENT_CASES[case_id]
+        optimum = placement_optimum(case)
+        best = self.costs(case_id, optimum)
+        return {levels: paired_comparison(self.costs(case_id, levels), best)
+                for levels in placement_points(case).values() if levels != optimum}

@@ -310,6 +310,7 @@ def _plural(count: int, word: str) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .outputs.tables import (
+        format_location_table,
         format_run_header,
         format_segment_table,
         format_summary_table,
@@ -336,7 +337,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         document = summary_document(result, 0.95, summary)
         print(json.dumps({key: document[key] for key in
-                          ("scenario", "replications", "seed", "kpis")}, indent=2,
+                          ("scenario", "replications", "seed", "kpis", "by_location")
+                          if key in document}, indent=2,
                          ensure_ascii=False, allow_nan=False), flush=True)
     elif not args.quiet:
         print(format_run_header(result))
@@ -347,6 +349,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print()
         print(format_segment_table(result.breakdown_summary("segment"), currency=currency),
               flush=True)
+        if scenario.locations is not None:
+            print()
+            print(format_location_table(result.breakdown_summary("location"),
+                                        currency=currency), flush=True)
     paths = write_run_outputs(result, args.out, run_id=args.run_id, overwrite=args.overwrite)
     if not args.quiet:
         folder = os.path.dirname(paths["summary"])
@@ -371,6 +377,9 @@ def _sweep_header(plan: SweepPlan, how: str, file: str) -> str:
     for param in plan.params:
         lines.append(f"  {param.key} = {_values(param.values)}"
                      f" ({_plural(len(param.values), 'value')})")
+        if "+" in param.key or "*" in param.key:  # what a joined key moves together
+            from .experiment.params import key_parts
+            lines.append(f"    sets together: {', '.join(key_parts(plan.scenario, param.key))}")
     lines += [
         f"replications  {plan.replications} per alternative (root seed {plan.seed}): "
         f"{plan.n_planned:,} simulations of {run.horizon_days:g} days "
@@ -1084,7 +1093,12 @@ def _warn(args: argparse.Namespace, scenario: Scenario, result: Any,
         messages += advice.alternatives_warnings(
             scenario, advice.alternatives_from_runs(result.runs, keys))
     elif result is not None:  # a run's replications
-        messages += advice.figure_warnings(scenario, result.summary(level=0.95))
+        figures = dict(result.summary(level=0.95))
+        if scenario.locations:  # each location is held to its own target
+            figures.update({f"{location}.{name}": interval for location, row in
+                            result.breakdown_summary("location", level=0.95).items()
+                            for name, interval in row.items()})
+        messages += advice.figure_warnings(scenario, figures)
     sys.stdout.flush()
     for message in messages:
         print(f"{PROG}: warning: {source + ': ' if source else ''}{message}",

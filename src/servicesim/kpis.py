@@ -6,7 +6,10 @@ annualised.  The summary of a run uses exactly :data:`SUMMARY_KEYS`, in this ord
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 
 class Kpi(NamedTuple):
@@ -80,3 +83,139 @@ KEY_FIGURES: tuple[str, ...] = (
     "roi", "economic_profit",
 )
 """The figures a what-if comparison's report and chart show (its table has every figure)."""
+
+LOCATION_KPIS: tuple[Kpi, ...] = (
+    Kpi("fill_rate", "Fill rate of its customers (β)", "fraction",
+        "units its customers received from stock at the first attempt ÷ units they ordered"),
+    Kpi("ready_rate", "Ready rate", "fraction",
+        "share of time with stock on hand, mean over the SKUs it holds"),
+    Kpi("prob_no_backorder", "Time without backorders", "fraction",
+        "share of time with no backorder (customers' or internal), mean over its SKUs"),
+    Kpi("avg_customer_wait_days", "Mean customer wait", "days",
+        "customers' backorders ÷ their demand rate: the mean wait per unit demanded"),
+    Kpi("avg_on_hand_units", "Average on hand", "units", "time-average units on hand"),
+    Kpi("avg_backorder_units", "Customer backorders", "units",
+        "time-average units backordered to its customers"),
+    Kpi("avg_internal_backorder_units", "Internal backorders", "units",
+        "time-average units of downstream locations' orders waiting here"),
+    Kpi("avg_on_order_units", "Average on order", "units",
+        "time-average units it has ordered and not received"),
+    Kpi("avg_in_transit_units", "In transit to it", "units",
+        "time-average units shipped from upstream and not yet arrived"),
+    Kpi("avg_waiting_upstream_units", "Waiting upstream", "units",
+        "time-average units of its orders waiting for stock upstream"),
+    Kpi("avg_inventory_value", "Inventory value", "money",
+        "time-average value at cost of its units on hand"),
+    Kpi("avg_in_transit_value", "In-transit value", "money",
+        "time-average value at cost of the units in transit to it"),
+    Kpi("avg_echelon_units", "Echelon inventory", "units",
+        "its on hand + on hand and in transit at every location below it − customers' "
+        "backorders at it and below it (time average)"),
+    Kpi("avg_echelon_value", "Echelon value", "money",
+        "echelon inventory at cost (time average)"),
+    Kpi("units_demanded", "Units demanded", "units", "units its customers ordered"),
+    Kpi("units_delivered", "Units delivered", "units", "units delivered to its customers"),
+    Kpi("units_received", "Units received", "units",
+        "units received from its upstream location or the supplier"),
+    Kpi("internal_units_ordered", "Internal units ordered", "units",
+        "units other locations ordered from it"),
+    Kpi("internal_units_shipped", "Internal units shipped", "units",
+        "units it shipped to other locations"),
+    Kpi("internal_fill_rate", "Internal fill rate", "fraction",
+        "units of other locations' orders shipped from stock at once ÷ units they ordered"),
+    Kpi("internal_order_wait_days", "Internal order wait", "days",
+        "mean wait here of the units it shipped to other locations"),
+    Kpi("replenishment_lead_time_days", "Replenishment lead time", "days",
+        "mean lead time of the units it received from upstream: wait there + transit"),
+    Kpi("lateral_units_supplied", "Lateral units supplied", "units",
+        "units it shipped to other locations' customers as their fallback (lateral supply)"),
+    Kpi("lateral_units_received", "Lateral units received", "units",
+        "units its customers received from their fallback location (lateral supply); "
+        "counted short here, so outside its fill rate"),
+)
+"""The figures of each location of a network (DOMAIN §7), over the measured window, in the
+order of their ``<location>.<figure>`` columns."""
+LOCATION_FIGURES: tuple[str, ...] = tuple(k.key for k in LOCATION_KPIS)
+LOCATION_KPI_BY_KEY: dict[str, Kpi] = {k.key: k for k in LOCATION_KPIS}
+
+
+def location_columns(locations: Sequence[str]) -> tuple[str, ...]:
+    """The columns ``<location>.<figure>`` of a network's locations (in the order given),
+    each with :data:`LOCATION_FIGURES` in order."""
+    return tuple(f"{location}.{figure}" for location in locations
+                 for figure in LOCATION_FIGURES)
+
+
+def figure_kpi(key: str) -> Kpi | None:
+    """The definition of a summary figure, or of a location's figure by its column
+    ``<location>.<figure>`` (None for neither)."""
+    if key in KPI_BY_KEY:
+        return KPI_BY_KEY[key]
+    location, dot, figure = key.rpartition(".")
+    return LOCATION_KPI_BY_KEY.get(figure) if dot and location else None
+
+
+def is_probability(key: str) -> bool:
+    """Whether the figure ``key`` (a summary key or a ``<location>.<figure>`` column) is a
+    probability, whose confidence interval is clipped to [0, 1]."""
+    if key in PROBABILITY_KEYS or key == ACHIEVED:
+        return True
+    if key in KPI_BY_KEY:  # a summary figure in % that is no probability (ROI) is not clipped
+        return False
+    kpi = figure_kpi(key)
+    return kpi is not None and kpi.unit == "fraction"
+
+
+# ------------------------------------------- the achieved service of a swept location target
+
+ACHIEVED = "achieved_target_fill_rate"
+"""The figure the charts set against a swept location target (:func:`achieved_service`):
+added to each alternative's figures when the swept key names locations' targets."""
+_LOCATION_TARGET = ("locations", "policy", "service_target")
+
+
+def target_locations(key: str | None) -> tuple[str, ...]:
+    """The locations whose service target a swept key sets: ``locations.<L>.policy.
+    service_target``, or such keys joined by ``+`` (all take the same value); () for any
+    other key (a joined key with any other part included)."""
+    if not key:
+        return ()
+    found = []
+    for part in key.split("+"):
+        pieces = part.strip().split(".")
+        if len(pieces) != 4 or (pieces[0], pieces[2], pieces[3]) != _LOCATION_TARGET:
+            return ()
+        found.append(pieces[1])
+    return tuple(dict.fromkeys(found))
+
+
+def achieved_service(row: Mapping[str, Any], locations: Sequence[str]) -> float:
+    """The fill rate the named locations achieved in one row of ``runs.csv`` (DOMAIN §3,
+    §7): their fill rates weighted by their weights, where a location serving customers
+    weighs its customers' units (``<L>.fill_rate`` by ``<L>.units_demanded``) and one
+    serving none (a DC) the units other locations ordered from it (``<L>.internal_fill_rate``
+    by ``<L>.internal_units_ordered``).  NaN when no named location had any demand."""
+    if "*" in locations:  # every location: those with figures in the row
+        locations = list(dict.fromkeys(k.rpartition(".")[0] for k in row
+                                       if k.endswith(".units_demanded")))
+    total = weight_sum = 0.0
+    for location in locations:
+        demanded = _cell(row, f"{location}.units_demanded")
+        rate, weight = (_cell(row, f"{location}.fill_rate"), demanded) if demanded > 0 \
+            else (_cell(row, f"{location}.internal_fill_rate"),
+                  _cell(row, f"{location}.internal_units_ordered"))
+        if weight > 0 and math.isfinite(rate):
+            total += rate * weight
+            weight_sum += weight
+    return total / weight_sum if weight_sum > 0 else math.nan
+
+
+def _cell(row: Mapping[str, Any], key: str) -> float:
+    value = row.get(key)
+    return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) \
+        else math.nan
+
+
+def location_words(locations: Sequence[str]) -> str:
+    """The named locations in words: "north, south", or "every location" for ``*``."""
+    return "every location" if "*" in locations else ", ".join(locations)

@@ -257,10 +257,17 @@ def _roi_finding(scenario: Scenario, figures: Figures) -> _Finding | None:
 
 def _service_finding(scenario: Scenario, figures: Figures) -> _Finding | None:
     metric = scenario.policy.service_metric
+    if scenario.locations:
+        return _location_service_finding(scenario, figures, metric)
     target = service_target(scenario, metric)
     achieved = _mean(figures, ACHIEVED_FIGURE[metric])
     if target is None or not math.isfinite(achieved) or abs(achieved - target) <= SERVICE_GAP:
         return None
+    return _gap_finding(scenario, metric, achieved, target, "a target")
+
+
+def _gap_finding(scenario: Scenario, metric: str, achieved: float, target: float,
+                 whose: str) -> _Finding:
     words = METRIC_WORDS[metric]
     above = achieved > target
     gap = 100 * abs(achieved - target)
@@ -268,9 +275,55 @@ def _service_finding(scenario: Scenario, figures: Figures) -> _Finding | None:
     return _Finding(f"{metric}_{direction}",
                     f"achieved {words} more than {100 * SERVICE_GAP:g} points {direction} "
                     "the target",
-                    f"{_percent(achieved)} achieved against a target of {_percent(target)}",
+                    f"{_percent(achieved)} achieved against {whose} of {_percent(target)}",
                     _over_service_reason(scenario) if above
                     else _under_service_reason(scenario), gap, "points")
+
+
+def _location_service_finding(scenario: Scenario, figures: Figures,
+                              metric: str) -> _Finding | None:
+    """In a network each location's customers are held to that location's target: the
+    largest gap between a location's fill rate (``<location>.fill_rate``) and its target
+    (DOMAIN §7).  A cycle-service-level target has no per-location figure to compare."""
+    if metric != "fill_rate":
+        return None
+    served = {segment.location for segment in scenario.segments.values()}
+    worst: tuple[float, str, float, float] | None = None
+    for location in scenario.network_order():
+        achieved = _mean(figures, f"{location}.fill_rate")
+        target = location_target(scenario, location, metric)
+        if location not in served or target is None or not math.isfinite(achieved):
+            continue
+        gap = abs(achieved - target)
+        if gap > SERVICE_GAP and (worst is None or gap > worst[0]):
+            worst = (gap, location, achieved, target)
+    if worst is None:
+        return None
+    _, location, achieved, target = worst
+    return _gap_finding(scenario, metric, achieved, target, f"{location}'s target")
+
+
+def location_target(scenario: Scenario, location: str, metric: str) -> float | None:
+    """The service target of a network location for ``metric``: the one its SKUs share
+    there, else their mean weighted by the SKUs' demand; ``None`` without such targets."""
+    targets = {}
+    for sku in scenario.held_skus(location):
+        policy = scenario.location_policy(location, sku)
+        if policy.service_metric == metric and isinstance(policy.service_target, float):
+            targets[sku] = policy.service_target
+    if not targets:
+        return None
+    distinct = set(targets.values())
+    if len(distinct) == 1:
+        return distinct.pop()
+    from ..policies.derivation import sku_demands
+
+    demand = sku_demands(scenario)
+    weights = {name: demand[name].units_per_day for name in targets}
+    total = math.fsum(weights.values())
+    if total <= 0:
+        return math.fsum(targets.values()) / len(targets)
+    return math.fsum(targets[n] * weights[n] for n in targets) / total
 
 
 def service_target(scenario: Scenario, metric: str) -> float | None:

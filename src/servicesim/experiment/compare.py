@@ -48,7 +48,14 @@ from .engine import execute, make_tasks, refuse_experiment_keys
 from .executors import make_executor
 from .params import apply_params
 from .statistics import excludes_zero, figure_interval, paired_comparison
-from .store import RUNS_FILE, ComparisonTable, ResultsFolder, check_run_id, content_id
+from .store import (
+    RUNS_FILE,
+    ComparisonTable,
+    ResultsFolder,
+    check_run_id,
+    content_id,
+    figure_columns,
+)
 from .sweep import progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -241,7 +248,7 @@ class Comparison(ComparisonTable):
         except ImportError:
             raise ImportError("Comparison.to_frames needs pandas: "
                               "pip install 'servicesim[pandas]'") from None
-        runs = pd.DataFrame(self.runs, columns=_run_columns())
+        runs = pd.DataFrame(self.runs, columns=_run_columns(self.scenarios))
         table = pd.DataFrame(self.table, columns=list(TABLE_COLUMNS))
         return runs, table
 
@@ -283,8 +290,15 @@ def _identity(scenarios: Sequence[Scenario], labels: Sequence[str], replications
             "scenarios": [jsonable(s.model_dump(mode="json")) for s in scenarios]}
 
 
-def _run_columns() -> list[str]:
-    return ["scenario", "label", "replication", "seed", *SUMMARY_KEYS]
+def _figure_columns(scenarios: Sequence[Scenario]) -> list[str]:
+    """Every summary figure, then the ``<location>.<figure>`` columns of the networks among
+    ``scenarios`` (:func:`~servicesim.experiment.store.figure_columns`), each once, in the
+    order met; a scenario without a location's columns leaves their cells empty."""
+    return list(dict.fromkeys(c for s in scenarios for c in figure_columns(s)))
+
+
+def _run_columns(scenarios: Sequence[Scenario]) -> list[str]:
+    return ["scenario", "label", "replication", "seed", *_figure_columns(scenarios)]
 
 
 def _table(labels: Sequence[str], runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -383,7 +397,7 @@ def _run(as_run: Sequence[Scenario], names: Sequence[str], n: int, root: int,
                 rows = execute(tasks, pool, workers=1, on_row=lambda _r: advance())
     runs = [{"scenario": r["alternative"], "label": names[r["alternative"]],
              "replication": r["replication"], "seed": r["seed"],
-             **{k: r[k] for k in SUMMARY_KEYS}} for r in rows]
+             **{k: r[k] for k in _figure_columns(as_run) if k in r}} for r in rows]
     return Comparison(tuple(names), tuple(as_run), n, root, runs, _table(names, runs),
                       compare_id, None if store is None else store.directory)
 
@@ -431,7 +445,7 @@ def _write(result: Comparison, store: ResultsFolder, command: str | None,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    store.write_runs(result.runs, _run_columns())
+    store.write_runs(result.runs, _run_columns(result.scenarios))
     store.write_text(TABLE_FILE, csv_text(result.table, TABLE_COLUMNS, extend=False))
     store.write_manifest(document)
 

@@ -228,12 +228,21 @@ def chart_record(result: ReplicationResult) -> dict[str, Any]:
     }
 
 
+def location_cells(result: ReplicationResult) -> dict[str, float]:
+    """A network replication's figures per location as cells ``<location>.<figure>`` (DOMAIN
+    §7; none without ``locations``)."""
+    return {f"{location}.{figure}": value for location, row in result.by_location.items()
+            for figure, value in row.items()}
+
+
 def run_task(task: Task) -> dict[str, Any]:
     """Simulate one task; its tidy row: alternative, parameters, replication, seed, figures
-    (and, for replication 0, the chart record under :data:`CHART_RECORD`)."""
+    (a network's per location too: :func:`location_cells`; and, for replication 0, the
+    chart record under :data:`CHART_RECORD`)."""
     result = simulate(task.scenario, task.seed)
     row = {"alternative": task.alternative, **dict(task.params),
-           "replication": task.replication, "seed": task.root_seed, **result.kpis}
+           "replication": task.replication, "seed": task.root_seed, **result.kpis,
+           **location_cells(result)}
     if task.replication == 0:
         row[CHART_RECORD] = chart_record(result)
     return row

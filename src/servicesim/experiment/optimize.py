@@ -76,7 +76,7 @@ from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
 from .engine import Task, execute, make_tasks
 from .executors import ProcessPool, ignoring_interrupts, signal_number
-from .params import apply_params
+from .params import apply_params, check_disjoint
 from .statistics import confidence_interval, holm, paired_comparison
 from .store import (
     COMPLETE,
@@ -89,6 +89,7 @@ from .store import (
     ResultsFolder,
     check_run_id,
     content_id,
+    figure_columns,
     read_chart_records,
     with_chart_records,
 )
@@ -105,6 +106,7 @@ from .today import (
     short_label,
     step_text,
     summarise_today,
+    today_columns,
     write_today,
     write_today_rows,
 )
@@ -260,6 +262,7 @@ def _axes(scenario: Scenario, space: Sequence[Bound],
     twice = sorted({k for k in keys if keys.count(k) > 1})
     if twice:
         raise _problem("--param", ", ".join(twice), NOT_SET, "searched twice")
+    check_disjoint(scenario, keys)
     problems = []
     for b in space:
         shown = f"{b.low}:{b.high}"
@@ -580,7 +583,8 @@ def optimize(
         earlier_today: dict[int, dict[str, Any]] = {}
         if store is not None:
             if resume and not overwrite:
-                earlier_today = read_today_rows(store.directory, root)
+                earlier_today = read_today_rows(store.directory, root,
+                                                columns=today_columns(scenario))
             remove_today(store.directory, csv_too=not earlier_today)
         return _search(scenario, axes, objective, n0, cap, alpha, root, settings, this_id,
                        store, (earlier, earlier_today), executor, workers, progress, command,
@@ -649,14 +653,14 @@ def _search(scenario: Scenario, axes: Sequence[Axis], objective: str, n0: int, c
                 _write_progress(store, scenario, keys, settings, search_id, rows,
                                 command, started, rounds, INTERRUPTED)
                 if today_rows:
-                    write_today_rows(store, today_rows.values())
+                    write_today_rows(store, today_rows.values(), today_columns(scenario))
         raise OptimizeInterrupted(directory, len(rows), signal_number(exc)) from None
     except BaseException:
         _mark_failed(store, scenario, keys, settings, search_id, [*search.runs, *this_round],
                      command, started, rounds)
         if store is not None and today_rows:
             with ignoring_interrupts(), suppress(OutputError):
-                write_today_rows(store, today_rows.values())
+                write_today_rows(store, today_rows.values(), today_columns(scenario))
         raise
     state = _assess(search.all(), alpha)
     if not math.isfinite(state.best.mean):
@@ -778,7 +782,7 @@ def _reuse(earlier: Mapping[tuple[int, int], Mapping[str, Any]], task: Task,
         return None
     figures = {k: v for k, v in row.items()
                if k not in ("alternative", "replication", "seed", *keys)}
-    if any(k not in figures for k in SUMMARY_KEYS) or not all(
+    if any(k not in figures for k in figure_columns(task.scenario)) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in figures.values()):
         return None
     return {"alternative": task.alternative, **params, "replication": task.replication,
@@ -794,7 +798,7 @@ def _write_progress(store: ResultsFolder, scenario: Scenario, keys: Sequence[str
     ``running`` after each round (a checkpoint that ``--resume`` continues from, should the
     process be killed outright), ``interrupted`` after Ctrl-C or SIGTERM."""
     ordered = sorted(rows, key=lambda r: (r["alternative"], r["replication"]))
-    store.write_runs(ordered, _run_columns(keys), extend=True)
+    store.write_runs(ordered, _run_columns(keys, scenario), extend=True)
     if with_scenario:
         store.write_text(SCENARIO_FILE, dump_scenario(scenario))
     store.write_manifest(_progress_document(scenario, settings, search_id, ordered, command,
@@ -923,18 +927,19 @@ def _write(result: OptimizeResult, store: ResultsFolder, scenario: Scenario, key
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    store.write_runs(result.runs, _run_columns(keys), extend=True)
+    store.write_runs(result.runs, _run_columns(keys, scenario), extend=True)
     store.write_text(EVALUATIONS_FILE, evaluations)
     store.write_text(SCENARIO_FILE, dump_scenario(scenario))
     if result.today is not None:
-        write_today(store, result.today)
+        write_today(store, result.today, today_columns(scenario))
     store.write_manifest(document)
 
 
-def _run_columns(keys: Sequence[str]) -> list[str]:
+def _run_columns(keys: Sequence[str], scenario: Scenario) -> list[str]:
     """The first columns of ``runs.csv``: the point, its parameters, the replication, the
-    root seed, then every figure."""
-    return ["alternative", *keys, "replication", "seed", *SUMMARY_KEYS]
+    root seed, then every figure (a network's per location too:
+    :func:`~servicesim.experiment.store.figure_columns`)."""
+    return ["alternative", *keys, "replication", "seed", *figure_columns(scenario)]
 
 
 __all__ = ["Axis", "Bound", "OptimizeInterrupted", "OptimizeResult", "default_step", "holm",

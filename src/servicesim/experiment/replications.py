@@ -18,6 +18,7 @@ from ..kpis import SUMMARY_KEYS
 from ..model.simulation import ReplicationResult, simulate
 from ..policies.derivation import DerivedPolicy, derive_policies
 from ..scenario.schema import Scenario
+from .engine import location_cells
 from .seeds import replication_seeds
 from .statistics import confidence_interval, figure_interval
 
@@ -45,10 +46,11 @@ class ReplicationSet:
         return {name: p.as_dict() for name, p in self.policies_derived.items()}
 
     def rows(self) -> list[dict[str, Any]]:
-        """Tidy rows: one per replication, with its seed and every summary figure."""
+        """Tidy rows: one per replication, with its seed and every summary figure (a
+        network's per location too, ``<location>.<figure>``)."""
         return [
             {"scenario": self.scenario.name, "replication": i, "seed": self.seed,
-             **r.kpis}
+             **r.kpis, **location_cells(r)}
             for i, r in enumerate(self.results)
         ]
 
@@ -67,9 +69,15 @@ class ReplicationSet:
 
     def breakdown_summary(self, by: str, level: float = 0.95
                           ) -> dict[str, dict[str, dict[str, float]]]:
-        """Per-SKU (``by="sku"``) or per-segment (``by="segment"``) means and intervals."""
-        attr = {"sku": "by_sku", "segment": "by_segment"}[by]
+        """Per-SKU (``by="sku"``), per-segment (``by="segment"``) or, in a network, per-location
+        (``by="location"``: probabilities clipped to [0, 1]) means and intervals."""
+        attr = {"sku": "by_sku", "segment": "by_segment", "location": "by_location"}[by]
         first: dict[str, dict[str, float]] = getattr(self.results[0], attr)
+        if by == "location":
+            return {name: {k: figure_interval(f"{name}.{k}", (r.by_location[name][k]
+                                                              for r in self.results), level)
+                           for k in figures}
+                    for name, figures in first.items()}
         return {
             name: {k: confidence_interval((getattr(r, attr)[name][k] for r in self.results),
                                           level)

@@ -63,6 +63,7 @@ from .store import (
     RunsFile,
     check_run_id,
     content_id,
+    figure_columns,
     read_table,
 )
 from .sweep import progress_bar
@@ -311,7 +312,7 @@ class _Plan:
     @property
     def columns(self) -> list[str]:
         return ["alternative", "variant", "input", "factor", self.param, "replication",
-                "seed", *SUMMARY_KEYS]
+                "seed", *figure_columns(self.scenario)]
 
     def items(self) -> list[tuple[dict[str, Any], Scenario]]:
         """Every (variant, target) as an alternative: variant-major, targets in order."""
@@ -423,7 +424,7 @@ def _earlier_rows(plan: _Plan, overwrite: bool) -> dict[tuple[int, int], dict[st
     found = {}
     for key, row in table.by_key().items():
         alternative, replication = key
-        figures = [row.get(k) for k in SUMMARY_KEYS]
+        figures = [row.get(k) for k in figure_columns(plan.scenario)]
         if alternative < len(items) and replication < plan.replications \
                 and row.get("seed") == plan.seed and all(
                     isinstance(x, int | float) and not isinstance(x, bool) for x in figures):

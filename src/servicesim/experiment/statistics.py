@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from scipy import stats
 
-from ..kpis import PROBABILITY_KEYS
+from ..kpis import is_probability
 
 
 def confidence_interval(values: Iterable[float], level: float = 0.95) -> dict[str, float]:
@@ -34,9 +34,9 @@ def confidence_interval(values: Iterable[float], level: float = 0.95) -> dict[st
 
 def figure_interval(key: str, values: Iterable[float], level: float = 0.95) -> dict[str, float]:
     """:func:`confidence_interval` of one figure; clipped to [0, 1] when it is a probability
-    (fill rates, service levels: :data:`~servicesim.kpis.PROBABILITY_KEYS`)."""
+    (fill rates, service levels: :func:`~servicesim.kpis.is_probability`)."""
     ci = confidence_interval(values, level)
-    if key in PROBABILITY_KEYS and ci["n"] > 1:
+    if is_probability(key) and ci["n"] > 1:
         ci["ci_low"], ci["ci_high"] = max(ci["ci_low"], 0.0), min(ci["ci_high"], 1.0)
     return ci
 

@@ -52,6 +52,7 @@ from ..files import (
     name_problem,
     restored,
 )
+from ..kpis import SUMMARY_KEYS, location_columns
 from ..scenario.schema import Scenario
 from ..scenario.serialise import parse_yaml
 from ..scenario.validation import scenario_from_dict
@@ -74,6 +75,7 @@ __all__ = [
     "check_run_id",
     "content_id",
     "csv_line",
+    "figure_columns",
     "parse_cell",
     "read_chart_records",
     "read_scenario",
@@ -129,6 +131,16 @@ def csv_line(cells: Sequence[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue()
+
+
+def figure_columns(scenario: Scenario) -> tuple[str, ...]:
+    """The figure columns of a row of ``runs.csv`` (and ``today.csv``): every summary figure,
+    then for a network (DOMAIN §7) ``<location>.<figure>`` of each location in network order
+    (upstream first), each with :data:`~servicesim.kpis.LOCATION_FIGURES` in order.  A
+    scenario without ``locations`` has the summary figures alone."""
+    if scenario.locations is None:
+        return SUMMARY_KEYS
+    return SUMMARY_KEYS + location_columns(scenario.network_order())
 
 
 def runs_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],

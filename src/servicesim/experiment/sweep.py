@@ -8,8 +8,10 @@ customers, quantities and lead times (common random numbers, DOMAIN §6) — and
 
 - ``runs.csv``: one row per alternative × replication (``alternative``, each swept key,
   ``replication``, ``seed``, every figure of :data:`~servicesim.kpis.SUMMARY_KEYS` at full
-  precision), sorted by (alternative, replication).  Rows are added as runs finish and the
-  file is rewritten atomically at most about once a second, so a kill leaves whole rows;
+  precision, and for a network each location's figures ``<location>.<figure>``:
+  :func:`~servicesim.experiment.store.figure_columns`), sorted by (alternative,
+  replication).  Rows are added as runs finish and the file is rewritten atomically at
+  most about once a second, so a kill leaves whole rows;
 - ``summary.csv``: mean, 95 % Student-t interval, standard deviation and count per
   alternative and figure, derived from ``runs.csv`` when the sweep completes;
 - ``manifest.json``: what was run (scenario, parameters, replications, root seed), by which
@@ -49,7 +51,7 @@ from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
 from .engine import Param, Task, alternatives, execute, make_tasks, parse_param
 from .executors import ignoring_interrupts, make_executor, signal_number
-from .params import apply_params
+from .params import apply_params, check_disjoint
 from .statistics import figure_interval
 from .store import (
     COMPLETE,
@@ -64,13 +66,13 @@ from .store import (
     check_run_id,
     content_id,
     csv_line,
+    figure_columns,
     read_chart_records,
     with_chart_records,
 )
 from .today import (
     ALPHA,
     TODAY,
-    TODAY_COLUMNS,
     TODAY_CSV,
     TODAY_JSON,
     Today,
@@ -80,6 +82,7 @@ from .today import (
     read_today_rows,
     remove_today,
     summarise_today,
+    today_columns,
     write_today,
 )
 
@@ -208,10 +211,15 @@ class SweepPlan:
         return len(self.items) * self.replications
 
     @property
+    def figures(self) -> tuple[str, ...]:
+        """The figure columns of ``runs.csv`` (:func:`~.store.figure_columns`)."""
+        return figure_columns(self.scenario)
+
+    @property
     def columns(self) -> list[str]:
         """The columns of ``runs.csv``."""
         return ["alternative", *(p.key for p in self.params), "replication", "seed",
-                *SUMMARY_KEYS]
+                *self.figures]
 
     def pending(self) -> list[Task]:
         """The tasks not yet done, in (alternative, replication) order, then today's."""
@@ -251,6 +259,7 @@ def plan_sweep(scenario: Scenario, params: Sequence[Param | str], *,
     for key, value in changes.items():
         option = "--replications" if key == "run.replications" else "--seed"
         scenario = apply_params(scenario, {key: value}, option=option)
+    check_disjoint(scenario, [p.key for p in parsed])
     items = tuple(alternatives(scenario, parsed))
     n, root = scenario.run.replications, scenario.run.seed
     sweep_id = _check_sweep_id(sweep_id) if sweep_id is not None else \
@@ -270,7 +279,8 @@ def plan_sweep(scenario: Scenario, params: Sequence[Param | str], *,
 def _earlier_today(plan: SweepPlan) -> dict[int, dict[str, Any]]:
     """The valid rows of today in the folder of a sweep that is resumed."""
     try:
-        return read_today_rows(plan.directory, plan.seed, plan.replications)
+        return read_today_rows(plan.directory, plan.seed, plan.replications,
+                               today_columns(plan.scenario))
     except OutputError as exc:
         raise SweepError(str(exc)) from None
 
@@ -368,7 +378,7 @@ def _parse_row(cells: list[str], plan: SweepPlan) -> dict[str, Any] | None:
         return None
     row = {"alternative": alternative, **plan.items[alternative][0],
            "replication": replication, "seed": seed,
-           **dict(zip(SUMMARY_KEYS, figures, strict=True))}
+           **dict(zip(plan.figures, figures, strict=True))}
     return row if plan.row_cells(row) == cells else None
 
 
@@ -400,7 +410,7 @@ def _summary_rows(plan: SweepPlan, rows: Sequence[Mapping[str, Any]]) -> list[di
     out = []
     for index, group in sorted(by_alternative.items()):
         assignment = plan.items[index][0]
-        for key in SUMMARY_KEYS:
+        for key in plan.figures:
             ci = figure_interval(key, (float(r[key]) for r in group), CONFIDENCE_LEVEL)
             out.append({"alternative": index, **assignment, "figure": key,
                         **{stat: ci[stat] for stat in STATS}})
@@ -489,7 +499,7 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
     runs = RunsFile(folder.runs_path, plan.columns, plan.done, interval=_FLUSH_SECONDS,
                     before_write=charts.write)
     # today's rows go to today.csv, written only once it has rows
-    today = RunsFile(plan.directory / TODAY_CSV, TODAY_COLUMNS,
+    today = RunsFile(plan.directory / TODAY_CSV, today_columns(plan.scenario),
                      {(TODAY, r): row for r, row in plan.today_done.items()},
                      interval=_FLUSH_SECONDS)
     folder.write_text(SCENARIO_FILE, dump_scenario(plan.scenario))
@@ -548,7 +558,7 @@ def _run_held(plan: SweepPlan, executor: Executor | None, workers: int | None,
     with ignoring_interrupts():
         try:
             runs.write()  # every row safe before anything else is written
-            write_today(folder, compared)
+            write_today(folder, compared, today_columns(plan.scenario))
             today.dirty = False  # today.csv was just written whole
             folder.write_text(SUMMARY_FILE, _summary_csv(plan, summary))
             finish(COMPLETE)

@@ -32,12 +32,21 @@ from pathlib import Path
 from typing import Any
 
 from ..files import OutputError, csv_cell, jsonable
-from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
+from ..kpis import (
+    ACHIEVED,
+    KPI_BY_KEY,
+    SUMMARY_KEYS,
+    achieved_service,
+    location_words,
+    target_locations,
+)
 from ..scenario.schema import Scenario
+from .params import key_parts
 from .statistics import figure_interval, holm, paired_comparison
-from .store import ResultsFolder, read_table, runs_text
+from .store import ResultsFolder, figure_columns, read_table, runs_text
 
 __all__ = ["ALPHA", "TODAY", "TODAY_COLUMNS", "TODAY_CSV", "TODAY_JSON", "Today",
+           "today_columns",
            "decision_lines", "difference_text", "figure_text", "money", "not_worse_ids",
            "own_params", "param_text", "plain_key", "short_label", "step_text",
            "read_today", "read_today_rows", "remove_today", "summarise_today", "write_today",
@@ -47,7 +56,14 @@ TODAY_CSV, TODAY_JSON = "today.csv", "today.json"
 TODAY = -1
 """The alternative number of today's tasks and rows (never a grid point's number)."""
 TODAY_COLUMNS: tuple[str, ...] = ("replication", "seed", *SUMMARY_KEYS)
-"""The columns of ``today.csv``."""
+"""The columns of ``today.csv`` of a single location (:func:`today_columns`)."""
+
+
+def today_columns(scenario: Scenario) -> tuple[str, ...]:
+    """The columns of ``today.csv``: replication, seed and the figure columns of
+    ``runs.csv`` (a network's ``<location>.<figure>`` too:
+    :func:`~servicesim.experiment.store.figure_columns`)."""
+    return ("replication", "seed", *figure_columns(scenario))
 STATS = ("mean", "ci_low", "ci_high", "n")
 LEVEL = 0.95
 ALPHA = 0.05
@@ -106,6 +122,13 @@ def _own_value(scenario: Scenario, dumped: Mapping[str, Any], key: str) -> Any:
     if len(path) == 4 and path[0] == "skus" and path[2] == "policy" and value is None \
             and path[1] in scenario.skus:  # a SKU without its own: the policy it inherits
         value = scenario.sku_policy(path[1]).model_dump(mode="json").get(path[3])
+    if len(path) == 4 and path[0] == "locations" and path[2] == "policy" \
+            and scenario.locations and path[1] in scenario.locations:
+        # the policy the location's SKUs have there (its own, a per-SKU entry or the one
+        # they inherit): one value only when they all agree
+        held = [scenario.location_policy(path[1], sku).model_dump(mode="json").get(path[3])
+                for sku in scenario.held_skus(path[1])]
+        value = held[0] if held and all(_same(v, held[0]) for v in held) else None
     if path[0] == "policy" and len(path) == 2:
         for sku in dumped.get("skus", {}).values():
             own = _lookup(sku, ["policy", path[1]])
@@ -124,7 +147,7 @@ def own_params(scenario: Scenario, keys: Iterable[str]) -> dict[str, Any]:
     dumped = scenario.model_dump(mode="json")
     out: dict[str, Any] = {}
     for key in keys:
-        values = [_own_value(scenario, dumped, part.strip()) for part in key.split("+")]
+        values = [_own_value(scenario, dumped, part) for part in key_parts(scenario, key)]
         out[key] = values[0] if all(_same(v, values[0]) for v in values) else None
     return out
 
@@ -139,24 +162,25 @@ def _same(a: Any, b: Any) -> bool:
 # -------------------------------------------------------------------------- tasks, rows
 
 
-def _cells(row: Mapping[str, Any]) -> list[str]:
-    return [csv_cell(row.get(column)) for column in TODAY_COLUMNS]
+def _cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    return [csv_cell(row.get(column)) for column in columns]
 
 
-def read_today_rows(directory: str | Path, root_seed: int, replications: int | None = None
-                    ) -> dict[int, dict[str, Any]]:
+def read_today_rows(directory: str | Path, root_seed: int, replications: int | None = None,
+                    columns: Sequence[str] = TODAY_COLUMNS) -> dict[int, dict[str, Any]]:
     """The valid rows of an earlier ``today.csv`` by replication ({} when there is none).
 
     A row is kept only when its seed is ``root_seed``, its replication is below
     ``replications`` (when given) and it writes back to exactly the same cells; anything
-    else (a torn or foreign line, other columns) is simulated again.
+    else (a torn or foreign line, other ``columns`` than :func:`today_columns`) is simulated
+    again.
     """
     table = read_table(Path(directory) / TODAY_CSV)
-    if table is None or table.columns != TODAY_COLUMNS:
+    if table is None or table.columns != tuple(columns):
         return {}
     rows: dict[int, dict[str, Any]] = {}
     for cells in table.lines:
-        if len(cells) != len(TODAY_COLUMNS):
+        if len(cells) != len(columns):
             continue
         try:
             replication, seed = int(cells[0]), int(cells[1])
@@ -167,8 +191,8 @@ def read_today_rows(directory: str | Path, root_seed: int, replications: int | N
                 replications is not None and replication >= replications):
             continue
         row = {"alternative": TODAY, "replication": replication, "seed": seed,
-               **dict(zip(SUMMARY_KEYS, figures, strict=True))}
-        if _cells(row) == list(cells):
+               **dict(zip(columns[2:], figures, strict=True))}
+        if _cells(row, columns) == list(cells):
             rows.setdefault(replication, row)
     return rows
 
@@ -200,11 +224,19 @@ def summarise_today(params: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
     mine_by, theirs_by = ({int(r["replication"]): r for r in group}
                           for group in (ordered, theirs))
     common = sorted(set(mine_by) & set(theirs_by))
-    figures = {key: _interval(key, _values(ordered, key)) for key in SUMMARY_KEYS}
-    best_figures = {key: _interval(key, _values(theirs, key)) for key in SUMMARY_KEYS}
+    keys = list(SUMMARY_KEYS)
+    locations = next((found for found in map(target_locations, params) if found), ())
+    if locations:  # a swept location target: those locations' own achieved fill rate
+        ordered = [{**r, ACHIEVED: achieved_service(r, locations)} for r in ordered]
+        theirs = [{**r, ACHIEVED: achieved_service(r, locations)} for r in theirs]
+        mine_by, theirs_by = ({int(r["replication"]): r for r in group}
+                              for group in (ordered, theirs))
+        keys.append(ACHIEVED)
+    figures = {key: _interval(key, _values(ordered, key)) for key in keys}
+    best_figures = {key: _interval(key, _values(theirs, key)) for key in keys}
     differences: dict[str, dict[str, float]] = {}
     if best is not None and common:
-        for key in SUMMARY_KEYS:
+        for key in keys:
             test = paired_comparison(_values([theirs_by[r] for r in common], key),
                                      _values([mine_by[r] for r in common], key), LEVEL,
                                      alternative="two-sided")
@@ -215,19 +247,22 @@ def summarise_today(params: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
                  best_figures, [dict(r) for r in ordered], n_simulations)
 
 
-def write_today(folder: ResultsFolder, today: Today) -> None:
-    """``today.csv`` (its rows, written as ``runs.csv`` is) and then ``today.json``, each
-    atomically."""
-    write_today_rows(folder, today.runs)
+def write_today(folder: ResultsFolder, today: Today,
+                columns: Sequence[str] = TODAY_COLUMNS) -> None:
+    """``today.csv`` (its rows, written as ``runs.csv`` is, with ``columns``:
+    :func:`today_columns`) and then ``today.json``, each atomically."""
+    write_today_rows(folder, today.runs, columns)
     folder.write_text(TODAY_JSON, json.dumps(jsonable(today.document()), indent=2,
                                              ensure_ascii=False, allow_nan=False) + "\n")
 
 
-def write_today_rows(folder: ResultsFolder, rows: Iterable[Mapping[str, Any]]) -> None:
+def write_today_rows(folder: ResultsFolder, rows: Iterable[Mapping[str, Any]],
+                     columns: Sequence[str] = TODAY_COLUMNS) -> None:
     """``today.csv`` alone, atomically: ``rows`` sorted by replication (an interrupted run
-    keeps the rows it has, so that a resumed one completes them)."""
+    keeps the rows it has, so that a resumed one completes them); ``columns``:
+    :func:`today_columns`."""
     ordered = sorted(rows, key=lambda r: int(r["replication"]))
-    folder.write_text(TODAY_CSV, runs_text(ordered, TODAY_COLUMNS))
+    folder.write_text(TODAY_CSV, runs_text(ordered, columns))
 
 
 def read_today(directory: str | Path) -> Today | None:
@@ -309,8 +344,10 @@ def _trimmed(number: float, decimals: int) -> str:
 
 def param_text(key: str, value: Any) -> str:
     """A parameter value for people: targets in % (``99.1 %``), numbers short."""
-    if value is None:
-        return "not one value (per class or SKU)"
+    if value is None:  # differs per class, SKU or location (or between joined keys)
+        where = "location" if key.startswith("locations.") or "+locations." in key \
+            else "class or SKU"
+        return f"not one value (per {where})"
     if _is_target(key) and isinstance(value, numbers.Real):
         return f"{_trimmed(100 * float(value), 2)} %"
     if isinstance(value, float):
@@ -394,13 +431,18 @@ def _setting(keys: Sequence[str], params: Mapping[str, Any]) -> str:
 
 
 def _headline(objective: str, figures: Mapping[str, Mapping[str, float]],
-              currency: str | None) -> str:
-    """The objective with its interval, the achieved fill rate and the operating profit."""
+              currency: str | None, locations: Sequence[str] = ()) -> str:
+    """The objective with its interval, the achieved fill rate (of all customers, then of
+    ``locations``' customers when their target is searched) and the operating profit."""
     parts = [f"{short_label(objective)} {_with_interval(objective, figures[objective], currency)}"]
     extra = [("item_fill_rate", "achieved fill rate"), ("operating_profit", "operating profit")]
     for key, label in extra:
         if key != objective and key in figures:
-            parts.append(f"{label} {figure_text(key, figures[key]['mean'], currency)}")
+            text = f"{label} {figure_text(key, figures[key]['mean'], currency)}"
+            if key == "item_fill_rate" and locations and ACHIEVED in figures:
+                own = figure_text(key, figures[ACHIEVED]["mean"], currency)
+                text += f" ({own} at {location_words(locations)})"
+            parts.append(text)
     return ", ".join(parts)
 
 
@@ -490,15 +532,16 @@ def decision_lines(today: Today, keys: Sequence[str], currency: str | None,
     (``simulations``: the last line's text)."""
     objective = today.objective
     n = today.figures.get(objective, {}).get("n", 0)
+    locations = next((found for found in map(target_locations, keys) if found), ())
     lines = [f"Decision ({short_label(objective)}{_qualifier(objective)}; 95 % confidence "
              f"intervals over {n:g} replications on common random numbers):"]
     lines.append(f"Today ({_setting(keys, today.params)}): "
-                 f"{_headline(objective, today.figures, currency)}.")
+                 f"{_headline(objective, today.figures, currency, locations)}.")
     if today.best_is_today:
         lines.append(f"Best: today's own policy ({_setting(keys, today.best)}).")
     elif today.best:
         lines.append(f"Best: {_setting(keys, today.best)}: "
-                     f"{_headline(objective, today.best_figures, currency)}.")
+                     f"{_headline(objective, today.best_figures, currency, locations)}.")
     lines.append(_against(today, currency, alpha))
     if not_worse:
         lines.append(_set_text(keys, not_worse, simulated, alpha))

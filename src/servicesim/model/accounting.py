@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..kpis import SUMMARY_KEYS
+from ..kpis import LOCATION_FIGURES, SUMMARY_KEYS
+from .network import _Internal
 from .results import ReplicationResult
 
 if TYPE_CHECKING:
@@ -257,20 +258,40 @@ class Orders:
         )
 
 
+def customer_stocks(model: ServiceModel) -> list[_Stock]:
+    """The stock points that serve customers: every one of a single location; in a network
+    (DOMAIN §7) those at a location some segment is served from (a DC that only fills
+    other locations' orders is left out)."""
+    if not model.network:
+        return model.stocks
+    served = {seg.location for seg in model.segments}
+    return [st for st in model.stocks if st.location in served]
+
+
 def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
-    """The summary figures, :data:`~servicesim.kpis.SUMMARY_KEYS` in order."""
+    """The summary figures, :data:`~servicesim.kpis.SUMMARY_KEYS` in order.
+
+    In a network the service figures are the customers' (DOMAIN §7): fill rates pooled
+    over the customers' units and lines (so weighted by demand), cycle service level pooled
+    over the receipts of the stock points that serve customers, ready rate the plain mean
+    over those stock points (as over the SKUs of a single location), backorders, lost sales
+    and waits those of customers; internal orders count only in :func:`location_figures`.
+    Stock and money (on hand, inventory value, capital, ROI) are the whole network's."""
     stocks, segments = model.stocks, model.segments
+    facing = customer_stocks(model)
     o = Orders.of(segments)
     w = window.days
+    # units and lines completed from a fallback location (lateral supply) count as filled
+    # at the first attempt from network stock here, short at their own stock point
     out = {
-        "item_fill_rate": ratio(sum(st.units_first for st in stocks),
-                                sum(st.units_ordered for st in stocks)),
-        "line_fill_rate": ratio(sum(st.lines_full for st in stocks),
-                                sum(st.lines for st in stocks)),
+        "item_fill_rate": ratio(sum(st.units_first + st.lateral_in for st in facing),
+                                sum(st.units_ordered for st in facing)),
+        "line_fill_rate": ratio(sum(st.lines_full + st.lateral_lines for st in facing),
+                                sum(st.lines for st in facing)),
         "order_fill_rate": ratio(sum(s.orders_full for s in segments), o.orders),
-        "cycle_service_level": ratio(sum(st.receipts_ok for st in stocks),
-                                     sum(st.receipts for st in stocks)),
-        "ready_rate": sum(st.t_ready for st in stocks) / (w * len(stocks)),
+        "cycle_service_level": ratio(sum(st.receipts_ok for st in facing),
+                                     sum(st.receipts for st in facing)),
+        "ready_rate": sum(st.t_ready for st in facing) / (w * len(facing)),
         "perfect_order_rate": ratio(sum(s.perfect for s in segments), o.closed),
         "perfect_order_index": ratio(o.complete, o.closed) * ratio(o.on_time, o.closed)
         * ratio(o.undamaged, o.closed) * ratio(o.docs_ok, o.closed),
@@ -294,18 +315,25 @@ def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
 def details(model: ServiceModel, money: Money, delivered: int,
             window: Window) -> dict[str, float]:
     """Diagnostic and theory-check figures: time averages, rates, order counts, costs
-    (``delivered``: units delivered in the window)."""
+    (``delivered``: units delivered in the window).
+
+    In a network, net inventory is the on hand everywhere less customers' backorders; the
+    no-backorder time share and the end-of-cycle figures are over the stock points that
+    serve customers (:func:`customer_stocks`; at a location that also fills internal
+    orders, its backorders include theirs); units on order and purchase orders count every
+    stock point's orders, internal ones included (DOMAIN §7)."""
     stocks, segments = model.stocks, model.segments
+    facing = customer_stocks(model)
     o = Orders.of(segments)
     w = window.days
     units_ordered = sum(st.units_ordered for st in stocks)
     lost_units = sum(st.lost_units for st in stocks)
-    receipts = sum(st.receipts for st in stocks)
+    receipts = sum(st.receipts for st in facing)
     return {
         "window_days": w,
-        "avg_net_inventory_units": sum(st.a_oh - st.a_bo for st in stocks) / w,
+        "avg_net_inventory_units": sum(st.a_oh - (st.a_bo - st.a_ibo) for st in stocks) / w,
         "avg_on_order_units": sum(st.a_oo for st in stocks) / w,
-        "prob_no_backorder": sum(st.t_nobo for st in stocks) / (w * len(stocks)),
+        "prob_no_backorder": sum(st.t_nobo for st in facing) / (w * len(facing)),
         "purchase_orders_per_day": sum(st.pos for st in stocks) / w,
         "units_demanded": float(units_ordered),
         "units_delivered": float(delivered),
@@ -313,8 +341,8 @@ def details(model: ServiceModel, money: Money, delivered: int,
         "lost_sales_units_per_day": lost_units / w,
         "fraction_lost": ratio(lost_units, units_ordered),
         "avg_customer_wait_days": ratio(model.bo_wait_sum, units_ordered),
-        "end_of_cycle_on_hand_units": ratio(sum(st.eoc_oh for st in stocks), receipts),
-        "end_of_cycle_backorder_units": ratio(sum(st.eoc_bo for st in stocks), receipts),
+        "end_of_cycle_on_hand_units": ratio(sum(st.eoc_oh for st in facing), receipts),
+        "end_of_cycle_backorder_units": ratio(sum(st.eoc_bo for st in facing), receipts),
         "order_cycle_time_std_days": o.ct_std,
         "order_cycle_time_cv": ratio(o.ct_std, o.ct_mean) if o.ct_n > 1 else math.nan,
         "orders": float(o.orders),
@@ -330,6 +358,9 @@ def details(model: ServiceModel, money: Money, delivered: int,
             "outbound_transport_cost", "logistics_cost", "receivables")},
         **processing_figures(model, w),
         **conservation(model),
+        **(internal_conservation(model) if model.network else {}),
+        # lateral shipments' cost (part of the outbound transport cost) in a network run
+        **({"lateral_cost": model.lateral_cost} if model.network else {}),
     }
 
 
@@ -357,32 +388,83 @@ def conservation(model: ServiceModel) -> dict[str, float]:
         "total_units_shipped": float(model.tot_shipped_extra + model.tot_first_before
                                      + sum(seg.units_first for seg in segments)),
         "total_units_lost": float(model.tot_lost),
-        # units of backordered lines still open (some may be reserved from a receipt)
+        # units of customers' backordered lines still open (some may be reserved from a
+        # receipt); a network's internal orders waiting upstream are not customer demand
+        # (counted apart: internal_conservation)
         "total_units_backordered_open": float(sum(e[2] for st in model.stocks
-                                                  for e in st.queue)),
+                                                  for e in st.queue
+                                                  if type(e[0]) is not _Internal)),
         "total_units_waiting": float(model.tot_waiting),
     }
 
 
+def internal_conservation(model: ServiceModel) -> dict[str, float]:
+    """A network's internal orders and shipments at the horizon (DOMAIN §7): units of
+    internal orders not yet shipped (waiting upstream, or allocated to an order that ships
+    complete) and units in transit between own locations.  With no warm-up, the units
+    ordered internally = shipped + not yet shipped, and shipped = received + in transit
+    (see :func:`location_figures`)."""
+    return {
+        "total_internal_units_unshipped": float(sum(
+            (e[1] if e[0].partial else e[2]) for st in model.stocks for e in st.queue
+            if type(e[0]) is _Internal)),
+        "total_units_in_transit": float(sum(st.in_transit for st in model.stocks)),
+    }
+
+
+def downstream(model: ServiceModel) -> dict[str, list[str]]:
+    """Each location and every location below it (DOMAIN §7: replenished from it, directly
+    or through others), the location itself first."""
+    locations = model.scenario.locations
+    assert locations is not None
+    parent = {name: loc.replenished_from for name, loc in locations.items()}
+    below: dict[str, list[str]] = {name: [name] for name in locations}
+    for name in locations:
+        up = parent[name]
+        while up in below:  # the supplier is no location
+            below[up].append(name)
+            up = parent[up]
+    return below
+
+
+def echelon(sts: list[_Stock], own: str, w: float) -> tuple[float, float]:
+    """Echelon inventory of location ``own`` from the stock points of it and of every
+    location below it (DOMAIN §7): time averages of its on hand + their on hand and units
+    in transit to them − customers' backorders at all of them; (units, value at cost)."""
+    units = value = 0.0
+    for st in sts:
+        level = st.a_oh - (st.a_bo - st.a_ibo) + (st.a_it if st.location != own else 0.0)
+        units += level
+        value += level * st.unit_cost
+    return units / w, value / w
+
+
 def location_figures(model: ServiceModel, delivered: list[int], window: Window) -> Rows:
-    """Figures per location of a network (DOMAIN §7), over its stock points: the service of
-    its customers (fill rate, ready rate, no-backorder time share, mean customer wait),
-    stock (on hand, customer and internal backorders, on order, in transit from upstream,
-    its orders' units waiting upstream, inventory value), the internal orders it received
-    (their fill rate and mean wait) and the mean lead time of its own replenishment (wait
-    upstream + transit)."""
+    """Figures per location of a network (DOMAIN §7), over its stock points, keys
+    :data:`~servicesim.kpis.LOCATION_FIGURES`: the service of its customers (fill rate β
+    from its own stock, ready rate, no-backorder time share, mean customer wait), stock (on
+    hand, customer and internal backorders, on order, in transit from upstream, its orders'
+    units waiting upstream, inventory value at cost, echelon inventory), flows in the
+    window (units demanded by and delivered to its customers, units received from upstream
+    or the supplier), the internal orders it received (units, units shipped, fill rate,
+    mean wait), the mean lead time of its own replenishment (wait upstream + transit) and
+    lateral supply (units it supplied to other locations' customers, units its customers
+    received from their fallback)."""
     w = window.days
     rows: Rows = {}
     groups: dict[str, list[int]] = {}
     for k, st in enumerate(model.stocks):
         groups.setdefault(st.location, []).append(k)
+    below = downstream(model)
     for location, ks in groups.items():
         sts = [model.stocks[k] for k in ks]
         ordered = sum(st.units_ordered for st in sts)
         int_units = sum(st.int_units for st in sts)
         shipped = sum(st.int_shipped for st in sts)
         lead_units = sum(st.lead_units for st in sts)
-        rows[location] = {
+        ech_units, ech_value = echelon(
+            [st for st in model.stocks if st.location in below[location]], location, w)
+        row = {
             "fill_rate": ratio(sum(st.units_first for st in sts), ordered),
             "ready_rate": sum(st.t_ready for st in sts) / (w * len(sts)),
             "prob_no_backorder": sum(st.t_nobo for st in sts) / (w * len(sts)),
@@ -396,13 +478,23 @@ def location_figures(model: ServiceModel, delivered: list[int], window: Window) 
             "avg_waiting_upstream_units": sum(st.a_wup for st in sts) / w,
             "avg_inventory_value": sum(st.a_oh * st.unit_cost for st in sts) / w,
             "avg_in_transit_value": sum(st.a_it * st.unit_cost for st in sts) / w,
+            "avg_echelon_units": ech_units,
+            "avg_echelon_value": ech_value,
             "units_demanded": float(ordered),
             "units_delivered": float(sum(delivered[k] for k in ks)),
+            "units_received": float(sum(st.units_received for st in sts)),
             "internal_units_ordered": float(int_units),
+            "internal_units_shipped": float(shipped),
             "internal_fill_rate": ratio(int_units - sum(st.int_short for st in sts),
                                         int_units),
             "internal_order_wait_days": ratio(sum(st.int_wait for st in sts), shipped),
             "replenishment_lead_time_days": ratio(sum(st.lead_sum for st in sts),
                                                   lead_units),
+            # lateral supply: units this location shipped to other locations' customers,
+            # and units its customers received from a fallback location
+            "lateral_units_supplied": float(sum(st.lateral_out for st in sts)),
+            "lateral_units_received": float(sum(st.lateral_in for st in sts)),
         }
+        assert tuple(row) == LOCATION_FIGURES
+        rows[location] = row
     return rows

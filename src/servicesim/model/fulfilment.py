@@ -84,6 +84,7 @@ class FulfilmentMixin:
     _reorder: Callable[[_Stock, float], None]
     _stockout: Callable[[_Order, _Stock, int, float, int], None]
     _defect: Callable[[_Segment, int], None]
+    lateral_open: dict[_Order, list[tuple[int, int, float]]]
 
     def _place_order(self, seg: _Segment, cust: int, now: float) -> None:
         """An order arrives: allocate stock line by line, react to stockouts, ship.
@@ -263,6 +264,42 @@ class FulfilmentMixin:
             self._close(seg, order.t, order.last_delivery, order.lost, damaged, doc_error)
         if order.defecting:
             self._defect(seg, order.cust)
+
+    def _place_short_lateral(self, order: _Order, n_lines: int, ship_units: int,
+                             delivery: float, damaged: bool, doc_error: bool) -> None:
+        """:meth:`_place_short` of a run with lateral supply (bound in its place at build
+        time; DOMAIN §7).  Units an order got from a fallback location arrive their
+        lateral transit time after ``delivery`` (in the window or not by that time) and
+        count as shipped at once with the order's shipment; an order whose short lines
+        were all filled that way closes as a complete order (its cycle time runs to the
+        last lateral delivery)."""
+        laterals = self.lateral_open.pop(order, None)
+        if laterals is None:
+            FulfilmentMixin._place_short(self, order, n_lines, ship_units, delivery, damaged,
+                                         doc_error)
+            return
+        seg = order.seg
+        last, units = delivery, 0
+        for index, n, delay in laterals:
+            arrival = delivery + delay
+            delivered = seg.delivered if self.warmup <= arrival <= self.horizon \
+                else self.delivered_outside
+            delivered[index] += n
+            units += n
+            if arrival > last:
+                last = arrival
+        if order.short_lines:
+            FulfilmentMixin._place_short(self, order, n_lines, ship_units + units, last,
+                                         damaged, doc_error)
+            return
+        seg.clean += 1  # complete at once from network stock (see _place_order)
+        seg.units += ship_units + units
+        seg.lines_n += n_lines
+        seg.cts.append(last - order.t)
+        if len(seg.cts) >= FOLD_EVERY:
+            self._fold(seg)
+        if damaged or doc_error:
+            self._failed_clean(seg, last - order.t, damaged, doc_error)
 
     # ..................................................................... shipping
 

@@ -4,11 +4,18 @@ upstream location, internal orders that wait upstream, shipments in transit on l
 A location's replenishment order to an upstream location (an *internal order*) is filled
 from the upstream's on-hand stock at once; what is short waits there as an internal
 backorder in the upstream's queue (beside its own customers' backorders), filled first come
-first served when stock arrives.  A lane ships ``partial`` (what is on hand now, the rest
-as it arrives) or ``complete`` (the order ships whole once all of it is allocated).
+first served when stock arrives (or, at a location whose ``allocation`` is ``priority``,
+the best priority first: see :class:`_PriorityQueue`).  A lane ships ``partial`` (what
+is on hand now, the rest as it arrives) or ``complete`` (the order ships whole once all of
+it is allocated).
 Shipped units arrive after the lane's transit time, as a receipt at the downstream
 location.  The internal order lowers the upstream's inventory position like a customer's
 demand, so the upstream's own policy reorders (one-for-one under base stock).
+
+A stock point's holding cost per unit-day is its location's (``holding_rate_per_year``,
+``holding_cost_per_unit_per_year``) where the location sets one, else the SKU's.  Lateral
+supply (a segment's ``fallback``) is built here (:func:`build_fallbacks`) and applied where a
+line meets a stockout (:meth:`~servicesim.model.reactions.ReactionsMixin._stockout_lateral`).
 
 :class:`NetworkMixin` overrides purchase and receipt of :class:`ReplenishmentMixin` only
 in :class:`NetworkModel`: a scenario without ``locations`` runs the single-location model
@@ -17,6 +24,8 @@ untouched (its figures and speed are unchanged).
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -34,6 +43,7 @@ from .streams import (
     generator,
     on_first_use,
     purchase_orders_expected,
+    stream,
 )
 
 
@@ -48,6 +58,49 @@ class _Internal:
         self.partial = partial
 
 
+class _PriorityQueue(deque):  # type: ignore[type-arg]
+    """What waits at a location whose ``allocation`` is ``priority``: entries kept in order
+    of priority (1 first), first come first served within a priority, so that a receipt,
+    which fills the queue from its head, serves the best priority first.
+
+    An internal order ranks by the ordering location's ``priority``; a backordered line of
+    a customer of this location ranks by its segment's ``priority``, on the same scale (a
+    priority-1 segment here and a priority-1 branch share the front).  An entry is appended
+    with its rank as a fifth field; an entry already partly allocated at the head keeps what
+    it has, and a better one arriving later goes before it."""
+
+    __slots__ = ("rank",)
+
+    def __init__(self, rank: Callable[[Any], int]) -> None:
+        super().__init__()
+        self.rank = rank
+
+    def append(self, entry: list[Any]) -> None:
+        """Queue ``entry`` (``[order, units unfilled, units, since]``) behind every entry of
+        the same or a better priority."""
+        p = self.rank(entry[0])
+        entry.append(p)
+        i = len(self)
+        while i and self[i - 1][4] > p:
+            i -= 1
+        self.insert(i, entry)
+
+
+def _rank(sc: Scenario) -> Callable[[Any], int]:
+    """The priority of a queue entry's order: its location's for an internal order, its
+    segment's for a customer's backordered line."""
+    assert sc.locations is not None
+    by_location = {name: loc.priority for name, loc in sc.locations.items()}
+    by_segment = {name: seg.priority for name, seg in sc.segments.items()}
+
+    def rank(order: Any) -> int:
+        if type(order) is _Internal:
+            return by_location[order.dest.location]
+        return by_segment[order.seg.name]
+
+    return rank
+
+
 def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
                                root: np.random.SeedSequence) -> StockPoints:
     """A stock point per (location, held SKU), upstream locations first; streams keyed by
@@ -57,6 +110,7 @@ def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
     n_skus = len(sc.skus)
     position = {name: i for i, name in enumerate(sc.skus)}
     horizon = float(sc.run.horizon_days)
+    rank = _rank(sc)
     for location in sc.network_order():
         loc = sc.locations[location]
         held = sc.held_skus(location)
@@ -79,6 +133,10 @@ def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
                                  sc.location_policy(location, name),
                                  (lead_seeds[k], quantity_seeds[k], reaction_seeds[k]),
                                  first_orders, first_block(own_lines[i]))
+            st.hold_per_day = loc.annual_holding_cost_per_unit(sc.skus[name]) \
+                / sc.finance.days_per_year
+            if loc.allocation == "priority":
+                st.queue = _PriorityQueue(rank)
             if loc.replenished_from != SUPPLIER:
                 st.upstream = points.at(loc.replenished_from)[i]  # held upstream (validated)
                 st.lane = loc.lane
@@ -98,6 +156,37 @@ def _lines_served(sc: Scenario, locations: list[str]) -> Any:
     ``locations``."""
     segments = {name: seg for name, seg in sc.segments.items() if seg.location in locations}
     return expected_lines(sc.model_copy(update={"segments": segments}))
+
+
+class _Fallback:
+    """A segment's lateral supply: the fallback location's stock points (indexed by SKU
+    position, None where it does not hold the SKU), the transit times of lateral
+    shipments (their own stream, keyed by the segment) and their costs."""
+
+    __slots__ = ("location", "stocks", "transit", "cost_per_shipment", "cost_per_unit")
+
+    def __init__(self, location: str, stocks: list[_Stock | None], transit: Sampler,
+                 cost_per_shipment: float, cost_per_unit: float) -> None:
+        self.location = location
+        self.stocks = stocks
+        self.transit = transit
+        self.cost_per_shipment = cost_per_shipment
+        self.cost_per_unit = cost_per_unit
+
+
+def build_fallbacks(sc: Scenario, root: np.random.SeedSequence,
+                    points: StockPoints) -> list[_Fallback | None]:
+    """Each segment's lateral supply in segment order (None: no ``fallback``)."""
+    out: list[_Fallback | None] = []
+    for name, spec in sc.segments.items():
+        fb = spec.fallback
+        if fb is None:
+            out.append(None)
+            continue
+        transit = fb.transit_days.sampler(stream(root, "lateral_transit", name))
+        out.append(_Fallback(fb.location, points.at(fb.location), transit,
+                             fb.cost_per_shipment, fb.cost_per_unit))
+    return out
 
 
 class NetworkMixin(ReplenishmentMixin):
@@ -187,6 +276,7 @@ class NetworkMixin(ReplenishmentMixin):
             st.in_transit -= qty
             st.a_it -= qty * (self.horizon - now)
         st.receipts += 1
+        st.units_received += qty
         if st.backorders == 0 and not st.stockout_since_receipt:
             st.receipts_ok += 1
         st.eoc_oh += st.on_hand

@@ -18,6 +18,7 @@ import simpy
 if TYPE_CHECKING:
     from .customers import _Segment
     from .fulfilment import _Order
+    from .network import _Fallback
     from .stock import _Stock
 
     Handler = Callable[["ReactionsMixin", _Order, _Stock, int, float, int], None]
@@ -146,6 +147,9 @@ class ReactionsMixin:
     bo_cost_order: float
     penalty: float
     short_by_reaction: dict[str, float]
+    fallbacks: list[_Fallback | None]
+    lateral_open: dict[_Order, list[tuple[int, int, float]]]
+    lateral_cost: float
     _log: Callable[..., None]
     _reorder: Callable[[_Stock, float], None]
     _resolve: Callable[[_Order, float], None]
@@ -177,6 +181,59 @@ class ReactionsMixin:
         if now >= self.warmup:
             self.short_by_reaction[reaction] += units
         REACTIONS[reaction](self, order, st, units, now, attempt)
+
+    def _stockout_lateral(self, order: _Order, st: _Stock, units: int, now: float,
+                          attempt: int) -> None:
+        """:meth:`_stockout` of a run in which some segment has lateral supply (bound in its
+        place at build time, so other runs pay nothing per line; DOMAIN §7).
+
+        On a line's first attempt, the segment's fallback location gives what it has on
+        hand above its critical level (the reserve kept for its own best customers; 0
+        unless the policy sets one), up to the ``units`` short (:meth:`_lateral`); only
+        the rest meets the stockout reaction.  A line filled completely that way draws no
+        reaction.  Retries of a waiting customer come back to the own location only."""
+        if not attempt:
+            fallback = self.fallbacks[order.seg.index]
+            if fallback is not None:
+                fb = fallback.stocks[st.index]
+                spare = 0 if fb is None else fb.on_hand - fb.critical
+                if spare > 0:
+                    assert fb is not None
+                    take = units if spare >= units else spare
+                    self._lateral(order, st, fb, fallback, take, now)
+                    units -= take
+                    if not units:
+                        st.stockout_since_receipt = True  # a stockout here all the same
+                        st.lateral_lines += 1
+                        order.short_lines -= 1  # complete at once from network stock
+                        return
+        ReactionsMixin._stockout(self, order, st, units, now, attempt)
+
+    def _lateral(self, order: _Order, st: _Stock, fb: _Stock, fallback: _Fallback,
+                 units: int, now: float) -> None:
+        """``units`` of a line short at ``st`` ship from ``fb`` at the fallback location:
+        they leave its on-hand (its position falls, its policy may reorder), count as
+        shipped at the first attempt for the customer (not for ``st``), cost one lateral
+        shipment and arrive a lateral transit time after the order's own delivery (booked
+        when the order is, :meth:`~servicesim.model.fulfilment.FulfilmentMixin.
+        _place_short_lateral`)."""
+        on_hand = fb.on_hand
+        fb.on_hand = on_hand - units
+        fb.settle(self.horizon - now, on_hand, fb.backorders, fb.on_order)
+        fb.lateral_out += units
+        st.lateral_in += units
+        order.short_units -= units
+        cost = fallback.cost_per_shipment + fallback.cost_per_unit * units
+        order.seg.out_cost_extra += cost
+        self.lateral_cost += cost
+        delay = fallback.transit()
+        self.lateral_open.setdefault(order, []).append((st.index, units, delay))
+        if self.trace is not None:
+            self._log(now, "lateral", sku=st.name, segment=order.seg.name,
+                      location=st.location, fallback=fb.location, units=units,
+                      transit=delay)
+        if fb.position() <= fb.s:
+            self._reorder(fb, now)
 
     def _backorder(self, order: _Order, st: _Stock, units: int, now: float) -> None:
         """Keep ``units`` of a line open; they ship first come, first served on receipt."""

@@ -73,7 +73,7 @@ from .clock import ClockMixin
 from .customers import CustomersMixin, _Segment, build_segment
 from .fulfilment import FulfilmentMixin
 from .histogram import DayHistogram
-from .network import NetworkMixin, build_network_stock_points
+from .network import NetworkMixin, build_fallbacks, build_network_stock_points
 from .reactions import REACTIONS, ReactionsMixin
 from .results import ReplicationResult
 from .stock import ReplenishmentMixin, StockPoints, _Stock, build_stock_points
@@ -130,6 +130,9 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             seg.rationed = spec.priority > top and any(
                 st is not None and st.critical for st in seg.stocks)
             self.segments.append(seg)
+        self.lateral_open = {}
+        if self.network and any(spec.fallback for spec in sc.segments.values()):
+            self._bind_lateral_supply(sc)
         # window counters (reset at warm-up)
         self.hist = DayHistogram()  # cycle times of the window's orders
         # whole-run totals (never reset) for unit conservation
@@ -140,6 +143,14 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         self._reset_window()
         self.delivered_outside = [0] * len(self.stocks)  # scratch: deliveries out of window
         self.bo_wait_sum = 0.0
+
+    def _bind_lateral_supply(self, sc: Scenario) -> None:
+        """Lateral supply (segments' ``fallback``, DOMAIN §7): the fallbacks, and the
+        stockout and short-order handlers that use them bound in place of the plain ones,
+        so that a run without a fallback pays nothing for it per line."""
+        self.fallbacks = build_fallbacks(sc, self.root, self.stock_points)
+        self._stockout = self._stockout_lateral  # type: ignore[method-assign]
+        self._place_short = self._place_short_lateral  # type: ignore[method-assign]
 
     def _build_services(self, sc: Scenario) -> None:
         """Order processing, outbound transport, quality and stockout costs."""
@@ -182,6 +193,7 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         self.proc_n = self.proc_waited = 0
         self.proc_wait_sum = self.proc_sojourn_sum = self.proc_busy = 0.0
         self.short_by_reaction = dict.fromkeys(REACTIONS, 0.0)
+        self.lateral_cost = 0.0
 
     def _warmup_reset(self) -> Any:
         yield self.env.timeout(self.warmup)

@@ -118,6 +118,13 @@ class _Stock:
     int_wait: float
     lead_units: int
     lead_sum: float
+    units_received: int  # units received from upstream or the supplier (network only)
+    # lateral supply (model.network): units this stock point's customers received from a
+    # fallback location (counted short here), its lines those units completed, and units
+    # it supplied to another location's customers, in the window
+    lateral_in: int
+    lateral_lines: int
+    lateral_out: int
 
     def __init__(self) -> None:
         self.queue = deque()
@@ -145,6 +152,8 @@ class _Stock:
         self.a_ibo = self.int_waiting * remaining
         self.int_units = self.int_short = self.int_shipped = self.lead_units = 0
         self.int_wait = self.lead_sum = 0.0
+        self.units_received = 0
+        self.lateral_in = self.lateral_lines = self.lateral_out = 0
 
     @property
     def units_first(self) -> int:

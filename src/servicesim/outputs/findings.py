@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..kpis import KPI_BY_KEY
+from ..kpis import KPI_BY_KEY, location_words
 from .formatting import (
     change_text,
     ci_text,
@@ -22,7 +22,7 @@ from .formatting import (
     params_text,
     pct,
 )
-from .results import Alternative, PlotError, Results, Today
+from .results import Alternative, PlotError, Results, Today, target_locations
 
 __all__ = ["GAP_POINTS", "ServiceGap", "main_key", "ordered", "paired_today", "service_gap",
            "summary_sentence"]
@@ -54,6 +54,16 @@ def achieved_key(metric: str) -> str:
 
 def metric_name(metric: str) -> str:
     return "fill rate" if metric == "fill_rate" else "cycle service level"
+
+
+def _service_of(results: Results, metric: str) -> tuple[str, str]:
+    """The achieved-service figure a sentence quotes and its words: the item fill rate or
+    cycle service level of all customers, or for a swept location target the fill rate
+    of those locations' customers (DOMAIN §7)."""
+    locations = results.service_locations
+    if locations and metric == "fill_rate":
+        return results.service_key, f"fill rate at {location_words(locations)}"
+    return achieved_key(metric), metric_name(metric)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -162,7 +172,7 @@ def paired_today(results: Results) -> Today | None:
 
 def _achieved(results: Results, alternative: Alternative) -> str:
     metric = service_metric(results)
-    service = achieved_key(metric)
+    service, words = _service_of(results, metric)
     objective = results.objective
     _, name = _objective_name(objective)
     currency = results.currency
@@ -170,9 +180,9 @@ def _achieved(results: Results, alternative: Alternative) -> str:
     o_mean, o_low, o_high = alternative.interval(objective)
     value = fmt(objective, o_mean, currency, with_unit=True)
     if not (finite(o_low) and finite(o_high)):  # one replication: no interval to give
-        return (f"achieved {metric_name(metric)} {pct(mean)}; {name} {value}; "
+        return (f"achieved {words} {pct(mean)}; {name} {value}; "
                 "one replication, so no confidence interval")
-    return (f"achieved {metric_name(metric)} {pct(mean)}, 95 % CI {ci_text(service, low, high)}"
+    return (f"achieved {words} {pct(mean)}, 95 % CI {ci_text(service, low, high)}"
             f"; {name} {value}, 95 % CI {ci_text(objective, o_low, o_high, currency=currency)}")
 
 
@@ -234,10 +244,10 @@ def _against_today(results: Results, today: Today, key: str | None,
             f"({level}) to "
             f"{fmt(objective, best.mean(objective), currency, with_unit=True)} at {where} "
             f"({interval})")
-    service = achieved_key(metric)
+    service, words = _service_of(results, metric)
     parts = [f"{KPI_BY_KEY[k].label.lower()} {change_text(k, today.change(k)[0], currency)}"
              for k in ("operating_profit", "avg_inventory_value") if k in today.difference]
-    parts.append(f"achieved {metric_name(metric)} {pct(today.interval(service)[0])} today, "
+    parts.append(f"achieved {words} {pct(today.interval(service)[0])} today, "
                  f"{pct(best.mean(service))} at the optimum")
     return text + "; " + "; ".join(parts)
 
@@ -321,7 +331,7 @@ class ServiceGap:
 
     def sentences(self, results: Results) -> list[str]:
         """What differs, by how much, and why (DOMAIN §5, §8)."""
-        name = metric_name(self.metric)
+        name = results.service_label if results.service_locations else metric_name(self.metric)
         over = [r for r in self.rows if r[2] > r[1]]
         under = [r for r in self.rows if r[2] < r[1]]
         out = [f"The achieved {name} differs from the target by more than "
@@ -376,11 +386,17 @@ def service_gap(results: Results) -> ServiceGap | None:
     there are none or the targets are not single numbers."""
     metric = service_metric(results)
     targets = _targets(results)
+    achieved_of = achieved_key(metric)
+    if results.service_locations:  # a location's target against its own customers' service
+        key = next(k for k in results.keys if target_locations(k))
+        targets = {a.id: float(a.params[key]) for a in results.alternatives
+                   if is_number(a.params.get(key))}
+        achieved_of = results.service_key
     rows = []
     for a in results.alternatives:
         if a.id not in targets:
             continue
-        achieved = a.mean(achieved_key(metric))
+        achieved = a.mean(achieved_of)
         if finite(achieved) and abs(achieved - targets[a.id]) > GAP_POINTS:
             rows.append((a, targets[a.id], achieved))
     return ServiceGap(metric, rows) if rows else None

@@ -8,7 +8,7 @@ import math
 import numbers
 from typing import Any
 
-from ..kpis import KPI_BY_KEY
+from ..kpis import figure_kpi
 
 __all__ = ["ci_text", "fmt", "is_number", "money", "param_label", "param_text", "unit_text"]
 
@@ -25,7 +25,7 @@ def finite(value: Any) -> bool:
 
 
 def unit(key: str) -> str:
-    kpi = KPI_BY_KEY.get(key)
+    kpi = figure_kpi(key)  # a summary figure or a location's <location>.<figure>
     return kpi.unit if kpi else ""
 
 
@@ -130,10 +130,27 @@ def param_label(key: str, metric: str = "fill_rate") -> str:
     parts = key.split("+")[0].split(".")
     if "service_target" in parts[-2:]:
         name = "Fill-rate target" if metric == "fill_rate" else "Cycle-service-level target"
+        if "+" in key or "*" in key:  # several stock points: "at north, south"
+            return f"{name} {_joined_where(key)}".strip()
         where = [p for p in parts if p not in ("policy", "service_target", "skus")]
         return f"{name} {' '.join(where)}".strip()
     words = " ".join(p.replace("_", " ") for p in parts[-2:] if p != "policy")
     return words[:1].upper() + words[1:]
+
+
+def _joined_where(key: str) -> str:
+    """Whose targets a joined key sets: "at every location", "at north, south", "of A, B"."""
+    words = {"locations": ("at", "location"), "skus": ("of", "SKU"),
+             "segments": ("of", "segment")}
+    phrases: dict[str, list[str]] = {}
+    for part in key.split("+"):
+        path = part.strip().split(".")
+        if len(path) > 2 and path[0] in words:
+            preposition, kind = words[path[0]]
+            name = f"every {kind}" if path[1] == "*" else path[1]
+            if name not in phrases.setdefault(preposition, []):
+                phrases[preposition].append(name)
+    return " ".join(f"{p} {', '.join(names)}" for p, names in phrases.items())
 
 
 def params_text(params: dict[str, Any], metric: str = "fill_rate") -> str:

@@ -29,8 +29,9 @@ from pathlib import Path
 
 from ..experiment.store import RUNS_FILE
 from ..files import atomic_write_bytes, atomic_write_text
-from ..kpis import KPI_BY_KEY, KPIS
+from ..kpis import KPI_BY_KEY, KPIS, figure_kpi
 from .assumptions import assumption_tables, scenario_yaml
+from .charts.network_map import NETWORK_STEM, network_map, network_sentence
 from .findings import (
     achieved_key,
     main_key,
@@ -44,8 +45,9 @@ from .findings import (
 )
 from .formatting import ci_text, fmt, param_label, param_text, params_text, unit_text
 from .html import e, figure, html_table, page, plain_table
-from .plots import CHARTS, plot_all
+from .plots import CHARTS, charts_for, plot_all
 from .results import (
+    ACHIEVED,
     SENSITIVITY_CHART,
     Alternative,
     PlotError,
@@ -69,7 +71,7 @@ class ReportError(PlotError):
 def _chart_files(results: Results) -> list[Path]:
     """PNG of every chart: the ones in ``charts/`` when complete and up to date, else drawn."""
     folder = results.directory / "charts"
-    files = [folder / f"{stem}.png" for stem in CHARTS]
+    files = [folder / f"{stem}.png" for stem in charts_for(results)]
     runs_time = (results.directory / RUNS_FILE).stat().st_mtime
     if all(f.is_file() and f.stat().st_mtime >= runs_time for f in files):
         return files
@@ -92,14 +94,65 @@ KEY_COLUMNS = ("operating_profit", "avg_inventory_value", "lost_sales_units", "d
 
 
 def _header(key: str, currency: str | None) -> str:
-    label = KPI_BY_KEY[key].label
+    kpi = figure_kpi(key)
+    assert kpi is not None, key
     unit = unit_text(key, currency)
-    return label if unit == "%" else f"{label} ({unit})"
+    return kpi.label if unit == "%" else f"{kpi.label} ({unit})"
+
+
+LOCATION_COLUMNS = ("fill_rate", "ready_rate", "avg_customer_wait_days",
+                    "replenishment_lead_time_days", "internal_fill_rate",
+                    "internal_order_wait_days", "avg_inventory_value", "avg_in_transit_value",
+                    "avg_echelon_value")
+"""Figures of the "By location" table of a network (DOMAIN §7)."""
+
+
+def location_table(results: Results, today: Today | None, currency: str | None) -> str:
+    """A network's "By location" section: for the best alternative (and today's policy when
+    the folder records it) each location's customers' fill rate with its 95 % CI, ready
+    rate, customer wait, replenishment lead time, the fill rate and wait of the internal
+    orders it fills, inventory, in-transit and echelon value; "" for a single location."""
+    locations = results.locations
+    if not locations:
+        return ""
+    best = results.best_alternative
+    sources: list[tuple[str, Alternative | Today, str]] = [(f"#{best.id} (best)", best,
+                                                           "best")]
+    if today is not None:
+        sources.insert(0, ("today", today, "today"))
+    header = ["Policy", "Location"]
+    for key in LOCATION_COLUMNS:
+        header.append(_header(f"{locations[0]}.{key}", currency))
+    rows, classes = [], []
+    for name, source, klass in sources:
+        for location in locations:
+            row = [e(name), e(location)]
+            for key in LOCATION_COLUMNS:
+                column = f"{location}.{key}"
+                mean, ci = _mean_ci(source, column)
+                shown = e(mean)
+                if key == "fill_rate" and mean != "n/a":
+                    shown += f'<span class="ci">{e(ci)}</span>'
+                row.append(shown)
+            rows.append(row)
+            classes.append(klass)
+    return ("<h2>By location</h2><p>Each location of the network: the service of the "
+            "customers it serves (n/a at a location that serves none), the lead time of its "
+            "own replenishment (wait upstream + transit), the internal orders it fills for "
+            "the locations below it, and its stock at cost: on hand, in transit to it, and "
+            "echelon (its stock and everything below it, less customers' backorders). "
+            "Means over the replications.</p>"
+            + html_table([e(h) for h in header], rows, row_classes=classes, raw=True,
+                         klass="figures",
+                         group="Figures by location: customers' fill rate with its 95 % "
+                               "confidence interval"))
 
 
 def _mean_ci(alternative: Alternative | Today, key: str) -> tuple[str, str]:
-    mean, low, high = alternative.interval(key)
-    return fmt(key, mean), ci_text(key, low, high)
+    mean, low, high = alternative.interval(key) if key in alternative.figures \
+        else (math.nan, math.nan, math.nan)
+    shown = "item_fill_rate" if key == ACHIEVED else key  # a fill rate, shown as one
+    return fmt(shown, mean), ci_text(shown, low, high)
 
 
 class _Page:
@@ -119,6 +172,8 @@ class _Page:
 
     def figure_columns(self) -> list[str]:
         columns = [self.service]
+        if self.results.service_locations:  # a location's target: its own service beside
+            columns.append(ACHIEVED)
         if self.service != "item_fill_rate":
             columns.append("item_fill_rate")
         columns.append(self.objective)
@@ -132,9 +187,14 @@ class _Page:
         r = self.results
         columns = self.figure_columns()
         header = ["Alternative", *(param_label(k, self.metric) for k in self.keys)]
+        network = ", all customers" if r.service_locations else ""
         for key in columns:
-            header.append(_header(key, self.currency)
-                          if key != self.service else f"Achieved {metric_name(self.metric)}")
+            if key == ACHIEVED:
+                header.append(f"Achieved {r.service_label}")
+            elif key == self.service:
+                header.append(f"Achieved {metric_name(self.metric)}{network}")
+            else:
+                header.append(_header(key, self.currency))
             if key == self.objective:
                 header.append(f"{KPI_BY_KEY[key].label.split(' (')[0]} 95 % CI")
         header.append("Result")
@@ -202,6 +262,24 @@ class _Page:
             if chart is not None else ""
         return ('<section class="whole"><h2>What drives the answer</h2>'
                 f'<p class="summary">{e(sentence)}</p>{shown}</section>')
+
+
+def _network(results: Results, charts: Sequence[Path]) -> str:
+    """The network diagram of the recommended alternative and one sentence on where the
+    goods go and where the stock sits (a network's results only)."""
+    chart = next((p for p in charts if p.stem == NETWORK_STEM), None)
+    if chart is None:
+        return ""
+    try:
+        sentence = network_sentence(network_map(results))
+    except PlotError:
+        return ""
+    caption = ("Supplier, locations and lanes of the recommended alternative: each lane with "
+               "the units a year it carries, each location with the units a year it delivers "
+               "to its customers, their fill rate and its average inventory value.")
+    return ('<section class="whole"><h2>The network</h2><p class="summary">At the '
+            f"recommended alternative (#{results.best}), {e(sentence)}</p>"
+            f"{figure(chart, caption)}</section>")
 
 
 SENSITIVITY_STEM = Path(SENSITIVITY_CHART).stem
@@ -325,7 +403,9 @@ def _html(results: Results, sentence: str, charts: Sequence[Path]) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     kind = "sweep" if results.kind == "sweep" else "optimisation"
     drivers = view.drivers()
-    shown = [p for p in charts if not (drivers and p.stem == SENSITIVITY_STEM)]
+    network = _network(results, charts)
+    shown = [p for p in charts if not (drivers and p.stem == SENSITIVITY_STEM)
+             and not (network and p.stem == NETWORK_STEM)]
     figures = "".join(figure(p, _caption(p.stem)) for p in shown)
     tables, yaml_text = _assumptions(results)
     body = f"""<h1>{e(name)}: service level versus ROI</h1>
@@ -339,12 +419,14 @@ Not significantly worse: {e(", ".join(f"#{i}" for i in results.not_worse))}.</p>
 {view.decision()}
 {view.service_note()}
 {drivers}
+{network}
 <h2>Figures by alternative</h2>
 <p class="legend keep"><span style="background:var(--best)">best</span>
 <span style="background:var(--nw)">not significantly worse</span>
 {'<span style="background:var(--today)">today</span>' if view.today else ""}
 Means over the replications; every figure with its confidence interval is in Appendix A.</p>
 {view.key_table()}
+{location_table(results, view.today, view.currency)}
 <h2>Charts</h2>
 {figures or "<p>No charts could be drawn.</p>"}
 <h2>How to read this report</h2>

@@ -32,11 +32,18 @@ from ..experiment.store import (
     read_table,
 )
 from ..files import OutputError
-from ..kpis import SUMMARY_KEYS
+from ..kpis import (
+    ACHIEVED,
+    SUMMARY_KEYS,
+    achieved_service,
+    location_words,
+    target_locations,
+)
 
-__all__ = ["ALPHA", "Alternative", "ComparisonResults", "PlotError", "RecordedRun", "Results",
-           "Today", "is_compare_folder", "load_comparison", "load_results", "read_sensitivity",
-           "read_today"]
+__all__ = ["ACHIEVED", "ALPHA", "Alternative", "ComparisonResults", "PlotError",
+           "RecordedRun", "Results", "Today", "achieved_service", "figure_keys",
+           "is_compare_folder", "load_comparison", "load_results", "read_sensitivity",
+           "read_today", "target_locations"]
 
 ALPHA = 0.05
 """Level of the Holm-corrected paired tests that make a sweep's not-worse set."""
@@ -116,6 +123,35 @@ class Results:
         return next(a for a in self.alternatives if a.id == alternative)
 
     @property
+    def service_locations(self) -> tuple[str, ...]:
+        """The locations whose service target is swept (:func:`target_locations` of the
+        first such key), () when none is."""
+        return next((found for found in map(target_locations, self.keys) if found), ())
+
+    @property
+    def service_key(self) -> str:
+        """The achieved service charts set against the target: the item fill rate β, or
+        for a swept location target those locations' fill rate (:data:`ACHIEVED`)."""
+        return ACHIEVED if self.service_locations else "item_fill_rate"
+
+    @property
+    def service_axis(self) -> str:
+        """A short axis label of :attr:`service_key`: "Achieved β", "β at branch_a", or for
+        several locations "β at swept" (the legend names them)."""
+        locations = self.service_locations
+        if not locations:
+            return "Achieved β"
+        if "*" in locations:
+            return "β at every location"
+        return f"β at {locations[0]}" if len(locations) == 1 else "β at swept"
+
+    @property
+    def service_label(self) -> str:
+        """What :attr:`service_key` is, for an axis or a legend."""
+        locations = self.service_locations
+        return achieved_label(locations) if locations else "item fill rate β"
+
+    @property
     def best_alternative(self) -> Alternative:
         return self.by_id(self.best)
 
@@ -135,8 +171,30 @@ class Results:
 
     @property
     def today(self) -> Today | None:
-        """The scenario's own policy beside the best (``today.json``), or None."""
-        return read_today(self.directory)
+        """The scenario's own policy beside the best (``today.json``), or None; with a
+        swept location target, its achieved service (:data:`ACHIEVED`) from ``today.csv``."""
+        today = read_today(self.directory)
+        if today is None:
+            return None
+        rows = _read_csv(self.directory / "today.csv")
+        if rows and len(figure_keys(rows)) > len(SUMMARY_KEYS):  # a network's locations
+            today.figures.update({k: v for k, v in _figures(rows).items()
+                                  if k not in today.figures})
+        if self.service_locations:
+            values = [achieved_service(r, self.service_locations) for r in rows]
+            ci = figure_interval("item_fill_rate", values or [math.nan], 0.95)
+            today.figures[ACHIEVED] = {s: float(ci[s]) for s in ("mean", "ci_low", "ci_high")}
+        return today
+
+    @property
+    def locations(self) -> list[str]:
+        """The locations of a network in network order (upstream first), [] for a single
+        location or a scenario that cannot be read."""
+        try:
+            scenario = self.scenario()
+        except PlotError:
+            return []
+        return scenario.network_order() if scenario.locations is not None else []
 
     @property
     def currency(self) -> str | None:
@@ -180,9 +238,23 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise PlotError(f"{path} is not valid JSON: {exc}") from None
 
 
+def achieved_label(locations: Sequence[str]) -> str:
+    """Whose fill rate :func:`achieved_service` is, for an axis label."""
+    return "fill rate at " + location_words(locations)
+
+
+def figure_keys(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The figure columns of runs rows: the summary figures and, in a network, the
+    ``<location>.<figure>`` columns written after them."""
+    columns = list(rows[0]) if rows else []
+    last = SUMMARY_KEYS[-1]
+    extra = columns[columns.index(last) + 1:] if last in columns else []
+    return [*SUMMARY_KEYS, *extra]
+
+
 def _figures(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     out = {}
-    for key in SUMMARY_KEYS:
+    for key in figure_keys(rows):
         values = [float(r[key]) if r.get(key) is not None else math.nan for r in rows]
         ci = figure_interval(key, values, 0.95)
         out[key] = {s: float(ci[s]) for s in ("mean", "ci_low", "ci_high", "n")}
@@ -266,8 +338,13 @@ def load_results(results_dir: str | Path, objective: str | None = None) -> Resul
     if objective not in SUMMARY_KEYS:
         raise PlotError(f"unknown objective {objective!r}; one of {', '.join(SUMMARY_KEYS)}")
     alternatives = []
+    locations = next((found for found in map(target_locations, keys) if found), ())
     for index, rows in groups.items():
         figures = summary.get(index) or _figures(rows)
+        if locations:  # what a swept location target achieved (charts 1, 3, 5)
+            ci = figure_interval("item_fill_rate",
+                                 [achieved_service(r, locations) for r in rows], 0.95)
+            figures[ACHIEVED] = {s: float(ci[s]) for s in ("mean", "ci_low", "ci_high", "n")}
         alternatives.append(Alternative(index, {k: rows[0].get(k) for k in keys}, figures))
     if kind == "optimize" and objective == document.get("objective"):
         best_params = document.get("best", {})

@@ -66,10 +66,12 @@ def _kpi_block(summary: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, 
 
 def summary_document(replication_set: ReplicationSetLike, level: float = 0.95,
                      summary: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """The content of ``summary.json`` (pass ``summary`` to reuse one already computed)."""
+    """The content of ``summary.json`` (pass ``summary`` to reuse one already computed); a
+    network's has ``by_location`` too: {location: {figure: {mean, ci_low, ci_high, ...}}}
+    (DOMAIN §7)."""
     if summary is None:
         summary = replication_set.summary(level=level)
-    return {
+    document = {
         "scenario": replication_set.scenario.name,
         "replications": int(replication_set.n),
         "seed": int(replication_set.seed),
@@ -82,6 +84,9 @@ def summary_document(replication_set: ReplicationSetLike, level: float = 0.95,
         "by_segment": jsonable(replication_set.breakdown_summary("segment", level)),
         "details": jsonable(replication_set.details_summary(level)),
     }
+    if replication_set.scenario.locations is not None:
+        document["by_location"] = jsonable(replication_set.breakdown_summary("location", level))
+    return document
 
 
 def default_run_id(replication_set: ReplicationSetLike) -> str:
@@ -217,6 +222,43 @@ def format_segment_table(breakdown: Mapping[str, Mapping[str, Mapping[str, Any]]
     lines = aligned_lines(rows, left=1, strip=False)
     rule = "-" * len(lines[0])
     return "\n".join(["per segment (means; money over the measured window)", rule, lines[0],
+                      rule, *lines[1:]])
+
+
+_LOCATION_COLUMNS = (
+    ("fill_rate", "fill rate %", "{:.2%}"),
+    ("ready_rate", "ready %", "{:.2%}"),
+    ("avg_customer_wait_days", "wait days", "{:.2f}"),
+    ("replenishment_lead_time_days", "lead time days", "{:.2f}"),
+    ("internal_fill_rate", "int. fill %", "{:.2%}"),
+    ("internal_order_wait_days", "int. wait days", "{:.2f}"),
+    ("avg_inventory_value", "inventory", "{:,.0f}"),
+    ("avg_in_transit_value", "in transit", "{:,.0f}"),
+    ("avg_echelon_value", "echelon", "{:,.0f}"),
+)
+_LOCATION_MONEY = frozenset({"avg_inventory_value", "avg_in_transit_value",
+                             "avg_echelon_value"})
+
+
+def format_location_table(breakdown: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                          currency: str | None = None) -> str:
+    """Per-location means of a network (DOMAIN §7): its customers' fill rate, ready rate and
+    wait, its replenishment lead time, the fill rate and wait of the internal orders it
+    fills, inventory, in-transit and echelon value at cost (headed with ``currency``); n/a
+    where a location has no such flow (a DC without customers has no fill rate)."""
+    header = ["location"] + [f"{label} {currency}" if currency and key in _LOCATION_MONEY
+                             else label for key, label, _ in _LOCATION_COLUMNS]
+    rows = [header]
+    for name, figures in breakdown.items():
+        row = [name]
+        for key, _, fmt in _LOCATION_COLUMNS:
+            mean = figures.get(key, {}).get("mean")
+            ok = isinstance(mean, numbers.Real) and math.isfinite(mean)
+            row.append(fmt.format(mean).replace("%", "") if ok else "n/a")
+        rows.append(row)
+    lines = aligned_lines(rows, left=1, strip=False)
+    rule = "-" * len(lines[0])
+    return "\n".join(["per location (means; values at cost, time averages)", rule, lines[0],
                       rule, *lines[1:]])
 
 

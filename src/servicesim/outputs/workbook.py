@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..kpis import KPI_BY_KEY, KPIS
+from ..kpis import KPI_BY_KEY, KPIS, LOCATION_FIGURES, LOCATION_KPI_BY_KEY, figure_kpi
 from .assumptions import Table, assumption_tables, scenario_yaml
 from .findings import achieved_key, ordered, service_metric
 from .formatting import param_label, unit_text
-from .results import PlotError, Results
+from .results import PlotError, Results, figure_keys
 
 __all__ = ["SEED_NOTE", "Sheet", "add_sheet", "number_format", "results_workbook", "seed_text",
            "write_workbook"]
@@ -40,8 +40,10 @@ def seed_text(root: Any, replication: Any) -> str | None:
 
 
 def number_format(key: str, currency: str | None = None) -> str | None:
-    """The Excel number format of a figure: percent, money (whole), days, units."""
-    kind = KPI_BY_KEY[key].unit if key in KPI_BY_KEY else ""
+    """The Excel number format of a figure (a summary figure or a location's
+    ``<location>.<figure>``): percent, money (whole), days, units."""
+    kpi = figure_kpi(key)
+    kind = kpi.unit if kpi is not None else ""
     if kind == "fraction":
         return "0.0%"
     if kind == "money":
@@ -197,18 +199,24 @@ def yaml_sheet(text: str) -> Sheet:
 
 
 def runs_sheet(runs: Sequence[Mapping[str, Any]], first: Sequence[tuple[str, str]],
-               currency: str | None, order: Any) -> Sheet:
+               currency: str | None, order: Any, extra: Sequence[str] = ()) -> Sheet:
     """One row per run: ``first`` columns (key, header), replication, seed ``S/r``, every
-    figure; sorted by ``order``."""
+    figure, then the ``extra`` figure columns (a network's ``<location>.<figure>``);
+    sorted by ``order``."""
     header = [h for _, h in first] + ["Replication", "Seed (root/replication)"]
     formats: list[str | None] = [None] * len(header)
     header += [header_text(k.key, currency) for k in KPIS]
     formats += [number_format(k.key) for k in KPIS]
+    for column in extra:
+        location, _, key = column.rpartition(".")
+        label, unit = LOCATION_KPI_BY_KEY[key].label, unit_text(column, currency)
+        header.append(f"{location}: {label}" + ("" if unit == "%" else f" ({unit})"))
+        formats.append(number_format(column))
     rows = []
     for run in sorted(runs, key=order):
         rows.append([run.get(k) for k, _ in first]
                     + [run.get("replication"), seed_text(run.get("seed"), run.get("replication"))]
-                    + [run.get(k.key) for k in KPIS])
+                    + [run.get(k.key) for k in KPIS] + [run.get(k) for k in extra])
     return Sheet("Runs", header, rows, formats, notes={len(first) + 1: SEED_NOTE},
                  freeze=f"{chr(ord('A') + len(first) + 2)}2")
 
@@ -309,21 +317,73 @@ def _alternatives_sheet(results: Results, currency: str | None) -> Sheet:
                  widths=[12] + [16] * len(keys) + [11] + [16] * (3 * len(KPIS)))
 
 
+def _location_sheet(results: Results, currency: str | None) -> Sheet | None:
+    """A network's "By location" sheet (DOMAIN §7): one row per alternative (today first
+    when recorded) and location, every figure of the location (means over replications)
+    and its customers' fill rate with the 95 % CI; None for a single location."""
+    locations = results.locations
+    if not locations:
+        return None
+    metric = service_metric(results)
+    keys = list(results.keys)
+    header = ["Alternative", *(param_label(k, metric) for k in keys), "Result", "Location"]
+    formats: list[str | None] = [None] * len(header)
+    for key in LOCATION_FIGURES:
+        label, unit = LOCATION_KPI_BY_KEY[key].label, unit_text(f"_.{key}", currency)
+        header.append(label if unit == "%" else f"{label} ({unit})")
+        formats.append(number_format(f"_.{key}"))
+        if key == "fill_rate":
+            header += [f"{label}, 95 % CI low", f"{label}, 95 % CI high"]
+            formats += ["0.0%", "0.0%"]
+    sources: list[tuple[Any, dict[str, Any], Any, str]] = []
+    today = results.today
+    if today is not None:
+        sources.append(("today", today.params, today, "today"))
+    nw = set(results.not_worse)
+    for a in ordered(results):
+        sources.append((a.id, a.params, a,
+                        "best" if a.id == results.best else "not worse" if a.id in nw else ""))
+    rows, fills = [], {}
+    for ident, params, source, mark in sources:
+        for location in locations:
+            row: list[Any] = [ident, *(params.get(k) for k in keys), mark, location]
+            for key in LOCATION_FIGURES:
+                column = f"{location}.{key}"
+                known = column in source.figures
+                mean, low, high = source.interval(column) if known else (None,) * 3
+                row += [mean, low, high] if key == "fill_rate" else [mean]
+            if mark:
+                fills[len(rows)] = {"best": BEST_FILL, "not worse": NOT_WORSE_FILL,
+                                    "today": TODAY_FILL}[mark]
+            rows.append(row)
+    for column, key in enumerate(keys, start=1):
+        if "service_target" in key:
+            formats[column] = "0.0%"
+    return Sheet("By location", header, rows, formats, fills,
+                 freeze=f"{chr(ord('A') + len(keys) + 3)}2",
+                 widths=[12] + [16] * len(keys) + [11, 14] + [16] * (len(header) - len(keys)
+                                                                     - 3))
+
+
 def results_workbook(results: Results, sentence: str) -> bytes:
     """``report.xlsx`` of a sweep or optimisation: Summary, Today vs best (with
-    ``today.json``), Alternatives, Runs, Assumptions and Scenario."""
+    ``today.json``), Alternatives, By location (a network), Runs, Assumptions and
+    Scenario."""
     currency = results.currency
     metric = service_metric(results)
     order_of = {a.id: i for i, a in enumerate(ordered(results))}
     first = [("alternative", "Alternative")] + [(k, param_label(k, metric))
                                                  for k in results.keys]
+    extra = [k for k in figure_keys(results.runs)[len(KPIS):] if figure_kpi(k) is not None]
     runs = runs_sheet(results.runs, first, currency,
-                      lambda r: (order_of.get(int(r["alternative"]), 0), int(r["replication"])))
+                      lambda r: (order_of.get(int(r["alternative"]), 0), int(r["replication"])),
+                      extra)
     for column, key in enumerate(results.keys, start=1):
         if "service_target" in key:
             runs.formats[column] = "0.0%"
     sheets = [_summary_sheet(results, sentence, currency), _today_sheet(results, currency),
-              _alternatives_sheet(results, currency), runs]
+              _alternatives_sheet(results, currency), _location_sheet(results, currency),
+              runs]
     try:
         scenario = results.scenario()
         sheets += [assumptions_sheet(assumption_tables(scenario)),

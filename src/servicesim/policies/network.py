@@ -12,7 +12,10 @@ upstream backorders E[B_up] from the upstream's lead-time demand model at its le
 Limits: the wait is added to the *mean* lead time (a non-constant transit time is replaced
 by a constant of transit mean + wait, so transit variability is not protected against);
 the variance of the wait itself is ignored, as in METRIC; rationing between downstream
-locations is first come first served.
+locations is taken as first come first served even where the upstream's ``allocation`` is
+``priority`` (every downstream location is given the same, average, expected wait: a
+priority-1 location waits less than that in the run, the others more).  A location's own
+holding cost, where it sets one, replaces the SKU's in its view.
 """
 
 from __future__ import annotations
@@ -76,6 +79,10 @@ def location_view(scenario: Scenario, location: str, lead_days: dict[str, float]
     for name in scenario.held_skus(location):
         update: dict[str, Any] = {
             "policy": PolicyOverride.model_validate(scenario.location_override(location, name))}
+        if loc.holding_rate_per_year is not None or loc.holding_cost_per_unit_per_year \
+                is not None:  # the location's holding cost (an EOQ order quantity uses it)
+            update["holding_cost_per_unit_per_year"] = loc.annual_holding_cost_per_unit(
+                scenario.skus[name])
         if loc.replenished_from != SUPPLIER and loc.lane is not None and lead_days is not None:
             update["supplier"] = Supplier(
                 lead_time_days=Constant(value=lead_days[name]),

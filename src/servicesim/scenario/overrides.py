@@ -158,6 +158,92 @@ def _start_mapping(child: Any, annotation: Any, default: Any) -> dict[Any, Any]:
     return {}
 
 
+WILDCARD = "*"
+"""A key part that stands for every name of a mapping (``locations.*.policy.service_target``)."""
+
+
+def expand_key(scenario: Scenario, key: str, option: str = "--param",
+               source: str | None = None) -> list[str]:
+    """The dotted keys that ``key`` names, in order: parts joined by ``+`` each, and a ``*``
+    part replaced by every name of the mapping at that point, in the scenario's order
+    (``locations.*.policy.service_target`` → one key per location; DOMAIN §7).
+
+    A part that is empty, or a ``*`` below something that is not a mapping of names (or an
+    empty one), raises :class:`ScenarioError` naming the option, the part and what is
+    allowed; whether the expanded keys exist is checked where they are applied.
+    """
+    file = source or f"scenario {scenario.name}"
+    data = scenario.model_dump(mode="json")
+    out: list[str] = []
+    problems: list[Problem] = []
+    for part in (p.strip() for p in key.split("+")):
+        if not part or "" in part.split("."):
+            problems.append(Problem(file, key, NOT_SET, "an empty part: join dotted keys with "
+                                    "a single + (e.g. locations.north.policy.service_target"
+                                    "+locations.south.policy.service_target)", None,
+                                    f"{option} {key}"))
+            continue
+        result = _expand_part(part.split("."), data, Scenario, [], option, file)
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            out.extend(k for k in result if k not in out)
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+def _expand_part(parts: list[str], node: Any, annotation: Any, path: list[str], option: str,
+                 file: str) -> list[str] | Problem:
+    """The keys one ``+``-free part names below ``node`` (a document mapping, or None)."""
+    if WILDCARD not in parts:
+        return [".".join([*path, *parts])]
+    step = None if annotation is None else _step_keys(annotation,
+                                                      node if isinstance(node, dict) else {})
+    if parts[0] == WILDCARD:
+        resolved = step[1] if step is not None else None
+        names = [str(k) for k in node] if isinstance(node, dict) else []
+        if typing.get_origin(resolved) is not dict or not names:
+            where = _dotted(path) or "the scenario's top level"
+            what = (f"{where} has no entries in the scenario" if typing.get_origin(resolved)
+                    is dict else f"{where} is not a mapping of names (locations, segments, "
+                    "skus, ...)")
+            return Problem(file, _dotted([*path, WILDCARD]), NOT_SET,
+                           f"* stands for every name of a mapping; {what}", None,
+                           f"{option} {'.'.join([*path, *parts])}")
+        child_type = typing.get_args(resolved)[1]
+        out: list[str] = []
+        for name in names:
+            result = _expand_part(parts[1:], node[_key_of(node, name)], child_type,
+                                  [*path, name], option, file)
+            if isinstance(result, Problem):
+                return result
+            out.extend(result)
+        return out
+    if step is None:  # a single value below: applying the key gives the usual message
+        return [".".join([*path, *parts])]
+    allowed, resolved = step
+    container = node if isinstance(node, dict) else {}
+    end = next((e for e in range(parts.index(WILDCARD), 0, -1)
+                if ".".join(parts[:e]) in allowed or ".".join(parts[:e]) in container), None)
+    if end is None:  # an unknown name: applying the key gives the usual message
+        return [".".join([*path, *parts])]
+    name = ".".join(parts[:end])
+    if _is_model(resolved):
+        child_type = _model_field(resolved, name)
+    elif typing.get_origin(resolved) is dict:
+        child_type = typing.get_args(resolved)[1]
+    else:
+        child_type = None
+    child = container.get(_key_of(container, name)) if container else None
+    return _expand_part(parts[end:], child, child_type, [*path, name], option, file)
+
+
+def _key_of(mapping: dict[Any, Any], name: str) -> Any:
+    """The document's own key for ``name`` (a key the document spells as a number)."""
+    return name if name in mapping else next((k for k in mapping if str(k) == name), name)
+
+
 def _apply_overrides(data: dict[Any, Any], overrides: Sequence[str | Override],
                      file: str) -> list[_Applied]:
     """Apply every override in order; a ScenarioError listing each one that is invalid."""

@@ -250,6 +250,30 @@ class Location(_Model):
     sku_policies: dict[Name, PolicyOverride] = Field(default_factory=dict)
     replenished_from: Name = SUPPLIER
     lane: Lane | None = None
+    priority: int = Field(default=1, ge=1, le=9)
+    """The location's rank when its replenishment orders wait for scarce stock upstream
+    (1 = served first, the scale of segments' ``priority``); used where the upstream
+    location's ``allocation`` is ``priority``."""
+    allocation: Literal["fcfs", "priority"] = "fcfs"
+    """How stock arriving here fills what waits here (internal orders of downstream locations
+    and this location's customers' backorders): first come first served, or the best
+    ``priority`` first (a location's ``priority``, a segment's ``priority``; FCFS within a
+    priority)."""
+    holding_rate_per_year: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] | None \
+        = None
+    """Holding rate of stock here (× unit cost), over the SKU's ``holding_rate_per_year``."""
+    holding_cost_per_unit_per_year: Money | None = None
+    """Holding cost per unit per year here, over the SKU's values and this location's
+    ``holding_rate_per_year``."""
+
+    def annual_holding_cost_per_unit(self, sku: Sku) -> float:
+        """Holding cost per unit per year of ``sku`` here (DOMAIN §4): the location's
+        absolute cost, else its rate × unit cost, else the SKU's own."""
+        if self.holding_cost_per_unit_per_year is not None:
+            return self.holding_cost_per_unit_per_year
+        if self.holding_rate_per_year is not None:
+            return self.holding_rate_per_year * sku.unit_cost
+        return sku.annual_holding_cost_per_unit
 
 
 class Sku(_Model):
@@ -311,6 +335,18 @@ class Acquisition(_Model):
     lost_acquisitions_per_defection: Annotated[float, Field(ge=0, le=100)] = 0.0
 
 
+class Fallback(_Model):
+    """Lateral supply of a segment (DOMAIN §7): a line short at the segment's own location
+    takes what the fallback ``location`` has on hand before the stockout reaction is drawn;
+    those units reach the customer ``transit_days`` after the order's own delivery and cost
+    one extra shipment (``cost_per_shipment`` + ``cost_per_unit`` × units)."""
+
+    location: Name
+    transit_days: Dist = Field(default_factory=lambda: Constant(value=0.0))
+    cost_per_shipment: Money = 0.0
+    cost_per_unit: Money = 0.0
+
+
 class Segment(_Model):
     """A customer segment (DOMAIN §2, CRM): who orders, what, how often, how they react."""
 
@@ -336,6 +372,8 @@ class Segment(_Model):
     """The location that serves the segment (required when ``locations`` are declared)."""
     """Share of item demand without a segment in the history (unset: an equal share of
     what the other segments leave); shares sum to 1 across segments."""
+    fallback: Fallback | None = None
+    """Lateral supply from another location for lines short at ``location`` (off: None)."""
 
     @field_validator("order_interval_days", "patience_days")
     @classmethod
@@ -687,8 +725,9 @@ def _network_problems(sc: Scenario) -> Problems:
         return [(("segments", name, "location"), seg.location,
                  "names a location, but the scenario declares no locations: add a "
                  "locations mapping or remove the key")
-                for name, seg in sc.segments.items() if seg.location is not None]
-    problems: Problems = []
+                for name, seg in sc.segments.items() if seg.location is not None] \
+            + _fallback_problems(sc)
+    problems: Problems = _fallback_problems(sc)
     known = ", ".join(locs)
     if SUPPLIER in locs:
         problems.append(((("locations", SUPPLIER)), SUPPLIER,
@@ -713,6 +752,35 @@ def _network_problems(sc: Scenario) -> Problems:
                                  f"{', '.join(missing)} that the segment buys; add them to "
                                  f"locations.{seg.location}.skus or set their sku_weights "
                                  "to 0"))
+    return problems
+
+
+def _fallback_problems(sc: Scenario) -> Problems:
+    """Problems of the segments' lateral supply (``fallback``): it needs locations, names a
+    known location other than the segment's own, and a transit time that is never
+    negative."""
+    locs = sc.locations
+    problems: Problems = []
+    for name, seg in sc.segments.items():
+        fb = seg.fallback
+        if fb is None:
+            continue
+        where = ("segments", name, "fallback", "location")
+        if locs is None:
+            problems.append((where, fb.location, "lateral supply comes from another "
+                             "location, but the scenario declares no locations: add a "
+                             "locations mapping or remove the fallback"))
+        elif fb.location not in locs:
+            problems.append((where, fb.location, f"unknown location; known: "
+                             f"{', '.join(locs)}"))
+        elif fb.location == seg.location:
+            problems.append((where, fb.location, "the fallback is the segment's own "
+                             "location; name another location, or remove the fallback"))
+        try:
+            _check_time_dist(fb.transit_days)
+        except ValueError as exc:
+            problems.append((("segments", name, "fallback", "transit_days"),
+                             fb.transit_days.mean, str(exc)))
     return problems
 
 

@@ -17,7 +17,13 @@ PNG and an SVG, into ``<folder>/charts/``; one module per chart:
 6. :func:`cycle_time_chart` (``cycle_time.py``) — the order-cycle-time ECDF of the optimum
    and two other alternatives, with each segment's promise;
 7. :func:`unmet_demand_chart` (``unmet_demand.py``) — where the units short at a stockout
-   went (backorder, wait, switch, defect), and the defections.
+   went (backorder, wait, switch, defect), and the defections;
+9. :func:`heat_map_chart` (``heatmap.py``) — the objective over two swept or searched
+   parameters (a colour grid for a sweep, the evaluated points for an optimisation), the
+   optimum, the not-worse set and today marked; drawn only for a folder with exactly two
+   numeric parameters (:data:`ONLY_WHEN`);
+10. :func:`network_chart` (``network_map.py``) — the supplier, locations and lanes of the
+    best alternative with their annual flows; drawn only for a network scenario.
 
 Charts 6 and 7 and the lost margin of chart 2 need more than the summary figures of
 ``runs.csv``: replication 0 of every alternative records them when it runs (the results
@@ -41,7 +47,9 @@ from ..results import PlotError, Results, load_results
 from .common import GREY, PALETTE, STYLE_FILE, house_style, is_target_key
 from .cost_breakdown import cost_breakdown_chart
 from .cycle_time import cycle_time_chart
+from .heatmap import heat_map_applies, heat_map_chart
 from .inventory import inventory_chart
+from .network_map import NETWORK_STEM, is_network, network_chart
 from .objective import objective_chart
 from .service import service_chart
 from .tradeoff import tradeoff_chart
@@ -51,13 +59,17 @@ __all__ = [
     "CHARTS",
     "GREY",
     "MAX_SHOWN",
+    "ONLY_WHEN",
     "PALETTE",
     "STYLE_FILE",
     "cost_breakdown_chart",
+    "charts_for",
     "cycle_time_chart",
+    "heat_map_chart",
     "house_style",
     "inventory_chart",
     "is_target_key",
+    "network_chart",
     "objective_chart",
     "plot_all",
     "service_chart",
@@ -73,8 +85,19 @@ CHARTS: dict[str, Callable[[Results], Any]] = {
     "05-target-vs-achieved": service_chart,
     "06-cycle-time": cycle_time_chart,
     "07-unmet-demand": unmet_demand_chart,
+    "09-heat-map": heat_map_chart,
+    NETWORK_STEM: network_chart,
 }
 """File stem → chart function, in the order of the module docstring."""
+
+ONLY_WHEN: dict[str, Callable[[Results], bool]] = {"09-heat-map": heat_map_applies,
+                                                   NETWORK_STEM: is_network}
+"""Charts drawn only for some folders: stem → whether it applies (not drawn, no warning)."""
+
+
+def charts_for(results: Results) -> list[str]:
+    """The stems of the charts a results folder gets, in :data:`CHARTS` order."""
+    return [stem for stem in CHARTS if ONLY_WHEN.get(stem, lambda _: True)(results)]
 
 
 def plot_all(results_dir: str | Path, out_dir: str | Path | None = None,
@@ -93,9 +116,9 @@ def plot_all(results_dir: str | Path, out_dir: str | Path | None = None,
     results = load_results(results_dir, objective)
     folder = Path(out_dir) if out_dir is not None else results.directory / "charts"
     written = []
-    for stem, chart in CHARTS.items():
+    for stem in charts_for(results):
         try:
-            figure = chart(results)
+            figure = CHARTS[stem](results)
         except PlotError as exc:  # e.g. a folder without chart records
             warnings.warn(f"chart {stem} skipped: {exc}", stacklevel=2)
             continue

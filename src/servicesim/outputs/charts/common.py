@@ -157,8 +157,30 @@ def param_name(key: str, results: Results | None = None) -> str:
             labels = {}
         if key in labels:
             return str(labels[key])
-    first = key.split("+")[0]
-    parts = first.split(".")
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for part in key.split("+"):
+        what, owner = _key_words(part.strip())
+        groups.setdefault(what, [])
+        if owner[1] and owner not in groups[what]:
+            groups[what].append(owner)
+    return " + ".join(_with_owners(what, owners) for what, owners in groups.items())
+
+
+_OWNERS = {"locations": ("at", "location"), "skus": ("of", "SKU"),
+           "segments": ("of", "segment")}
+"""Mappings of names a key may start with: how its name reads (``at north``, ``of A``)."""
+
+
+def _key_words(key: str) -> tuple[str, tuple[str, str]]:
+    """One dotted key as (what it sets in words, (its preposition, whose)), e.g.
+    ``locations.north.policy.service_target`` → ("service target", ("at", "north")); a
+    ``*`` name reads "every location"."""
+    parts = key.split(".")
+    kind = _OWNERS.get(parts[0]) if len(parts) > 2 else None
+    owner: tuple[str, str] = ("", "")
+    if kind is not None:
+        owner = (kind[0], f"every {kind[1]}" if parts[1] == "*" else parts[1])
+        parts = parts[2:]
     words: list[str] = []
     named = [i for i, p in enumerate(parts) if p in _READABLE]
     if named:
@@ -169,12 +191,19 @@ def param_name(key: str, results: Results | None = None) -> str:
             words.append("mean")
         if rest:
             words.append(f"({', '.join(rest)})")
-        owner = parts[i - 1] if i >= 2 and parts[0] in ("skus", "segments") else ""
-        if owner:
-            words.append(f"of {owner}")
+    elif len(parts) >= 2 and parts[-2] == "reactions":
+        words.append(f"{parts[-1]} share")
     else:
         words.append(parts[-1].replace("_days", "").replace("_", " "))
-    return " ".join(words)
+    return " ".join(words), owner
+
+
+def _with_owners(what: str, owners: Sequence[tuple[str, str]]) -> str:
+    """``service target at north, south``; every preposition in turn."""
+    phrases = [what]
+    for preposition in dict.fromkeys(p for p, _ in owners):
+        phrases.append(f"{preposition} {', '.join(n for p, n in owners if p == preposition)}")
+    return " ".join(phrases)
 
 
 def is_target_key(key: str) -> bool:
@@ -552,24 +581,26 @@ def gain_text(results: Results, today: TodayPoint, key: str) -> str:
 
 
 def achieved_panel(ax: Any, results: Results, axis: XAxis, today: TodayPoint | None) -> None:
-    """The achieved item fill rate β of each alternative with its 95 % CI, and the target
-    itself (dashed) when the x axis is a service target: what a target delivers."""
+    """The achieved item fill rate β of each alternative with its 95 % CI (of the swept
+    locations' customers when a location's target is swept: ``results.service_key``), and
+    the target itself (dashed) when the x axis is a service target: what a target delivers."""
+    key = results.service_key
     for i, alts in enumerate(axis.series.values()):
         xs = [axis.x(a) for a in alts]
-        values = interval_arrays(alts, "item_fill_rate")
+        values = interval_arrays(alts, key)
         # one series: green; several: each in its colour of the panel above
         colour = PALETTE[2] if len(axis.series) == 1 else PALETTE[i % len(PALETTE)]
         ax.errorbar(xs, values[:, 0], yerr=error_sizes(values), color=colour, marker="o",
                     markersize=6 if len(xs) <= 30 else 4, capsize=2, elinewidth=1.2,
                     linewidth=1.6, linestyle="-" if axis.key is not None else "none",
-                    label="achieved item fill rate β" if i == 0 else None)
+                    label=f"achieved {results.service_label}" if i == 0 else None)
     if axis.is_target:
         xs = sorted(axis.positions.values())
         ax.plot([xs[0], xs[-1]], [xs[0], xs[-1]], color=GREY, linestyle="--", linewidth=1.5,
                 label="achieved = target")
     if today is not None:
-        mark_today(ax, today, today.mean("item_fill_rate"), label=None)
-    ax.set_ylabel("Achieved β (%)")
+        mark_today(ax, today, today.mean(key), label=None)
+    ax.set_ylabel(f"{results.service_axis} (%)")
     ax.yaxis.set_major_formatter(exact_formatter("percent"))
     from matplotlib.ticker import MaxNLocator
 

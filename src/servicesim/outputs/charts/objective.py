@@ -42,7 +42,8 @@ def objective_chart(results: Results) -> Any:
     """Chart 1: the mean objective against the swept parameter with its 95 % CI band, the
     best alternative starred, the alternatives not significantly worse shaded (paired
     one-sided t-tests against the best, Holm-corrected), today's policy marked when the
-    folder has ``today.json``; beneath, the achieved item fill rate β of each alternative."""
+    folder has ``today.json``; beneath, the achieved item fill rate β of each alternative
+    (of the swept locations' customers, for a location's target)."""
     objective = results.objective
     axis = x_axis(results)
     today = today_point(results, axis)
@@ -104,8 +105,9 @@ def _subtitle(results: Results, today: TodayPoint | None) -> str:
                 f"{figure_text(objective, high, currency)}"
                 if math.isfinite(low) and math.isfinite(high) else "one replication: no CI")
     text = (f"Optimum at {_where(results, best.params)}: {short} "
-            f"{figure_text(objective, mean, currency)} ({interval}), achieved β "
-            f"{figure_text('item_fill_rate', best.mean('item_fill_rate'))}")
+            f"{figure_text(objective, mean, currency)} ({interval}), achieved "
+            f"{results.service_label if results.service_locations else 'β'} "
+            f"{figure_text('item_fill_rate', best.mean(results.service_key))}")
     if today is not None:
         text += f"; today {figure_text(objective, today.mean(objective), currency)}"
     return text

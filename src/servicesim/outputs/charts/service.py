@@ -6,7 +6,7 @@ import math
 import numbers
 from typing import Any
 
-from ..results import PlotError, Results
+from ..results import PlotError, Results, target_locations
 from .common import (
     GREY,
     PALETTE,
@@ -27,9 +27,17 @@ from .common import (
 
 
 def _targets(results: Results) -> tuple[dict[int, float], str]:
-    """Each alternative's service target (after its parameters are set) and the metric."""
+    """Each alternative's service target (after its parameters are set) and the metric; a
+    swept location target is read from the alternative's parameter (a fill rate)."""
     targets: dict[int, float] = {}
     metric = "fill_rate"
+    if results.service_locations:
+        key = next(k for k in results.keys if target_locations(k))
+        for a in results.alternatives:
+            value = a.params.get(key)
+            if isinstance(value, numbers.Real) and not isinstance(value, bool):
+                targets[a.id] = float(value)
+        return targets, metric
     for a in results.alternatives:
         try:
             scenario = results.scenario(a)
@@ -58,20 +66,22 @@ def service_chart(results: Results) -> Any:
         ax.text(0.5, 0.5, "no single service target in these alternatives\n(targets per "
                 "SKU class are not charted here)", ha="center", transform=ax.transAxes)
     xs = [targets[a.id] for a in alts]
-    values = [v for a in alts for k in ("item_fill_rate", "cycle_service_level")
-              for v in a.interval(k)] + xs
+    # a location's target: its customers' fill rate alone (no cycle service level per location)
+    series = (((results.service_key, PALETTE[0], "o"),) if results.service_locations else
+              (("item_fill_rate", PALETTE[0], "o"), ("cycle_service_level", PALETTE[1], "s")))
+    values = [v for a in alts for k, _, _ in series for v in a.interval(k)] + xs
     finite = [v for v in values if math.isfinite(v)] or [0.0, 1.0]
     low, high = min(xs or [0.0]), max(xs or [1.0])
     pad = 0.03 * (high - low or 0.1)
     ax.plot([low - pad, high + pad], [low - pad, high + pad], color=GREY, linestyle="--",
             linewidth=1.5, label="achieved = target")
-    for key, colour, marker in (("item_fill_rate", PALETTE[0], "o"),
-                                ("cycle_service_level", PALETTE[1], "s")):
+    for i, (key, colour, marker) in enumerate(series):
         arr = interval_arrays(alts, key)
-        label = f"achieved {in_sentence(figure_name(key))}"
+        label = (f"achieved {results.service_label}" if results.service_locations
+                 else f"achieved {in_sentence(figure_name(key))}")
         if len(alts) > 12:  # many alternatives: a band reads better than a forest of bars
             band(ax, xs, arr, colour, label, marker=marker,
-                 band_label="95 % confidence interval" if key == "item_fill_rate" else None)
+                 band_label="95 % confidence interval" if i == 0 else None)
         else:
             ax.errorbar(xs, arr[:, 0], yerr=error_sizes(arr), color=colour, marker=marker,
                         markersize=7, capsize=3, label=label)
@@ -79,8 +89,13 @@ def service_chart(results: Results) -> Any:
     bottom, top = min(finite + [low]), max(finite + [high])
     ax.set_ylim(bottom - 0.03 * (top - bottom or 0.1), top + 0.03 * (top - bottom or 0.1))
     name = "item fill rate β" if metric == "fill_rate" else "cycle service level α"
-    ax.set_xlabel(f"Service target (%), a target for the {name}")
-    ax.set_ylabel("Achieved service (%)")
+    if results.service_locations:
+        where = ", ".join(results.service_locations)
+        ax.set_xlabel(f"Service target at {where} (%)")
+        ax.set_ylabel(f"Achieved {results.service_label} (%)")
+    else:
+        ax.set_xlabel(f"Service target (%), a target for the {name}")
+        ax.set_ylabel("Achieved service (%)")
     ax.xaxis.set_major_formatter(exact_formatter("percent"))
     ax.yaxis.set_major_formatter(exact_formatter("percent"))
     legend_above(ax, ncols=3)

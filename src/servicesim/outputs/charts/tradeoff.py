@@ -31,8 +31,8 @@ from .common import (
 def tradeoff_chart(results: Results) -> Any:
     """Chart 3: revenue and total cost (revenue − operating profit: goods, logistics, fixed
     and acquisition cost) on top, operating profit with its 95 % CI in the middle, the
-    achieved item fill rate β beneath, against the swept parameter; today's policy marked
-    when the folder has ``today.json``."""
+    achieved item fill rate β beneath (of the swept locations, for a location's target),
+    against the swept parameter; today's policy marked when the folder has ``today.json``."""
     axis = x_axis(results)
     today = today_point(results, axis)
     currency = results.currency or ""
@@ -70,7 +70,7 @@ def tradeoff_chart(results: Results) -> Any:
     legend_above(middle, ncols=2, fontsize=13)
     achieved_panel(achieved, results, axis, today)
     legend_above(achieved, ncols=2, fontsize=12)
-    achieved.set_ylabel("β (%)", fontsize=14)
+    achieved.set_ylabel(f"{results.service_axis.removeprefix('Achieved ')} (%)", fontsize=14)
     axis.apply(achieved)
     figure.align_ylabels((top, middle, achieved))
     what = "service target" if axis.is_target else axis.label.lower()
