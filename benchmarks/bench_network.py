@@ -6,15 +6,21 @@ generated item master, its two segments, sQ policies at the ABC class targets, n
 every branch serves a copy of its two segments (the same customers, demand and mix) from
 its own stock of all 200 SKUs, replenished over a lane from the DC, which holds all 200 and
 is replenished from the supplier (the SKUs' own lead times).  So every branch sees the
-single stock point's lines per SKU, and the network 20 times its lines.
+single stock point's lines per SKU, and the network 20 times its lines.  A lane costs what
+the single point's replenishment costs (the supplier's cost per order and per shipment), so
+a branch orders in the single point's quantities; the internal events per line are printed
+for both.
 
 In one run it measures and prints:
 
 * µs per customer order line of the network (set-up, customers' lines and every internal
   event: internal orders, shipments, receipts at the branches and at the DC) against the
-  single stock point's µs per line (``bench_scale.simulate_timed``, the same measure), the
-  two interleaved run by run; the verdict is the median of the paired ratios (each network
-  run divided by the mean of the single-point runs before and after it);
+  single stock point's µs per line (measured as ``bench_scale.simulate_timed`` does, with
+  the model class ``simulate`` picks), the two interleaved run by run; the verdict is the
+  median of the paired ratios (each network run divided by the mean of the single-point
+  runs before and after it); the same ratio in CPU time is printed beside it;
+* with ``--instructions``, instructions per line (set-up included) of one run of each,
+  counted by valgrind's callgrind, which no other load on the machine changes;
 * peak memory (max RSS) of fresh processes simulating the network for 2 and 8 years;
 * a sweep of the network over 10 DC service targets × 4 replications on a Dask
   ``LocalCluster`` of 2 workers and on a pool of 2 processes: rows equal, and both times
@@ -25,7 +31,7 @@ stock point's; peak memory < 1 GB; 8 years within 10 % of 2; Dask rows equal the
 
 Run:  python benchmarks/bench_network.py [--branches 20] [--skus 200] [--years 2]
           [--long-years 8] [--repeats 5] [--sweep-years 0.25] [--policy sQ|base_stock]
-          [--no-sweep]
+          [--no-sweep] [--instructions]
 """
 
 from __future__ import annotations
