@@ -1,6 +1,7 @@
 """Dask (issues #5 and #6): a worker lost mid-sweep is survived with every row exactly once,
 a run that keeps killing its workers is given up with a clear error, and a 1000-SKU scenario
-swept over 5 targets x 4 replications on a LocalCluster equals the process pool row for row.
+swept over 5 targets x 4 replications and a small network (DOMAIN §7) swept over its DC's
+levels on a LocalCluster equal the process pool row for row.
 
 One LocalCluster of two single-threaded worker processes serves the whole module (its
 start-up costs seconds).  The unreachable scheduler is tested in ``test_executors.py``.
@@ -28,6 +29,7 @@ from servicesim.experiment.engine import (
 )
 from servicesim.inputs.generate import generate_dataset
 from servicesim.inputs.scenario_file import load_scenario
+from servicesim.scenario.schema import Scenario
 from sweep_helpers import BASE
 
 distributed = pytest.importorskip("distributed")
@@ -125,3 +127,45 @@ def test_a_1000_sku_scenario_on_dask_equals_the_process_pool(
     fill = {(r["alternative"], r["replication"]): r["item_fill_rate"] for r in on_dask}
     # common random numbers: on every replication, 99 % fills at least as well as 85 %
     assert all(fill[4, r] >= fill[0, r] for r in range(4))
+
+
+SMALL_NETWORK = {
+    "name": "small-network",
+    "run": {"horizon_days": 400, "warmup_days": 50, "replications": 1, "seed": 5},
+    "policy": {"type": "base_stock", "order_up_to": 4, "service_target": None},
+    "skus": {"a": {}, "b": {}},
+    "supplier": {"lead_time_days": 5},
+    "segments": {
+        "north": {"customers": 5, "order_interval_days": {"type": "exponential", "mean": 3},
+                  "reactions": {"backorder": 0.7, "switch": 0.3}, "location": "north"},
+        "south": {"customers": 5, "order_interval_days": {"type": "exponential", "mean": 4},
+                  "reactions": {"wait": 0.5, "switch": 0.5}, "location": "south"},
+    },
+    "locations": {
+        "dc": {"policy": {"order_up_to": 10}},
+        "north": {"replenished_from": "dc",
+                  "lane": {"transit_days": {"type": "uniform", "low": 0.5, "high": 1.5},
+                           "cost_per_shipment": 20}},
+        "south": {"replenished_from": "dc", "lane": {"transit_days": 1, "shipping": "complete"},
+                  "policy": {"type": "sQ", "reorder_point": 2, "order_quantity": 5}},
+    },
+}
+"""A DC replenishing two branches (one partial, one ship-complete lane), both with
+customers."""
+
+
+def test_a_small_network_on_dask_equals_the_process_pool(client: Any) -> None:
+    """A network swept over its DC's base-stock level x 2 replications gives the same rows
+    on the Dask cluster as on a local process pool."""
+    wait_for_workers(client, 2)
+    scenario = Scenario.model_validate(SMALL_NETWORK)
+    levels = parse_param("locations.dc.policy.order_up_to=2,6,12")
+    tasks = make_tasks(alternatives(scenario, [levels]), 2, root_seed=11)
+    on_dask = execute(tasks, client.get_executor(pure=False))
+    on_pool = execute(tasks, workers=2)
+    assert keys(on_dask) == [(a, r) for a in range(3) for r in range(2)]
+    assert repr(on_dask) == repr(on_pool)
+    # the swept level reaches the model: a DC holding more makes the branches' customers
+    # wait less for its stock (common random numbers, every replication)
+    fill = {(r["alternative"], r["replication"]): r["item_fill_rate"] for r in on_dask}
+    assert all(fill[2, r] > fill[0, r] for r in range(2))

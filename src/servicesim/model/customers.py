@@ -359,16 +359,17 @@ class CustomersMixin:
                 heapq.heappush(heap, (now + gap(), c))
 
     def _merged_arrivals(self, segments: list[_Segment]) -> Any:
-        """One generator for the orders of several Poisson segments served from one
-        location (the loop indexes that location's stock points, bound once).
+        """One generator for the orders of several Poisson segments, of every location
+        (each order indexes its segment's location's stock points).
 
         Each segment keeps its own streams and draws exactly as in :meth:`_arrivals` (the
         gap to its next order is drawn when the previous one is placed, scaled by the
         customers active then); a heap holds each segment's next order time, so one
         process serves them all and the look-ahead no longer stops at the other segments'
-        pending timeouts.  A segment without customers leaves (``merged_out``); its next
-        acquisition starts an :meth:`_arrivals` process for it, which draws the next gap
-        then, as the segment's own process would on being woken.  Orders of two segments
+        pending timeouts (in a network, those of the other locations' segments too).  A
+        segment without customers leaves (``merged_out``); its next acquisition starts an
+        :meth:`_arrivals` process for it, which draws the next gap then, as the segment's
+        own process would on being woken.  Orders of two segments
         at the very same instant (probability 0 with exponential gaps) go in segment order.
 
         This is the model's hot loop, and it stays long on purpose: where processing
@@ -399,8 +400,6 @@ class CustomersMixin:
         proc_zero, proc_time, transit = self.proc_zero, self.proc_time, self.transit
         warmup, horizon, outside = self.warmup, self.horizon, self.delivered_outside
         fold = self._fold
-        stocks = segments[0].stocks
-        assert all(seg.stocks is stocks for seg in segments)
         line, place_short, reorder = self._line, self._place_short, self._reorder
         while upcoming:
             t, j = upcoming[0]
@@ -423,7 +422,7 @@ class CustomersMixin:
                 ship_units = 0
                 order: _Order | None = None
                 remaining = horizon - t
-                pick_sku, seg_qty = seg.sku, seg.qty
+                pick_sku, seg_qty, stocks = seg.sku, seg.qty, seg.stocks
                 for _ in range(n_lines):
                     st = stocks[pick_sku()]
                     q = seg_qty()

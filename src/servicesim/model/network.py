@@ -32,12 +32,19 @@ import numpy as np
 
 from .._seeds import keyed_seeds
 from ..policies.derivation import DerivedPolicy
-from ..policies.network import policy_key
+from ..policies.network import downstream, policy_key
 from ..scenario.distributions import Sampler
 from ..scenario.schema import SUPPLIER, Scenario
 from .clock import Receipt
 from .stock import ReplenishmentMixin, StockPoints, _Stock, new_stock_point
-from .streams import expected_lines, first_block, generator, on_first_use, stream
+from .streams import (
+    expected_lines,
+    first_block,
+    generator,
+    on_first_use,
+    purchase_orders_expected,
+    stream,
+)
 
 
 class _Internal:
@@ -102,7 +109,7 @@ def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
     points = StockPoints()
     n_skus = len(sc.skus)
     position = {name: i for i, name in enumerate(sc.skus)}
-    lines_expected = expected_lines(sc)
+    horizon = float(sc.run.horizon_days)
     rank = _rank(sc)
     for location in sc.network_order():
         loc = sc.locations[location]
@@ -112,29 +119,43 @@ def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
         transit_seeds = keyed_seeds(root, "lane_transit", keys)
         quantity_seeds = keyed_seeds(root, "sku_quantity", keys)
         reaction_seeds = keyed_seeds(root, "reaction", keys)
+        # first blocks sized to this location's use: its own customers' lines, and the
+        # replenishment orders of the demand passing through it (the draws are the same
+        # whatever the block sizes)
+        own_lines = _lines_served(sc, [location])
+        through_lines = _lines_served(sc, downstream(sc, location))
         for k, name in enumerate(held):
             i = position[name]
-            first = first_block(int(lines_expected[i]) + 1)
-            st = new_stock_point(sc, i, name, location, keys[k], policies[keys[k]],
+            pol = policies[keys[k]]
+            first_orders = first_block(
+                purchase_orders_expected(pol, through_lines[i], horizon))
+            st = new_stock_point(sc, i, name, location, keys[k], pol,
                                  sc.location_policy(location, name),
                                  (lead_seeds[k], quantity_seeds[k], reaction_seeds[k]),
-                                 first, first)
+                                 first_orders, first_block(own_lines[i]))
             st.hold_per_day = loc.annual_holding_cost_per_unit(sc.skus[name]) \
                 / sc.finance.days_per_year
             if loc.allocation == "priority":
                 st.queue = _PriorityQueue(rank)
             if loc.replenished_from != SUPPLIER:
-                st.upstream = points[(loc.replenished_from, name)]
+                st.upstream = points.at(loc.replenished_from)[i]  # held upstream (validated)
                 st.lane = loc.lane
                 assert st.lane is not None
 
                 def transits(dist: Any = st.lane.transit_days, seed: Any = transit_seeds[k],
-                             first: int = first) -> Sampler:
+                             first: int = first_orders) -> Sampler:
                     return dist.sampler(generator(seed), first=first)
 
                 on_first_use(st, "transit", transits)
             points.put(st, n_skus)
     return points
+
+
+def _lines_served(sc: Scenario, locations: list[str]) -> Any:
+    """Order lines of each SKU expected over the horizon from the segments served at
+    ``locations``."""
+    segments = {name: seg for name, seg in sc.segments.items() if seg.location in locations}
+    return expected_lines(sc.model_copy(update={"segments": segments}))
 
 
 class _Fallback:
@@ -180,7 +201,8 @@ class NetworkMixin(ReplenishmentMixin):
         if qty <= 0:  # a zero order of a review only marks the cycle, a transit later
             Receipt(self.env, st.transit(), st, 0, self._on_receipt)
             return
-        st.a_oo += qty * (self.horizon - now)
+        remaining = self.horizon - now
+        st.a_oo += qty * remaining
         st.on_order += qty
         st.refloor()
         st.pos += 1
@@ -188,27 +210,43 @@ class NetworkMixin(ReplenishmentMixin):
         if self.trace is not None:
             self._log(now, "internal_order", sku=st.name, location=st.location,
                       upstream=up.location, qty=qty)
+        on_hand = up.on_hand
+        up.int_units += qty
+        if on_hand >= qty:
+            # shipped whole from stock (the common case): of the upstream's levels only the
+            # on-hand changes, booked as ``settle`` would (its floor does not move)
+            up.on_hand = left = on_hand - qty
+            up.a_oh -= qty * remaining
+            if left <= 0:
+                up.t_ready -= remaining
+            self._ship(st, qty, now, now)
+        else:
+            self._short_internal(st, up, qty, remaining, now)
+        # the internal demand lowers the upstream position (inventory position, inlined)
+        if up.on_hand - up.backorders + up.on_order <= up.s:
+            self._reorder(up, now)
+
+    def _short_internal(self, st: _Stock, up: _Stock, qty: int, remaining: float,
+                        now: float) -> None:
+        """An internal order of ``qty`` that ``up`` cannot ship whole from stock: a partial
+        lane ships what is on hand, a complete one nothing; the rest waits upstream."""
         on_hand, backorders, on_order = up.on_hand, up.backorders, up.on_order
         partial = st.lane.shipping == "partial"
-        take = qty if up.on_hand >= qty else (up.on_hand if partial else 0)
+        take = on_hand if partial else 0
         short = qty - take
-        up.int_units += qty
         up.int_short += short
         up.on_hand -= take
         up.backorders += short
-        if short:
-            up.int_waiting += short
-            up.a_ibo += short * (self.horizon - now)
-            st.waiting_up += short
-            st.a_wup += short * (self.horizon - now)
-            up.stockout_since_receipt = True
-            up.queue.append([_Internal(st, partial), short, qty, now])
+        up.int_waiting += short
+        up.a_ibo += short * remaining
+        st.waiting_up += short
+        st.a_wup += short * remaining
+        up.stockout_since_receipt = True
+        up.queue.append([_Internal(st, partial), short, qty, now])
         up.refloor()
-        up.settle(self.horizon - now, on_hand, backorders, on_order)
+        up.settle(remaining, on_hand, backorders, on_order)
         if take:
             self._ship(st, take, now, now)
-        if up.position() <= up.s:  # the internal demand lowers the upstream position
-            self._reorder(up, now)
 
     def _ship(self, st: _Stock, units: int, ordered: float, now: float) -> None:
         """Ship ``units`` of an internal order placed at ``ordered`` to ``st``: lane costs,
@@ -253,7 +291,7 @@ class NetworkMixin(ReplenishmentMixin):
         st.on_order -= qty
         st.on_hand += qty
         queue = st.queue
-        shipments: list[tuple[_Stock, int, float]] = []
+        shipments: list[tuple[_Stock, int, float]] | None = None
         while queue and st.on_hand > 0:
             entry = queue[0]
             order, need = entry[0], entry[1]
@@ -266,6 +304,8 @@ class NetworkMixin(ReplenishmentMixin):
                 st.a_ibo -= take * (self.horizon - now)
                 order.dest.waiting_up -= take
                 order.dest.a_wup -= take * (self.horizon - now)
+                if shipments is None:
+                    shipments = []
                 if order.partial:
                     shipments.append((order.dest, take, entry[3]))
                 elif entry[1] == 0:
@@ -277,5 +317,6 @@ class NetworkMixin(ReplenishmentMixin):
                 self._ship_backorder(order, st, entry[2], entry[3], now)
         st.refloor()
         st.settle(self.horizon - now, on_hand, backorders, on_order)
-        for dest, units, ordered in shipments:
-            self._ship(dest, units, ordered, now)
+        if shipments is not None:
+            for dest, units, ordered in shipments:
+                self._ship(dest, units, ordered, now)

@@ -206,12 +206,10 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
     def run(self) -> ReplicationResult:
         """Start every process, run to the horizon and compute the figures."""
         env = self.env
-        # the Poisson segments served from one location share one arrival process
-        poisson: dict[str, list[_Segment]] = {}
-        for seg in self.segments:
-            if seg.poisson and self._LOOKAHEAD:
-                poisson.setdefault(seg.location, []).append(seg)
-        merged = [group for group in poisson.values() if len(group) > 1]
+        # the Poisson segments, of every location, share one arrival process (separate
+        # processes would stop each other's look-ahead with their pending timeouts)
+        poisson = [seg for seg in self.segments if seg.poisson and self._LOOKAHEAD]
+        merged = [poisson] if len(poisson) > 1 else []
         for group in merged:
             env.process(self._merged_arrivals(group))
         for seg in self.segments:

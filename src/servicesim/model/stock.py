@@ -338,7 +338,7 @@ class ReplenishmentMixin:
 
         (s, Q) orders the smallest multiple of Q that lifts the position above s; (s, S) and
         base-stock order up to S (``st.Q`` is 0 for them)."""
-        ip = st.position()
+        ip = st.on_hand - st.backorders + st.on_order  # the position, inlined: per order
         if st.Q:
             self._purchase(st, ((st.s - ip) // st.Q + 1) * st.Q, now)
         else:

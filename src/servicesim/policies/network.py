@@ -100,12 +100,19 @@ def derive_network_policies(scenario: Scenario) -> dict[str, DerivedPolicy]:
     downstream lead time = transit + the METRIC-style expected wait upstream."""
     locs = scenario.locations or {}
     out: dict[str, DerivedPolicy] = {}
+    waits: dict[str, float] = {}  # per upstream stock point: its locations share the wait
+
+    def wait(key: str) -> float:
+        if key not in waits:
+            waits[key] = expected_wait(out[key])
+        return waits[key]
+
     for location in scenario.network_order():
         loc = locs[location]
         lead: dict[str, float] | None = None
         if loc.replenished_from != SUPPLIER:
             transit = loc.lane.transit_days.mean if loc.lane is not None else 0.0
-            lead = {sku: transit + expected_wait(out[policy_key(loc.replenished_from, sku)])
+            lead = {sku: transit + wait(policy_key(loc.replenished_from, sku))
                     for sku in scenario.held_skus(location)}
         derived = derive_policies(location_view(scenario, location, lead))
         for sku, policy in derived.items():
