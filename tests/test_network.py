@@ -398,3 +398,14 @@ def test_each_location_reports_the_service_of_the_customers_it_serves(tmp_path: 
     assert sum(row["lost_sales_units"] for row in r.by_location.values()) == pytest.approx(
         r.kpis["lost_sales_units"])
     assert math.isnan(r.by_location["dc"]["on_time_rate"])  # the DC serves no customers
+
+
+def test_the_single_location_model_refuses_a_network(tmp_path: Path) -> None:
+    """Built directly on a scenario with locations, the single-location model would buy
+    every location's stock from the supplier: it refuses instead."""
+    from servicesim.model.simulation import NetworkModel, ServiceModel
+
+    sc = load_scenario(write(tmp_path, NETWORK))
+    with pytest.raises(TypeError, match="NetworkModel"):
+        ServiceModel(sc, 1)
+    assert NetworkModel(sc, 1).run().by_location

@@ -15,7 +15,7 @@ import pytest
 
 from servicesim.inputs.generate import generate_dataset
 from servicesim.model.histogram import DayHistogram
-from servicesim.model.simulation import ServiceModel, simulate
+from servicesim.model.simulation import NetworkModel, ServiceModel, simulate
 from servicesim.model.stock import _Stock
 from servicesim.policies.derivation import derive_policies
 from servicesim.scenario.distributions import integer_moments
@@ -358,7 +358,7 @@ def test_a_run_leaves_no_cyclic_garbage() -> None:
     cases += [(f.__name__, f(200.0)) for f in (busy, busy_unqueued, emptying)]
     for name, sc in cases:
         for trace in (False, True):
-            model = ServiceModel(sc, 2, trace=trace)
+            model = (NetworkModel if sc.locations else ServiceModel)(sc, 2, trace=trace)
             gc.collect()
             model.run()
             assert gc.isenabled()

@@ -103,6 +103,10 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
     def _build(self, scenario: Scenario, seed: SeedLike, trace: bool,
                policies: dict[str, DerivedPolicy] | None) -> None:
         sc = scenario
+        if sc.locations is not None and not isinstance(self, NetworkMixin):
+            # the single-location model would buy every location's stock from the supplier
+            raise TypeError("a scenario with locations runs on NetworkModel (simulate() "
+                            "chooses the model class)")
         self.scenario = sc
         self.root = seed if isinstance(seed, np.random.SeedSequence) \
             else np.random.SeedSequence(int(seed))
