@@ -110,12 +110,27 @@ def simulate_timed(sc: Scenario, seed: int) -> dict[str, float]:
     }
 
 
+def own_peak_rss_bytes() -> int:
+    """This process's own peak resident memory: ``VmHWM`` of ``/proc/self/status`` on Linux.
+
+    Not ``getrusage``'s ``ru_maxrss``: Linux carries that over from the parent through
+    fork and exec, so a child started by a benchmark that had grown to 800 MiB reported
+    800 MiB whatever it did itself (and 2 and 8 years looked equally "flat")."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
 def child(path: Path, years: float, seed: int, hold_customers: bool) -> None:
     """Run in a fresh process: simulate and report own peak RSS (bytes) as JSON."""
     sc = benchmark_scenario(path, years, hold_customers)
     figures = simulate_timed(sc, seed)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({**figures, "peak_rss_bytes": peak_kib * 1024, "years": years}))
+    print(json.dumps({**figures, "peak_rss_bytes": own_peak_rss_bytes(), "years": years}))
 
 
 def measure_memory(path: Path, years: float, seed: int, hold_customers: bool

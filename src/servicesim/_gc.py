@@ -7,6 +7,9 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
+_freezing = False
+"""Whether :func:`older_objects_frozen` holds a freeze in this process now."""
+
 
 @contextlib.contextmanager
 def older_objects_frozen() -> Iterator[None]:
@@ -20,13 +23,18 @@ def older_objects_frozen() -> Iterator[None]:
     collection for longer than that.  A process that froze objects itself (before forking,
     say) or turned the collector off is left as it is.
     """
-    if gc.get_freeze_count() or not gc.isenabled():
+    global _freezing
+    # nested inside another such block: its freeze holds already (and counting the frozen
+    # objects walks all of them: some 40 ms per call with a network's policies in memory)
+    if _freezing or not gc.isenabled() or gc.get_freeze_count():
         yield
         return
     gc.freeze()
+    _freezing = True
     try:
         yield
     finally:
+        _freezing = False
         gc.unfreeze()
 
 

@@ -101,6 +101,10 @@ def _rank(sc: Scenario) -> Callable[[Any], int]:
     return rank
 
 
+FIRST_BLOCK_DAYS = 730.0
+"""The days of expected use a network stock point's first blocks of random draws hold."""
+
+
 def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
                                root: np.random.SeedSequence) -> StockPoints:
     """A stock point per (location, held SKU), upstream locations first; streams keyed by
@@ -110,6 +114,10 @@ def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
     n_skus = len(sc.skus)
     position = {name: i for i, name in enumerate(sc.skus)}
     horizon = float(sc.run.horizon_days)
+    # first blocks hold at most two years' draws, later ones come as needed: a network has
+    # thousands of stock points, and blocks sized to the whole horizon made its memory grow
+    # with the horizon (8 years took 15 % more than 2)
+    block_share = min(1.0, FIRST_BLOCK_DAYS / horizon)
     rank = _rank(sc)
     for location in sc.network_order():
         loc = sc.locations[location]
@@ -122,13 +130,13 @@ def build_network_stock_points(sc: Scenario, policies: dict[str, DerivedPolicy],
         # first blocks sized to this location's use: its own customers' lines, and the
         # replenishment orders of the demand passing through it (the draws are the same
         # whatever the block sizes)
-        own_lines = _lines_served(sc, [location])
-        through_lines = _lines_served(sc, downstream(sc, location))
+        own_lines = _lines_served(sc, [location]) * block_share
+        through_lines = _lines_served(sc, downstream(sc, location)) * block_share
         for k, name in enumerate(held):
             i = position[name]
             pol = policies[keys[k]]
             first_orders = first_block(
-                purchase_orders_expected(pol, through_lines[i], horizon))
+                purchase_orders_expected(pol, through_lines[i], horizon * block_share))
             st = new_stock_point(sc, i, name, location, keys[k], pol,
                                  sc.location_policy(location, name),
                                  (lead_seeds[k], quantity_seeds[k], reaction_seeds[k]),
