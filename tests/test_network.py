@@ -398,6 +398,9 @@ def test_each_location_reports_the_service_of_the_customers_it_serves(tmp_path: 
     assert sum(row["lost_sales_units"] for row in r.by_location.values()) == pytest.approx(
         r.kpis["lost_sales_units"])
     assert math.isnan(r.by_location["dc"]["on_time_rate"])  # the DC serves no customers
+    # the network's cycle service level pools the receipts of the customer-facing locations
+    facing = [r.by_location[n]["cycle_service_level"] for n in ("store_n", "store_s")]
+    assert min(facing) <= r.kpis["cycle_service_level"] <= max(facing)
 
 
 def test_the_single_location_model_refuses_a_network(tmp_path: Path) -> None:

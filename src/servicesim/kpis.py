@@ -89,6 +89,8 @@ LOCATION_KPIS: tuple[Kpi, ...] = (
         "units its customers received from stock at the first attempt ÷ units they ordered"),
     Kpi("ready_rate", "Ready rate", "fraction",
         "share of time with stock on hand, mean over the SKUs it holds"),
+    Kpi("cycle_service_level", "Cycle service level (α)", "fraction",
+        "its replenishment cycles (receipts) with no backorder just before ÷ cycles"),
     Kpi("prob_no_backorder", "Time without backorders", "fraction",
         "share of time with no backorder (customers' or internal), mean over its SKUs"),
     Kpi("avg_customer_wait_days", "Mean customer wait", "days",

@@ -499,6 +499,8 @@ def location_figures(model: ServiceModel, delivered: list[int], window: Window) 
         row = {
             "fill_rate": ratio(sum(st.units_first for st in sts), ordered),
             "ready_rate": sum(st.t_ready for st in sts) / (w * len(sts)),
+            "cycle_service_level": ratio(sum(st.receipts_ok for st in sts),
+                                         sum(st.receipts for st in sts)),
             "prob_no_backorder": sum(st.t_nobo for st in sts) / (w * len(sts)),
             # Little: mean wait over all units demanded = customer backorders ÷ demand rate
             "avg_customer_wait_days": ratio(sum(st.a_bo - st.a_ibo for st in sts), ordered),
