@@ -104,7 +104,7 @@ def page(figure: Any, title: str, caption: str, subtitle: str = "") -> None:
                     ha="left", va="bottom", linespacing=1.25)
 
 
-LEGEND_WRAP = 34
+LEGEND_WRAP = 40
 """Legend entries longer than this many characters wrap onto more lines."""
 
 
