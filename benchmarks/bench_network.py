@@ -61,14 +61,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_scale import (  # noqa: E402  (the single stock point)
+from bench_scale import (  # noqa: E402  (the single stock point and its timer)
     benchmark_scenario,
     own_peak_rss_bytes,
+    simulate_timed,
 )
 
 from servicesim.inputs.generate import generate_dataset  # noqa: E402
-from servicesim.model.simulation import NetworkModel, ServiceModel  # noqa: E402
-from servicesim.policies.derivation import derive_policies  # noqa: E402
 from servicesim.scenario.schema import Scenario  # noqa: E402
 
 RATIO_TARGET = 1.5
@@ -121,29 +120,6 @@ def scenarios(path: Path, years: float, branches: int, policy: str
         single = single.model_copy(update={
             "policy": single.policy.model_copy(update={"type": policy})})
     return single, network_scenario(single, branches, policy)
-
-
-def simulate_timed(sc: Scenario, seed: int) -> dict[str, float]:
-    """One replication from scratch, set-up (policies + model) and run timed apart, as
-    ``bench_scale.simulate_timed`` does, with the model class ``simulate`` picks (the
-    network's internal orders need :class:`NetworkModel`)."""
-    model_class = NetworkModel if sc.locations is not None else ServiceModel
-    cpu0 = time.process_time()
-    t0 = time.perf_counter()
-    policies = derive_policies(sc)
-    t1 = time.perf_counter()
-    model = model_class(sc, seed, policies=policies)
-    t2 = time.perf_counter()
-    result = model.run()
-    t3 = time.perf_counter()
-    return {
-        "derive_s": t1 - t0, "build_s": t2 - t1, "setup_s": t2 - t0, "run_s": t3 - t2,
-        "total_s": t3 - t0, "cpu_s": time.process_time() - cpu0,
-        "lines": float(sum(seg.lines_n for seg in model.segments)),
-        "orders": float(sum(seg.orders for seg in model.segments)),
-        "item_fill_rate": result.kpis["item_fill_rate"],
-        "internal_events": float(sum(st.pos + st.receipts for st in model.stocks)),
-    }
 
 
 def child(path: Path, years: float, seed: int, branches: int, policy: str) -> None:

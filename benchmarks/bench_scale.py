@@ -55,7 +55,7 @@ from bench_core import lean_model  # noqa: E402  (the lean SimPy reference, not 
 
 from servicesim.inputs.generate import generate_dataset  # noqa: E402
 from servicesim.inputs.scenario_file import load_scenario  # noqa: E402
-from servicesim.model.simulation import ServiceModel  # noqa: E402
+from servicesim.model.simulation import NetworkModel, ServiceModel  # noqa: E402
 from servicesim.policies.derivation import derive_policies  # noqa: E402
 from servicesim.scenario.schema import Scenario  # noqa: E402
 
@@ -91,22 +91,27 @@ def benchmark_scenario(path: Path, years: float, hold_customers: bool = False) -
 
 
 def simulate_timed(sc: Scenario, seed: int) -> dict[str, float]:
-    """One replication from scratch: set-up (policies + model) and run timed apart."""
+    """One replication from scratch: set-up (policies + model) and run timed apart, on the
+    model class ``simulate`` picks (a network's internal orders need NetworkModel); also
+    the CPU time of this process and the replenishment events (orders and receipts)."""
+    model_class = NetworkModel if sc.locations is not None else ServiceModel
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     policies = derive_policies(sc)
     t1 = time.perf_counter()
-    model = ServiceModel(sc, seed, policies=policies)
+    model = model_class(sc, seed, policies=policies)
     t2 = time.perf_counter()
     result = model.run()
     t3 = time.perf_counter()
     return {
         "derive_s": t1 - t0, "build_s": t2 - t1, "setup_s": t2 - t0, "run_s": t3 - t2,
-        "total_s": t3 - t0,
+        "total_s": t3 - t0, "cpu_s": time.process_time() - cpu0,
         "lines": float(sum(seg.lines_n for seg in model.segments)),
         "orders": float(sum(seg.orders for seg in model.segments)),
         "item_fill_rate": result.kpis["item_fill_rate"],
         "defections": result.kpis["defections"],
         "customers": float(sum(seg.n_customers for seg in model.segments)),
+        "internal_events": float(sum(st.pos + st.receipts for st in model.stocks)),
     }
 
 

@@ -438,15 +438,20 @@ class Comparison:
 
 def compare(runs: Runs, case_id: str, metric: str) -> Comparison:
     """Compare a simulated case figure with its expected value at the runs' budget."""
-    case = CASES[case_id]
-    values = runs.values(case_id, metric)
+    return comparison(CASES[case_id], case_id, metric, runs.values(case_id, metric), runs.tier)
+
+
+def comparison(case: dict[str, Any], case_id: str, metric: str, values: Sequence[float],
+               tier: str) -> Comparison:
+    """Simulated ``values`` of a case entry against its expected value and tolerance at
+    budget ``tier``, with their 95 % and 99 % intervals."""
     ci95 = confidence_interval(values, 0.95)
     ci99 = confidence_interval(values, 0.99)
     return Comparison(
-        case_id=case_id, metric=metric, tier=runs.tier,
+        case_id=case_id, metric=metric, tier=tier,
         expected=float(case["expected"][metric]), mean=ci95["mean"],
         ci95=(ci95["ci_low"], ci95["ci_high"]), ci99=(ci99["ci_low"], ci99["ci_high"]),
-        tolerance=float(case["tolerance"][metric][f"abs_{runs.tier}"]), n=ci95["n"],
+        tolerance=float(case["tolerance"][metric][f"abs_{tier}"]), n=ci95["n"],
     )
 
 
@@ -600,14 +605,7 @@ class PeriodicRuns:
         metric, levels = periodic_point(name)
         read = periodic_reader(case, metric)
         values = [read(r) for r in self.results(case_id, levels)]
-        ci95 = confidence_interval(values, 0.95)
-        ci99 = confidence_interval(values, 0.99)
-        return Comparison(
-            case_id=case_id, metric=name, tier=self.tier,
-            expected=float(case["expected"][name]), mean=ci95["mean"],
-            ci95=(ci95["ci_low"], ci95["ci_high"]), ci99=(ci99["ci_low"], ci99["ci_high"]),
-            tolerance=float(case["tolerance"][name][f"abs_{self.tier}"]), n=ci95["n"],
-        )
+        return comparison(case, case_id, name, values, self.tier)
 
 
 # ------------------------------------------------ the second file: networks (DOMAIN §7)
@@ -710,14 +708,7 @@ class NetworkRuns:
         """A case entry against the simulated mean at this budget."""
         case = NETWORK_CASES[case_id]
         values = [network_reader(name)(r) for r in self.results(case_id)]
-        ci95 = confidence_interval(values, 0.95)
-        ci99 = confidence_interval(values, 0.99)
-        return Comparison(
-            case_id=case_id, metric=name, tier=self.tier,
-            expected=float(case["expected"][name]), mean=ci95["mean"],
-            ci95=(ci95["ci_low"], ci95["ci_high"]), ci99=(ci99["ci_low"], ci99["ci_high"]),
-            tolerance=float(case["tolerance"][name][f"abs_{self.tier}"]), n=ci95["n"],
-        )
+        return comparison(case, case_id, name, values, self.tier)
 
 
 # ------------------------------------------- cost-optimal placement over a serial network
@@ -830,14 +821,7 @@ class PlacementRuns:
     def compare(self, case_id: str, name: str) -> Comparison:
         case = PLACEMENT_CASES[case_id]
         values = self.values(case_id, name)
-        ci95 = confidence_interval(values, 0.95)
-        ci99 = confidence_interval(values, 0.99)
-        return Comparison(
-            case_id=case_id, metric=name, tier=self.tier,
-            expected=float(case["expected"][name]), mean=ci95["mean"],
-            ci95=(ci95["ci_low"], ci95["ci_high"]), ci99=(ci99["ci_low"], ci99["ci_high"]),
-            tolerance=float(case["tolerance"][name][f"abs_{self.tier}"]), n=ci95["n"],
-        )
+        return comparison(case, case_id, name, values, self.tier)
 
     def paired_against_optimum(self, case_id: str) -> dict[Placement, dict[str, float]]:
         """For every listed placement other than the optimum: the paired one-sided t-test

@@ -306,24 +306,11 @@ def _location_service_finding(scenario: Scenario, figures: Figures,
 def location_target(scenario: Scenario, location: str, metric: str) -> float | None:
     """The service target of a network location for ``metric``: the one its SKUs share
     there, else their mean weighted by the SKUs' demand; ``None`` without such targets."""
-    targets = {}
-    for sku in scenario.held_skus(location):
-        policy = scenario.location_policy(location, sku)
-        if policy.service_metric == metric and isinstance(policy.service_target, float):
-            targets[sku] = policy.service_target
-    if not targets:
-        return None
-    distinct = set(targets.values())
-    if len(distinct) == 1:
-        return distinct.pop()
-    from ..policies.derivation import sku_demands
-
-    demand = sku_demands(scenario)
-    weights = {name: demand[name].units_per_day for name in targets}
-    total = math.fsum(weights.values())
-    if total <= 0:
-        return math.fsum(targets.values()) / len(targets)
-    return math.fsum(targets[n] * weights[n] for n in targets) / total
+    policies = {sku: scenario.location_policy(location, sku)
+                for sku in scenario.held_skus(location)}
+    return _demand_weighted(scenario, {
+        name: p.service_target for name, p in policies.items()
+        if p.service_metric == metric and isinstance(p.service_target, float)})
 
 
 def service_target(scenario: Scenario, metric: str) -> float | None:
@@ -331,8 +318,14 @@ def service_target(scenario: Scenario, metric: str) -> float | None:
     shares it, else the mean of the SKUs' targets weighted by their demand (units a day,
     DOMAIN §5); ``None`` when no SKU derives its policy from a target of that metric."""
     policies = scenario.sku_policies()
-    targets = {name: p.service_target for name, p in policies.items()
-               if p.service_metric == metric and isinstance(p.service_target, float)}
+    return _demand_weighted(scenario, {
+        name: p.service_target for name, p in policies.items()
+        if p.service_metric == metric and isinstance(p.service_target, float)})
+
+
+def _demand_weighted(scenario: Scenario, targets: dict[str, float]) -> float | None:
+    """SKUs' targets as one: the one they share, else their mean weighted by the SKUs'
+    demand (units a day); ``None`` for no targets."""
     if not targets:
         return None
     distinct = set(targets.values())

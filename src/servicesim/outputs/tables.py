@@ -209,20 +209,28 @@ def format_segment_table(breakdown: Mapping[str, Mapping[str, Mapping[str, Any]]
                          currency: str | None = None) -> str:
     """Per-segment means (the CRM view): orders, service, defections, cost to serve, profit
     (DOMAIN §4); money columns are headed with ``currency`` when there is one."""
-    header = ["segment"] + [f"{label} {currency}" if currency and key in _SEGMENT_MONEY
-                            else label for key, label, _ in _SEGMENT_COLUMNS]
+    return _breakdown_table(breakdown, "segment", _SEGMENT_COLUMNS, _SEGMENT_MONEY, currency,
+                            "per segment (means; money over the measured window)")
+
+
+def _breakdown_table(breakdown: Mapping[str, Mapping[str, Mapping[str, Any]]], first: str,
+                     columns: Sequence[tuple[str, str, str]], money: frozenset[str],
+                     currency: str | None, title: str) -> str:
+    """Means of a breakdown, a row per name and a column per ``(key, label, format)``;
+    money columns headed with ``currency``; n/a where a mean is missing or not finite."""
+    header = [first] + [f"{label} {currency}" if currency and key in money else label
+                        for key, label, _ in columns]
     rows = [header]
     for name, figures in breakdown.items():
         row = [name]
-        for key, _, fmt in _SEGMENT_COLUMNS:
+        for key, _, fmt in columns:
             mean = figures.get(key, {}).get("mean")
             ok = isinstance(mean, numbers.Real) and math.isfinite(mean)
             row.append(fmt.format(mean).replace("%", "") if ok else "n/a")
         rows.append(row)
     lines = aligned_lines(rows, left=1, strip=False)
     rule = "-" * len(lines[0])
-    return "\n".join(["per segment (means; money over the measured window)", rule, lines[0],
-                      rule, *lines[1:]])
+    return "\n".join([title, rule, lines[0], rule, *lines[1:]])
 
 
 _LOCATION_COLUMNS = (
@@ -247,20 +255,8 @@ def format_location_table(breakdown: Mapping[str, Mapping[str, Mapping[str, Any]
     wait, its replenishment lead time, the fill rate and wait of the internal orders it
     fills, inventory, in-transit and echelon value at cost (headed with ``currency``); n/a
     where a location has no such flow (a DC without customers has no fill rate)."""
-    header = ["location"] + [f"{label} {currency}" if currency and key in _LOCATION_MONEY
-                             else label for key, label, _ in _LOCATION_COLUMNS]
-    rows = [header]
-    for name, figures in breakdown.items():
-        row = [name]
-        for key, _, fmt in _LOCATION_COLUMNS:
-            mean = figures.get(key, {}).get("mean")
-            ok = isinstance(mean, numbers.Real) and math.isfinite(mean)
-            row.append(fmt.format(mean).replace("%", "") if ok else "n/a")
-        rows.append(row)
-    lines = aligned_lines(rows, left=1, strip=False)
-    rule = "-" * len(lines[0])
-    return "\n".join(["per location (means; values at cost, time averages)", rule, lines[0],
-                      rule, *lines[1:]])
+    return _breakdown_table(breakdown, "location", _LOCATION_COLUMNS, _LOCATION_MONEY,
+                            currency, "per location (means; values at cost, time averages)")
 
 
 def format_summary_table(summary: Mapping[str, Mapping[str, Any]], title: str,
