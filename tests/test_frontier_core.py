@@ -91,3 +91,19 @@ def test_marginal_analysis_under_the_budget_reaches_the_best_fill_rate() -> None
         <= tolerance["weighted_fill_rate_at_optimum"]["abs_quick"]
     assert abs(spent - expected["inventory_investment_at_optimum"]) \
         <= tolerance["inventory_investment_at_optimum"]["abs_quick"]
+
+
+def test_the_frontier_path_rises_by_the_best_ratio_and_places_today() -> None:
+    from servicesim.experiment.frontier import frontier_path, where_today_sits
+
+    value = {"a": [0.0, 5.0, 6.0], "b": [0.0, 3.0, 5.5]}
+    investment = {"a": [0.0, 1.0, 2.0], "b": [0.0, 1.0, 2.0]}
+    path = frontier_path(value, investment)
+    assert [(p.investment, p.value) for p in path] == [(0, 0), (1, 5), (2, 8), (3, 10.5),
+                                                       (4, 11.5)]
+    # every point agrees with marginal analysis at its own budget
+    for p in path:
+        assert marginal_analysis(value, investment, p.investment) == p.steps
+    # today: a at its top, b at its bottom (investment 2, value 6)
+    need, reach = where_today_sits(path, investment=2.0, value=6.0)
+    assert need == 2.0 and reach == 8.0  # the same value for no less, 2 more for the same

@@ -98,3 +98,53 @@ def marginal_analysis(value: Mapping[str, Sequence[float]],
         j = step[best]
         spent += investment[best][j + 1] - investment[best][j]
         step[best] = j + 1
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    """One breakpoint of the efficient frontier: the levels' steps, their total investment
+    and total value."""
+
+    investment: float
+    value: float
+    steps: dict[str, int]
+
+
+def frontier_path(value: Mapping[str, Sequence[float]],
+                  investment: Mapping[str, Sequence[float]]) -> list[FrontierPoint]:
+    """The efficient frontier as marginal analysis traces it without a budget (DOMAIN §12):
+    from every SKU's first step, one point after each raise of the SKU with the best gain
+    per unit of added investment; exact at these breakpoints for concave value."""
+    step = {sku: 0 for sku in value}
+    spent = math.fsum(investment[sku][0] for sku in value)
+    total = math.fsum(value[sku][0] for sku in value)
+    path = [FrontierPoint(spent, total, dict(step))]
+    while True:
+        best, best_ratio = None, -math.inf
+        for sku, j in step.items():
+            if j + 1 >= len(value[sku]):
+                continue
+            gain = value[sku][j + 1] - value[sku][j]
+            cost = investment[sku][j + 1] - investment[sku][j]
+            if gain <= 0:
+                continue
+            ratio = gain / cost if cost > 0 else math.inf
+            if ratio > best_ratio:
+                best, best_ratio = sku, ratio
+        if best is None:
+            return path
+        j = step[best]
+        spent += investment[best][j + 1] - investment[best][j]
+        total += value[best][j + 1] - value[best][j]
+        step[best] = j + 1
+        path.append(FrontierPoint(spent, total, dict(step)))
+
+
+def where_today_sits(path: Sequence[FrontierPoint], investment: float,
+                     value: float) -> tuple[float, float]:
+    """Today's point against the frontier: (the investment the frontier needs for today's
+    value, the value the frontier reaches with today's investment); the differences to
+    today's are the money and the service today leaves on the table."""
+    need = next((p.investment for p in path if p.value >= value), math.inf)
+    reach = max((p.value for p in path if p.investment <= investment), default=-math.inf)
+    return need, reach
