@@ -266,20 +266,25 @@ rewrite itself takes long)."""
 
 
 class RunsFile:
-    """``runs.csv`` kept whole: rows held in memory by (alternative, replication), the file
-    rewritten atomically (sorted) when due, so a kill leaves only whole rows."""
+    """``runs.csv`` kept whole: rows held in memory by (alternative, replication), or the
+    ``key`` columns given, the file rewritten atomically (sorted by key) when due, so a kill
+    leaves only whole rows."""
 
     def __init__(self, path: Path, columns: Sequence[str],
-                 rows: Mapping[Key, Mapping[str, Any]] | None = None,
+                 rows: Mapping[Any, Mapping[str, Any]] | None = None,
                  interval: float = FLUSH_SECONDS,
-                 before_write: Callable[[], None] | None = None) -> None:
-        self.path, self.columns = path, list(columns)
+                 before_write: Callable[[], None] | None = None,
+                 key: Sequence[str] = ("alternative", "replication"),
+                 keep_rows: bool = True) -> None:
+        self.path, self.columns, self.key = path, list(columns), tuple(key)
+        # a file of many small rows (one per stock point) keeps their lines only
+        self.keep_rows = keep_rows
         # e.g. the chart records of the rows about to be written, so that no row in the
         # file stands without its record whenever the process is stopped
         self.before_write = before_write
         self.header = csv_line(self.columns)
-        self.rows: dict[Key, Mapping[str, Any]] = dict(rows or {})
-        self.lines: dict[Key, str] = {k: self._line(r) for k, r in self.rows.items()}
+        self.rows: dict[Any, Mapping[str, Any]] = dict(rows or {})
+        self.lines: dict[Any, str] = {k: self._line(r) for k, r in self.rows.items()}
         self.n_initial = len(self.rows)
         self.n_written = len(self.rows)  # rows in the file as last written
         self.dirty = True
@@ -289,13 +294,16 @@ class RunsFile:
     def _line(self, row: Mapping[str, Any]) -> str:
         return csv_line([csv_cell(row.get(column)) for column in self.columns])
 
-    def add(self, row: Mapping[str, Any]) -> None:
+    def add(self, row: Mapping[str, Any], write: bool = True) -> None:
         """Keep a finished row; the file is rewritten with the first new row (so it shows
-        at once), then at most every ``interval`` seconds."""
-        key = (row["alternative"], row["replication"])
+        at once), then at most every ``interval`` seconds (never with ``write=False``: the
+        rows of a file that another one's ``before_write`` writes)."""
+        key = tuple(row[k] for k in self.key)
         self.lines[key] = self._line(row)
-        self.rows[key] = row
+        self.rows[key] = row if self.keep_rows else {}
         self.dirty = True
+        if not write:
+            return
         first = len(self.rows) == self.n_initial + 1
         if first or time.monotonic() - self.last_write >= self.interval:
             self.write()

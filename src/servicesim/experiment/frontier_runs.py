@@ -1,0 +1,167 @@
+"""The simulations of a frontier search and where they are kept (DOMAIN §12).
+
+A frontier folder holds, beside the scenario and the manifest, two tables of tidy rows:
+
+- ``runs.csv``: one row per (alternative, replication) of a whole-scenario simulation, its
+  allocation's label, its phase (``search`` or ``confirm``), seed and every figure;
+- ``item_runs.csv``: one row per (alternative, replication, stock point) with the figures
+  the allocation needs per stock point (:data:`ITEM_FIGURES`).
+
+Both are kept whole and rewritten atomically (:class:`~servicesim.experiment.store.RunsFile`),
+``item_runs.csv`` before ``runs.csv``, so that every row of ``runs.csv`` has its stock
+points' rows whenever the process stops: resume reads both back and runs only what is
+missing.  What the alternatives are lives in ``allocations.json`` (alternative → label and
+targets), written before they run.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..files import OutputError
+from ..model.simulation import simulate
+from .engine import COLLECT_AFTER_SECONDS, Task, location_cells
+from .store import RunsFile, read_table
+
+ITEM_RUNS_FILE = "item_runs.csv"
+ALLOCATIONS_FILE = "allocations.json"
+
+ITEM_FIGURES = ("units_ordered", "units_first", "avg_inventory_value", "gross_margin",
+                "holding_cost", "revenue")
+"""Per stock point: units demanded, units filled at once from stock (β × units demanded),
+average inventory value at cost, gross margin, holding cost, revenue (DOMAIN §3, §4)."""
+
+ITEMS = "_items"
+"""Key of a row's per-stock-point figures until they are split off into ``item_runs.csv``."""
+
+RUN_PARAMS = ("allocation", "phase")
+
+
+def item_row(figures: Mapping[str, float]) -> list[float]:
+    """The :data:`ITEM_FIGURES` of one ``by_sku`` row (a stock point without demand has
+    filled nothing)."""
+    ordered = figures["units_ordered"]
+    first = figures["item_fill_rate"] * ordered if ordered else 0.0
+    return [ordered, first, figures["avg_inventory_value"], figures["gross_margin"],
+            figures["holding_cost"], figures["revenue"]]
+
+
+def run_items_task(task: Task) -> dict[str, Any]:
+    """Simulate one task; its row of figures and, under :data:`ITEMS`, every stock point's
+    :data:`ITEM_FIGURES` (a picklable function for process pools and Dask)."""
+    started = time.perf_counter()
+    result = simulate(task.scenario, task.seed)
+    if time.perf_counter() - started >= COLLECT_AFTER_SECONDS:
+        gc.collect()
+    return {"alternative": task.alternative, **dict(task.params),
+            "replication": task.replication, "seed": task.root_seed, **result.kpis,
+            **location_cells(result),
+            ITEMS: {key: item_row(row) for key, row in result.by_sku.items()}}
+
+
+@dataclass
+class Measured:
+    """The rows of a frontier run in memory: whole-scenario figures by (alternative,
+    replication), and every stock point's figures as one array per run (rows in
+    ``points`` order, columns :data:`ITEM_FIGURES`)."""
+
+    points: tuple[str, ...]
+    runs: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    items: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+
+    def add(self, row: Mapping[str, Any], items: Mapping[str, Sequence[float]]) -> None:
+        key = (row["alternative"], row["replication"])
+        self.runs[key] = dict(row)
+        self.items[key] = np.array([items[p] for p in self.points], dtype=float)
+
+    def has(self, alternative: int, replication: int) -> bool:
+        return (alternative, replication) in self.runs
+
+    def stack(self, alternative: int, replications: int) -> np.ndarray:
+        """The stock points' figures of one alternative: shape (points, figures, reps)."""
+        return np.stack([self.items[(alternative, r)] for r in range(replications)], axis=-1)
+
+    def figure(self, alternative: int, replications: int, name: str) -> np.ndarray:
+        """One whole-scenario figure over the replications of an alternative."""
+        return np.array([float(self.runs[(alternative, r)][name])
+                         for r in range(replications)])
+
+
+class RunFiles:
+    """``runs.csv`` and ``item_runs.csv`` of a frontier folder, kept together."""
+
+    def __init__(self, directory: Path, scenario_columns: Sequence[str],
+                 measured: Measured) -> None:
+        self.measured = measured
+        self.item_file = RunsFile(directory / ITEM_RUNS_FILE, item_columns(),
+                                  key=("alternative", "replication", "stock_point"),
+                                  keep_rows=False)
+        for (alternative, replication), array in measured.items.items():
+            for point, values in zip(measured.points, array, strict=True):
+                self.item_file.add({"alternative": alternative, "replication": replication,
+                                    "stock_point": point, **dict(zip(ITEM_FIGURES, values,
+                                                                     strict=True))},
+                                   write=False)
+        self.run_file = RunsFile(directory / "runs.csv", run_columns(scenario_columns),
+                                 measured.runs, before_write=self.item_file.write)
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Keep a finished run: its stock points' rows, then its own."""
+        items = row.pop(ITEMS)
+        for point in self.measured.points:
+            self.item_file.add({"alternative": row["alternative"],
+                                "replication": row["replication"], "stock_point": point,
+                                **dict(zip(ITEM_FIGURES, items[point], strict=True))},
+                               write=False)
+        self.measured.add(row, items)
+        self.run_file.add(row)
+
+    def write(self) -> None:
+        self.run_file.write()
+
+
+def run_columns(figures: Sequence[str]) -> list[str]:
+    return ["alternative", *RUN_PARAMS, "replication", "seed", *figures]
+
+
+def item_columns() -> list[str]:
+    return ["alternative", "replication", "stock_point", *ITEM_FIGURES]
+
+
+def read_measured(directory: Path, points: Sequence[str], figures: Sequence[str]
+                  ) -> Measured:
+    """The whole runs of an earlier frontier run in ``directory``: a run counts only with
+    its row in ``runs.csv`` and a row for every stock point in ``item_runs.csv``."""
+    measured = Measured(tuple(points))
+    runs = read_table(directory / "runs.csv")
+    items = read_table(directory / ITEM_RUNS_FILE)
+    if runs is None or items is None:
+        return measured
+    if list(runs.columns) != run_columns(figures) or list(items.columns) != item_columns():
+        raise OutputError(f"{directory} holds runs of another kind (their columns differ); "
+                          "choose another --id or --out")
+    by_run: dict[tuple[int, int], dict[str, list[float]]] = {}
+    for cells in items.lines:
+        try:
+            key = (int(cells[0]), int(cells[1]))
+            by_run.setdefault(key, {})[cells[2]] = [float(c) for c in cells[3:]]
+        except (ValueError, IndexError):
+            continue
+    wanted = set(points)
+    for row in runs.rows():
+        alternative, replication = row.get("alternative"), row.get("replication")
+        if type(alternative) is not int or type(replication) is not int:
+            continue
+        found = by_run.get((alternative, replication), {})
+        if not wanted <= set(found) or any(len(found[p]) != len(ITEM_FIGURES)
+                                           for p in wanted):
+            continue
+        measured.add(row, found)
+    return measured
