@@ -444,6 +444,17 @@ def _settings(scenario: Scenario, objective: str, budget: float | None, maximise
                     reps, confirm, scenario.run.seed if seed is None else seed)
 
 
+def estimated_simulations(scenario: Scenario, targets: Sequence[float] | None,
+                          confirm_replications: int | None) -> int:
+    """About how many simulations a frontier run takes: the common-target runs (× the
+    replications), the search along the frontier and the confirmation (× the
+    confirmation's replications)."""
+    reps = scenario.run.replications
+    confirm = max(2 * reps, 10) if confirm_replications is None else confirm_replications
+    steps = len(DEFAULT_TARGETS if targets is None else targets)
+    return steps * reps + (REFINE_POINTS + 1 + 2 * REFINE_ROUNDS + 3) * confirm
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -481,6 +492,7 @@ class _Runner:
         tasks = []
         for number in numbers:
             known = self.allocations[number]
+            self._check_earlier(number, known["label"])
             scenario = self.scenario if known["values"] is None else allocation_scenario(
                 self.scenario, self.items, known["values"], field_name)
             tasks += [Task(number, (("allocation", known["label"]), ("phase", known["phase"])),
@@ -510,6 +522,17 @@ class _Runner:
                     execute(tasks, pool, workers=1, on_row=on_row, run=run_items_task)
         if self.files is not None:
             self.files.write()
+
+
+    def _check_earlier(self, number: int, label: str) -> None:
+        """Rows kept from an earlier session must be of the same allocation: the search
+        numbers its alternatives in the same order every time, from the same rows."""
+        for (alternative, _), row in self.measured.runs.items():
+            if alternative == number and row.get("allocation") != label:
+                raise FrontierError(
+                    f"cannot resume {self.directory}: its alternative {number} is "
+                    f"{row.get('allocation')!r} where this run has {label!r}; choose another "
+                    "--id")
 
 
 def measure_curves(scenario: Scenario, values: Mapping[str, Sequence[float]], *,
@@ -716,8 +739,7 @@ def _search(scenario: Scenario, items: Sequence[Item], settings: Settings,
     reps, targets = settings.replications, settings.targets
     steps = [runner.alternative(f"all at {_pct(t)}", "search",
                                 {i.name: t for i in items}) for t in targets]
-    today_search = runner.alternative("today", "search", None)
-    runner.run([*steps, today_search], reps, settings.seed)
+    runner.run(steps, reps, settings.seed)
     values = {i.name: targets for i in items}
     curves = curves_from(runner.measured, items, len(targets), reps, values,
                          (FILL, "operating_profit", "capital_employed", INVESTMENT,
@@ -729,7 +751,7 @@ def _search(scenario: Scenario, items: Sequence[Item], settings: Settings,
     path, choice = _choose(settings, curves, prediction)
     candidates, searched = _confirm(items, settings, runner, curves, fill_path, path, choice)
     return _result(scenario, items, settings, runner, curves, fill_path, prediction,
-                   candidates, searched, today_search)
+                   candidates, searched)
 
 
 def _pct(target: float) -> str:
@@ -994,17 +1016,16 @@ def _spread(xs: np.ndarray, n: int) -> list[int]:
 
 def _result(scenario: Scenario, items: Sequence[Item], settings: Settings, runner: _Runner,
             curves: Curves, fill_path: FrontierPath, prediction: Prediction,
-            candidates: Sequence[_Candidate], searched: Sequence[_Candidate],
-            today_search: int) -> FrontierResult:
+            candidates: Sequence[_Candidate], searched: Sequence[_Candidate]
+            ) -> FrontierResult:
     years = prediction.years
     confirmed, chosen = _confirmed_rows(runner, candidates, settings)
     today = candidates[0]
     network = scenario.locations is not None
     targets = _target_rows(runner, items, settings, today, chosen, years, network)
     frontier_rows = _frontier_rows(curves, fill_path, prediction, settings)
-    reps = settings.replications
-    today_inv = float(runner.measured.figure(today_search, reps, INVESTMENT).mean())
-    today_fill = float(runner.measured.figure(today_search, reps, FILL).mean())
+    today_row = confirmed[0]  # today's policies as confirmed: the most replications
+    today_inv, today_fill = today_row[INVESTMENT]["mean"], today_row[FILL]["mean"]
     need, reach = where_today_sits([r[INVESTMENT] for r in frontier_rows],
                                    [r[FILL] for r in frontier_rows], today_inv, today_fill)
     moves = {m: sum(1 for r in targets if r["move"] == m) for m in ("up", "down", "same")}
