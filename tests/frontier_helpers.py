@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from servicesim.kpis import SUMMARY_KEYS
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = [round(0.80 + 0.01 * i, 2) for i in range(20)]
 
@@ -194,8 +196,24 @@ def write_frontier_folder(directory: Path, items: int = 40, *, by_class: bool = 
     _write_json(directory / "manifest.json", {"kind": "frontier", "status": "complete"})
     _write_csv(directory / "frontier.csv", frontier)
     _write_csv(directory / "targets.csv", rows)
+    _write_csv(directory / "runs.csv", _runs(document))
     shutil.copyfile(ROOT / "scenarios" / "baseline.yaml", directory / "scenario.yaml")
     return directory
+
+
+def _runs(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Three confirming replications of each confirmed allocation (every figure 0 but the
+    three the charts show)."""
+    rows = []
+    for alternative, point in enumerate(document["confirmed"]):
+        for replication in range(3):
+            row = {"alternative": alternative, "allocation": point["label"],
+                   "phase": "confirm", "replication": replication, "seed": document["seed"]}
+            row.update(dict.fromkeys(SUMMARY_KEYS, 0.0))
+            row.update({k: point[k]["mean"] for k in ("avg_inventory_value",
+                                                      "item_fill_rate", "roi")})
+            rows.append(row)
+    return rows
 
 
 def _money(value: float) -> str:

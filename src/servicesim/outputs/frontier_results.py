@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from ..errors import ScenarioError
 from ..experiment.store import read_scenario, read_table
-from ..files import OutputError
+from ..files import OutputError, restored
 from ..kpis import KPI_BY_KEY
 from .results import PlotError
 
@@ -34,6 +34,8 @@ FRONTIER_COLUMNS = ("avg_inventory_value", "item_fill_rate")
 TARGET_COLUMNS = ("units_per_year", "unit_cost", "today_target", "recommended_target",
                   "inventory_value_change", "move")
 MOVES = ("up", "down", "same")
+NAME_COLUMNS = ("sku", "class", "location", "abc_class", "move")
+"""Columns of ``targets.csv`` read as text, whatever they look like."""
 
 
 class Interval(NamedTuple):
@@ -260,13 +262,10 @@ def load_frontier(directory: str | Path) -> FrontierResults:
                         "servicesim frontier)")
     document = _summary(folder)
     frontier = _rows(folder / FRONTIER_TABLE, FRONTIER_COLUMNS)
-    targets = _rows(folder / TARGETS_FILE, TARGET_COLUMNS)
-    column = "class" if "class" in targets[0] else "sku"
-    if column not in targets[0]:
+    targets = _rows(folder / TARGETS_FILE, TARGET_COLUMNS, NAME_COLUMNS)
+    if not any(c in targets[0] for c in ("sku", "class")):
         raise PlotError(f"{folder / TARGETS_FILE} lacks the column sku (or class, for "
                         "targets per class)")
-    for row in targets:
-        row[column] = str(row[column])  # "001" stays a name, never the number 1
     frontier.sort(key=lambda r: _number(r["avg_inventory_value"]))
     return FrontierResults(folder, document, frontier, targets)
 
@@ -324,7 +323,10 @@ def _status(folder: Path) -> str:
     return str(manifest.get("status", "")) if isinstance(manifest, dict) else ""
 
 
-def _rows(path: Path, columns: Sequence[str]) -> list[dict[str, Any]]:
+def _rows(path: Path, columns: Sequence[str], names: Sequence[str] = ()
+          ) -> list[dict[str, Any]]:
+    """The rows of a CSV file with typed cells, the ``names`` columns as text ("007" stays
+    a name, never the number 7); a PlotError when it lacks ``columns`` or rows."""
     try:
         table = read_table(path)
     except OutputError as exc:
@@ -336,6 +338,12 @@ def _rows(path: Path, columns: Sequence[str]) -> list[dict[str, Any]]:
     if missing:
         raise PlotError(f"{path} lacks the column(s) {', '.join(missing)}")
     rows = table.rows()
+    width = len(table.columns)
+    raw = [cells for cells in table.lines if len(cells) == width]
+    for row, cells in zip(rows, raw, strict=True):
+        for index, column in enumerate(table.columns):
+            if column in names:
+                row[column] = restored(cells[index])
     if not rows:
         raise PlotError(f"{path} holds no rows")
     return rows
