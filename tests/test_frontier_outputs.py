@@ -22,6 +22,7 @@ from servicesim.outputs.frontier_report import MOST_MOVES, biggest_moves, here_s
 from servicesim.outputs.frontier_results import is_frontier_folder, load_frontier
 from servicesim.outputs.plots import PlotError, plot_all
 from servicesim.outputs.report import ReportError, write_report
+from test_chart_layout import layout_problems
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +252,38 @@ def test_sku_names_stay_names(tmp_path: Path) -> None:
     (folder / "targets.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert load_frontier(folder).targets[0]["sku"] == "007"
     assert math.isfinite(load_frontier(folder).today.fill.mean)
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+@pytest.mark.parametrize(("items", "options"), [
+    (12, {}), (400, {"budget": True}), (2000, {}), (30, {"by_class": True}),
+    (40, {"locations": True})])
+def test_no_text_overlaps_and_no_legend_on_data(tmp_path: Path, items: int,
+                                                options: dict) -> None:
+    results = load_frontier(write_frontier_folder(tmp_path / "f", items=items, **options))
+    for chart in (frontier_chart, targets_chart):
+        problems = layout_problems(chart(results))
+        assert not problems, f"{chart.__name__}:\n" + "\n".join(problems)
+
+
+def test_a_lean_summary_in_money_still_reports(tmp_path: Path) -> None:
+    """Profit as the objective, no best common target, no confirmed runs, no distance to the
+    frontier, one replication (null CI bounds): the report says what it knows."""
+    folder = write_frontier_folder(tmp_path / "f", items=15)
+    document = json.loads((folder / "frontier.json").read_text(encoding="utf-8"))
+    document.update(objective="operating_profit", maximise="operating_profit",
+                    best_common=None, confirmed=[], confirm_replications=1)
+    del document["you_are_here"]
+    for name, profit in (("today", 1.5e6), ("recommended", 1.62e6)):
+        document[name]["operating_profit"] = {"mean": profit, "ci_low": None, "ci_high": None}
+        document[name]["item_fill_rate"]["ci_low"] = None
+    (folder / "frontier.json").write_text(json.dumps(document), encoding="utf-8")
+    text = write_report(folder)["html"].read_text(encoding="utf-8")
+    assert "<th>Operating profit (EUR)</th>" in text
+    assert "1,620,000" in text and "n/a" in text
+    assert "same fill rate" not in text and "one replication" in text
+    figure = frontier_chart(load_frontier(folder))
+    assert not [t for t in figure.axes[0].texts if t.get_gid() == "you-are-here"]
+    assert "all at 95 %" not in _texts(figure)

@@ -66,6 +66,8 @@ def here_sentence(results: FrontierResults) -> str:
         parts.append(f"{100 * gain:.1f} points more fill "
                      f"({fmt('item_fill_rate', results.you_are_here('same_investment_fill'))})"
                      f" for the same investment ({_money(today.inventory.mean, currency)})")
+    if not parts and not (finite(saving) or finite(gain)):
+        return ""  # the summary does not say where today sits
     if not parts:
         return "Today's allocation sits on the efficient frontier: no allocation of targets " \
                "gives more fill for the same inventory."
@@ -361,7 +363,7 @@ def _html(results: FrontierResults, charts: Sequence[Path]) -> str:
     body = f"""<h1>{e(name)}: a service target per {per} and the efficient frontier</h1>
 {_meta(results)}
 <div class="summary" id="summary"><p>{e(results.text("decision"))}</p>
-<p>{e(here_sentence(results))}</p></div>
+{f"<p>{e(here)}</p>" if (here := here_sentence(results)) else ""}</div>
 {one_replication_note(results.count("confirm_replications") or 0)}
 <h2>Today, the best common target and the recommendation</h2>
 <p class="legend keep"><span style="background:var(--best)">best</span>

@@ -96,8 +96,8 @@ def _sku_chart(results: FrontierResults) -> Any:
     moves = results.moves()
     where = " at each location" if results.has_locations else ""
     page(figure, f"{results.scenario_name}: the recommended target of each SKU{where}",
-         _sku_caption(results, len(units), moves),
-         subtitle=moves_text(moves, "SKU", "SKUs")
+         _sku_caption(results, len(units)),
+         subtitle=moves_text(moves, *_words(results))
          + ": service goes where it is cheap to buy")
     return figure
 
@@ -137,11 +137,17 @@ def _count_text(value: float) -> str:
     return f"{value:,.0f}" if value >= 1 else f"{value:.2g}"
 
 
-def _sku_caption(results: FrontierResults, n: int, moves: dict[str, int]) -> str:
-    return (f"Each of the {n:,} SKUs: its recommended fill-rate target (filled dot, colour "
-            "by unit cost) against its demand, its target today (grey ring) and the move "
-            "between them (grey line). Fast, cheap SKUs buy service cheaply; slow, dear "
-            "ones do not (DOMAIN §12). "
+def _words(results: FrontierResults) -> tuple[str, str]:
+    """What one row of targets.csv is, one and many: a SKU, or a SKU at a location."""
+    return ("SKU–location pair", "SKU–location pairs") if results.has_locations \
+        else ("SKU", "SKUs")
+
+
+def _sku_caption(results: FrontierResults, n: int) -> str:
+    return (f"Each of the {n:,} {_words(results)[n != 1]}: its recommended fill-rate target "
+            "(filled dot, colour by unit cost) against its demand, its target today (grey "
+            "ring) and the move between them (grey line). Fast, cheap SKUs buy service "
+            "cheaply; slow, dear ones do not. "
             f"Results folder {results.directory.resolve().name}.")
 
 
