@@ -75,6 +75,15 @@ def here_sentence(results: FrontierResults) -> str:
             + ", or ".join(parts) + ".")
 
 
+def maximised_words(results: FrontierResults) -> str:
+    """What the search maximised, inside a sentence: "ROI (annualised)", "the
+    demand-weighted item fill rate"."""
+    if results.maximise == "item_fill_rate":
+        return "the demand-weighted item fill rate"
+    label = KPI_BY_KEY[results.maximise].label
+    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+
+
 def _point_name(point: FrontierPoint) -> str:
     """A confirmed run's name: "today", "all at 95 %" for a common target, its label."""
     if point.kind == "common":
@@ -319,8 +328,8 @@ def _how_to_read(results: FrontierResults) -> str:
         "numbers, replication <em>r</em> with the same seed for every allocation (common "
         "random numbers), so the change against today is paired and its 95 % confidence "
         "interval is narrow.",
-        "The <strong>best</strong> allocation (yellow) has the highest mean "
-        f"{e(KPI_BY_KEY[results.maximise].label)}; blue: not significantly worse; grey: "
+        "The <strong>best</strong> allocation (yellow) has the highest mean of "
+        f"{e(maximised_words(results))}; blue: not significantly worse; grey: "
         "today, the scenario's own targets.",
         f"Fractions in %, changes of fractions in percentage points, money in "
         f"{e(currency or 'the scenario’s currency')} (k = thousand, M = million); "
@@ -341,7 +350,7 @@ def _assumptions(results: FrontierResults) -> tuple[str, str, Any]:
 
 def _meta(results: FrontierResults) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    maximised = KPI_BY_KEY[results.maximise].label
+    maximised = maximised_words(results)
     budget = (f" within an inventory budget of {_money(results.budget, results.currency)}"
               if results.budget is not None else "")
     items = results.count("items") or len(results.targets)

@@ -76,8 +76,9 @@ def frontier_chart(results: FrontierResults) -> Any:
 
 
 def _confirmed(ax: Any, points: Sequence[FrontierPoint]) -> None:
-    """The confirmed runs: markers with 95 % error bars in both directions."""
-    shown = False
+    """The confirmed runs: markers with 95 % error bars in both directions; the legend
+    shows a frontier allocation's (blue), not today's grey."""
+    labelled = next((p for p in points if p.kind == "frontier"), points[0] if points else None)
     for point in points:
         colour = KIND_COLOURS.get(point.kind, PALETTE[0])
         xerr = _error(point.inventory)
@@ -85,8 +86,7 @@ def _confirmed(ax: Any, points: Sequence[FrontierPoint]) -> None:
         ax.errorbar([point.inventory.mean], [point.fill.mean], xerr=xerr, yerr=yerr,
                     color=colour, marker="o", markersize=7, capsize=4, elinewidth=1.4,
                     linestyle="none", zorder=4,
-                    label=None if shown else "confirmed runs (95 % CI bars)")
-        shown = True
+                    label="confirmed runs (95 % CI bars)" if point is labelled else None)
 
 
 def _error(interval: Any) -> list[list[float]] | None:
