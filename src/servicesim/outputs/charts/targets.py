@@ -52,6 +52,10 @@ def _marker_size(n: int) -> tuple[float, float, float]:
     return 12.0, 0.5, 0.08
 
 
+NAMED_SKUS = 12
+"""Up to this many SKUs, each dot carries its SKU's name."""
+
+
 def _sku_chart(results: FrontierResults) -> Any:
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
@@ -79,6 +83,12 @@ def _sku_chart(results: FrontierResults) -> Any:
     dots = ax.scatter(units, recommended, c=cost, s=size, cmap="viridis", norm=norm,
                       alpha=alpha, edgecolors="none", zorder=4, label="recommended target")
     _colour_bar(figure, ax, dots, results.currency or "", norm is not None)
+    if len(units) <= NAMED_SKUS:  # a few SKUs are named beside their dots
+        names = [str(r.get("sku") or r.get("class") or "") for r, k in zip(rows, keep,
+                                                                           strict=True) if k]
+        for x, y, name in zip(units, recommended, names, strict=True):
+            ax.annotate(name, (x, y), xytext=(6, 4), textcoords="offset points",
+                        fontsize="small", color="#333333", zorder=5)
     ax.set_xscale("log")
     ax.set_xlabel("Demand (units a year, log scale)")
     ax.set_ylabel("Fill-rate target (%)")
@@ -86,6 +96,11 @@ def _sku_chart(results: FrontierResults) -> Any:
     from matplotlib.ticker import FuncFormatter
 
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _count_text(v)))
+    # within two decades the 2s and 5s are labelled too, alike; beyond, they would crowd
+    decades = math.log10(max(units) / min(units)) if min(units) > 0 else math.inf
+    ax.xaxis.set_minor_formatter(FuncFormatter(
+        lambda v, _p: _count_text(v) if decades <= 2 and v > 0
+        and round(v / 10 ** math.floor(math.log10(v))) in (2, 5) else ""))
     everything = np.concatenate([recommended, today[np.isfinite(today)]])
     pad = max(0.08 * float(np.ptp(everything)), 0.005)
     ax.set_ylim(float(everything.min()) - pad, min(float(everything.max()) + pad, 1.0 + pad))
