@@ -56,6 +56,21 @@ NAMED_SKUS = 12
 """Up to this many SKUs, each dot carries its SKU's name."""
 
 
+def _name_dots(figure: Any, ax: Any, x: np.ndarray, y: np.ndarray, names: list[str]) -> None:
+    """Each dot's name beside it, the fastest SKUs first; a name that would overlap one
+    already placed is left out (the table in the report names every SKU)."""
+    renderer = figure.canvas.get_renderer()
+    placed: list[Any] = []
+    for k in np.argsort(-x, kind="stable"):
+        label = ax.annotate(names[k], (x[k], y[k]), xytext=(6, 4), textcoords="offset points",
+                            fontsize="small", color="#333333", zorder=5)
+        box = label.get_window_extent(renderer)
+        if any(box.overlaps(other) for other in placed):
+            label.remove()
+        else:
+            placed.append(box)
+
+
 def _sku_chart(results: FrontierResults) -> Any:
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LogNorm
@@ -83,12 +98,6 @@ def _sku_chart(results: FrontierResults) -> Any:
     dots = ax.scatter(units, recommended, c=cost, s=size, cmap="viridis", norm=norm,
                       alpha=alpha, edgecolors="none", zorder=4, label="recommended target")
     _colour_bar(figure, ax, dots, results.currency or "", norm is not None)
-    if len(units) <= NAMED_SKUS:  # a few SKUs are named beside their dots
-        names = [str(r.get("sku") or r.get("class") or "") for r, k in zip(rows, keep,
-                                                                           strict=True) if k]
-        for x, y, name in zip(units, recommended, names, strict=True):
-            ax.annotate(name, (x, y), xytext=(6, 4), textcoords="offset points",
-                        fontsize="small", color="#333333", zorder=5)
     ax.set_xscale("log")
     ax.set_xlabel("Demand (units a year, log scale)")
     ax.set_ylabel("Fill-rate target (%)")
@@ -104,6 +113,10 @@ def _sku_chart(results: FrontierResults) -> Any:
     everything = np.concatenate([recommended, today[np.isfinite(today)]])
     pad = max(0.08 * float(np.ptp(everything)), 0.005)
     ax.set_ylim(float(everything.min()) - pad, min(float(everything.max()) + pad, 1.0 + pad))
+    if len(units) <= NAMED_SKUS:  # a few SKUs are named beside their dots
+        names = [str(r.get("sku") or r.get("class") or "") for r, k in zip(rows, keep,
+                                                                           strict=True) if k]
+        _name_dots(figure, ax, units, recommended, names)
     handles, labels = ax.get_legend_handles_labels()
     legend = legend_above(ax, handles, labels, ncols=3)
     for handle in legend.legend_handles:  # the legend shows full-strength marks
