@@ -169,8 +169,18 @@ class Item:
     today_target: float | None
 
 
+SET_BY_TARGET = {"sQ": "reorder_point", "sS": "reorder_point", "RsS": "reorder_point",
+                 "RS": "order_up_to", "base_stock": "order_up_to"}
+"""The parameter a service target sets, per policy type (DOMAIN §5): given explicitly, it
+wins, and a target would change nothing."""
+
+
 def _today_target(scenario: Scenario, sku: str, location: str | None) -> float | None:
+    """The SKU's target today; None when its policy has none or a target would not set it
+    (its safety parameter is given explicitly)."""
     policy = scenario.location_policy(location, sku) if location else scenario.sku_policy(sku)
+    if getattr(policy, SET_BY_TARGET[policy.type]) is not None:
+        return None
     target = policy.service_target
     return float(target) if isinstance(target, float | int) else None
 
@@ -219,8 +229,9 @@ def _check_targeted(scenario: Scenario, items: Sequence[Item]) -> None:
         raise ScenarioError([Problem(
             "policy.service_target", "policy.service_target", NOT_SET,
             f"the frontier chooses service targets, but {len(fixed)} SKUs have explicit "
-            f"policy parameters and no target (first: {fixed[0]}); give them a "
-            "service_target", None, "frontier")])
+            f"policy parameters that a target would not change (first: {fixed[0]}); "
+            "leave their reorder_point or order_up_to out and give a service_target", None,
+            "frontier")])
 
 
 def allocation_scenario(scenario: Scenario, items: Sequence[Item],
