@@ -458,6 +458,11 @@ def _sweep_table(result: SweepResult) -> str:
     return "\n".join([title, rule, lines[0], rule, *lines[1:], rule, *notes])
 
 
+def _running(how: str) -> str:
+    """``running on 2 local processes``, ``running serially in this process``."""
+    return f"running {how}" if how.startswith("serially") else f"running on {how}"
+
+
 def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
     argv = list(args.argv)
     if not args.resume:
@@ -597,7 +602,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
             if not args.quiet:
                 print(f"optimising {args.objective} of {scenario.name} ({args.scenario}) over "
                       + ", ".join(f"{b.key} in [{b.low}, {b.high}]" for b in space)
-                      + f"; running on {how}", flush=True)
+                      + f"; {_running(how)}", flush=True)
             result = optimize(scenario, space, objective=args.objective,
                               replications=args.replications, resolution=_resolution(args),
                               max_replications=args.max_replications, executor=executor,
@@ -712,7 +717,7 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
                       f"({args.scenario}) for {args.objective}"
                       + (f" within an inventory budget of {args.budget:,.0f}"
                          if args.budget is not None else "")
-                      + f"; running on {how}", flush=True)
+                      + f"; {_running(how)}", flush=True)
             result = frontier(scenario, objective=args.objective, budget=args.budget,
                               maximise=maximise, by=args.by, targets=targets,
                               confirm_replications=args.confirm_replications,
@@ -871,7 +876,7 @@ def _sensitivity_after(args: argparse.Namespace, scenario: Scenario, key: str,
                            connect_timeout=args.scheduler_timeout) as (executor, how):
             if not args.quiet:
                 print(f"\nsensitivity of the optimum {key} to the behavioural inputs; "
-                      f"running on {how}", flush=True)
+                      f"{_running(how)}", flush=True)
             result = sensitivity(
                 scenario, param=key, around=None if bounds else around, bounds=bounds,
                 step=args.step if own else None, objective=args.objective, factors=factors,

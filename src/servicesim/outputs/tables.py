@@ -366,6 +366,11 @@ def format_run_header(replication_set: ReplicationSetLike) -> str:
 # ------------------------------------------------------------------------------ frontier
 
 
+def _target(value: Any) -> str:
+    """A service target as set: ``99.95 %``, ``95 %`` (every digit the candidate has)."""
+    return f"{100 * float(value):.4g} %" if isinstance(value, numbers.Real) else "n/a"
+
+
 def format_frontier(summary: Mapping[str, Any], targets: Sequence[Mapping[str, Any]],
                     moves: int = 10) -> str:
     """The terminal view of a frontier run (DOMAIN §12): the confirmed alternatives with
@@ -406,8 +411,7 @@ def format_frontier(summary: Mapping[str, Any], targets: Sequence[Mapping[str, A
                   "Fill rate today", "Fill rate then", "Inventory change"]]
         for t in moved:
             label = t[name] + (f" at {t['location']}" if t.get("location") else "")
-            table.append([label, fmt("item_fill_rate", t["today_target"]),
-                          fmt("item_fill_rate", t["recommended_target"]),
+            table.append([label, _target(t["today_target"]), _target(t["recommended_target"]),
                           fmt("item_fill_rate", t["today_fill_rate"]),
                           fmt("item_fill_rate", t["recommended_fill_rate"]),
                           money(t["inventory_value_change"], currency, signed=True)])
