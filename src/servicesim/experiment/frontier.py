@@ -1122,20 +1122,22 @@ def decision_text(summary: Mapping[str, Any]) -> str:
 
 def method_text(summary: Mapping[str, Any]) -> str:
     """How the answer was found, in plain words, with the simulations it took."""
+    item = "SKU" if summary["by"] == "sku" else "class"
     return (
-        f"Each of {len(summary['targets'])} candidate targets was simulated for every "
-        f"{'SKU' if summary['by'] == 'sku' else 'class'} at once "
-        f"({summary['replications']} replications, common random numbers), giving every "
-        "item's fill rate, inventory, margin and holding cost at each target. Marginal "
-        "analysis on the concave envelopes of these curves traced the efficient frontier and "
-        "the allocation of best predicted objective; what is not per item (backorder and "
-        "recovery costs, customers lost, fixed costs, receivables) entered as a line in the "
-        "demand-weighted fill rate. Today's policies, the best common target, the "
-        "recommendation and its neighbours along the frontier were then simulated whole on "
-        f"fresh seeds ({summary['confirm_replications']} replications each), which measures "
-        "how SKUs couple through customers who defect. "
+        f"Each of {len(summary['targets'])} candidate targets was simulated for every {item} "
+        f"at once ({summary['replications']} replications, common random numbers), giving "
+        f"every {item}'s units filled, inventory, margin and holding cost at each target. "
+        "Marginal analysis on the concave envelopes of these curves traced the efficient "
+        "frontier (the most units filled at once for each inventory investment) and an "
+        "allocation of best predicted objective, in which what shortage costs beyond the "
+        "lost margin (backorder and recovery costs, customers who defect, receivables) was "
+        "fitted over the common-target runs. That allocation and points spread along the "
+        "frontier were then simulated whole, which measures how SKUs couple through "
+        f"customers who defect ({summary['confirm_replications']} replications each, seeds "
+        "of their own), narrowing in on the best twice. Today's policies, the best common "
+        "target and the best allocation found were confirmed on fresh seeds. "
         f"{summary['simulations']:,} simulations in all, against "
-        f"{summary['naive_simulations']:,} for a per-item grid at the same resolution.")
+        f"{summary['naive_simulations']:,} for a per-{item} grid at the same resolution.")
 
 
 def _write_outputs(directory: Path | None, scenario: Scenario, result: FrontierResult) -> None:

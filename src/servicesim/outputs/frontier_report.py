@@ -307,7 +307,9 @@ def _method(results: FrontierResults) -> str:
     if simulations and naive:
         runs = (f"<p>The search used <strong>{simulations:,}</strong> whole-assortment "
                 f"simulations, where a grid of every candidate target of every item would "
-                f"need {naive:,} ({naive / simulations:,.0f} times as many).</p>")
+                f"need {naive:,}"
+                + (f" ({naive / simulations:,.0f} times as many)" if naive >= 2 * simulations
+                   else "") + ".</p>")
     targets = results.document.get("targets")
     grid = ""
     if isinstance(targets, list) and targets and all(finite(t) for t in targets):
