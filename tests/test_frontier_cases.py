@@ -48,6 +48,10 @@ def assortment(case: dict[str, Any]) -> Scenario:
     })
 
 
+def test_every_assortment_case_is_checked_here() -> None:
+    assert set(v.ASSORTMENT_CASES) == {ASSORT1, ASSORT3}
+
+
 @pytest.mark.slow
 def test_unconstrained_per_sku_levels_reach_the_optimal_total_cost() -> None:
     case = v.SECOND_CASES[ASSORT1]
