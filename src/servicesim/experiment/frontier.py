@@ -456,11 +456,12 @@ def _settings(scenario: Scenario, objective: str, budget: float | None, maximise
 
 
 def estimated_simulations(scenario: Scenario, targets: Sequence[float] | None,
-                          confirm_replications: int | None) -> int:
+                          confirm_replications: int | None, replications: int | None = None
+                          ) -> int:
     """About how many simulations a frontier run takes: the common-target runs (× the
     replications), the search along the frontier and the confirmation (× the
     confirmation's replications)."""
-    reps = scenario.run.replications
+    reps = scenario.run.replications if replications is None else replications
     confirm = max(2 * reps, 10) if confirm_replications is None else confirm_replications
     steps = len(DEFAULT_TARGETS if targets is None else targets)
     return steps * reps + (REFINE_POINTS + 1 + 2 * REFINE_ROUNDS + 3) * confirm
@@ -479,6 +480,7 @@ class _Runner:
         self.scenario, self.items, self.settings = scenario, list(items), settings
         self.directory, self.measured = directory, measured
         self.executor, self.workers, self.progress = executor, workers, progress
+        self.advance: Callable[[], None] = lambda: None
         self.allocations: dict[int, dict[str, Any]] = {}
         self.files = RunFiles(directory, figure_columns(scenario), measured) \
             if directory is not None else None
@@ -515,22 +517,17 @@ class _Runner:
                                              indent=1) + "\n")
         if not tasks:
             return
-        with progress_bar(self.progress, len(tasks), 0, desc="frontier") as advance:
-            def on_row(row: dict[str, Any]) -> None:
-                if self.files is not None:
-                    self.files.add(row)
-                else:
-                    items = row.pop("_items")
-                    self.measured.add(row, items)
-                self.simulations += 1
-                advance()
 
-            local = min(self.workers or 1, len(tasks))
-            if self.executor is not None or local == 1:
-                execute(tasks, self.executor, workers=1, on_row=on_row, run=run_items_task)
+        def on_row(row: dict[str, Any]) -> None:
+            if self.files is not None:
+                self.files.add(row)
             else:
-                with make_executor(workers=local) as (pool, _):
-                    execute(tasks, pool, workers=1, on_row=on_row, run=run_items_task)
+                items = row.pop("_items")
+                self.measured.add(row, items)
+            self.simulations += 1
+            self.advance()
+
+        execute(tasks, self.executor, workers=1, on_row=on_row, run=run_items_task)
         if self.files is not None:
             self.files.write()
 
@@ -566,7 +563,9 @@ def measure_curves(scenario: Scenario, values: Mapping[str, Sequence[float]], *,
     numbers = [runner.alternative(f"step {j}", "search",
                                   {i.name: values[i.name][j] for i in items})
                for j in range(steps)]
-    runner.run(numbers, replications, seed, field_name)
+    with _pool(executor, workers) as pool:
+        runner.executor = pool
+        runner.run(numbers, replications, seed, field_name)
     curves = curves_from(runner.measured, items, steps, replications, values,
                          (FILL, "operating_profit", "capital_employed"),
                          unit_margins(scenario, points))
@@ -658,8 +657,14 @@ def frontier(scenario: Scenario, *, objective: str = "roi", budget: float | None
                          executor, workers or None, progress)
         session = {"command": command, "started": _now(), "ended": None, "status": RUNNING}
         _manifest(directory, identity, [*sessions, session], RUNNING, runner)
+        total = estimated_simulations(scenario, settings.targets, settings.confirm_replications,
+                                      settings.replications)
         try:
-            result = _search(scenario, items, settings, runner)
+            with _pool(executor, workers) as pool, \
+                    progress_bar(progress, max(total, len(measured.runs)), len(measured.runs),
+                                 desc="frontier") as advance:
+                runner.executor, runner.advance = pool, advance
+                result = _search(scenario, items, settings, runner)
         except KeyboardInterrupt as exc:
             with ignoring_interrupts():
                 _finish(runner, identity, sessions, session, INTERRUPTED)
@@ -673,6 +678,17 @@ def frontier(scenario: Scenario, *, objective: str = "roi", budget: float | None
             _write_outputs(directory, scenario, result)
             _finish(runner, identity, sessions, session, COMPLETE)
     return result
+
+
+@contextmanager
+def _pool(executor: Executor | None, workers: int | None) -> Iterator[Executor | None]:
+    """The executor given, or one process pool of ``workers`` (default: all cores) for the
+    whole run, or none for ``workers=1`` (serially in this process)."""
+    if executor is not None or workers == 1:
+        yield executor
+        return
+    with make_executor(workers=workers) as (pool, _):
+        yield pool
 
 
 def _now() -> str:
