@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from servicesim.experiment.allocation import (
     best_per_item,
+    fits,
     frontier_path,
     marginal_analysis,
     upper_hull,
@@ -26,7 +27,7 @@ def _brute_best(value, investment, budget):
     best = -math.inf
     for steps in itertools.product(*(range(len(value[n])) for n in names)):
         spent = sum(investment[n][j] for n, j in zip(names, steps, strict=True))
-        if spent <= budget + 1e-9:
+        if fits(spent, budget):
             best = max(best, sum(value[n][j] for n, j in zip(names, steps, strict=True)))
     return best
 
@@ -78,10 +79,10 @@ def test_marginal_analysis_stays_within_the_budget_and_never_below_the_frontier(
     chosen = marginal_analysis(value, investment, budget)
     spent = sum(investment[n][j] for n, j in chosen.items())
     got = sum(value[n][j] for n, j in chosen.items())
-    assert spent <= budget + 1e-9
+    assert fits(spent, budget)
     path = frontier_path(value, investment)
     on_frontier = max(v for x, v in zip(path.investment, path.value, strict=True)
-                      if x <= budget + 1e-9)
+                      if fits(x, budget))
     assert got >= on_frontier - 1e-9
     assert got <= _brute_best(value, investment, budget) + 1e-9
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import servicesim.experiment.frontier as frontier_module
+import servicesim.experiment.frontier_runs as frontier_runs
 from servicesim.cli import main
 from servicesim.errors import ScenarioError
 from servicesim.experiment.frontier import (
@@ -210,7 +210,7 @@ def test_a_network_gets_a_target_per_sku_at_each_customer_facing_location() -> N
 
 
 def _interrupt_after(monkeypatch: pytest.MonkeyPatch, calls: int) -> None:
-    real = frontier_module.run_items_task
+    real = frontier_runs.run_items_task
     count = {"n": 0}
 
     def stopping(task: Any) -> dict[str, Any]:
@@ -219,7 +219,7 @@ def _interrupt_after(monkeypatch: pytest.MonkeyPatch, calls: int) -> None:
             raise KeyboardInterrupt
         return real(task)
 
-    monkeypatch.setattr(frontier_module, "run_items_task", stopping)
+    monkeypatch.setattr(frontier_runs, "run_items_task", stopping)
 
 
 def test_files_are_written_kept_and_resumed_after_an_interruption(

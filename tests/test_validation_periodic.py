@@ -7,8 +7,8 @@ orders up to S when the inventory position is at or below s; a zero order marks 
 so ``csl_cycle`` and ``end_of_cycle_*`` are read just before each review's receipt, kR + L,
 which in steady state is the case's kR + L + R of the review before).  PASS: |mean over the
 replications − expected| ≤ ``abs_quick``.  The figures the model does not measure are
-skipped with their reason; the assortment cases are checked in ``test_frontier_cases.py``.  The network cases are checked in
-``test_validation_network.py``.
+skipped with their reason; the assortment cases are checked in ``test_frontier_cases.py``,
+the network cases in ``test_validation_network.py``.
 """
 
 from __future__ import annotations

@@ -30,8 +30,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Path", "best_per_item", "frontier_path", "marginal_analysis", "upper_hull",
+__all__ = ["Path", "best_per_item", "fits", "frontier_path", "marginal_analysis", "upper_hull",
            "where_today_sits"]
+
+
+def fits(spent: float, budget: float) -> bool:
+    """Whether ``spent`` is within ``budget``, allowing for the rounding of sums of money
+    (a part in 10^9): an investment summed in another order must not fall out of it."""
+    return spent <= budget + 1e-9 * max(1.0, abs(budget))
 
 
 def upper_hull(investment: Sequence[float], value: Sequence[float]) -> list[int]:
@@ -165,22 +171,22 @@ def marginal_analysis(value: Mapping[str, Sequence[float]],
     start, segments = _segments(investment, value)
     steps = dict(start)
     spent = math.fsum(investment[item][steps[item]] for item in value)
-    if spent > budget:
+    if not fits(spent, budget):
         raise ValueError(f"the budget {budget:g} is below the least investment {spent:g}")
     blocked: set[str] = set()
     for _, _, item, step, dx, _ in sorted(segments):
         if item in blocked:
             continue
-        if spent + dx > budget:
+        if not fits(spent + dx, budget):
             blocked.add(item)
             continue
         spent += dx
         steps[item] = step
-    return _fill_in(value, investment, steps, budget - spent)
+    return _fill_in(value, investment, steps, budget - spent, budget)
 
 
 def _fill_in(value: Mapping[str, Sequence[float]], investment: Mapping[str, Sequence[float]],
-             steps: dict[str, int], left: float) -> dict[str, int]:
+             steps: dict[str, int], left: float, budget: float) -> dict[str, int]:
     """Raise single items to any step of more value that still fits in ``left``, best gain
     per added investment first, until none fits."""
     heap: list[tuple[float, int, str, int]] = []
@@ -190,7 +196,7 @@ def _fill_in(value: Mapping[str, Sequence[float]], investment: Mapping[str, Sequ
         best: tuple[float, int, str, int] | None = None
         for k in range(len(y)):
             dx, dy = x[k] - x[j], y[k] - y[j]
-            if dy > 0 and dx <= left and not math.isnan(dx):
+            if dy > 0 and fits(budget - left + dx, budget) and not math.isnan(dx):
                 ratio = dy / dx if dx > 0 else math.inf
                 if best is None or -ratio < best[0]:
                     best = (-ratio, n, item, k)
@@ -203,7 +209,7 @@ def _fill_in(value: Mapping[str, Sequence[float]], investment: Mapping[str, Sequ
     while heap:
         _, n, item, k = heapq.heappop(heap)
         dx = investment[item][k] - investment[item][steps[item]]
-        if dx > left or value[item][k] <= value[item][steps[item]]:
+        if not fits(budget - left + dx, budget) or value[item][k] <= value[item][steps[item]]:
             offer(n, item)  # stale: the budget left shrank since it was offered
             continue
         left -= dx

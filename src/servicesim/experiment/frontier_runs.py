@@ -17,8 +17,10 @@ targets), written before they run.
 from __future__ import annotations
 
 import gc
+import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,10 @@ import numpy as np
 
 from ..files import OutputError
 from ..model.simulation import simulate
-from .engine import COLLECT_AFTER_SECONDS, Task, location_cells
-from .store import RunsFile, read_table
+from ..scenario.schema import Scenario
+from .engine import COLLECT_AFTER_SECONDS, Task, execute, location_cells
+from .frontier_items import Item, allocation_scenario
+from .store import ResultsFolder, RunsFile, figure_columns, read_table
 
 ITEM_RUNS_FILE = "item_runs.csv"
 ALLOCATIONS_FILE = "allocations.json"
@@ -43,6 +47,13 @@ ITEMS = "_items"
 """Key of a row's per-stock-point figures until they are split off into ``item_runs.csv``."""
 
 RUN_PARAMS = ("allocation", "phase")
+FIGURE_INDEX = {name: k for k, name in enumerate(ITEM_FIGURES)}
+FILL = "item_fill_rate"
+INVESTMENT = "avg_inventory_value"
+
+
+class FrontierError(OutputError):
+    """A frontier folder that cannot be used (it holds another run, say)."""
 
 
 def item_row(figures: Mapping[str, float]) -> list[float]:
@@ -167,3 +178,75 @@ def read_measured(directory: Path, points: Sequence[str], figures: Sequence[str]
             continue
         measured.add(row, found)
     return measured
+
+
+class Runner:
+    """Runs the alternatives of a frontier search and keeps their rows (in a folder, or in
+    memory without one)."""
+
+    def __init__(self, scenario: Scenario, items: Sequence[Item], directory: Path | None,
+                 measured: Measured) -> None:
+        self.scenario, self.items = scenario, list(items)
+        self.directory, self.measured = directory, measured
+        self.executor: Executor | None = None
+        self.advance: Callable[[], None] = lambda: None
+        self.allocations: dict[int, dict[str, Any]] = {}
+        self.files = RunFiles(directory, figure_columns(scenario), measured) \
+            if directory is not None else None
+        self.simulations = 0
+
+    def alternative(self, label: str, phase: str, values: Mapping[str, float] | None) -> int:
+        """The number of the alternative with this label and phase (a new one if none)."""
+        for number, known in self.allocations.items():
+            if known["label"] == label and known["phase"] == phase:
+                return number
+        number = len(self.allocations)
+        self.allocations[number] = {"label": label, "phase": phase,
+                                    "values": None if values is None else dict(values)}
+        return number
+
+    def run(self, numbers: Sequence[int], replications: int, root: int,
+            field_name: str = "service_target") -> None:
+        """Simulate what is missing of these alternatives' first ``replications``."""
+        from .seeds import replication_seeds
+
+        seeds = replication_seeds(root, replications)
+        tasks = []
+        for number in numbers:
+            known = self.allocations[number]
+            self._check_earlier(number, known["label"])
+            scenario = self.scenario if known["values"] is None else allocation_scenario(
+                self.scenario, self.items, known["values"], field_name)
+            tasks += [Task(number, (("allocation", known["label"]), ("phase", known["phase"])),
+                           r, root, seeds[r], scenario)
+                      for r in range(replications) if not self.measured.has(number, r)]
+        if self.directory is not None:
+            ResultsFolder(self.directory).write_text(
+                ALLOCATIONS_FILE, json.dumps({str(k): v for k, v in self.allocations.items()},
+                                             indent=1) + "\n")
+        if not tasks:
+            return
+
+        def on_row(row: dict[str, Any]) -> None:
+            if self.files is not None:
+                self.files.add(row)
+            else:
+                items = row.pop("_items")
+                self.measured.add(row, items)
+            self.simulations += 1
+            self.advance()
+
+        execute(tasks, self.executor, workers=1, on_row=on_row, run=run_items_task)
+        if self.files is not None:
+            self.files.write()
+
+
+    def _check_earlier(self, number: int, label: str) -> None:
+        """Rows kept from an earlier session must be of the same allocation: the search
+        numbers its alternatives in the same order every time, from the same rows."""
+        for (alternative, _), row in self.measured.runs.items():
+            if alternative == number and row.get("allocation") != label:
+                raise FrontierError(
+                    f"cannot resume {self.directory}: its alternative {number} is "
+                    f"{row.get('allocation')!r} where this run has {label!r}; choose another "
+                    "--id")
