@@ -204,6 +204,12 @@ def test_a_network_gets_a_target_per_sku_at_each_customer_facing_location() -> N
     assert locations == {seg.location for seg in network.segments.values()}
     assert len(run.targets) == sum(len(network.held_skus(loc)) for loc in locations)
     assert {r["recommended_target"] for r in run.targets} <= {0.9, 0.99}
+    # the frontier's investment is the network's: the DC's stock (and stock in transit) is
+    # added to the branches' own, so today sits against it on the same scale
+    branches_today = sum(r["today_inventory_value"] for r in run.targets)
+    assert run.frontier[0]["avg_inventory_value"] > branches_today
+    assert run.summary["today"]["avg_inventory_value"]["mean"] > branches_today
+    assert "SKU–location pairs" in run.decision
 
 
 # ------------------------------------------------------------------------------ files

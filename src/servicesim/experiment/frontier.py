@@ -356,7 +356,7 @@ def _choose(settings: Settings, curves: Curves, prediction: Prediction
     if settings.budget is not None and settings.maximise == FILL:
         try:
             steps = marginal_analysis(curves.mean("units_first"), curves.mean(INVESTMENT),
-                                      settings.budget)
+                                      settings.budget - curves.other_inventory)
         except ValueError:
             raise bad_option("--budget", settings.budget,
                        "is below the inventory of every item at the lowest target; raise it or "
@@ -369,7 +369,7 @@ def _choose(settings: Settings, curves: Curves, prediction: Prediction
         path = frontier_path(*prediction.values(curves, short))
         predicted = prediction.along(settings.objective, curves, path)
         if settings.budget is not None:
-            inventory = path.totals(curves.mean(INVESTMENT))
+            inventory = path.totals(curves.mean(INVESTMENT)) + curves.other_inventory
             predicted = np.where(inventory <= settings.budget, predicted, -np.inf)
             if not np.isfinite(predicted).any():
                 raise bad_option("--budget", settings.budget,
@@ -422,7 +422,7 @@ def _along(settings: Settings, runner: Runner, curves: Curves, path: FrontierPat
     inventory (within the budget), then twice the points halfway between the best so far
     and its neighbours."""
     reps, root = settings.confirm_replications, named_seed(settings.seed, "refine")
-    inventory = path.investment
+    inventory = path.investment + curves.other_inventory
     last = len(inventory) - 1
     if settings.budget is not None:
         last = max(int(np.nonzero(inventory <= settings.budget)[0][-1]), 0) \

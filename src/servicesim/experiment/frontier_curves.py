@@ -44,6 +44,15 @@ class Curves:
         """One figure per item over the steps, mean over replications."""
         return {i: v.mean(axis=-1) for i, v in self.per_replication(figure).items()}
 
+    @property
+    def other_inventory(self) -> float:
+        """Inventory value the items' own does not cover (a network's upstream stock and
+        stock in transit; 0 for a single location), mean over the common-target runs: added
+        to the items' sum, it gives the scenario's average inventory value."""
+        if INVESTMENT not in self.totals:
+            return 0.0
+        return float(self.totals[INVESTMENT].mean() - self.total(INVESTMENT).mean())
+
     def total(self, figure: str) -> np.ndarray:
         """One figure summed over items at each step (all items at that step)."""
         return sum(self.mean(figure).values())  # type: ignore[return-value]

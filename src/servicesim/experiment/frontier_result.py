@@ -194,7 +194,8 @@ def _frontier_rows(curves: Curves, path: FrontierPath, prediction: Prediction,
     rows = []
     for n, k in enumerate(keep):
         ci = _interval(FILL, fill[k])
-        rows.append({"point": n, INVESTMENT: float(path.investment[k]), FILL: ci["mean"],
+        rows.append({"point": n, INVESTMENT: float(path.investment[k] + curves.other_inventory),
+                     FILL: ci["mean"],
                      f"{FILL}_ci_low": ci["ci_low"], f"{FILL}_ci_high": ci["ci_high"],
                      settings.objective: float(objective[k]),
                      "mean_target": float(mean_target[k])})
@@ -227,7 +228,7 @@ def build_result(scenario: Scenario, items: Sequence[Item], settings: Settings, 
     by_label = {row["label"]: row for row in confirmed}
     common = next(row for row in confirmed if row["kind"] == "common")
     summary = {
-        "kind": "frontier", "scenario": scenario.name,
+        "kind": "frontier", "scenario": scenario.name, "network": network,
         "currency": scenario.finance.currency, "objective": settings.objective,
         "maximise": settings.maximise, "budget": settings.budget, "by": settings.by,
         "service_metric": scenario.policy.service_metric, "targets": list(settings.targets),
@@ -270,7 +271,8 @@ def decision_text(summary: Mapping[str, Any]) -> str:
     """The plain-language decision: how many items move, what it does to the figure
     maximised and to inventory, measured on the confirmation runs (DOMAIN §12)."""
     figure, currency = summary["maximise"], summary["currency"]
-    noun = {"sku": "SKUs", "class": "classes"}[summary["by"]]
+    noun = {"sku": "SKUs", "class": "classes"}[summary["by"]] if not summary.get("network") \
+        else "SKU–location pairs"
     today, rec = summary["today"], summary["recommended"]
     row = next(r for r in summary["confirmed"] if r["label"] == rec["label"])
     diff = row["difference_vs_today"]

@@ -156,12 +156,12 @@ def moves_text(moves: dict[str, int], one: str, many: str) -> str:
 
 
 def _count_text(value: float) -> str:
-    """A count for people (three significant digits at most): 10, 1,000, 10 k, 115 k,
-    1.2 M."""
+    """A count for people (three significant digits at most): 10, 1 k, 1.5 k, 10 k, 115 k,
+    1.2 M; an axis's ticks read alike."""
     if value >= 1e6:
         return f"{value / 1e6:.3g} M"
-    if value >= 1e4:
-        return f"{value / 1e3:,.0f} k"
+    if value >= 1e3:
+        return f"{value / 1e3:.3g} k"
     return f"{value:,.0f}" if value >= 1 else f"{value:.2g}"
 
 
