@@ -356,7 +356,7 @@ def _meta(results: FrontierResults) -> str:
     budget = (f" within an inventory budget of {_money(results.budget, results.currency)}"
               if results.budget is not None else "")
     items = results.count("items") or len(results.targets)
-    kind = "SKUs" if results.by == "sku" else "classes"
+    kind = _nouns(results)[1]
     reps, confirm = results.count("replications"), results.count("confirm_replications")
     runs = (f"; {reps} replications per search step, {confirm} to confirm" if reps and confirm
             else "")
@@ -403,9 +403,17 @@ def _html(results: FrontierResults, charts: Sequence[Path]) -> str:
     return page(f"{name}: service targets and the efficient frontier", body)
 
 
+def _nouns(results: FrontierResults) -> tuple[str, str]:
+    """What one item is, one and many: a SKU, a SKU at a location, or a class."""
+    if results.item_column != "sku":
+        return "class", "classes"
+    return ("SKU–location pair", "SKU–location pairs") if results.has_locations \
+        else ("SKU", "SKUs")
+
+
 def _moves_sentence(results: FrontierResults) -> str:
     moves = results.moves()
-    kind = ("SKU", "SKUs") if results.item_column == "sku" else ("class", "classes")
+    kind = _nouns(results)
     return (f"{moves['up']:,} {kind[moves['up'] != 1]} move to a higher target, "
             f"{moves['down']:,} to a lower one and {moves['same']:,} keep today's. The tables "
             f"list the largest changes of average inventory value in each direction (at most "
