@@ -287,7 +287,11 @@ def decision_text(summary: Mapping[str, Any]) -> str:
             f"{figure_text(figure, rec[figure]['mean'], currency)} with "
             f"{money(abs(inventory), currency)} {more} inventory")
     if summary["budget"] is not None:
-        text += f", within the budget of {money(summary['budget'], currency)}"
+        spent, budget = rec[INVESTMENT]["mean"], summary["budget"]
+        text += f", within the budget of {money(budget, currency)}" if spent <= budget else (
+            f"; the budget is {money(budget, currency)} and the confirmation runs hold "
+            f"{money(spent, currency)} of inventory, {money(spent - budget, currency)} above "
+            "it (the search's runs kept within it)")
     significant = diff["p"] is not None and diff["p"] < ALPHA
     text += (f" (difference {difference_text(figure, diff['mean'], currency)}, 95 % CI "
              f"{difference_text(figure, diff['ci_low'], currency)} to "
