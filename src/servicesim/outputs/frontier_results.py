@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from ..errors import ScenarioError
 from ..experiment.store import read_scenario, read_table
 from ..files import OutputError, restored
@@ -238,6 +240,12 @@ class FrontierResults:
 
 def _pct(value: float) -> str:
     return f"{100 * float(value):.4g} %"
+
+
+def column(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
+    """One column of ``targets.csv`` or ``frontier.csv`` as floats (NaN where empty)."""
+    return np.array([float(r[key]) if isinstance(r.get(key), int | float) else math.nan
+                     for r in rows], dtype=float)
 
 
 def is_frontier_folder(directory: str | Path) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..frontier_results import FrontierPoint, FrontierResults
+from ..frontier_results import FrontierPoint, FrontierResults, column
 from .common import (
     GREY,
     PALETTE,
@@ -32,10 +32,6 @@ BUDGET_GID = "budget"
 """The gid of the budget line (tests find it by it)."""
 
 
-def _array(rows: Sequence[dict[str, Any]], key: str) -> np.ndarray:
-    return np.array([float(r[key]) if isinstance(r.get(key), int | float) else math.nan
-                     for r in rows], dtype=float)
-
 
 @styled
 def frontier_chart(results: FrontierResults) -> Any:
@@ -46,11 +42,11 @@ def frontier_chart(results: FrontierResults) -> Any:
     same fill rate and at the same investment."""
     figure, ax = new_figure()
     currency = results.currency or ""
-    xs = _array(results.frontier, "avg_inventory_value")
-    ys = _array(results.frontier, "item_fill_rate")
-    low = _array(results.frontier, "item_fill_rate_ci_low") \
+    xs = column(results.frontier, "avg_inventory_value")
+    ys = column(results.frontier, "item_fill_rate")
+    low = column(results.frontier, "item_fill_rate_ci_low") \
         if "item_fill_rate_ci_low" in results.frontier[0] else np.full_like(ys, math.nan)
-    high = _array(results.frontier, "item_fill_rate_ci_high") \
+    high = column(results.frontier, "item_fill_rate_ci_high") \
         if "item_fill_rate_ci_high" in results.frontier[0] else np.full_like(ys, math.nan)
     if np.isfinite(low).any() and np.isfinite(high).any():
         ax.fill_between(xs, low, high, color=PALETTE[0], alpha=0.15, linewidth=0,

@@ -6,12 +6,11 @@ class."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ..frontier_results import FrontierResults
+from ..frontier_results import FrontierResults, column
 from .common import (
     PALETTE,
     axis_label,
@@ -26,10 +25,6 @@ from .common import (
 TARGETS_STEM = "12-targets"
 TODAY_GREY = "#9a9a9a"
 
-
-def _column(rows: Sequence[dict[str, Any]], key: str) -> np.ndarray:
-    return np.array([float(r[key]) if isinstance(r.get(key), int | float) else math.nan
-                     for r in rows], dtype=float)
 
 
 @styled
@@ -76,10 +71,10 @@ def _sku_chart(results: FrontierResults) -> Any:
     from matplotlib.colors import LogNorm
 
     rows = results.targets
-    units = _column(rows, "units_per_year")
-    cost = _column(rows, "unit_cost")
-    today = _column(rows, "today_target")
-    recommended = _column(rows, "recommended_target")
+    units = column(rows, "units_per_year")
+    cost = column(rows, "unit_cost")
+    today = column(rows, "today_target")
+    recommended = column(rows, "recommended_target")
     keep = np.isfinite(units) & (units > 0) & np.isfinite(recommended)
     units, cost, today, recommended = units[keep], cost[keep], today[keep], recommended[keep]
     size, alpha, faint = _marker_size(len(units))
@@ -185,8 +180,8 @@ def _class_chart(results: FrontierResults) -> Any:
     rows = sorted(results.targets, key=lambda r: str(r["class"]))
     figure, ax = new_figure()
     positions = np.arange(len(rows), dtype=float)
-    today = _column(rows, "today_target")
-    recommended = _column(rows, "recommended_target")
+    today = column(rows, "today_target")
+    recommended = column(rows, "recommended_target")
     for x, old, new in zip(positions, today, recommended, strict=True):
         if math.isfinite(old) and math.isfinite(new) and old != new:
             ax.annotate("", (x, new), (x, old), zorder=3,
