@@ -6,8 +6,8 @@ file; ``validation.py`` turns a case into a scenario (reviews at 0, R, 2R, ...; 
 orders up to S when the inventory position is at or below s; a zero order marks the cycle,
 so ``csl_cycle`` and ``end_of_cycle_*`` are read just before each review's receipt, kR + L,
 which in steady state is the case's kR + L + R of the review before).  PASS: |mean over the
-replications − expected| ≤ ``abs_quick``.  The assortment cases are skipped with their
-reason; so are the figures the model does not measure.  The network cases are checked in
+replications − expected| ≤ ``abs_quick``.  The figures the model does not measure are
+skipped with their reason; the assortment cases are checked in ``test_frontier_cases.py``.  The network cases are checked in
 ``test_validation_network.py``.
 """
 
@@ -45,12 +45,6 @@ def test_simulated_mean_within_tolerance(runs: v.PeriodicRuns, case_id: str,
                                          name: str) -> None:
     result = runs.compare(case_id, name)
     assert result.passed, result.message()
-
-
-@pytest.mark.parametrize("case_id", [pytest.param(c, id=v.short_id(c))
-                                     for c in v.OUT_OF_SCOPE])
-def test_assortment_cases_are_out_of_scope(case_id: str) -> None:
-    pytest.skip(v.OUT_OF_SCOPE[case_id])
 
 
 def test_every_periodic_entry_is_checked_or_skipped_with_a_reason() -> None:

@@ -529,13 +529,10 @@ SECOND_CASES: dict[str, dict[str, Any]] = {
 
 PERIODIC_CASES = {c: case for c, case in SECOND_CASES.items()
                   if case["model"] == "periodic_review_RsS"}
-OUT_OF_SCOPE = {
-    c: "an assortment optimisation: a search over per-SKU levels, not a simulated figure"
-    for c, case in SECOND_CASES.items()
-    if c not in PERIODIC_CASES and not case["model"].startswith("multi_echelon")
-}
-"""Cases of the second file the model does not cover, with the reason (the networks:
-below)."""
+ASSORTMENT_CASES = {c: case for c, case in SECOND_CASES.items()
+                    if c not in PERIODIC_CASES and not case["model"].startswith("multi_echelon")}
+"""The assortment cases of the second file: a per-SKU search judged by its totals, checked
+in ``test_frontier_cases.py`` (the networks: below)."""
 
 UNMEASURED = {
     "avg_order_size": "the model does not report units per purchase order (a new figure "

@@ -26,6 +26,12 @@ from ._version import VERSION
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     from .errors import ScenarioError
     from .experiment.executors import ExecutorError, make_executor
+    from .experiment.frontier import (
+        FrontierError,
+        FrontierInterrupted,
+        FrontierResult,
+        frontier,
+    )
     from .experiment.optimize import Bound, OptimizeResult, optimize, parse_bound
     from .experiment.replications import ReplicationSet, run_replications
     from .experiment.sensitivity import SensitivityResult, sensitivity
@@ -46,6 +52,8 @@ __version__ = VERSION
 _HOMES = {
     ".errors": ("ScenarioError",),
     ".experiment.executors": ("ExecutorError", "make_executor"),
+    ".experiment.frontier": ("FrontierError", "FrontierInterrupted", "FrontierResult",
+                             "frontier"),
     ".experiment.optimize": ("Bound", "OptimizeResult", "optimize", "parse_bound"),
     ".experiment.replications": ("ReplicationSet", "run_replications"),
     ".experiment.sensitivity": ("SensitivityResult", "sensitivity"),
@@ -69,6 +77,9 @@ __all__ = [
     "Bound",
     "DerivedPolicy",
     "ExecutorError",
+    "FrontierError",
+    "FrontierInterrupted",
+    "FrontierResult",
     "ItemsFit",
     "KPIS",
     "OptimizeResult",
@@ -84,6 +95,7 @@ __all__ = [
     "confidence_interval",
     "derive_policies",
     "dump_scenario",
+    "frontier",
     "generate_dataset",
     "load_scenario",
     "load_with_fit",

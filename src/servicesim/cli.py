@@ -174,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_factor_option(optimize)
     optimize.set_defaults(handler=_cmd_optimize)
     _add_sensitivity_command(commands, common)
+    _add_frontier_command(commands, common)
     _add_plot_command(commands, common)
     _add_report_command(commands, common)
 
@@ -457,6 +458,11 @@ def _sweep_table(result: SweepResult) -> str:
     return "\n".join([title, rule, lines[0], rule, *lines[1:], rule, *notes])
 
 
+def _running(how: str) -> str:
+    """``running on 2 local processes``, ``running serially in this process``."""
+    return f"running {how}" if how.startswith("serially") else f"running on {how}"
+
+
 def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
     argv = list(args.argv)
     if not args.resume:
@@ -596,7 +602,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
             if not args.quiet:
                 print(f"optimising {args.objective} of {scenario.name} ({args.scenario}) over "
                       + ", ".join(f"{b.key} in [{b.low}, {b.high}]" for b in space)
-                      + f"; running on {how}", flush=True)
+                      + f"; {_running(how)}", flush=True)
             result = optimize(scenario, space, objective=args.objective,
                               replications=args.replications, resolution=_resolution(args),
                               max_replications=args.max_replications, executor=executor,
@@ -632,6 +638,118 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     _warn(args, scenario, result)
     if not args.quiet:  # the decision comes last, after the charts', report's and warnings
         print(f"\n{result.decision()}", flush=True)
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------- servicesim frontier
+
+
+def _add_frontier_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    frontier = commands.add_parser(
+        "frontier", parents=[common],
+        help="choose a service target per SKU (or class) and trace the inventory efficient "
+             "frontier",
+        description="Choose a service target per SKU (or per ABC class) that maximises the "
+                    "objective, or the demand-weighted fill rate within an inventory "
+                    "budget; trace the inventory efficient frontier (the best fill rate for "
+                    "each inventory investment) and show where today's policies sit against "
+                    "it. Every SKU's curve comes from simulations of all SKUs at once at "
+                    "each candidate target (common random numbers); the answer is searched "
+                    "along the frontier and confirmed by whole-scenario simulations on fresh "
+                    "seeds. Writes targets.csv, frontier.csv, frontier.json, runs.csv, the "
+                    "charts and the report to OUT/<scenario name>/<run id>/.")
+    _add_scenario_options(frontier)
+    frontier.add_argument("--objective", default="roi",
+                          choices=("roi", "operating_profit", "economic_profit"),
+                          help="the figure to maximise (default: roi)")
+    frontier.add_argument("--budget", metavar="MONEY", type=_positive("a budget"),
+                          help="the most average inventory value at cost the targets may tie "
+                               "up; then the demand-weighted fill rate is maximised (or the "
+                               "objective, with --maximise objective)")
+    frontier.add_argument("--maximise", choices=("fill_rate", "objective"), default=None,
+                          help="under --budget: what to maximise (default: fill_rate)")
+    frontier.add_argument("--targets", metavar="LOW:HIGH:STEP",
+                          help="the candidate targets, a range LOW:HIGH:STEP or a list a,b,c "
+                               "(default: 20 from 70 %% to 99.95 %%, denser near 100 %%)")
+    frontier.add_argument("--by", choices=("sku", "class"), default="sku",
+                          help="one target per SKU (default), or per ABC class")
+    frontier.add_argument("--confirm-replications", metavar="N", type=_count,
+                          help="replications of each allocation simulated whole (default: "
+                               "twice --replications, at least 10)")
+    _add_output_options(frontier, "run")
+    frontier.add_argument("--resume", action="store_true",
+                          help="continue an interrupted run: reuse its finished runs")
+    _add_executor_options(frontier)
+    frontier.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_no_plots_option(frontier)
+    frontier.set_defaults(handler=_cmd_frontier)
+
+
+def _cmd_frontier(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    from .experiment.engine import WorkerDied
+    from .experiment.executors import make_executor  # the engine is needed only to run
+    from .experiment.frontier import (
+        FILL,
+        FrontierError,
+        FrontierInterrupted,
+        estimated_simulations,
+        frontier,
+        parse_targets,
+    )
+    from .experiment.store import FolderLocked
+
+    targets = parse_targets(args.targets) if args.targets is not None else None
+    if args.maximise is not None and args.budget is None:
+        raise _UsageError("--maximise chooses what to maximise within a --budget; give one")
+    maximise = None if args.maximise is None else (
+        FILL if args.maximise == "fill_rate" else args.objective)
+    workers = args.workers or args.dask_local or os.cpu_count() or 1
+    check_size(scenario, replications=1, workers=workers, allow_large=args.allow_large,
+               alternatives=estimated_simulations(scenario, targets, args.confirm_replications),
+               source=args.scenario)
+    try:
+        with make_executor(workers=args.workers, scheduler=args.scheduler,
+                           dask_local=args.dask_local,
+                           connect_timeout=args.scheduler_timeout) as (executor, how):
+            if not args.quiet:
+                print(f"choosing a service target per {args.by} of {scenario.name} "
+                      f"({args.scenario}) for {args.objective}"
+                      + (f" within an inventory budget of {args.budget:,.0f}"
+                         if args.budget is not None else "")
+                      + f"; {_running(how)}", flush=True)
+            result = frontier(scenario, objective=args.objective, budget=args.budget,
+                              maximise=maximise, by=args.by, targets=targets,
+                              confirm_replications=args.confirm_replications,
+                              executor=executor, workers=1 if executor is None else None,
+                              out_dir=args.out, run_id=args.run_id, resume=args.resume,
+                              progress=not args.quiet,
+                              command=shlex.join([PROG, *args.argv]))
+    except FrontierInterrupted as stop:
+        print(f"\n{PROG}: interrupted: {stop.done:,} finished runs kept in "
+              f"{stop.directory / 'runs.csv'} (manifest status: interrupted)\n"
+              f"continue with:\n  {_resume_command(args, stop.directory.name)}",
+              file=sys.stderr, flush=True)
+        return 128 + stop.signum
+    except (FolderLocked, FrontierError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except WorkerDied as exc:
+        _error(str(exc))
+        argv = [*args.argv, *([] if args.resume else ["--resume"])]
+        print(f"the finished runs are kept; continue with:\n  {shlex.join([PROG, *argv])}",
+              file=sys.stderr, flush=True)
+        return EXIT_FAILURE
+    if not args.quiet:
+        from .outputs.tables import format_frontier
+
+        print(format_frontier(result.summary, result.targets))
+        print(f"\n{result.simulations:,} simulations run; results written to "
+              f"{result.directory}{os.sep} (targets.csv, frontier.csv, frontier.json, "
+              "runs.csv, item_runs.csv)", flush=True)
+    _plot_after(args, result.directory)
+    if not args.quiet:
+        print(f"\n{result.decision}", flush=True)
     return EXIT_OK
 
 
@@ -758,7 +876,7 @@ def _sensitivity_after(args: argparse.Namespace, scenario: Scenario, key: str,
                            connect_timeout=args.scheduler_timeout) as (executor, how):
             if not args.quiet:
                 print(f"\nsensitivity of the optimum {key} to the behavioural inputs; "
-                      f"running on {how}", flush=True)
+                      f"{_running(how)}", flush=True)
             result = sensitivity(
                 scenario, param=key, around=None if bounds else around, bounds=bounds,
                 step=args.step if own else None, objective=args.objective, factors=factors,

@@ -169,8 +169,18 @@ class Item:
     today_target: float | None
 
 
+SET_BY_TARGET = {"sQ": "reorder_point", "sS": "reorder_point", "RsS": "reorder_point",
+                 "RS": "order_up_to", "base_stock": "order_up_to"}
+"""The parameter a service target sets, per policy type (DOMAIN §5): given explicitly, it
+wins, and a target would change nothing."""
+
+
 def _today_target(scenario: Scenario, sku: str, location: str | None) -> float | None:
+    """The SKU's target today; None when its policy has none or a target would not set it
+    (its safety parameter is given explicitly)."""
     policy = scenario.location_policy(location, sku) if location else scenario.sku_policy(sku)
+    if getattr(policy, SET_BY_TARGET[policy.type]) is not None:
+        return None
     target = policy.service_target
     return float(target) if isinstance(target, float | int) else None
 
@@ -219,8 +229,9 @@ def _check_targeted(scenario: Scenario, items: Sequence[Item]) -> None:
         raise ScenarioError([Problem(
             "policy.service_target", "policy.service_target", NOT_SET,
             f"the frontier chooses service targets, but {len(fixed)} SKUs have explicit "
-            f"policy parameters and no target (first: {fixed[0]}); give them a "
-            "service_target", None, "frontier")])
+            f"policy parameters that a target would not change (first: {fixed[0]}); "
+            "leave their reorder_point or order_up_to out and give a service_target", None,
+            "frontier")])
 
 
 def allocation_scenario(scenario: Scenario, items: Sequence[Item],
@@ -444,6 +455,17 @@ def _settings(scenario: Scenario, objective: str, budget: float | None, maximise
                     reps, confirm, scenario.run.seed if seed is None else seed)
 
 
+def estimated_simulations(scenario: Scenario, targets: Sequence[float] | None,
+                          confirm_replications: int | None) -> int:
+    """About how many simulations a frontier run takes: the common-target runs (× the
+    replications), the search along the frontier and the confirmation (× the
+    confirmation's replications)."""
+    reps = scenario.run.replications
+    confirm = max(2 * reps, 10) if confirm_replications is None else confirm_replications
+    steps = len(DEFAULT_TARGETS if targets is None else targets)
+    return steps * reps + (REFINE_POINTS + 1 + 2 * REFINE_ROUNDS + 3) * confirm
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -481,6 +503,7 @@ class _Runner:
         tasks = []
         for number in numbers:
             known = self.allocations[number]
+            self._check_earlier(number, known["label"])
             scenario = self.scenario if known["values"] is None else allocation_scenario(
                 self.scenario, self.items, known["values"], field_name)
             tasks += [Task(number, (("allocation", known["label"]), ("phase", known["phase"])),
@@ -510,6 +533,17 @@ class _Runner:
                     execute(tasks, pool, workers=1, on_row=on_row, run=run_items_task)
         if self.files is not None:
             self.files.write()
+
+
+    def _check_earlier(self, number: int, label: str) -> None:
+        """Rows kept from an earlier session must be of the same allocation: the search
+        numbers its alternatives in the same order every time, from the same rows."""
+        for (alternative, _), row in self.measured.runs.items():
+            if alternative == number and row.get("allocation") != label:
+                raise FrontierError(
+                    f"cannot resume {self.directory}: its alternative {number} is "
+                    f"{row.get('allocation')!r} where this run has {label!r}; choose another "
+                    "--id")
 
 
 def measure_curves(scenario: Scenario, values: Mapping[str, Sequence[float]], *,
@@ -716,8 +750,7 @@ def _search(scenario: Scenario, items: Sequence[Item], settings: Settings,
     reps, targets = settings.replications, settings.targets
     steps = [runner.alternative(f"all at {_pct(t)}", "search",
                                 {i.name: t for i in items}) for t in targets]
-    today_search = runner.alternative("today", "search", None)
-    runner.run([*steps, today_search], reps, settings.seed)
+    runner.run(steps, reps, settings.seed)
     values = {i.name: targets for i in items}
     curves = curves_from(runner.measured, items, len(targets), reps, values,
                          (FILL, "operating_profit", "capital_employed", INVESTMENT,
@@ -729,7 +762,7 @@ def _search(scenario: Scenario, items: Sequence[Item], settings: Settings,
     path, choice = _choose(settings, curves, prediction)
     candidates, searched = _confirm(items, settings, runner, curves, fill_path, path, choice)
     return _result(scenario, items, settings, runner, curves, fill_path, prediction,
-                   candidates, searched, today_search)
+                   candidates, searched)
 
 
 def _pct(target: float) -> str:
@@ -994,17 +1027,16 @@ def _spread(xs: np.ndarray, n: int) -> list[int]:
 
 def _result(scenario: Scenario, items: Sequence[Item], settings: Settings, runner: _Runner,
             curves: Curves, fill_path: FrontierPath, prediction: Prediction,
-            candidates: Sequence[_Candidate], searched: Sequence[_Candidate],
-            today_search: int) -> FrontierResult:
+            candidates: Sequence[_Candidate], searched: Sequence[_Candidate]
+            ) -> FrontierResult:
     years = prediction.years
     confirmed, chosen = _confirmed_rows(runner, candidates, settings)
     today = candidates[0]
     network = scenario.locations is not None
     targets = _target_rows(runner, items, settings, today, chosen, years, network)
     frontier_rows = _frontier_rows(curves, fill_path, prediction, settings)
-    reps = settings.replications
-    today_inv = float(runner.measured.figure(today_search, reps, INVESTMENT).mean())
-    today_fill = float(runner.measured.figure(today_search, reps, FILL).mean())
+    today_row = confirmed[0]  # today's policies as confirmed: the most replications
+    today_inv, today_fill = today_row[INVESTMENT]["mean"], today_row[FILL]["mean"]
     need, reach = where_today_sits([r[INVESTMENT] for r in frontier_rows],
                                    [r[FILL] for r in frontier_rows], today_inv, today_fill)
     moves = {m: sum(1 for r in targets if r["move"] == m) for m in ("up", "down", "same")}
@@ -1090,20 +1122,22 @@ def decision_text(summary: Mapping[str, Any]) -> str:
 
 def method_text(summary: Mapping[str, Any]) -> str:
     """How the answer was found, in plain words, with the simulations it took."""
+    item = "SKU" if summary["by"] == "sku" else "class"
     return (
-        f"Each of {len(summary['targets'])} candidate targets was simulated for every "
-        f"{'SKU' if summary['by'] == 'sku' else 'class'} at once "
-        f"({summary['replications']} replications, common random numbers), giving every "
-        "item's fill rate, inventory, margin and holding cost at each target. Marginal "
-        "analysis on the concave envelopes of these curves traced the efficient frontier and "
-        "the allocation of best predicted objective; what is not per item (backorder and "
-        "recovery costs, customers lost, fixed costs, receivables) entered as a line in the "
-        "demand-weighted fill rate. Today's policies, the best common target, the "
-        "recommendation and its neighbours along the frontier were then simulated whole on "
-        f"fresh seeds ({summary['confirm_replications']} replications each), which measures "
-        "how SKUs couple through customers who defect. "
+        f"Each of {len(summary['targets'])} candidate targets was simulated for every {item} "
+        f"at once ({summary['replications']} replications, common random numbers), giving "
+        f"every {item}'s units filled, inventory, margin and holding cost at each target. "
+        "Marginal analysis on the concave envelopes of these curves traced the efficient "
+        "frontier (the most units filled at once for each inventory investment) and an "
+        "allocation of best predicted objective, in which what shortage costs beyond the "
+        "lost margin (backorder and recovery costs, customers who defect, receivables) was "
+        "fitted over the common-target runs. That allocation and points spread along the "
+        "frontier were then simulated whole, which measures how SKUs couple through "
+        f"customers who defect ({summary['confirm_replications']} replications each, seeds "
+        "of their own), narrowing in on the best twice. Today's policies, the best common "
+        "target and the best allocation found were confirmed on fresh seeds. "
         f"{summary['simulations']:,} simulations in all, against "
-        f"{summary['naive_simulations']:,} for a per-item grid at the same resolution.")
+        f"{summary['naive_simulations']:,} for a per-{item} grid at the same resolution.")
 
 
 def _write_outputs(directory: Path | None, scenario: Scenario, result: FrontierResult) -> None:

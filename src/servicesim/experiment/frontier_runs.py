@@ -34,9 +34,10 @@ ITEM_RUNS_FILE = "item_runs.csv"
 ALLOCATIONS_FILE = "allocations.json"
 
 ITEM_FIGURES = ("units_ordered", "units_first", "avg_inventory_value", "gross_margin",
-                "holding_cost", "revenue")
+                "holding_cost", "revenue", "avg_on_hand_units", "avg_backorder_units")
 """Per stock point: units demanded, units filled at once from stock (β × units demanded),
-average inventory value at cost, gross margin, holding cost, revenue (DOMAIN §3, §4)."""
+average inventory value at cost, gross margin, holding cost, revenue, and the time-average
+units on hand and backordered (DOMAIN §3, §4)."""
 
 ITEMS = "_items"
 """Key of a row's per-stock-point figures until they are split off into ``item_runs.csv``."""
@@ -50,7 +51,8 @@ def item_row(figures: Mapping[str, float]) -> list[float]:
     ordered = figures["units_ordered"]
     first = figures["item_fill_rate"] * ordered if ordered else 0.0
     return [ordered, first, figures["avg_inventory_value"], figures["gross_margin"],
-            figures["holding_cost"], figures["revenue"]]
+            figures["holding_cost"], figures["revenue"], figures["avg_on_hand_units"],
+            figures["avg_backorder_units"]]
 
 
 def run_items_task(task: Task) -> dict[str, Any]:

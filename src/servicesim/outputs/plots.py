@@ -1,4 +1,4 @@
-"""The charts of a sweep or an optimisation under their historical name: ``plot_all``,
+"""The charts of a sweep, an optimisation or a frontier under their historical name: ``plot_all``,
 ``CHARTS`` and every chart function, from :mod:`servicesim.outputs.charts` (one module per
 chart)."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .charts import (
     CHARTS,
+    FRONTIER_CHARTS,
     GREY,
     MAX_SHOWN,
     ONLY_WHEN,
@@ -14,14 +15,18 @@ from .charts import (
     charts_for,
     cost_breakdown_chart,
     cycle_time_chart,
+    frontier_chart,
     heat_map_chart,
     house_style,
     inventory_chart,
+    is_frontier_folder,
     is_target_key,
     network_chart,
     objective_chart,
     plot_all,
+    plot_frontier,
     service_chart,
+    targets_chart,
     tradeoff_chart,
     unmet_demand_chart,
 )
@@ -29,6 +34,7 @@ from .results import Alternative, PlotError, RecordedRun, Results, load_results
 
 __all__ = [
     "CHARTS",
+    "FRONTIER_CHARTS",
     "GREY",
     "MAX_SHOWN",
     "ONLY_WHEN",
@@ -41,15 +47,19 @@ __all__ = [
     "charts_for",
     "cost_breakdown_chart",
     "cycle_time_chart",
+    "frontier_chart",
     "heat_map_chart",
     "house_style",
     "inventory_chart",
+    "is_frontier_folder",
     "is_target_key",
     "load_results",
     "network_chart",
     "objective_chart",
     "plot_all",
+    "plot_frontier",
     "service_chart",
+    "targets_chart",
     "tradeoff_chart",
     "unmet_demand_chart",
 ]

@@ -13,7 +13,8 @@ folder by default:
   scenario as YAML;
 - ``report.xlsx`` — the same for Excel (:mod:`servicesim.outputs.workbook`).
 
-A compare folder gets the comparison's report (:mod:`servicesim.outputs.compare_report`).
+A compare folder gets the comparison's report (:mod:`servicesim.outputs.compare_report`), a
+frontier folder its own (:mod:`servicesim.outputs.frontier_report`).
 The charts are taken from ``<folder>/charts/*.png`` when every chart is there and newer than
 ``runs.csv`` (as ``sweep`` and ``optimize`` leave them), and drawn otherwise.  Both files are
 written atomically.  This module only reads results.
@@ -448,12 +449,19 @@ Means over the replications; every figure with its confidence interval is in App
 
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None
                  ) -> dict[str, Path]:
-    """Write ``report.html`` and ``report.xlsx`` of a sweep, optimisation or compare folder
-    into ``out_dir`` (default: the folder itself); returns ``{"html": path, "xlsx": path}``.
+    """Write ``report.html`` and ``report.xlsx`` of a sweep, optimisation, compare or
+    frontier folder into ``out_dir`` (default: the folder itself); returns
+    ``{"html": path, "xlsx": path}``.
 
     Raises :class:`ReportError` for a folder that holds none of them.
     """
+    from .frontier_results import is_frontier_folder
     from .workbook import results_workbook
+
+    if is_frontier_folder(results_dir):
+        from .frontier_report import write_frontier_report
+
+        return write_frontier_report(results_dir, out_dir)
 
     if is_compare_folder(results_dir):
         from .compare_report import write_compare_report

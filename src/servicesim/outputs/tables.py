@@ -361,3 +361,63 @@ def format_run_header(replication_set: ReplicationSetLike) -> str:
         for sku, policy in policies.items():
             lines.append(f"  {str(sku):<{width}}  {format_policy(policy)}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ frontier
+
+
+def _target(value: Any) -> str:
+    """A service target as set: ``99.95 %``, ``95 %`` (every digit the candidate has)."""
+    return f"{100 * float(value):.4g} %" if isinstance(value, numbers.Real) else "n/a"
+
+
+def format_frontier(summary: Mapping[str, Any], targets: Sequence[Mapping[str, Any]],
+                    moves: int = 10) -> str:
+    """The terminal view of a frontier run (DOMAIN §12): the confirmed alternatives with
+    their CIs, where today sits against the frontier, and the largest moves."""
+    from .formatting import change_text, ci_text, fmt, money
+
+    currency, objective = summary.get("currency"), summary["objective"]
+    keys = list(dict.fromkeys(("avg_inventory_value", "item_fill_rate", objective,
+                               summary["maximise"])))
+    rows = [["", *(KPI_BY_KEY[k].label.split(" (")[0] for k in keys), "vs today"]]
+    for row in summary["confirmed"]:
+        cells = [row["label"] + (" (best)" if row["best"] else "")]
+        for key in keys:
+            f = row[key]
+            cells.append(f"{fmt(key, f['mean'], currency, with_unit=True, compact=True)} "
+                         f"({ci_text(key, f['ci_low'], f['ci_high'])})")
+        d = row["difference_vs_today"]
+        cells.append("" if row["kind"] == "today" else
+                     f"{change_text(d['figure'], d['mean'], currency)} (p = {d['p']:.3g})")
+        rows.append(cells)
+    lines = ["", "Confirmed on fresh seeds (95 % CI):", *aligned_lines(rows)]
+    here = summary["you_are_here"]
+    if math.isfinite(here.get("saving") or math.nan):
+        lines += ["", f"You are here: the efficient frontier reaches today's fill rate "
+                      f"({fmt('item_fill_rate', here['today_fill_rate'])}) with "
+                      f"{money(here['same_fill_investment'], currency, compact=True)} of "
+                      f"inventory ({money(here['saving'], currency, compact=True)} less than "
+                      f"today's {money(here['today_investment'], currency, compact=True)})"
+                      + (f", or {fmt('item_fill_rate', here['same_investment_fill'])} fill "
+                         "with today's inventory "
+                         f"({change_text('item_fill_rate', here['fill_gain'])})"
+                         if math.isfinite(here.get("fill_gain") or math.nan) else "") + "."]
+    name = "class" if summary["by"] == "class" else "sku"
+    moved = sorted((t for t in targets if t["move"] != "same"),
+                   key=lambda t: -abs(t["inventory_value_change"] or 0))[:moves]
+    if moved:
+        table = [[name.upper() if name == "sku" else "Class", "Target today", "Recommended",
+                  "Fill rate today", "Fill rate then", "Inventory change"]]
+        for t in moved:
+            label = t[name] + (f" at {t['location']}" if t.get("location") else "")
+            table.append([label, _target(t["today_target"]), _target(t["recommended_target"]),
+                          fmt("item_fill_rate", t["today_fill_rate"]),
+                          fmt("item_fill_rate", t["recommended_fill_rate"]),
+                          money(t["inventory_value_change"], currency, signed=True)])
+        lines += ["", f"The {len(moved)} largest moves (targets.csv has every "
+                      f"{'SKU' if name == 'sku' else 'class'}):", *aligned_lines(table)]
+    lines += ["", f"{summary['simulations']:,} simulations against "
+                  f"{summary['naive_simulations']:,} for a per-item grid of "
+                  f"{len(summary['targets'])} targets."]
+    return "\n".join(lines)

@@ -25,6 +25,14 @@ PNG and an SVG, into ``<folder>/charts/``; one module per chart:
 10. :func:`network_chart` (``network_map.py``) — the supplier, locations and lanes of the
     best alternative with their annual flows; drawn only for a network scenario.
 
+A frontier folder (``servicesim frontier``, :func:`is_frontier_folder`) gets its own two
+charts instead (:data:`FRONTIER_CHARTS`):
+
+11. :func:`frontier_chart` (``frontier.py``) — the inventory efficient frontier, today, the
+    best common target and the recommendation, and how far today sits from the frontier;
+12. :func:`targets_chart` (``targets.py``) — the recommended target of each SKU against its
+    velocity and unit cost, today's beside it (per class: a dot chart).
+
 Charts 6 and 7 and the lost margin of chart 2 need more than the summary figures of
 ``runs.csv``: replication 0 of every alternative records them when it runs (the results
 store's ``chart_records.json``).  Each such chart says so in its caption.
@@ -43,20 +51,24 @@ from pathlib import Path
 from typing import Any
 
 from ...files import atomic_write_bytes
+from ..frontier_results import FrontierResults, is_frontier_folder, load_frontier
 from ..results import PlotError, Results, load_results
 from .common import GREY, PALETTE, STYLE_FILE, house_style, is_target_key
 from .cost_breakdown import cost_breakdown_chart
 from .cycle_time import cycle_time_chart
+from .frontier import FRONTIER_STEM, frontier_chart
 from .heatmap import heat_map_applies, heat_map_chart
 from .inventory import inventory_chart
 from .network_map import NETWORK_STEM, is_network, network_chart
 from .objective import objective_chart
 from .service import service_chart
+from .targets import TARGETS_STEM, targets_chart
 from .tradeoff import tradeoff_chart
 from .unmet_demand import MAX_SHOWN, unmet_demand_chart
 
 __all__ = [
     "CHARTS",
+    "FRONTIER_CHARTS",
     "GREY",
     "MAX_SHOWN",
     "ONLY_WHEN",
@@ -65,14 +77,18 @@ __all__ = [
     "cost_breakdown_chart",
     "charts_for",
     "cycle_time_chart",
+    "frontier_chart",
     "heat_map_chart",
     "house_style",
     "inventory_chart",
+    "is_frontier_folder",
     "is_target_key",
     "network_chart",
     "objective_chart",
     "plot_all",
+    "plot_frontier",
     "service_chart",
+    "targets_chart",
     "tradeoff_chart",
     "unmet_demand_chart",
 ]
@@ -90,6 +106,12 @@ CHARTS: dict[str, Callable[[Results], Any]] = {
 }
 """File stem → chart function, in the order of the module docstring."""
 
+FRONTIER_CHARTS: dict[str, Callable[[FrontierResults], Any]] = {
+    FRONTIER_STEM: frontier_chart,
+    TARGETS_STEM: targets_chart,
+}
+"""The charts of a frontier folder: file stem → chart function."""
+
 ONLY_WHEN: dict[str, Callable[[Results], bool]] = {"09-heat-map": heat_map_applies,
                                                    NETWORK_STEM: is_network}
 """Charts drawn only for some folders: stem → whether it applies (not drawn, no warning)."""
@@ -105,14 +127,13 @@ def plot_all(results_dir: str | Path, out_dir: str | Path | None = None,
              ) -> list[Path]:
     """Write every chart of a results folder as PNG (300 dpi) and/or SVG; their paths.
 
-    ``out_dir`` defaults to ``results_dir/charts``.  Raises :class:`PlotError` for a
-    folder without results or an unknown format.
+    ``out_dir`` defaults to ``results_dir/charts``; a frontier folder gets its own charts
+    (:func:`plot_frontier`).  Raises :class:`PlotError` for a folder without results or an
+    unknown format.
     """
-    formats = [f.strip().lower().lstrip(".") for f in formats if f.strip()]
-    unknown = [f for f in formats if f not in ("png", "svg", "pdf")]
-    if unknown or not formats:
-        raise PlotError(f"unknown chart format(s) {', '.join(unknown) or '(none)'}; "
-                        "use png, svg or pdf")
+    formats = _formats(formats)
+    if is_frontier_folder(results_dir):
+        return plot_frontier(results_dir, out_dir, formats)
     results = load_results(results_dir, objective)
     folder = Path(out_dir) if out_dir is not None else results.directory / "charts"
     written = []
@@ -122,11 +143,42 @@ def plot_all(results_dir: str | Path, out_dir: str | Path | None = None,
         except PlotError as exc:  # e.g. a folder without chart records
             warnings.warn(f"chart {stem} skipped: {exc}", stacklevel=2)
             continue
-        for fmt in formats:
-            buffer = io.BytesIO()  # drawn whole first: a full disk never leaves half a chart
-            with house_style():
-                figure.savefig(buffer, format=fmt, dpi=300, metadata=_metadata(fmt))
-            written.append(atomic_write_bytes(folder / f"{stem}.{fmt}", buffer.getvalue()))
+        written += _save(figure, folder / stem, formats)
+    return written
+
+
+def plot_frontier(results_dir: str | Path, out_dir: str | Path | None = None,
+                  formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Write the charts of a frontier folder (:data:`FRONTIER_CHARTS`, DOMAIN §12) as PNG
+    (300 dpi) and/or SVG into ``out_dir`` (default ``results_dir/charts``); their paths.
+    Raises :class:`PlotError` naming the file when the folder is incomplete or broken."""
+    formats = _formats(formats)
+    results = load_frontier(results_dir)
+    folder = Path(out_dir) if out_dir is not None else results.directory / "charts"
+    written = []
+    for stem, chart in FRONTIER_CHARTS.items():
+        written += _save(chart(results), folder / stem, formats)
+    return written
+
+
+def _formats(formats: Sequence[str]) -> list[str]:
+    formats = [f.strip().lower().lstrip(".") for f in formats if f.strip()]
+    unknown = [f for f in formats if f not in ("png", "svg", "pdf")]
+    if unknown or not formats:
+        raise PlotError(f"unknown chart format(s) {', '.join(unknown) or '(none)'}; "
+                        "use png, svg or pdf")
+    return formats
+
+
+def _save(figure: Any, stem: Path, formats: Sequence[str]) -> list[Path]:
+    """One figure in each format beside ``stem``, each file written atomically."""
+    written = []
+    for fmt in formats:
+        buffer = io.BytesIO()  # drawn whole first: a full disk never leaves half a chart
+        with house_style():
+            figure.savefig(buffer, format=fmt, dpi=300, metadata=_metadata(fmt))
+        written.append(atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"),
+                                          buffer.getvalue()))
     return written
 
 

@@ -1,20 +1,25 @@
-"""Per-SKU curves and marginal analysis (servicesim.experiment.frontier) against the
-assortment cases of the second shared case file (DOMAIN §12).
+"""The frontier's per-SKU curves and marginal analysis against the assortment cases of the
+second shared case file (DOMAIN §12).
 
-The cases judge a simulation-based search by its totals, not by the levels (their
-decision notes: neighbouring levels differ by about 1e-3 in cost, 1e-5 in fill rate):
-ASSORT1 by the total cost rate at the levels found, ASSORT3 by the demand-weighted fill
-rate and the inventory investment within the budget.
+The cases are posed on base-stock levels, so the curves are measured over levels
+(``measure_curves(..., field_name="order_up_to")``): one simulation of all 20 SKUs per step
+(× replications, common random numbers), every SKU's figures from the run's per-SKU
+breakdown.  The cases judge a simulation-based search by its totals, not by the levels
+(their decision notes: neighbouring levels differ by about 1e-3 in cost and 1e-5 in fill
+rate): ASSORT1 by the total cost rate at the levels found, ASSORT3 by the demand-weighted
+fill rate and the inventory investment within the budget.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 import validation as v
-from servicesim.experiment.frontier import best_per_sku, marginal_analysis, sku_curves
+from servicesim.experiment.allocation import best_per_item, marginal_analysis
+from servicesim.experiment.frontier import measure_curves
 from servicesim.scenario.schema import Scenario
 
 ASSORT1 = "ASSORT1_unconstrained_cost_optimal_base_stock"
@@ -43,13 +48,8 @@ def assortment(case: dict[str, Any]) -> Scenario:
     })
 
 
-def test_marginal_analysis_raises_the_best_gain_per_investment_within_the_budget() -> None:
-    value = {"a": [0.0, 5.0, 6.0], "b": [0.0, 3.0, 5.5]}
-    investment = {"a": [0.0, 1.0, 2.0], "b": [0.0, 1.0, 2.0]}
-    assert marginal_analysis(value, investment, budget=2.0) == {"a": 1, "b": 1}
-    assert marginal_analysis(value, investment, budget=1.0) == {"a": 1, "b": 0}
-    assert marginal_analysis(value, investment, budget=4.0) == {"a": 2, "b": 2}
-    assert best_per_sku({"a": [3.0, 1.0, 2.0]}) == {"a": 1}
+def test_every_assortment_case_is_checked_here() -> None:
+    assert set(v.ASSORTMENT_CASES) == {ASSORT1, ASSORT3}
 
 
 @pytest.mark.slow
@@ -59,16 +59,20 @@ def test_unconstrained_per_sku_levels_reach_the_optimal_total_cost() -> None:
     skus = case["inputs"]["skus"]
     optimum = {s["id"]: expected[f"optimal_S.{s['id']}"] for s in skus}
     levels = {k: [max(0, s + offset) for offset in range(-3, 4)] for k, s in optimum.items()}
-    curves = sku_curves(assortment(case), levels, replications=10, seed=11)
+    curves, simulations = measure_curves(assortment(case), levels, field_name="order_up_to",
+                                         replications=10, seed=11, workers=2)
     rate = {s["id"]: (s["holding_per_unit_per_day"], s["backorder_per_unit_per_day"])
             for s in skus}
-    costs = {k: [rate[k][0] * row["avg_on_hand_units"] + rate[k][1] * row["avg_backorder_units"]
-                 for row in curves.figures[k]] for k in levels}
-    best = best_per_sku(costs)
+    on_hand, backorders = curves.mean("avg_on_hand_units"), curves.mean("avg_backorder_units")
+    costs = {k: rate[k][0] * on_hand[k] + rate[k][1] * backorders[k] for k in levels}
+    best = best_per_item({k: list(-c) for k, c in costs.items()})
     total = sum(costs[k][j] for k, j in best.items())
     assert abs(total - expected["total_cost_rate_at_optimum"]) \
         <= tolerance["total_cost_rate_at_optimum"]["abs_quick"]
-    assert curves.simulations == 7 * 10  # against 7 levels x 20 SKUs x 10 one SKU at a time
+    # most levels are the exact optimum; the others sit next to it on a flat cost
+    exact = sum(levels[k][j] == optimum[k] for k, j in best.items())
+    assert exact >= 15 and all(abs(levels[k][j] - optimum[k]) <= 1 for k, j in best.items())
+    assert simulations == 7 * 10  # against 7 levels x 20 SKUs x 10 one SKU at a time
 
 
 @pytest.mark.slow
@@ -78,11 +82,13 @@ def test_marginal_analysis_under_the_budget_reaches_the_best_fill_rate() -> None
     skus, budget = case["inputs"]["skus"], case["inputs"]["budget"]
     optimum = {s["id"]: expected[f"optimal_S.{s['id']}"] for s in skus}
     levels = {k: [max(0, s - 4) + i for i in range(8)] for k, s in optimum.items()}
-    curves = sku_curves(assortment(case), levels, replications=10, seed=11)
+    curves, _ = measure_curves(assortment(case), levels, field_name="order_up_to",
+                               replications=10, seed=11, workers=2)
     total = sum(s["demand"]["rate"] for s in skus)
     share = {s["id"]: s["demand"]["rate"] / total for s in skus}
-    value = {k: [share[k] * row["item_fill_rate"] for row in curves.figures[k]] for k in levels}
-    investment = {k: curves.curve(k, "avg_inventory_value") for k in levels}
+    first, ordered = curves.mean("units_first"), curves.mean("units_ordered")
+    value = {k: share[k] * first[k] / ordered[k] for k in levels}
+    investment = curves.mean("avg_inventory_value")
     pick = marginal_analysis(value, investment, budget)
     fill = sum(value[k][j] for k, j in pick.items())
     spent = sum(investment[k][j] for k, j in pick.items())
@@ -91,19 +97,4 @@ def test_marginal_analysis_under_the_budget_reaches_the_best_fill_rate() -> None
         <= tolerance["weighted_fill_rate_at_optimum"]["abs_quick"]
     assert abs(spent - expected["inventory_investment_at_optimum"]) \
         <= tolerance["inventory_investment_at_optimum"]["abs_quick"]
-
-
-def test_the_frontier_path_rises_by_the_best_ratio_and_places_today() -> None:
-    from servicesim.experiment.frontier import frontier_path, where_today_sits
-
-    value = {"a": [0.0, 5.0, 6.0], "b": [0.0, 3.0, 5.5]}
-    investment = {"a": [0.0, 1.0, 2.0], "b": [0.0, 1.0, 2.0]}
-    path = frontier_path(value, investment)
-    assert [(p.investment, p.value) for p in path] == [(0, 0), (1, 5), (2, 8), (3, 10.5),
-                                                       (4, 11.5)]
-    # every point agrees with marginal analysis at its own budget
-    for p in path:
-        assert marginal_analysis(value, investment, p.investment) == p.steps
-    # today: a at its top, b at its bottom (investment 2, value 6)
-    need, reach = where_today_sits(path, investment=2.0, value=6.0)
-    assert need == 2.0 and reach == 8.0  # the same value for no less, 2 more for the same
+    assert np.all(np.isfinite(fill))
