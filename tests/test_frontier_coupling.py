@@ -147,9 +147,10 @@ def test_defection_makes_a_unit_short_cost_more_in_the_fitted_prediction(
     costs its line (a switch) or a backorder's recovery; with defection the same stockout
     can also cost the customer: every later order for every SKU, and the acquisitions
     word of mouth brings.  So by the model, over the same range of margin short, the
-    fitted profit falls faster with defection on; the frontier sees the coupling only
-    through this slope.  Compared as the fitted curves' mean slopes over the range of
-    margin short both scenarios' common-target runs cover."""
+    fitted profit falls faster with defection on; the prediction that proposes the
+    allocations sees the coupling only through this slope.  Compared as the fitted
+    curves' mean slopes over the range of margin short both scenarios' common-target runs
+    cover."""
     slopes, ranges = {}, {}
     for defection in (False, True):
         scenario, result = frontier_of(defection)
