@@ -284,3 +284,32 @@ def test_the_command_refuses_bad_options_clearly(tmp_path: Path, argv: list[str]
     status = main(["frontier", str(BASELINE), "--out", str(tmp_path), *argv])
     err = capsys.readouterr().err
     assert status == 2 and says in err and "Traceback" not in err
+
+
+def test_stock_point_rows_are_written_as_every_other_row_is(tmp_path: Path) -> None:
+    from servicesim.experiment.frontier_runs import (
+        ITEM_FIGURES,
+        ITEMS,
+        Measured,
+        RunFiles,
+        item_columns,
+        read_measured,
+    )
+    from servicesim.experiment.store import RunsFile
+
+    points = ("plain", "with,comma", 'quote"d', "=formula")
+    items = {p: [float(k), 0.1 * k, 1e-17, 123456789.123, 2.5, 0.0, 7.0, 1 / 3]
+             for k, p in enumerate(points)}
+    files = RunFiles(tmp_path, ["roi"], Measured(points))
+    files.add({"alternative": 3, "allocation": "all at 95 %", "phase": "search",
+               "replication": 1, "seed": 7, "roi": 0.25, ITEMS: items})
+    files.write()
+    generic = RunsFile(tmp_path / "generic.csv", item_columns(),
+                       key=("alternative", "replication", "stock_point"))
+    for p in points:
+        generic.add({"alternative": 3, "replication": 1, "stock_point": p,
+                     **dict(zip(ITEM_FIGURES, items[p], strict=True))}, write=False)
+    generic.write()
+    assert (tmp_path / "item_runs.csv").read_text() == (tmp_path / "generic.csv").read_text()
+    back = read_measured(tmp_path, points, ["roi"])  # and they read back whole
+    assert back.has(3, 1) and back.items[(3, 1)].tolist() == [items[p] for p in points]

@@ -244,16 +244,17 @@ the cyclic collector frees; left to the collector's own schedule, a big model's 
 slow the next runs in the same worker (measured: a 1-DC, 20-branch, 200-SKU network's runs
 took 1.22, 1.48, 1.85, 2.05, 2.30, 2.73 s in a row; 0.9 s each with a collection of 0.2 s
 between).  A collection costs some 40 ms even after a small run, hence only after long
-ones."""
+ones.  The run is timed in CPU time, so that a busy machine does not make short runs look
+long."""
 
 
 def run_task(task: Task) -> dict[str, Any]:
     """Simulate one task; its tidy row: alternative, parameters, replication, seed, figures
     (a network's per location too: :func:`location_cells`; and, for replication 0, the
     chart record under :data:`CHART_RECORD`)."""
-    started = time.perf_counter()
+    started = time.process_time()
     result = simulate(task.scenario, task.seed)
-    if time.perf_counter() - started >= COLLECT_AFTER_SECONDS:
+    if time.process_time() - started >= COLLECT_AFTER_SECONDS:
         gc.collect()
     row = {"alternative": task.alternative, **dict(task.params),
            "replication": task.replication, "seed": task.root_seed, **result.kpis,
