@@ -118,3 +118,25 @@ def test_seeds_and_replications_cannot_be_a_variant(text: str) -> None:
     key, _, value = change.split(",")[0].partition("=")
     with pytest.raises(ScenarioError, match="cannot differ between alternatives"):
         apply_variant(BASE, Variant(label, (Override(key, value, "--set-variant"),)))
+
+
+def test_a_worker_collects_after_long_runs_or_once_it_has_grown(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from servicesim.experiment import engine
+
+    collections: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda: collections.append(1) or 0)
+    memory = {"now": 100 * 2**20}
+    collector = engine.Collector(resident=lambda: memory["now"])
+    assert not collector.after_run(0.1)  # short run, nothing grown: the floor is set
+    memory["now"] += engine.COLLECT_AFTER_GROWTH_BYTES - 1
+    assert not collector.after_run(0.1)
+    memory["now"] += 1  # grown by the limit since the floor
+    assert collector.after_run(0.1) and len(collections) == 1
+    assert collector.floor == memory["now"]
+    assert collector.after_run(engine.COLLECT_AFTER_SECONDS)  # a long run always
+    assert len(collections) == 2
+    blind = engine.Collector(resident=lambda: None)  # no /proc: long runs only
+    assert not blind.after_run(0.1) and blind.after_run(1.0)

@@ -16,7 +16,6 @@ targets), written before they run.
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +29,7 @@ import numpy as np
 from ..files import OutputError, csv_cell, restored
 from ..model.simulation import simulate
 from ..scenario.schema import Scenario
-from .engine import COLLECT_AFTER_SECONDS, Task, execute, location_cells
+from .engine import COLLECTOR, Task, execute, location_cells
 from .frontier_items import Item, allocation_scenario
 from .store import ResultsFolder, RunsFile, csv_line, figure_columns, read_table
 
@@ -71,8 +70,7 @@ def run_items_task(task: Task) -> dict[str, Any]:
     :data:`ITEM_FIGURES` (a picklable function for process pools and Dask)."""
     started = time.process_time()
     result = simulate(task.scenario, task.seed)
-    if time.process_time() - started >= COLLECT_AFTER_SECONDS:
-        gc.collect()
+    COLLECTOR.after_run(time.process_time() - started)
     return {"alternative": task.alternative, **dict(task.params),
             "replication": task.replication, "seed": task.root_seed, **result.kpis,
             **location_cells(result),
