@@ -237,21 +237,18 @@ def location_cells(result: ReplicationResult) -> dict[str, float]:
             for figure, value in row.items()}
 
 
-COLLECT_AFTER_SECONDS = 0.5
-"""A worker collects the garbage of a run that took at least this long (in CPU time, so that
-a busy machine does not make short runs look long).  A dropped model holds reference cycles
-(its processes' generators, samplers built on first use) that only the cyclic collector
-frees; left to the collector's own schedule, a big model's cycles slow the next runs in the
-same worker (measured: a 1-DC, 20-branch, 200-SKU network's runs took 1.22, 1.48, 1.85,
-2.05, 2.30, 2.73 s in a row; 0.9 s each with a collection of 0.2 s between).  A collection
-costs some 40 ms even after a small run, hence only after long ones, or once the process
-has grown by :data:`COLLECT_AFTER_GROWTH_BYTES`."""
-
 COLLECT_AFTER_GROWTH_BYTES = 64 * 2**20
-"""A worker also collects once it holds this much more memory than after its last
-collection: shorter runs of a big model leave their cycles too (measured: a 1,000-SKU
-scenario's 0.4 s runs left 9 MiB each, and a worker of a frontier search grew to 1.2 GB;
-collecting after each would cost 0.08 s a run, a fifth)."""
+"""A worker collects the garbage of the models it dropped once it holds this much more
+memory than after its last collection.  A dropped model holds reference cycles (its
+processes' generators, samplers built on first use) that only the cyclic collector frees,
+and the collector is off during runs: left to its own schedule, a big model's cycles slowed
+the next runs in the same worker (a 1-DC, 20-branch, 200-SKU network's runs took 1.22,
+1.48, 1.85, 2.05, 2.30, 2.73 s in a row; 0.9 s each with a collection between), and a
+1,000-SKU scenario's 0.4 s runs left 9 MiB each (a frontier worker grew to 1.2 GB).  A
+collection costs 0.04–0.2 s, too much after every short run."""
+
+COLLECT_AFTER_SECONDS = 2.0
+"""A worker also collects after a run this long in CPU time, whatever it left."""
 
 
 def resident_bytes() -> int | None:
@@ -264,9 +261,9 @@ def resident_bytes() -> int | None:
 
 
 class Collector:
-    """When a worker collects the garbage of the models it dropped: after a run long in
-    CPU time, or once it has grown by :data:`COLLECT_AFTER_GROWTH_BYTES` since the last
-    collection (one per process: :data:`COLLECTOR`)."""
+    """When a worker collects the garbage of the models it dropped: once it has grown by
+    :data:`COLLECT_AFTER_GROWTH_BYTES` since the last collection, or after a run of
+    :data:`COLLECT_AFTER_SECONDS` of CPU time (one per process: :data:`COLLECTOR`)."""
 
     def __init__(self, resident: Callable[[], int | None] = resident_bytes) -> None:
         self.resident = resident

