@@ -139,4 +139,4 @@ def test_a_worker_collects_after_long_runs_or_once_it_has_grown(
     assert collector.after_run(engine.COLLECT_AFTER_SECONDS)  # a long run always
     assert len(collections) == 2
     blind = engine.Collector(resident=lambda: None)  # no /proc: long runs only
-    assert not blind.after_run(0.1) and blind.after_run(1.0)
+    assert not blind.after_run(0.1) and blind.after_run(engine.COLLECT_AFTER_SECONDS)
