@@ -60,7 +60,7 @@ def test_unconstrained_per_sku_levels_reach_the_optimal_total_cost() -> None:
     optimum = {s["id"]: expected[f"optimal_S.{s['id']}"] for s in skus}
     levels = {k: [max(0, s + offset) for offset in range(-3, 4)] for k, s in optimum.items()}
     curves, simulations = measure_curves(assortment(case), levels, field_name="order_up_to",
-                                         replications=10, seed=11, workers=2)
+                                         replications=10, seed=11, workers=1)
     rate = {s["id"]: (s["holding_per_unit_per_day"], s["backorder_per_unit_per_day"])
             for s in skus}
     on_hand, backorders = curves.mean("avg_on_hand_units"), curves.mean("avg_backorder_units")
@@ -83,7 +83,7 @@ def test_marginal_analysis_under_the_budget_reaches_the_best_fill_rate() -> None
     optimum = {s["id"]: expected[f"optimal_S.{s['id']}"] for s in skus}
     levels = {k: [max(0, s - 4) + i for i in range(8)] for k, s in optimum.items()}
     curves, _ = measure_curves(assortment(case), levels, field_name="order_up_to",
-                               replications=10, seed=11, workers=2)
+                               replications=10, seed=11, workers=1)
     total = sum(s["demand"]["rate"] for s in skus)
     share = {s["id"]: s["demand"]["rate"] / total for s in skus}
     first, ordered = curves.mean("units_first"), curves.mean("units_ordered")

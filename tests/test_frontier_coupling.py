@@ -80,7 +80,7 @@ def frontier_of(tmp_path_factory: pytest.TempPathFactory
             scenario = coupled(defection)
             result = frontier(scenario, replications=SEARCH_REPLICATIONS,
                               confirm_replications=CONFIRM_REPLICATIONS, seed=SEED,
-                              workers=2, out_dir=tmp_path_factory.mktemp("frontier"))
+                              workers=1, out_dir=tmp_path_factory.mktemp("frontier"))
             made[defection] = scenario, result
         return made[defection]
 
