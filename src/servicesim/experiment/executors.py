@@ -208,7 +208,7 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
     # prints "Exception ignored ... Bad file descriptor" when the two meet.
     manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None and manager is not threading.current_thread():
-        manager.join(timeout=5)
+        manager.join(timeout=15)  # a loaded machine can take seconds
 
 
 class ProcessPool(Executor):
