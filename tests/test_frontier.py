@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import servicesim.experiment.frontier_runs as frontier_runs
@@ -152,6 +153,10 @@ def test_the_frontier_rises_with_investment_and_today_sits_against_it(small_run:
     if math.isfinite(here["saving"]):
         assert here["saving"] == pytest.approx(here["today_investment"]
                                                - here["same_fill_investment"])
+    # the objective predicted at today's investment, read off the frontier's rows
+    xs = [r["avg_inventory_value"] for r in rows]
+    assert here["objective_at_same_investment"] == pytest.approx(
+        float(np.interp(here["today_investment"], xs, [r["roi"] for r in rows])))
 
 
 def test_targets_rows_pair_today_with_the_recommendation(small_run: Any) -> None:

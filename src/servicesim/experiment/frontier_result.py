@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,6 +225,10 @@ def build_result(scenario: Scenario, items: Sequence[Item], settings: Settings, 
     today_inv, today_fill = today_row[INVESTMENT]["mean"], today_row[FILL]["mean"]
     need, reach = where_today_sits([r[INVESTMENT] for r in frontier_rows],
                                    [r[FILL] for r in frontier_rows], today_inv, today_fill)
+    objective = settings.objective
+    xs = [r[INVESTMENT] for r in frontier_rows]
+    there = [float(np.interp(x, xs, [r[objective] for r in frontier_rows]))
+             if math.isfinite(x) else math.nan for x in (need, today_inv)]
     moves = {m: sum(1 for r in targets if r["move"] == m) for m in ("up", "down", "same")}
     by_label = {row["label"]: row for row in confirmed}
     common = next(row for row in confirmed if row["kind"] == "common")
@@ -249,7 +254,11 @@ def build_result(scenario: Scenario, items: Sequence[Item], settings: Settings, 
                            for c in searched],
         "you_are_here": {"today_investment": today_inv, "today_fill_rate": today_fill,
                          "same_fill_investment": need, "saving": today_inv - need,
-                         "same_investment_fill": reach, "fill_gain": reach - today_fill},
+                         "same_investment_fill": reach, "fill_gain": reach - today_fill,
+                         # the unit-weighted fill rate can favour cheap SKUs that earn
+                         # little: the objective predicted at both points says so
+                         "objective_at_same_fill": there[0],
+                         "objective_at_same_investment": there[1]},
         "moves": moves,
         "prediction": {"profit_before_holding_in_margin_short": list(prediction.profit_fit),
                        "capital_beyond_inventory_in_margin_short":

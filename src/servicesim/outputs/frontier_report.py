@@ -72,7 +72,24 @@ def here_sentence(results: FrontierResults) -> str:
         return "Today's allocation sits on the efficient frontier: no allocation of targets " \
                "gives more fill for the same inventory."
     return ("Today sits inside the efficient frontier: the best allocation of targets gives "
-            + ", or ".join(parts) + ".")
+            + ", or ".join(parts) + "." + _objective_there(results))
+
+
+def _objective_there(results: FrontierResults) -> str:
+    """The objective the prediction expects at the frontier's two points against today's,
+    when the summary gives it: the most fill for the money need not earn the most."""
+    at_fill = results.you_are_here("objective_at_same_fill")
+    at_inventory = results.you_are_here("objective_at_same_investment")
+    objective = results.objective
+    today = results.today.objective.mean
+    if not (finite(at_fill) and finite(at_inventory)):
+        return ""
+    label = KPI_BY_KEY[objective].label.split(" (")[0]
+    against = f", against {fmt(objective, today)} today" if finite(today) else ""
+    return (f" The prediction puts {label} at {fmt(objective, at_fill)} and "
+            f"{fmt(objective, at_inventory)} there{against}: the fill rate counts every unit "
+            "alike, so the frontier favours cheap, fast SKUs, while the recommendation "
+            "weighs what each earns.")
 
 
 def maximised_words(results: FrontierResults) -> str:

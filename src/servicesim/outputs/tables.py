@@ -371,6 +371,27 @@ def _target(value: Any) -> str:
     return f"{100 * float(value):.4g} %" if isinstance(value, numbers.Real) else "n/a"
 
 
+def _objective_there(summary: Mapping[str, Any]) -> list[str]:
+    """The objective the prediction expects at the frontier's two points against today's:
+    the most fill for the money need not earn the most."""
+    from .formatting import fmt
+
+    here, objective = summary["you_are_here"], summary["objective"]
+    at_fill, at_inventory = (here.get(k) for k in ("objective_at_same_fill",
+                                                   "objective_at_same_investment"))
+    if not all(isinstance(v, numbers.Real) and math.isfinite(v)
+               for v in (at_fill, at_inventory)):
+        return []
+    label = KPI_BY_KEY[objective].label.split(" (")[0]
+    currency = summary.get("currency")
+    today = summary["today"][objective]["mean"]
+    return [f"{label} predicted at those two points: {fmt(objective, at_fill, currency)} and "
+            f"{fmt(objective, at_inventory, currency)}, against "
+            f"{fmt(objective, today, currency)} today: the fill rate counts every unit alike, "
+            "so the frontier favours cheap, fast SKUs, while the recommendation weighs what "
+            "each earns."]
+
+
 def format_frontier(summary: Mapping[str, Any], targets: Sequence[Mapping[str, Any]],
                     moves: int = 10) -> str:
     """The terminal view of a frontier run (DOMAIN §12): the confirmed alternatives with
@@ -403,6 +424,7 @@ def format_frontier(summary: Mapping[str, Any], targets: Sequence[Mapping[str, A
                          "with today's inventory "
                          f"({change_text('item_fill_rate', here['fill_gain'])})"
                          if math.isfinite(here.get("fill_gain") or math.nan) else "") + "."]
+        lines += _objective_there(summary)
     name = "class" if summary["by"] == "class" else "sku"
     moved = sorted((t for t in targets if t["move"] != "same"),
                    key=lambda t: -abs(t["inventory_value_change"] or 0))[:moves]
