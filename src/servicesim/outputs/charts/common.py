@@ -628,17 +628,25 @@ _OFFSETS = (((8, -20), "left"), ((-8, 8), "right"), ((8, 8), "left"), ((-8, -20)
 
 
 def place_labels(figure: Any, ax: Any, labels: Sequence[tuple[float, float, str, str]],
-                 fontsize: float = 11.5) -> int:
+                 fontsize: float = 11.5, marker_points: float = 0.0) -> int:
     """Label points ``(x, y, text, colour)`` in priority order, each beside its point at the
     first offset where it overlaps no label already placed and stays inside the plot area;
-    a label that fits nowhere is left out.  Call it once the figure is otherwise complete
-    (it fixes the layout first).  Returns the number of labels drawn."""
+    a label that fits nowhere is left out.  With ``marker_points`` > 0 a label also keeps
+    off the other labelled points' markers (squares of that half-width in points).  Call it
+    once the figure is otherwise complete (it fixes the layout first).  Returns the number
+    of labels drawn."""
+    from matplotlib.transforms import Bbox
+
     figure.draw_without_rendering()
     figure.set_layout_engine("none")  # the labels must not move the axes they were fit to
     renderer = figure.canvas.get_renderer()
     area = ax.get_window_extent(renderer)
+    half = marker_points * figure.dpi / 72
+    markers = [Bbox.from_extents(u - half, v - half, u + half, v + half)
+               for u, v in (ax.transData.transform((x, y)) for x, y, _, _ in labels)]
     placed: list[Any] = []
-    for x, y, text, colour in labels:
+    for k, (x, y, text, colour) in enumerate(labels):
+        others = [m for i, m in enumerate(markers) if i != k] if half > 0 else []
         for offset, align in _OFFSETS:
             note = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points",
                                fontsize=fontsize, color=colour, ha=align, zorder=7,
@@ -647,7 +655,7 @@ def place_labels(figure: Any, ax: Any, labels: Sequence[tuple[float, float, str,
             box = note.get_window_extent(renderer)
             inside = (box.x0 >= area.x0 and box.x1 <= area.x1 and box.y0 >= area.y0
                       and box.y1 <= area.y1)
-            if inside and not any(box.overlaps(other) for other in placed):
+            if inside and not any(box.overlaps(other) for other in placed + others):
                 placed.append(box)
                 break
             note.remove()

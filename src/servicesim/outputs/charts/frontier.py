@@ -67,7 +67,7 @@ def frontier_chart(results: FrontierResults) -> Any:
     page(figure, f"{results.scenario_name}: the inventory efficient frontier",
          _caption(results), subtitle=results.text("decision"))
     _you_are_here(ax, results)
-    place_labels(figure, ax, labels)
+    place_labels(figure, ax, labels, marker_points=9)
     return figure
 
 
@@ -150,15 +150,34 @@ def _you_are_here(ax: Any, results: FrontierResults) -> None:
     x1, saving = results.you_are_here("same_fill_investment"), results.you_are_here("saving")
     if math.isfinite(x1) and math.isfinite(saving) and saving > 0:
         ax.annotate("", (x1, y0), (x0, y0), arrowprops=arrow, zorder=5, gid="you-are-here")
-        ax.annotate(f"same fill for\n{money_text(saving)} {currency} less".rstrip(),
+        amount = " ".join(part for part in (money_text(saving), currency) if part)
+        ax.annotate(f"same fill for\n{amount} less",
                     ((x0 + x1) / 2, y0), xytext=(0, -12), textcoords="offset points",
                     ha="center", va="top", fontsize=12, color="#333333", bbox=box, zorder=8)
     y1, gain = results.you_are_here("same_investment_fill"), results.you_are_here("fill_gain")
     if math.isfinite(y1) and math.isfinite(gain) and gain > 0:
         ax.annotate("", (x0, y1), (x0, y0), arrowprops=arrow, zorder=5, gid="you-are-here")
+        height, left = _gain_label_place(ax, results, x0, y0, y1)
         ax.annotate(f"+{100 * gain:.1f} points of fill\nfor the same investment",
-                    (x0, (y0 + y1) / 2), xytext=(10, 0), textcoords="offset points",
-                    ha="left", va="center", fontsize=12, color="#333333", bbox=box, zorder=8)
+                    (x0, height), xytext=(-10 if left else 10, 0),
+                    textcoords="offset points", ha="right" if left else "left",
+                    va="center", fontsize=12, color="#333333", bbox=box, zorder=8)
+
+
+def _gain_label_place(ax: Any, results: FrontierResults, x0: float, y0: float,
+                      y1: float) -> tuple[float, bool]:
+    """Where the upward arrow's label goes: right of it, at the first height along it
+    (halfway, a third, two thirds, ...) clear of the confirmed allocations just right of
+    it, so that it covers none of them; on its left, halfway, if no height is clear."""
+    low, high = ax.get_xlim()
+    span = abs(np.subtract(*ax.get_ylim()))
+    near = [p.fill.mean for p in results.confirmed
+            if p.kind != "today" and 0 < p.inventory.mean - x0 < 0.35 * (high - low)]
+    for share in (0.5, 0.35, 0.65, 0.2, 0.8):
+        height = y0 + share * (y1 - y0)
+        if all(abs(height - y) > 0.09 * span for y in near):
+            return height, False
+    return y0 + 0.5 * (y1 - y0), True
 
 
 def _caption(results: FrontierResults) -> str:
