@@ -14,7 +14,7 @@ from ..files import atomic_write_bytes, atomic_write_text
 from ..kpis import KEY_FIGURES, KPI_BY_KEY, KPIS
 from .assumptions import assumption_tables, number, scenario_yaml
 from .formatting import change_text, ci_text, finite, fmt, unit_text
-from .html import e, figure, html_table, page, plain_table
+from .html import e, figure, html_table, page, page_yaml, plain_table
 from .report import figure_groups, one_replication_note
 from .results import ComparisonResults, PlotError, load_comparison
 from .workbook import (
@@ -222,7 +222,7 @@ annualised.</li></ul>
 <h2 class="appendix">Appendix A: every figure by scenario</h2>
 {_appendix(result, currency)}
 <h2 class="appendix">Appendix B: the reference scenario as run</h2>
-<pre>{e(yaml_text)}</pre>
+<pre>{e(page_yaml(yaml_text))}</pre>
 <footer>servicesim report · {e(result.directory)}</footer>"""
     return page(f"{result.reference}: what-if comparison", body)
 

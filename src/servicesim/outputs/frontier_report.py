@@ -25,7 +25,7 @@ from .frontier_results import (
     Interval,
     load_frontier,
 )
-from .html import e, figure, html_table, page, plain_table
+from .html import e, figure, html_table, page, page_yaml, plain_table
 from .report import ReportError, one_replication_note
 from .results import PlotError
 
@@ -415,7 +415,7 @@ def _html(results: FrontierResults, charts: Sequence[Path]) -> str:
 {tables}
 <h2 class="appendix">Appendix: the scenario as run</h2>
 <p>The scenario file as simulated (<code>scenario.yaml</code>), without unset fields.</p>
-<pre>{e(yaml_text or "(the scenario cannot be read)")}</pre>
+<pre>{e(page_yaml(yaml_text) or "(the scenario cannot be read)")}</pre>
 <footer>servicesim report · {e(results.directory)}</footer>"""
     return page(f"{name}: service targets and the efficient frontier", body)
 

@@ -100,11 +100,38 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], *,
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
+PAGE_ROWS = 40
+"""An assumption table in a printed report shows at most this many rows (a 1,000-SKU item
+master would fill 40 pages); the workbook's Assumptions sheet has them all."""
+
+PAGE_YAML_LINES = 250
+"""The scenario's YAML in a printed report's appendix is cut after this many lines; the
+results folder's ``scenario.yaml`` and the workbook's Scenario sheet have it whole."""
+
+
 def plain_table(table: Table) -> str:
-    """One assumption table (text cells, left-aligned, wrapping)."""
-    note = f"<p>{e(table.note)}</p>" if table.note else ""
+    """One assumption table (text cells, left-aligned, wrapping); a long one shows its
+    first :data:`PAGE_ROWS` rows and says where the rest is."""
+    rows = table.rows
+    notes = [table.note] if table.note else []
+    if len(rows) > PAGE_ROWS:
+        notes.append(f"The first {PAGE_ROWS} of {len(rows):,} rows; the workbook's "
+                     "Assumptions sheet has every one.")
+        rows = rows[:PAGE_ROWS]
+    note = "".join(f"<p>{e(n)}</p>" for n in notes)
     return (f"<h3>{e(table.title)}</h3>" + note
-            + html_table(table.header, table.rows, klass="text"))
+            + html_table(table.header, rows, klass="text"))
+
+
+def page_yaml(text: str) -> str:
+    """The scenario's YAML for a printed appendix, cut after :data:`PAGE_YAML_LINES` lines
+    with a line saying where the whole file is."""
+    lines = text.splitlines()
+    if len(lines) <= PAGE_YAML_LINES:
+        return text
+    return "\n".join(lines[:PAGE_YAML_LINES]) + (
+        f"\n# ... {len(lines) - PAGE_YAML_LINES:,} more lines: the whole file is scenario.yaml "
+        "in the results folder and the workbook's Scenario sheet\n")
 
 
 EMBED_WIDTH = 1800

@@ -45,7 +45,7 @@ from .findings import (
     varying,
 )
 from .formatting import ci_text, fmt, param_label, param_text, params_text, unit_text
-from .html import e, figure, html_table, page, plain_table
+from .html import e, figure, html_table, page, page_yaml, plain_table
 from .plots import CHARTS, charts_for, plot_all
 from .results import (
     ACHIEVED,
@@ -439,7 +439,7 @@ Means over the replications; every figure with its confidence interval is in App
 {_appendix_figures(view)}
 <h2 class="appendix">Appendix B: the scenario as run</h2>
 <p>The scenario file as simulated (<code>scenario.yaml</code>), without unset fields.</p>
-<pre>{e(yaml_text)}</pre>
+<pre>{e(page_yaml(yaml_text))}</pre>
 <footer>servicesim report · {e(results.directory)}</footer>"""
     return page(f"{name}: service level versus ROI", body)
 
