@@ -1,7 +1,8 @@
 """Dask (issues #5 and #6): a worker lost mid-sweep is survived with every row exactly once,
 a run that keeps killing its workers is given up with a clear error, and a 1000-SKU scenario
-swept over 5 targets x 4 replications and a small network (DOMAIN §7) swept over its DC's
-levels on a LocalCluster equal the process pool row for row.
+swept over 5 targets x 4 replications, a small network (DOMAIN §7) swept over its DC's
+levels and a frontier search (DOMAIN §12) on a LocalCluster equal the process pool row for
+row.
 
 One LocalCluster of two single-threaded worker processes serves the whole module (its
 start-up costs seconds).  The unreachable scheduler is tested in ``test_executors.py``.
@@ -169,3 +170,22 @@ def test_a_small_network_on_dask_equals_the_process_pool(client: Any) -> None:
     # wait less for its stock (common random numbers, every replication)
     fill = {(r["alternative"], r["replication"]): r["item_fill_rate"] for r in on_dask}
     assert all(fill[2, r] > fill[0, r] for r in range(2))
+
+
+def test_a_frontier_run_on_dask_equals_the_process_pool(client: Any) -> None:
+    """A frontier search (targets per SKU, DOMAIN §12) on the Dask cluster gives the same
+    summary, targets and frontier as on a local process pool: every run is reproducible
+    from (scenario, seed) wherever it runs."""
+    from servicesim.experiment.frontier import frontier
+    from servicesim.scenario.overrides import with_overrides
+
+    wait_for_workers(client, 2)
+    baseline = os.path.join(os.path.dirname(__file__), "..", "scenarios", "baseline.yaml")
+    scenario = with_overrides(load_scenario(baseline),
+                              ["run.horizon_days=200", "run.warmup_days=30"])
+    settings = {"targets": (0.85, 0.95, 0.99), "replications": 2,
+                "confirm_replications": 3, "seed": 5, "out_dir": None}
+    on_dask = frontier(scenario, executor=client.get_executor(pure=False), **settings)
+    on_pool = frontier(scenario, workers=2, **settings)
+    assert on_dask.summary == on_pool.summary
+    assert on_dask.targets == on_pool.targets and on_dask.frontier == on_pool.frontier
