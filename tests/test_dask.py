@@ -1,4 +1,4 @@
-"""Dask (issues #5 and #6): a worker lost mid-sweep is survived with every row exactly once,
+"""Dask: a worker lost mid-sweep is survived with every row exactly once,
 a run that keeps killing its workers is given up with a clear error, and a 1000-SKU scenario
 swept over 5 targets x 4 replications, a small network (DOMAIN §7) swept over its DC's
 levels and a frontier search (DOMAIN §12) on a LocalCluster equal the process pool row for
