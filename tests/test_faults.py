@@ -1,4 +1,4 @@
-"""Faults (issue #6): dead pool workers, SIGTERM and Ctrl-C, a full disk and an unwritable
+"""Faults: dead pool workers, SIGTERM and Ctrl-C, a full disk and an unwritable
 results folder lose no finished row, leave no half-written file, and what is resumed equals
 what runs without a fault, byte for byte.
 

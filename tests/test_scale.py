@@ -1,4 +1,4 @@
-"""Planner scale (issue #5, engine side): per-SKU quantities, streaming statistics with
+"""Planner scale, engine side: per-SKU quantities, streaming statistics with
 bounded memory, the histogram's stated error, the fast paths giving the same figures, and
 the generated 1,000-SKU item master on a short horizon."""
 
