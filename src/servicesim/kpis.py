@@ -47,8 +47,10 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("lost_sales_units", "Lost sales", "units",
         "units lost to switch, defect and waits that gave up"),
     Kpi("defections", "Defections", "customers", "customers lost for good"),
-    Kpi("revenue", "Revenue", "money", "price × units delivered"),
-    Kpi("gross_margin", "Gross margin", "money", "revenue − unit cost × units delivered"),
+    Kpi("revenue", "Revenue", "money",
+        "price × units delivered (+ the salvage value of stock sold off at the horizon)"),
+    Kpi("gross_margin", "Gross margin", "money",
+        "revenue − unit cost × units delivered (and × units sold off at the horizon)"),
     Kpi("holding_cost", "Holding cost", "money",
         "holding rate × average inventory value (excluding the cost of capital)"),
     Kpi("ordering_cost", "Ordering cost", "money", "fixed cost per purchase order"),
@@ -69,6 +71,9 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("lost_customer_value", "Value of customers lost", "money",
         "lifetime value (CLV) of the customers who defected in the window; beside the "
         "costs, never subtracted from profit"),
+    Kpi("salvage_value", "Salvage value", "money",
+        "salvage value per unit × units left on hand at the horizon (SKUs with a salvage "
+        "value; part of revenue); 0 when none has one"),
 )
 
 SUMMARY_KEYS: tuple[str, ...] = tuple(k.key for k in KPIS)

@@ -61,7 +61,8 @@ def replication_result(model: ServiceModel) -> ReplicationResult:
     else:
         delivered = [sum(seg.delivered[st.index] for seg in model.segments)
                      for st in model.stocks]
-    by_sku = sku_figures(model.stocks, delivered, window, keyed=model.network)
+    by_sku = sku_figures(model.stocks, delivered, window, keyed=model.network,
+                         horizon=model.horizon)
     by_seg = segment_figures(model, window)
     money = Money.of(model, by_sku, by_seg, window)
     return ReplicationResult(
@@ -78,15 +79,30 @@ def replication_result(model: ServiceModel) -> ReplicationResult:
     )
 
 
+def salvage(st: _Stock) -> tuple[float, float]:
+    """(proceeds, their gross margin) of selling off the stock left on hand at the horizon
+    at the SKU's salvage value (DOMAIN §4): proceeds = salvage value × units, margin =
+    (salvage value − unit cost) × units, since the model books the unit cost of a unit only
+    when it leaves stock; (0, 0) when the SKU has no salvage value (the stock is kept)."""
+    if st.salvage is None:
+        return 0.0, 0.0
+    return st.salvage * st.on_hand, (st.salvage - st.unit_cost) * st.on_hand
+
+
 def sku_figures(stocks: list[_Stock], delivered: list[int], window: Window,
-                keyed: bool = False) -> Rows:
+                keyed: bool = False, horizon: float = math.nan) -> Rows:
     """Service, stock and money figures per SKU (DOMAIN §3, §4); ``delivered`` holds the
     units delivered in the window per SKU (``keyed``: per stock point, in ``stocks`` order,
-    and the rows are keyed ``location/sku``, a network's stock points)."""
+    and the rows are keyed ``location/sku``, a network's stock points).  Revenue and gross
+    margin include the salvage of the stock left at the horizon (:func:`salvage`);
+    end-of-period levels are over the review periods ending in the window, ``horizon``
+    included (NaN for continuous review)."""
     by_sku: Rows = {}
     w = window.days
     for k, st in enumerate(stocks):
         units = delivered[k] if keyed else delivered[st.index]
+        proceeds, salvage_margin = salvage(st)
+        eop_oh, eop_bo, periods = st.period_ends(horizon)
         by_sku[st.policy_key if keyed else st.name] = {
             "item_fill_rate": ratio(st.units_first, st.units_ordered),
             "line_fill_rate": ratio(st.lines_full, st.lines),
@@ -102,12 +118,15 @@ def sku_figures(stocks: list[_Stock], delivered: list[int], window: Window,
             "lost_sales_units": float(st.lost_units),
             "backordered_units": float(st.bo_units),
             "purchase_orders": float(st.pos),
-            "revenue": units * st.price,
-            "gross_margin": units * (st.price - st.unit_cost),
+            "revenue": units * st.price + proceeds,
+            "gross_margin": units * (st.price - st.unit_cost) + salvage_margin,
             "holding_cost": st.a_oh * st.hold_per_day,
             "end_of_cycle_on_hand": ratio(st.eoc_oh, st.receipts),
             "end_of_cycle_backorders": ratio(st.eoc_bo, st.receipts),
             "critical_level": float(st.critical),
+            "salvage_value": proceeds,
+            "end_of_period_on_hand_units": ratio(eop_oh, periods),
+            "end_of_period_backorder_units": ratio(eop_bo, periods),
         }
     return by_sku
 
@@ -307,6 +326,7 @@ def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
             "backorder_cost", "operating_profit", "avg_inventory_value",
             "capital_employed", "roi", "economic_profit")},
         "lost_customer_value": sum(s.lost_clv for s in segments),
+        "salvage_value": sum(salvage(st)[0] for st in stocks),
     }
     assert tuple(out) == SUMMARY_KEYS
     return out
@@ -343,6 +363,8 @@ def details(model: ServiceModel, money: Money, delivered: int,
         "avg_customer_wait_days": ratio(model.bo_wait_sum, units_ordered),
         "end_of_cycle_on_hand_units": ratio(sum(st.eoc_oh for st in facing), receipts),
         "end_of_cycle_backorder_units": ratio(sum(st.eoc_bo for st in facing), receipts),
+        **end_of_period(stocks, model.horizon),
+        "salvage_units": float(sum(st.on_hand for st in stocks if st.salvage is not None)),
         "order_cycle_time_std_days": o.ct_std,
         "order_cycle_time_cv": ratio(o.ct_std, o.ct_mean) if o.ct_n > 1 else math.nan,
         "orders": float(o.orders),
@@ -362,6 +384,20 @@ def details(model: ServiceModel, money: Money, delivered: int,
         # lateral shipments' cost (part of the outbound transport cost) in a network run
         **({"lateral_cost": model.lateral_cost} if model.network else {}),
     }
+
+
+def end_of_period(stocks: list[_Stock], horizon: float) -> dict[str, float]:
+    """On hand and backorders just before each review, averaged over the review periods
+    ending in the window, summed over the periodic-review stock points (DOMAIN §5: what
+    costs charged on end-of-period stock are charged on); NaN when none reviews
+    periodically."""
+    ends = [st.period_ends(horizon) for st in stocks]
+    ends = [(oh / n, bo / n) for oh, bo, n in ends if n]
+    if not ends:
+        return {"end_of_period_on_hand_units": math.nan,
+                "end_of_period_backorder_units": math.nan}
+    return {"end_of_period_on_hand_units": sum(oh for oh, _ in ends),
+            "end_of_period_backorder_units": sum(bo for _, bo in ends)}
 
 
 def processing_figures(model: ServiceModel, w: float) -> dict[str, float]:

@@ -280,6 +280,8 @@ class NetworkMixin(ReplenishmentMixin):
         """A receipt (from the supplier or a shipment from upstream), then the open
         backorders first come first served: customers' lines and internal orders."""
         now = self.env.now
+        if now == st.next_review and st.snap_at != now:  # the period ends before this
+            st.snap_at, st.snap_oh, st.snap_bo = now, st.on_hand, st.backorders
         if st.upstream is not None:
             st.in_transit -= qty
             st.a_it -= qty * (self.horizon - now)

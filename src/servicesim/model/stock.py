@@ -125,6 +125,18 @@ class _Stock:
     lateral_in: int
     lateral_lines: int
     lateral_out: int
+    # periodic review (DOMAIN §5): on hand and backorders summed over the review periods
+    # that end in the window (just before each review), and their count; the time of the
+    # next review, and the levels just before a receipt due at that very time (a receipt
+    # and a review at one instant: the period ended before the receipt)
+    eop_oh: int
+    eop_bo: int
+    periods: int
+    next_review: float
+    snap_at: float
+    snap_oh: int
+    snap_bo: int
+    salvage: float | None  # money per unit left on hand at the horizon (None: kept)
 
     def __init__(self) -> None:
         self.queue = deque()
@@ -133,6 +145,9 @@ class _Stock:
         self.in_transit = self.waiting_up = self.int_waiting = 0
         self.floor = self.ship_floor = 1
         self.stockout_since_receipt = False
+        self.next_review = self.snap_at = -1.0  # no time of a run
+        self.snap_oh = self.snap_bo = 0
+        self.salvage = None
         self.reset(0.0)
 
     def reset(self, remaining: float) -> None:
@@ -154,6 +169,7 @@ class _Stock:
         self.int_wait = self.lead_sum = 0.0
         self.units_received = 0
         self.lateral_in = self.lateral_lines = self.lateral_out = 0
+        self.eop_oh = self.eop_bo = self.periods = 0
 
     @property
     def units_first(self) -> int:
@@ -164,6 +180,16 @@ class _Stock:
     def lines_full(self) -> int:
         """Lines filled completely at the first attempt."""
         return self.lines - self.lines_short
+
+    def period_ends(self, horizon: float) -> tuple[int, int, int]:
+        """(on hand, backorders, periods): the levels just before each review, summed over
+        the review periods ending in the window, the one ending at ``horizon`` included
+        when the horizon is a review time (periodic review, DOMAIN §5; 0 periods else)."""
+        if self.next_review != horizon:
+            return self.eop_oh, self.eop_bo, self.periods
+        on_hand, backorders = (self.snap_oh, self.snap_bo) if self.snap_at == horizon \
+            else (self.on_hand, self.backorders)
+        return self.eop_oh + on_hand, self.eop_bo + backorders, self.periods + 1
 
     def position(self) -> int:
         """The inventory position: on hand − backorders + on order (DOMAIN §5)."""
@@ -266,6 +292,9 @@ def new_stock_point(sc: Scenario, index: int, name: str, location: str, key: str
     st.price, st.unit_cost = sku.price, sku.unit_cost
     st.hold_per_day = sku.annual_holding_cost_per_unit / sc.finance.days_per_year
     _set_policy(st, pol, spec)
+    if sku.initial_on_hand is not None:  # the scenario's start instead of the policy's
+        st.on_hand = sku.initial_on_hand
+    st.salvage = sku.salvage_value_per_unit
     st.supplier = sc.sku_supplier(name)
     lead_seed, quantity_seed, reaction_seed = seeds
 
@@ -314,6 +343,7 @@ class ReplenishmentMixin:
 
     env: simpy.Environment
     horizon: float
+    warmup: float
     trace: list[tuple[float, str, dict[str, Any]]] | None
     po_cost: float
     inbound_cost: float
@@ -329,9 +359,26 @@ class ReplenishmentMixin:
         env = self.env
         if first > 0:
             yield env.timeout(first)
+        warmup = self.warmup
         while True:
-            self._purchase(st, order(st.position()), env.now)
+            now = env.now
+            if now > warmup:  # a review period ended in the window
+                self._period_end(st, now)
+            st.next_review = now + period  # the time of the next review, exactly
+            self._purchase(st, order(st.position()), now)
             yield env.timeout(period)
+
+    @staticmethod
+    def _period_end(st: _Stock, now: float) -> None:
+        """Book the end of a review period at ``now``: on hand and backorders just before
+        the review (before a receipt due at the same time, if one came first)."""
+        if st.snap_at == now:
+            st.eop_oh += st.snap_oh
+            st.eop_bo += st.snap_bo
+        else:
+            st.eop_oh += st.on_hand
+            st.eop_bo += st.backorders
+        st.periods += 1
 
     def _reorder(self, st: _Stock, now: float) -> None:
         """Continuous review: called when the inventory position has fallen to s or below.
@@ -364,6 +411,8 @@ class ReplenishmentMixin:
         """A receipt: it ends a replenishment cycle, then fills open backorders first come,
         first served."""
         now = self.env.now
+        if now == st.next_review and st.snap_at != now:  # the period ends before this
+            st.snap_at, st.snap_oh, st.snap_bo = now, st.on_hand, st.backorders
         # cycle service level: the cycle ends just before this receipt (DOMAIN §3)
         st.receipts += 1
         if st.backorders == 0 and not st.stockout_since_receipt:

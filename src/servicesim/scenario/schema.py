@@ -291,6 +291,13 @@ class Sku(_Model):
     """ABC class by revenue (A: the SKUs making the first 80 % of revenue, by default)."""
     xyz_class: XyzClass | None = None
     """XYZ class by the coefficient of variation of weekly demand (X: steadiest)."""
+    initial_on_hand: int | None = Field(default=None, ge=0, le=100_000_000)
+    """Units on hand at time 0; unset: the policy's own start (S, or s + Q for (s, Q)).
+    Single-location scenarios only."""
+    salvage_value_per_unit: Money | None = None
+    """Money per unit for the stock left on hand at the horizon, sold off then (DOMAIN §4:
+    revenue gains salvage value × units, gross margin (salvage value − unit cost) × units);
+    unset: the stock is kept at cost, as inventory (no sale)."""
 
     @field_validator("units_per_line")
     @classmethod
@@ -728,6 +735,16 @@ def _network_problems(sc: Scenario) -> Problems:
                 for name, seg in sc.segments.items() if seg.location is not None] \
             + _fallback_problems(sc)
     problems: Problems = _fallback_problems(sc)
+    for name, sku in sc.skus.items():  # single-location keys (stock at one place)
+        if sku.initial_on_hand is not None:
+            problems.append((("skus", name, "initial_on_hand"), sku.initial_on_hand,
+                             "is for single-location scenarios; in a network each location "
+                             "starts with its policy's stock: remove the key"))
+        if sku.salvage_value_per_unit is not None:
+            problems.append((("skus", name, "salvage_value_per_unit"),
+                             sku.salvage_value_per_unit,
+                             "is for single-location scenarios (a network's stock at the "
+                             "horizon is also in transit and reserved): remove the key"))
     known = ", ".join(locs)
     if SUPPLIER in locs:
         problems.append(((("locations", SUPPLIER)), SUPPLIER,
