@@ -355,18 +355,20 @@ class ReplenishmentMixin:
                 order: Callable[[int], int]) -> Any:
         """Periodic review ((R, S), (R, s, S)): every R days order ``order(position)`` units
         (a zero order still marks the cycle, so the cycle service level counts every review
-        period)."""
+        period); each later review ends a review period, whose end-of-period levels are
+        booked when it ends in the window."""
         env = self.env
         if first > 0:
             yield env.timeout(first)
         warmup = self.warmup
+        now = env.now  # the first review starts the first period
         while True:
-            now = env.now
-            if now > warmup:  # a review period ended in the window
-                self._period_end(st, now)
             st.next_review = now + period  # the time of the next review, exactly
             self._purchase(st, order(st.position()), now)
             yield env.timeout(period)
+            now = env.now
+            if now > warmup:  # a review period ended in the window
+                self._period_end(st, now)
 
     @staticmethod
     def _period_end(st: _Stock, now: float) -> None:
