@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..policies.derivation import DerivedPolicy
+from ..policies.replan import PolicyStep
 
 
 @dataclass
@@ -36,3 +37,7 @@ class ReplicationResult:
     by_location: dict[str, dict[str, float]] = field(default_factory=dict)
     """Figures per location of a network (DOMAIN §7; empty without ``locations``): see
     :func:`servicesim.model.accounting.location_figures`."""
+    policy_history: dict[str, list[PolicyStep]] = field(default_factory=dict)
+    """With ``policy.replan`` (DOMAIN §8): each SKU's parameters over time, from the time-0
+    derivation on, with the predicted and achieved service of each step (empty without
+    re-planning)."""

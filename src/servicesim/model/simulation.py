@@ -75,6 +75,7 @@ from .fulfilment import FulfilmentMixin
 from .histogram import DayHistogram
 from .network import NetworkMixin, build_fallbacks, build_network_stock_points
 from .reactions import REACTIONS, ReactionsMixin
+from .replan import Replanner
 from .results import ReplicationResult
 from .stock import ReplenishmentMixin, StockPoints, _Stock, build_stock_points
 from .streams import stream, uniforms
@@ -144,6 +145,9 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         # by _reset_window; ``tot_shipped_extra`` counts the extra shipments)
         self.tot_units_before = self.tot_first_before = 0
         self.tot_shipped_extra = self.tot_lost = self.tot_waiting = 0
+        replan = sc.policy.replan
+        self.replanner = None if replan is None or self.network else \
+            Replanner(sc, replan, self.policies, self.stocks, self.segments)
         self._reset_window()
         self.delivered_outside = [0] * len(self.stocks)  # scratch: deliveries out of window
         self.bo_wait_sum = 0.0
@@ -186,6 +190,8 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         """Start the measured window (at the warm-up): zero the window's counters, keeping
         the whole-run totals of units demanded and shipped at once."""
         remaining = self.horizon - self.env.now
+        if self.replanner is not None:
+            self.replanner.carry()
         for st in self.stocks:
             st.reset(remaining)
         for seg in self.segments:
@@ -226,13 +232,20 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             family = policy_family(pol.type)
             if family.periodic:
                 assert pol.review_period_days is not None
+                order = functools.partial(family.order_quantity, pol) \
+                    if self.replanner is None else self.replanner.order_function(st)
                 env.process(self._review(st, pol.review_period_days, pol.first_review_day,
-                                         functools.partial(family.order_quantity, pol)))
+                                         order))
         if self.warmup > 0:
             env.process(self._warmup_reset())
+        if self.replanner is not None:
+            env.process(self.replanner.process(env, self.horizon))
         with collector_off():
             env.run(until=self.horizon)
-            return replication_result(self)
+            result = replication_result(self)
+        if self.replanner is not None:
+            result.policy_history = self.replanner.finish()
+        return result
 
 
 class NetworkModel(NetworkMixin, ServiceModel):

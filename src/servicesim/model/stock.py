@@ -320,11 +320,18 @@ def new_stock_point(sc: Scenario, index: int, name: str, location: str, key: str
 
 def _set_policy(st: _Stock, pol: DerivedPolicy, sku_policy: Any) -> None:
     """The policy's levels, the initial stock, the critical level and the fast-path floor."""
+    st.on_hand = max(0, policy_family(pol.type).initial_on_hand(pol))
+    set_levels(st, pol, sku_policy)
+
+
+def set_levels(st: _Stock, pol: DerivedPolicy, sku_policy: Any) -> None:
+    """The policy's levels (s, Q, S), the critical level and the fast-path floor; the stock
+    and the orders open stay as they are (a re-plan applies from the next demand or
+    review on)."""
     st.kind = pol.type
     family = policy_family(pol.type)
     trigger, st.Q, st.S = family.levels(pol)
     st.s = NEVER if trigger is None else trigger  # None: only reviews order
-    st.on_hand = max(0, family.initial_on_hand(pol))
     if sku_policy.critical_level is not None:
         st.critical = sku_policy.critical_level
     else:  # a share of the family's base level (the reorder point, or S)

@@ -43,7 +43,7 @@ target, so the normal model rounds up.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -144,8 +144,10 @@ def _quantity_moments(dist: Any) -> tuple[float, float, bool]:
     return mean, var + mean * mean, mean - 1.0 <= 1e-12
 
 
-def sku_demands(scenario: Scenario) -> dict[str, SkuDemand]:
-    """Demand per SKU, in ``scenario.skus`` order.
+def sku_demands(scenario: Scenario,
+                customers: Mapping[str, float] | None = None) -> dict[str, SkuDemand]:
+    """Demand per SKU, in ``scenario.skus`` order, from each segment's ``customers`` (or
+    from ``customers[segment]`` where given: the customer base at a later moment).
 
     Per segment: orders/day = customers / E[order interval]; the lines of SKU k per day =
     orders/day × E[lines per order] × w_k / Σw; units/day = lines/day × E[Q]; the variance
@@ -153,9 +155,9 @@ def sku_demands(scenario: Scenario) -> dict[str, SkuDemand]:
     where it has one, else the segment's.  E[lines] and the moments of Q are those of the
     rounded draws (at least 1) the model makes (:func:`integer_moments`).
 
-    Assumptions: the customer base is the initial one (defections and acquisitions are
-    ignored); the superposed orders of many customers are Poisson; the lines of one SKU do
-    not cluster within an order.
+    Assumptions: the customer base is the one given (the initial one, or ``customers``;
+    later defections and acquisitions are ignored); the superposed orders of many customers
+    are Poisson; the lines of one SKU do not cluster within an order.
     """
     names = list(scenario.skus)
     n_sku = len(names)
@@ -172,9 +174,10 @@ def sku_demands(scenario: Scenario) -> dict[str, SkuDemand]:
             own[i] = True
             own_mean[i], own_square[i], own_one[i] = _quantity_moments(sku.units_per_line)
     for seg_name, seg in scenario.segments.items():
-        if seg.customers == 0:
+        n_customers = seg.customers if customers is None else customers.get(seg_name, 0)
+        if n_customers == 0:
             continue
-        orders_per_day = seg.customers / seg.order_interval_days.mean
+        orders_per_day = n_customers / seg.order_interval_days.mean
         lines_per_order, _ = integer_moments(seg.lines_per_order, 1)
         mean_q, square_q, one = _quantity_moments(seg.units_per_line)
         weights = np.asarray(scenario.sku_weights(seg_name), dtype=float)

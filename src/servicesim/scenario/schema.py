@@ -88,7 +88,7 @@ class PolicyKeys:
 
 
 COMMON_POLICY_KEYS = ("service_target", "service_metric", "lead_time_demand",
-                      "critical_level", "critical_level_fraction")
+                      "critical_level", "critical_level_fraction", "replan")
 """Keys every policy type takes."""
 
 POLICY_KEYS: dict[str, PolicyKeys] = {
@@ -125,6 +125,27 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
+ReplanBasis = Literal["observed", "customers"]
+"""Where re-planning takes each SKU's demand from (DOMAIN §8)."""
+MIN_REPLAN_DAYS = 1.0
+"""Shortest re-planning period and window (days): each re-plan derives every SKU again."""
+
+
+class Replan(_Model):
+    """Re-planning (DOMAIN §8): every ``every_days`` (at days ``every_days``,
+    2·``every_days``, ... of the run) each SKU's policy parameters are derived again with the
+    same target and metric, from the demand of the trailing ``window_days`` (``observed``:
+    the order lines and units its customers demanded then, per day; a SKU with fewer than
+    ``min_lines`` lines in the window keeps its parameters) or from the customers active at
+    that moment (``customers``: their expected demand, as at time 0).  Parameters given
+    explicitly in the scenario stay as given.  Scenario-wide; not for networks."""
+
+    every_days: Annotated[float, Field(ge=MIN_REPLAN_DAYS, allow_inf_nan=False)] = 30.0
+    window_days: Annotated[float, Field(ge=MIN_REPLAN_DAYS, allow_inf_nan=False)] = 90.0
+    basis: ReplanBasis = "observed"
+    min_lines: int = Field(default=10, ge=1, le=1_000_000)
+
+
 class Policy(_Model):
     """Inventory policy of a SKU at the stock point (DOMAIN §5).
 
@@ -156,6 +177,9 @@ class Policy(_Model):
     lead_time_demand: LeadTimeDemandModel = "auto"
     critical_level: int | None = Field(default=None, ge=0, le=100_000_000)
     critical_level_fraction: Probability = 0.0
+    replan: Replan | None = None
+    """Re-derive the parameters every period from recent demand (None: derived once, at
+    time 0)."""
 
     @field_validator("service_target", mode="before")
     @classmethod
@@ -745,6 +769,10 @@ def _network_problems(sc: Scenario) -> Problems:
                              sku.salvage_value_per_unit,
                              "is for single-location scenarios (a network's stock at the "
                              "horizon is also in transit and reserved): remove the key"))
+    if sc.policy.replan is not None:
+        problems.append((("policy", "replan"), sc.policy.replan.model_dump(),
+                         "re-planning is not available for a scenario with locations yet: "
+                         "remove policy.replan or the locations"))
     known = ", ".join(locs)
     if SUPPLIER in locs:
         problems.append(((("locations", SUPPLIER)), SUPPLIER,
