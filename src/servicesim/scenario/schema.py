@@ -88,7 +88,7 @@ class PolicyKeys:
 
 
 COMMON_POLICY_KEYS = ("service_target", "service_metric", "lead_time_demand",
-                      "critical_level", "critical_level_fraction", "replan")
+                      "critical_level", "critical_level_fraction")
 """Keys every policy type takes."""
 
 POLICY_KEYS: dict[str, PolicyKeys] = {
@@ -984,7 +984,7 @@ def _unused_key(path: str, policy: Policy | PolicyOverride, policy_type: str) ->
     ``first_review_day`` 0) says nothing, so a scenario written out in full reads back."""
     accepts = POLICY_KEYS[policy_type].accepts
     for key, field in type(policy).model_fields.items():
-        if key in accepts or key == "type" or key in COMMON_POLICY_KEYS:
+        if key in accepts or key in ("type", "replan") or key in COMMON_POLICY_KEYS:
             continue
         if getattr(policy, key) == field.get_default():
             continue
