@@ -21,9 +21,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -180,6 +182,16 @@ class Policy(_Model):
     replan: Replan | None = None
     """Re-derive the parameters every period from recent demand (None: derived once, at
     time 0)."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_replan(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Without re-planning the dump has no ``replan`` key, so a scenario written out
+        (and the results folders named by its hash) reads as it did before the key
+        existed."""
+        data = handler(self)
+        if self.replan is None and isinstance(data, dict):
+            data.pop("replan", None)
+        return data
 
     @field_validator("service_target", mode="before")
     @classmethod
