@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from servicesim.errors import ScenarioError
@@ -20,6 +21,7 @@ from servicesim.model.simulation import ServiceModel, simulate
 from servicesim.policies.derivation import SkuDemand, derive_policy, sku_demands
 from servicesim.policies.replan import observed_demand, rederive_policy
 from servicesim.scenario.schema import Scenario
+from servicesim.scenario.serialise import dump_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 TARGET = 0.8
@@ -68,6 +70,16 @@ def test_replan_defaults_and_bad_values_name_the_key() -> None:
         with pytest.raises(ValidationError) as caught:
             one_sku(BACKORDER, bad)
         assert f"policy.replan.{key}" in str(caught.value).replace("\n  ", ".")
+
+
+def test_the_dump_has_a_replan_key_only_when_replanning() -> None:
+    """Without re-planning the YAML (and the results folders named by its hash) reads as
+    before the key existed; with it, the dump reads back to an equal scenario."""
+    assert "replan" not in dump_scenario(one_sku(BACKORDER))
+    planned = one_sku(BACKORDER, {"basis": "customers", "min_lines": 3})
+    text = dump_scenario(planned)
+    assert "replan:" in text
+    assert Scenario.model_validate(yaml.safe_load(text)) == planned
 
 
 def test_a_network_refuses_replanning() -> None:
