@@ -27,7 +27,8 @@ Replenishment (:mod:`.stock`, DOMAIN §5): continuous review (sQ, sS, base-stock
 inventory position (on hand − backorders + on order) after every demand that reduces it;
 periodic review (RS) orders up to S every R days.  Lead times are drawn per purchase order
 (orders may cross).  Lost demand (switch, defect, a wait that gives up) never reaches the
-inventory position.
+inventory position.  With ``policy.replan`` the parameters are derived again every period
+from recent demand and rule from then on (:mod:`.replan`, DOMAIN §8).
 
 Measurement (DOMAIN §6): time averages and event counts cover ``[warmup_days, horizon_days]``
 (accumulators reset at the warm-up); revenue counts units *delivered* in that window; order
