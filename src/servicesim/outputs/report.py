@@ -343,7 +343,7 @@ FIGURE_GROUPS = (
     ("Delivery", ("perfect_order_rate", "perfect_order_index", "on_time_rate",
                   "order_cycle_time_mean_days", "order_cycle_time_p95_days")),
     ("Stock and customers", ("avg_on_hand_units", "avg_backorder_units", "lost_sales_units",
-                             "defections", "lost_customer_value")),
+                             "defections", "lost_customer_value", "salvage_value")),
     ("Revenue and costs", ("revenue", "gross_margin", "holding_cost", "ordering_cost",
                            "transport_cost", "backorder_cost")),
     ("Profit and capital", ("operating_profit", "avg_inventory_value", "capital_employed",
