@@ -206,7 +206,7 @@ def frontier(scenario: Scenario, *, objective: str = "roi", budget: float | None
         name = run_id or content_id("frontier", identity)
         check_run_id(name, error=FrontierError)
         directory = Path(out_dir) / safe_folder_name(scenario.name) / name
-    with _folder(directory, identity, resume) as (measured_rows, sessions):
+    with _folder(directory, scenario, identity, resume) as (measured_rows, sessions):
         measured = measured_rows(points, figure_columns(scenario))
         runner = Runner(scenario, items, directory, measured)
         session = {"command": command, "started": _now(), "ended": None, "status": RUNNING}
@@ -250,7 +250,8 @@ def _now() -> str:
 
 
 @contextmanager
-def _folder(directory: Path | None, identity: Mapping[str, Any], resume: bool
+def _folder(directory: Path | None, scenario: Scenario, identity: Mapping[str, Any],
+            resume: bool
             ) -> Iterator[tuple[Callable[..., Measured], list[dict[str, Any]]]]:
     """The folder held for this run, with a reader of its earlier rows (checked to belong
     to the same run) and its earlier sessions."""
@@ -271,7 +272,7 @@ def _folder(directory: Path | None, identity: Mapping[str, Any], resume: bool
                                 "options as before, or choose another --id")
         sessions = [s for s in (manifest or {}).get("sessions", []) if isinstance(s, dict)] \
             if resume else []
-        folder.write_text(SCENARIO_FILE, dump_scenario_from(identity))
+        folder.write_text(SCENARIO_FILE, dump_scenario(scenario))
 
         def measured_rows(points: Sequence[str], figures: Sequence[str]) -> Measured:
             if not resume:
@@ -286,12 +287,6 @@ def _folder(directory: Path | None, identity: Mapping[str, Any], resume: bool
 
 def jsonable_identity(identity: Mapping[str, Any]) -> Any:
     return json.loads(json.dumps(identity, sort_keys=True, default=str))
-
-
-def dump_scenario_from(identity: Mapping[str, Any]) -> str:
-    from ..scenario.validation import scenario_from_dict
-
-    return dump_scenario(scenario_from_dict(identity["scenario"]))
 
 
 def _manifest(directory: Path | None, identity: Mapping[str, Any],
@@ -329,8 +324,8 @@ def _search(scenario: Scenario, items: Sequence[Item], settings: Settings,
         / scenario.finance.days_per_year
     prediction = Prediction.fit(curves, years, scenario.finance.cost_of_capital_rate_per_year)
     fill_path = frontier_path(curves.mean("units_first"), curves.mean(INVESTMENT))
-    path, choice = _choose(settings, curves, prediction)
-    candidates, searched = _confirm(items, settings, runner, curves, fill_path, path, choice)
+    steps = _choose(settings, curves, prediction)
+    candidates, searched = _confirm(items, settings, runner, curves, fill_path, steps)
     return build_result(scenario, items, settings, runner, curves, fill_path, prediction,
                    candidates, searched)
 
@@ -347,22 +342,20 @@ MAX_TANGENTS = 8
 """How often :func:`_choose` may move the tangent of the objective's curve."""
 
 
-def _choose(settings: Settings, curves: Curves, prediction: Prediction
-            ) -> tuple[FrontierPath, dict[str, int] | int]:
-    """The objective's frontier and the recommended allocation on it: the point of best
-    predicted objective (within the budget, if any), found at the tangent of the predicted
-    profit and capital curves at the point found before, until the point stays; or, for
-    the fill rate under a budget, marginal analysis's steps."""
+def _choose(settings: Settings, curves: Curves, prediction: Prediction) -> dict[str, int]:
+    """Every item's step in the allocation step 2 proposes: the point of the objective's
+    frontier of best predicted objective (within the budget, if any), found at the tangent
+    of the predicted profit and capital curves at the point found before, until the point
+    stays; or, for the fill rate under a budget, marginal analysis's steps."""
     if settings.budget is not None and settings.maximise == FILL:
         try:
             steps = marginal_analysis(curves.mean("units_first"), curves.mean(INVESTMENT),
                                       settings.budget - curves.other_inventory)
         except ValueError:
             raise bad_option("--budget", settings.budget,
-                       "is below the inventory of every item at the lowest target; raise it or "
-                       "lower --targets") from None
-        return frontier_path(*prediction.values(curves, float(curves.total("margin_short")
-                                                                 .mean()))), steps
+                             "is below the inventory of every item at the lowest target; "
+                             "raise it or lower --targets") from None
+        return steps
     short = float(curves.total("margin_short").mean())
     seen: set[float] = set()
     for _ in range(MAX_TANGENTS):
@@ -379,7 +372,7 @@ def _choose(settings: Settings, curves: Curves, prediction: Prediction
         if short in seen:
             break
         seen.add(short)
-    return path, point
+    return path.allocation(point)
 
 
 REFINE_POINTS = 7
@@ -389,17 +382,17 @@ REFINE_ROUNDS = 2
 
 
 def _confirm(items: Sequence[Item], settings: Settings, runner: Runner, curves: Curves,
-             fill_path: FrontierPath, path: FrontierPath, choice: dict[str, int] | int
+             fill_path: FrontierPath, steps: dict[str, int]
              ) -> tuple[list[Candidate], list[Candidate]]:
-    """Steps 3 and 4: the search along the frontier (on its own seeds), then today, the
-    best common target and the best allocation found, on fresh seeds under common random
-    numbers.  Returns (the confirmed, the allocations searched)."""
+    """Steps 3 and 4: the search along the frontier (on its own seeds; not for the fill
+    rate under a budget, which marginal analysis answers), then today, the best common
+    target and the best allocation found, on fresh seeds under common random numbers.
+    Returns (the confirmed, the allocations searched)."""
     searched: list[Candidate] = []
-    if isinstance(choice, dict):
-        chosen = _targets_at(curves, choice)
+    if settings.budget is not None and settings.maximise == FILL:
+        chosen = _targets_at(curves, steps)
     else:
-        searched = _along(settings, runner, curves, fill_path,
-                          _targets_at(curves, path.allocation(choice)))
+        searched = _along(settings, runner, curves, fill_path, _targets_at(curves, steps))
         best = max(searched, key=lambda c: _mean(runner, c, settings.confirm_replications,
                                                   settings.maximise))
         chosen = dict(best.values or {})

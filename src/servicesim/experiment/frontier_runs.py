@@ -114,14 +114,11 @@ class RunFiles:
         self.item_file = RunsFile(directory / ITEM_RUNS_FILE, item_columns(),
                                   key=("alternative", "replication", "stock_point"),
                                   keep_rows=False)
-        for (alternative, replication), array in measured.items.items():
-            for point, values in zip(measured.points, array, strict=True):
-                self.item_file.add({"alternative": alternative, "replication": replication,
-                                    "stock_point": point, **dict(zip(ITEM_FIGURES, values,
-                                                                     strict=True))},
-                                   write=False)
         # every stock point's name as one CSV cell, quoted where it must be
         self.names = {p: csv_line([csv_cell(p)]).rstrip("\n") for p in measured.points}
+        for (alternative, replication), array in measured.items.items():
+            self._add_items(alternative, replication, dict(zip(measured.points, array,
+                                                               strict=True)))
         self.run_file = RunsFile(directory / "runs.csv", run_columns(scenario_columns),
                                  measured.runs, before_write=self.item_file.write)
 
@@ -131,14 +128,17 @@ class RunFiles:
         writes them): a 1,000-SKU run has 1,000 of them, and cell by cell they cost a
         quarter of a simulation."""
         items = row.pop(ITEMS)
-        alternative, replication = row["alternative"], row["replication"]
+        self._add_items(row["alternative"], row["replication"], items)
+        self.measured.add(row, items)
+        self.run_file.add(row)
+
+    def _add_items(self, alternative: int, replication: int,
+                   items: Mapping[str, Sequence[float]]) -> None:
         head = f"{alternative},{replication},"
         for point in self.measured.points:
             self.item_file.add_line((alternative, replication, point),
                                     head + self.names[point] + ","
                                     + ",".join(map(repr, map(float, items[point]))) + "\n")
-        self.measured.add(row, items)
-        self.run_file.add(row)
 
     def write(self) -> None:
         self.run_file.write()
