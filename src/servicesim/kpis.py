@@ -48,9 +48,11 @@ KPIS: tuple[Kpi, ...] = (
         "units lost to switch, defect and waits that gave up"),
     Kpi("defections", "Defections", "customers", "customers lost for good"),
     Kpi("revenue", "Revenue", "money",
-        "price × units delivered (+ the salvage value of stock sold off at the horizon)"),
+        "price × units delivered − refunds of returns (+ the salvage value of stock sold "
+        "off at the horizon)"),
     Kpi("gross_margin", "Gross margin", "money",
-        "revenue − unit cost × units delivered (and × units sold off at the horizon)"),
+        "revenue − unit cost × (units delivered − units restocked from returns) (and × "
+        "units sold off at the horizon)"),
     Kpi("holding_cost", "Holding cost", "money",
         "holding rate × average inventory value (excluding the cost of capital)"),
     Kpi("ordering_cost", "Ordering cost", "money", "fixed cost per purchase order"),
@@ -74,6 +76,19 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("salvage_value", "Salvage value", "money",
         "salvage value per unit × units left on hand at the horizon (SKUs with a salvage "
         "value; part of revenue); 0 when none has one"),
+    Kpi("return_rate", "Return rate", "fraction",
+        "units back from customers ÷ units delivered (returns, DOMAIN §10; 0 without)"),
+    Kpi("units_returned", "Units returned", "units",
+        "units back at the stock point from customers (damaged, wrong, customer returns)"),
+    Kpi("units_restocked", "Units restocked", "units",
+        "returned units put back on hand after processing (wrong, customer returns and "
+        "repaired damaged units)"),
+    Kpi("units_scrapped", "Units scrapped", "units",
+        "returned damaged units not repaired: their cost is lost"),
+    Kpi("refunds", "Refunds", "money",
+        "price × units returned; revenue is net of them"),
+    Kpi("reverse_logistics_cost", "Reverse logistics cost", "money",
+        "per returned unit + per return shipment + repairs; part of the logistics cost"),
 )
 
 SUMMARY_KEYS: tuple[str, ...] = tuple(k.key for k in KPIS)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..kpis import LOCATION_FIGURES, SUMMARY_KEYS
 from .network import _Internal
 from .results import ReplicationResult
+from .returns import apply_returns, returns_details, returns_kpis, returns_money
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,10 +65,12 @@ def replication_result(model: ServiceModel) -> ReplicationResult:
     by_sku = sku_figures(model.stocks, delivered, window, keyed=model.network,
                          horizon=model.horizon)
     by_seg = segment_figures(model, window)
+    if model.returning:  # refunds, restocks and reverse logistics (DOMAIN §10)
+        apply_returns(model, by_sku, by_seg)
     money = Money.of(model, by_sku, by_seg, window)
     return ReplicationResult(
         seed=seed_label(model.root),
-        kpis=kpis(model, money, window),
+        kpis=kpis(model, money, window, sum(delivered)),
         details=details(model, money, sum(delivered), window),
         by_sku=by_sku,
         by_segment=by_seg,
@@ -199,6 +202,8 @@ class Money:
     capital_employed: float
     roi: float
     economic_profit: float
+    refunds: float
+    reverse_logistics_cost: float
 
     @classmethod
     def of(cls, model: ServiceModel, by_sku: Rows, by_seg: Rows, window: Window) -> Money:
@@ -216,8 +221,9 @@ class Money:
         penalty = sum(seg.penalty_cost for seg in segments)
         acquisition = _total(by_seg, "acquisition_cost")
         fixed = finance.fixed_cost_per_year * window.years
+        refunds, reverse = returns_money(model)  # revenue in by_sku is net of the refunds
         logistics = holding + model.po_cost + transport + backorder + processing \
-            + recovery + penalty
+            + recovery + penalty + reverse
         gross_margin = _total(by_sku, "gross_margin")
         operating_profit = gross_margin - logistics - fixed - acquisition
         inv_value = _total(by_sku, "avg_inventory_value")
@@ -240,6 +246,7 @@ class Money:
             roi=operating_profit / window.years / capital if capital > 0 else math.nan,
             economic_profit=operating_profit
             - finance.cost_of_capital_rate_per_year * capital * window.years,
+            refunds=refunds, reverse_logistics_cost=reverse,
         )
 
 
@@ -287,7 +294,8 @@ def customer_stocks(model: ServiceModel) -> list[_Stock]:
     return [st for st in model.stocks if st.location in served]
 
 
-def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
+def kpis(model: ServiceModel, money: Money, window: Window,
+         delivered: int) -> dict[str, float]:
     """The summary figures, :data:`~servicesim.kpis.SUMMARY_KEYS` in order.
 
     In a network the service figures are the customers' (DOMAIN §7): fill rates pooled
@@ -327,6 +335,7 @@ def kpis(model: ServiceModel, money: Money, window: Window) -> dict[str, float]:
             "capital_employed", "roi", "economic_profit")},
         "lost_customer_value": sum(s.lost_clv for s in segments),
         "salvage_value": sum(salvage(st)[0] for st in stocks),
+        **returns_kpis(model, delivered),
     }
     assert tuple(out) == SUMMARY_KEYS
     return out
@@ -383,6 +392,7 @@ def details(model: ServiceModel, money: Money, delivered: int,
         **(internal_conservation(model) if model.network else {}),
         # lateral shipments' cost (part of the outbound transport cost) in a network run
         **({"lateral_cost": model.lateral_cost} if model.network else {}),
+        **(returns_details(model) if model.returning else {}),
     }
 
 

@@ -11,6 +11,7 @@ every line is delivered or lost; its cycle time is last delivery − order time 
 from __future__ import annotations
 
 import heapq
+from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,10 @@ class FulfilmentMixin:
     _stockout: Callable[[_Order, _Stock, int, float, int], None]
     _defect: Callable[[_Segment, int], None]
     lateral_open: dict[_Order, list[tuple[int, int, float]]]
+    returning: bool
+    seg_returns: list[Any]
+    _deliver: Callable[..., None]
+    _draw_returns: Callable[..., None]
 
     def _place_order(self, seg: _Segment, cust: int, now: float) -> None:
         """An order arrives: allocate stock line by line, react to stockouts, ship.
@@ -106,6 +111,10 @@ class FulfilmentMixin:
         # units delivered in the window per SKU; outside it they go to a scratch list
         delivered = seg.delivered if self.warmup <= delivery <= self.horizon \
             else self.delivered_outside
+        sent: list[int] | None = None
+        if self.returning and self.seg_returns[seg.index] is not None:
+            # the shipment's units per SKU, counted apart for its returns (model.returns)
+            sent, delivered = delivered, defaultdict(int)  # type: ignore[assignment]
         damaged = doc_error = False
         if self.quality_checks:
             damaged, doc_error = self._quality()
@@ -137,6 +146,8 @@ class FulfilmentMixin:
             st.a_oh -= q * remaining  # time integral to the horizon (see _Stock)
             ship_units += q
             delivered[st.index] += q
+        if sent is not None:
+            self._deliver(seg, delivered, sent, delivery)  # type: ignore[arg-type]
         if self.trace is not None:
             self._log(now, "order", segment=seg.name, customer=cust, lines=n_lines,
                       shipped=ship_units, processed=done, delivery=delivery if ship_units
@@ -326,6 +337,8 @@ class FulfilmentMixin:
         self.tot_shipped_extra += units
         if self.warmup <= delivery <= self.horizon:
             seg.delivered[st.index] += units
+        if self.returning:
+            self._draw_returns(seg, ((st.index, units),), delivery)
         if delivery > order.last_delivery:
             order.last_delivery = delivery
         if self.trace is not None:

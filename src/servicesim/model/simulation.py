@@ -22,6 +22,8 @@ How an order flows (DOMAIN §2, order-to-cash):
 4. The order closes when every line is delivered or lost.  Its cycle time is last delivery
    − order time; it is on time when that is within the segment's promise; it is perfect when
    also complete (nothing lost), undamaged and correctly documented (DOMAIN §3).
+5. A segment with ``returns`` sends some delivered units back (:mod:`.returns`, DOMAIN
+   §10): refunded, then restocked or scrapped after processing.
 
 Replenishment (:mod:`.stock`, DOMAIN §5): continuous review (sQ, sS, base-stock) checks the
 inventory position (on hand − backorders + on order) after every demand that reduces it;
@@ -78,6 +80,7 @@ from .network import NetworkMixin, build_fallbacks, build_network_stock_points
 from .reactions import REACTIONS, ReactionsMixin
 from .replan import Replanner
 from .results import ReplicationResult
+from .returns import ReturnsMixin
 from .stock import ReplenishmentMixin, StockPoints, _Stock, build_stock_points
 from .streams import stream, uniforms
 
@@ -85,7 +88,7 @@ SeedLike = int | np.random.SeedSequence
 
 
 class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMixin,
-                   CustomersMixin):
+                   CustomersMixin, ReturnsMixin):
     """One replication of a scenario on its own SimPy environment and random streams."""
 
     _LOOKAHEAD = True
@@ -137,6 +140,7 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
                 st is not None and st.critical for st in seg.stocks)
             self.segments.append(seg)
         self.lateral_open = {}
+        self._build_returns(sc)  # returns and reverse logistics (DOMAIN §10), when on
         if self.network and any(spec.fallback for spec in sc.segments.values()):
             self._bind_lateral_supply(sc)
         # window counters (reset at warm-up)

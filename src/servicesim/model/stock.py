@@ -433,8 +433,14 @@ class ReplenishmentMixin:
             self._log(now, "receipt", sku=st.name, qty=qty, on_hand_before=st.on_hand)
         if qty == 0:
             return
+        self._put_away(st, qty, qty, now)
+
+    def _put_away(self, st: _Stock, qty: int, ordered: int, now: float) -> None:
+        """``qty`` units go on hand at ``now`` (``ordered`` of them were on order: a receipt;
+        none for restocked returns) and fill open backorders first come, first served; the
+        fast-path floor and the time integrals follow."""
         on_hand, backorders, on_order = st.on_hand, st.backorders, st.on_order
-        st.on_order -= qty
+        st.on_order -= ordered
         st.on_hand += qty
         queue = st.queue
         while queue and st.on_hand > 0:

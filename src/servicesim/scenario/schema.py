@@ -312,6 +312,58 @@ class Location(_Model):
         return sku.annual_holding_cost_per_unit
 
 
+class ReturnShares(_Model):
+    """The chance that a delivered unit comes back, by reason (DOMAIN §10): ``damaged``
+    (scrapped, or repaired and restocked: ``reverse_logistics.repair_share``), ``wrong``
+    (wrong or mis-documented: restocked) and ``customer`` (the customer's own return:
+    restocked after inspection).  One reason at most per unit, so the three sum to at most 1;
+    the rest of the units are kept."""
+
+    damaged: Probability = 0.0
+    wrong: Probability = 0.0
+    customer: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> ReturnShares:
+        total = self.damaged + self.wrong + self.customer
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"damaged + wrong + customer must be at most 1 (a unit comes back "
+                             f"for one reason at most), got {total:g}")
+        return self
+
+
+class Returns(ReturnShares):
+    """A segment's returns (DOMAIN §10): the return probabilities per delivered unit by
+    reason (a SKU's own ``returns`` replaces them for that SKU) and ``delay_days``, the time
+    from delivery until a return shipment is back at the stock point that shipped it."""
+
+    delay_days: Dist = Field(default_factory=lambda: Constant(value=7.0))
+
+    @field_validator("delay_days")
+    @classmethod
+    def _nonneg(cls, v: Any) -> Any:
+        return _check_time_dist(v)
+
+
+class ReverseLogistics(_Model):
+    """Handling the units customers send back (DOMAIN §10), the same for every segment: a
+    cost per returned unit and per return shipment (the returned units of one delivery,
+    which travel back together), the inspection and processing time from arrival back to
+    restock or scrap, and the share of damaged units repaired at a cost and restocked (the
+    rest is scrapped)."""
+
+    cost_per_unit: Money = 0.0
+    cost_per_shipment: Money = 0.0
+    processing_days: Dist = Field(default_factory=lambda: Constant(value=0.0))
+    repair_share: Probability = 0.0
+    repair_cost_per_unit: Money = 0.0
+
+    @field_validator("processing_days")
+    @classmethod
+    def _nonneg(cls, v: Any) -> Any:
+        return _check_time_dist(v)
+
+
 class Sku(_Model):
     """A stock-keeping unit (DOMAIN §4): unit cost and price; holding excludes capital cost."""
 
@@ -334,6 +386,9 @@ class Sku(_Model):
     """Money per unit for the stock left on hand at the horizon, sold off then (DOMAIN §4:
     revenue gains salvage value × units, gross margin (salvage value − unit cost) × units);
     unset: the stock is kept at cost, as inventory (no sale)."""
+    returns: ReturnShares | None = None
+    """This SKU's return probabilities, in place of those of each segment with ``returns``
+    (DOMAIN §10); unset: the segment's."""
 
     @field_validator("units_per_line")
     @classmethod
@@ -417,6 +472,8 @@ class Segment(_Model):
     what the other segments leave); shares sum to 1 across segments."""
     fallback: Fallback | None = None
     """Lateral supply from another location for lines short at ``location`` (off: None)."""
+    returns: Returns | None = None
+    """Units this segment's customers send back (DOMAIN §10; off: None)."""
 
     @field_validator("order_interval_days", "patience_days")
     @classmethod
@@ -590,10 +647,21 @@ class Scenario(_Model):
     finance: Finance = Field(default_factory=Finance)
     items: ItemsSource | None = None
     locations: dict[Name, Location] | None = None
+    reverse_logistics: ReverseLogistics = Field(default_factory=ReverseLogistics)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_returns(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Without returns the dump has no returns or reverse_logistics keys, so a scenario
+        written out (and the results folders named by its hash) reads as it did before the
+        keys existed."""
+        data = handler(self)
+        if isinstance(data, dict):
+            return _returns_dropped(self, data)
+        return data
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
-        problems = _network_problems(self)
+        problems = _network_problems(self) + _returns_problems(self)
         if problems:
             raise ValidationError.from_exception_data("Scenario", [
                 InitErrorDetails(type=PydanticCustomError("network", message), loc=path,
@@ -810,6 +878,44 @@ def _network_problems(sc: Scenario) -> Problems:
                                  f"locations.{seg.location}.skus or set their sku_weights "
                                  "to 0"))
     return problems
+
+
+def _returns_problems(sc: Scenario) -> Problems:
+    """Problems of returns (DOMAIN §10): SKU return probabilities or reverse logistics with
+    no segment that returns anything, and returns in a network."""
+    returning = [name for name, seg in sc.segments.items() if seg.returns is not None]
+    problems: Problems = []
+    if not returning:
+        for name, sku in sc.skus.items():
+            if sku.returns is not None:
+                problems.append((("skus", name, "returns"), sku.returns.model_dump(),
+                                 "has no effect: no segment has returns; add returns to a "
+                                 "segment (segments.<name>.returns) or remove the key"))
+        if sc.reverse_logistics != ReverseLogistics():
+            problems.append((("reverse_logistics",), sc.reverse_logistics.model_dump(
+                exclude_defaults=True), "has no effect: no segment has returns; add returns "
+                "to a segment (segments.<name>.returns) or remove the key"))
+    elif sc.locations is not None:
+        for name in returning:
+            problems.append((("segments", name, "returns"), NOT_GIVEN,
+                             "returns are not available for a scenario with locations yet: "
+                             "remove the returns or the locations"))
+    return problems
+
+
+def _returns_dropped(sc: Scenario, data: dict[str, Any]) -> dict[str, Any]:
+    """The dump ``data`` of ``sc`` without the returns keys left at their defaults."""
+    if sc.reverse_logistics == ReverseLogistics():
+        data.pop("reverse_logistics", None)
+    for key, part in (("segments", sc.segments), ("skus", sc.skus)):
+        dumped = data.get(key)
+        if not isinstance(dumped, dict):
+            continue
+        for name, spec in part.items():
+            entry = dumped.get(name)
+            if spec.returns is None and isinstance(entry, dict):
+                entry.pop("returns", None)
+    return data
 
 
 def _fallback_problems(sc: Scenario) -> Problems:
