@@ -14,7 +14,7 @@ from servicesim.scenario.schema import Scenario
 FRACTIONS = ("item_fill_rate", "line_fill_rate", "order_fill_rate", "cycle_service_level",
              "ready_rate", "perfect_order_rate", "perfect_order_index", "on_time_rate")
 COSTS = ("holding_cost", "ordering_cost", "transport_cost", "backorder_cost",
-         "avg_inventory_value", "capital_employed", "revenue")
+         "avg_inventory_value", "capital_employed", "refunds", "reverse_logistics_cost")
 
 reaction_mixes = st.lists(st.integers(0, 4), min_size=4, max_size=4).filter(
     lambda w: sum(w) > 0).map(lambda w: dict(zip(("wait", "backorder", "switch", "defect"),
@@ -27,6 +27,12 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     policy: dict = {"type": kind, "service_target": draw(st.floats(0.5, 0.99))}
     if kind in ("RS", "RsS"):
         policy["review_period_days"] = draw(st.sampled_from([1.0, 3.0, 7.0]))
+    returns: dict = {}  # returns and reverse logistics (DOMAIN §10), on in some scenarios
+    if draw(st.booleans()):
+        returns = {"returns": {"damaged": draw(st.floats(0, 0.2)), "wrong": 0.05,
+                               "customer": draw(st.floats(0, 0.3)),
+                               "delay_days": {"type": "exponential",
+                                              "mean": draw(st.floats(0.1, 20))}}}
     return Scenario.model_validate({
         "name": "prop",
         "run": {"horizon_days": 120.0, "warmup_days": 10.0},
@@ -43,7 +49,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                    "defect_increase_per_stockout": draw(st.floats(0, 0.3)),
                    "patience_days": draw(st.floats(0.1, 5)),
                    "acquisition": {"customers_per_year": draw(st.floats(0, 50)),
-                                   "lost_acquisitions_per_defection": 0.5}},
+                                   "lost_acquisitions_per_defection": 0.5},
+                   **returns},
             "s2": {"customers": draw(st.integers(1, 10)),
                    "order_interval_days": {"type": "gamma", "mean": 4.0, "std": 2.0},
                    "reactions": draw(reaction_mixes)},
@@ -59,6 +66,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "quality": {"damage_probability": 0.02, "documentation_error_probability": 0.03},
         "stockout_costs": {"backorder_cost_per_unit": 1.0,
                            "backorder_cost_per_unit_per_day": 0.2},
+        **({"reverse_logistics": {"cost_per_unit": 1.0, "cost_per_shipment": 3.0,
+                                  "processing_days": draw(st.floats(0, 5)),
+                                  "repair_share": draw(st.floats(0, 1)),
+                                  "repair_cost_per_unit": 2.0}} if returns else {}),
     })
 
 
@@ -77,6 +88,9 @@ def test_fractions_in_unit_interval_and_costs_nonnegative(sc: Scenario, seed: in
         assert math.isnan(v) or 0.0 <= v <= 1.0, (key, v)
     for key in COSTS:
         assert r.kpis[key] >= 0.0, (key, r.kpis[key])
+    # revenue is net of refunds, which may fall on units delivered before the window
+    assert r.kpis["revenue"] + r.kpis["refunds"] >= 0.0
+    assert 0.0 <= r.kpis["units_scrapped"] <= r.kpis["units_returned"]
     perfect, on_time = r.kpis["perfect_order_rate"], r.kpis["on_time_rate"]
     # both NaN when no order placed in the window closed (e.g. every customer defected in
     # the warm-up); a perfect order is on time
@@ -86,11 +100,18 @@ def test_fractions_in_unit_interval_and_costs_nonnegative(sc: Scenario, seed: in
 
 @given(scenarios(), st.integers(0, 2**32))
 def test_units_are_conserved(sc: Scenario, seed: int) -> None:
-    """ordered = shipped + open backorders + lost + still waiting to retry."""
+    """ordered = shipped + open backorders + lost + still waiting to retry; with returns,
+    delivered = kept + returned + still coming back, and returned = restocked + scrapped +
+    still in processing (restocked counted as the units go on hand)."""
     d = simulate(sc, seed).details
     assert d["total_units_demanded"] == (
         d["total_units_shipped"] + d["total_units_backordered_open"]
         + d["total_units_lost"] + d["total_units_waiting"])
+    if "total_units_returned" in d:
+        assert d["total_units_delivered_returnable"] == d["total_units_kept"] \
+            + d["total_units_returned"] + d["total_units_coming_back"]
+        assert d["total_units_returned"] == d["total_units_restocked"] \
+            + d["total_units_scrapped"] + d["total_units_in_processing"]
 
 
 @given(scenarios(), st.integers(0, 2**32))

@@ -146,12 +146,12 @@ class FulfilmentMixin:
             st.a_oh -= q * remaining  # time integral to the horizon (see _Stock)
             ship_units += q
             delivered[st.index] += q
-        if sent is not None:
-            self._deliver(seg, delivered, sent, delivery)  # type: ignore[arg-type]
         if self.trace is not None:
             self._log(now, "order", segment=seg.name, customer=cust, lines=n_lines,
                       shipped=ship_units, processed=done, delivery=delivery if ship_units
                       else None)
+        if sent is not None:
+            self._deliver(seg, delivered, sent, delivery)  # type: ignore[arg-type]
         if order is not None:
             self._place_short(order, n_lines, ship_units, delivery, damaged, doc_error)
             return

@@ -130,10 +130,10 @@ class ReturnsMixin:
 
     def _build_returns(self, sc: Scenario) -> None:
         """The segments' returns and the reverse-logistics operation, when any segment has
-        returns (otherwise nothing: :attr:`returning` stays False)."""
-        if all(seg.spec.returns is None for seg in self.segments):
+        returns (otherwise only :attr:`returning`, False)."""
+        self.returning = any(seg.spec.returns is not None for seg in self.segments)
+        if not self.returning:
             return
-        self.returning = True
         self.seg_returns: list[_SegmentReturns | None] = [
             None if seg.spec.returns is None else _segment_returns(sc, self.root, seg)
             for seg in self.segments]

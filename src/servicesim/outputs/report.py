@@ -348,6 +348,8 @@ FIGURE_GROUPS = (
                            "transport_cost", "backorder_cost")),
     ("Profit and capital", ("operating_profit", "avg_inventory_value", "capital_employed",
                             "roi", "economic_profit")),
+    ("Returns", ("return_rate", "units_returned", "units_restocked", "units_scrapped",
+                 "refunds", "reverse_logistics_cost")),
 )
 """The appendix tables: every figure, five or six to a table so that each fits a page."""
 

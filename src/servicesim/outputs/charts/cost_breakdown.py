@@ -26,6 +26,8 @@ from .common import (
 )
 
 COST_KEYS = ("holding_cost", "ordering_cost", "transport_cost", "backorder_cost")
+RETURNS_COST = "reverse_logistics_cost"
+"""A layer of its own where some alternative has returns (DOMAIN §10), else left out."""
 MOST_LABELS = 10
 """At most this many alternatives carry a tick label and a total (evenly spread, the
 optimum always): more would run into each other."""
@@ -41,10 +43,11 @@ def lost_margin(results: Results, alternative: Alternative) -> float:
 
 @styled
 def cost_breakdown_chart(results: Results) -> Any:
-    """Chart 2: holding, ordering, transport and backorder cost and the lost margin, stacked
-    per alternative in the order of the swept parameter; beside each stack, hatched and apart
-    from the total, the value of the customers lost (mean ``lost_customer_value``: the CLV of
-    the customers who defected in the window, DOMAIN §4).
+    """Chart 2: holding, ordering, transport and backorder cost (and the reverse-logistics
+    cost of returns, where there are any) and the lost margin, stacked per alternative in
+    the order of the swept parameter; beside each stack, hatched and apart from the total,
+    the value of the customers lost (mean ``lost_customer_value``: the CLV of the customers
+    who defected in the window, DOMAIN §4).
 
     Lost margin = mean lost sales units × the average unit margin, where the average unit
     margin is gross margin ÷ units delivered of replication 0 (units delivered is not in
@@ -55,6 +58,11 @@ def cost_breakdown_chart(results: Results) -> Any:
     currency = results.currency
     figure, ax = new_figure()
     layers = {figure_name(k): np.array([a.mean(k) for a in ordered]) for k in COST_KEYS}
+    colours = [PALETTE[0], PALETTE[5], PALETTE[2], PALETTE[1]]
+    reverse = np.nan_to_num(np.array([a.mean(RETURNS_COST) for a in ordered]))
+    if reverse.any():
+        layers[figure_name(RETURNS_COST)] = reverse
+        colours.append(PALETTE[6])
     note = ("Lost margin = mean lost sales units × average unit margin (gross margin ÷ units "
             "delivered, replication 0).")
     try:
@@ -64,7 +72,7 @@ def cost_breakdown_chart(results: Results) -> Any:
     positions = np.arange(len(ordered), dtype=float)
     width = 0.4
     bottom = np.zeros(len(ordered))
-    colours = (PALETTE[0], PALETTE[5], PALETTE[2], PALETTE[1], PALETTE[3])
+    colours.append(PALETTE[3])  # the lost margin
     for (name, values), colour in zip(layers.items(), colours, strict=False):
         ax.bar(positions - width / 2, values, bottom=bottom, width=width, color=colour,
                label=name, edgecolor="white", linewidth=0.4 if len(ordered) > 30 else 0.6,
