@@ -292,3 +292,9 @@ def test_the_dump_of_a_scenario_with_returns_reads_back() -> None:
     text = dump_scenario(sc)
     assert "reverse_logistics:" in text and "returns:" in text
     assert Scenario.model_validate(yaml.safe_load(text)) == sc
+
+
+def test_over_service_advice_names_restocked_returns() -> None:
+    from servicesim.experiment.advice import _over_service_reason
+    assert "restocked returns" in _over_service_reason(load_scenario(RETURNS))
+    assert "restocked returns" not in _over_service_reason(load_scenario(BASELINE))

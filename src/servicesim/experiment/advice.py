@@ -352,6 +352,9 @@ def _over_service_reason(scenario: Scenario) -> str:
     if any(s.reactions.backorder < 1 for s in segments):
         reasons.append("sales lost at a stockout leave the stock to the next customers, "
                        "while the derivation assumes backorders")
+    if any(s.returns is not None for s in segments):
+        reasons.append("restocked returns add stock the policy was not derived for (it plans "
+                       "for the units ordered, not for those coming back)")
     reasons.append("the lead-time demand model (policy.lead_time_demand: "
                    f"{scenario.policy.lead_time_demand}) may overstate its spread")
     return "Likely reasons: " + "; ".join(reasons) + \
