@@ -354,13 +354,41 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print()
             print(format_location_table(result.breakdown_summary("location"),
                                         currency=currency), flush=True)
+        _print_service_history(result)
     paths = write_run_outputs(result, args.out, run_id=args.run_id, overwrite=args.overwrite)
     if not args.quiet:
         folder = os.path.dirname(paths["summary"])
         names = ", ".join(p.name for p in paths.values())
         print(f"\nresults written to {folder}{os.sep} ({names})", file=info)
+    if "policy_history" in paths:
+        _history_chart(paths["policy_history"].parent, args, info)
     _warn(args, scenario, result)
     return EXIT_OK
+
+
+def _history_chart(folder: Any, args: argparse.Namespace, info: Any) -> None:
+    """Chart 15 of a run that re-planned, beside its files (a failure only warns: the
+    results are written)."""
+    from .outputs.charts import plot_service_history
+    from .outputs.results import PlotError
+
+    try:
+        paths = plot_service_history(folder)
+    except (PlotError, OSError) as exc:
+        _error(f"chart not written: {exc}")
+        return
+    if not args.quiet:
+        print(f"service over time charted in {paths[0]}", file=info, flush=True)
+
+
+def _print_service_history(result: Any) -> None:
+    """A run that re-planned: target, predicted and achieved service per SKU."""
+    from .experiment.service_history import has_history, service_by_sku
+    from .outputs.service_tables import format_service_by_sku
+
+    if has_history(result):
+        print()
+        print(format_service_by_sku(service_by_sku(result)), flush=True)
 
 
 def _values(values: Sequence[Any], shown: int = 6) -> str:
@@ -957,6 +985,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from .outputs.tornado_chart import write_tornado_chart
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    if _is_history_folder(args.results_dir):
+        return _plot_history(args.results_dir, args.out, formats)
     sensitivity_only = (Path(args.results_dir) / "sensitivity.json").exists() and \
         not (Path(args.results_dir) / "runs.csv").exists()
     try:
@@ -968,6 +998,28 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         paths += write_tornado_chart(args.results_dir, args.out, formats).values()
     folder = paths[0].parent if paths else args.out
     print(f"{len(paths)} chart files written to {folder}{os.sep}", flush=True)
+    return EXIT_OK
+
+
+def _is_history_folder(directory: str) -> bool:
+    """A ``servicesim run`` folder of a scenario that re-planned (not a sweep's)."""
+    from pathlib import Path
+
+    from .outputs.charts.service_over_time import is_history_folder
+
+    return is_history_folder(directory) and not (Path(directory) / "runs.csv").exists()
+
+
+def _plot_history(directory: str, out: str | None, formats: Sequence[str]) -> int:
+    """Chart 15 of a run folder that re-planned."""
+    from .outputs.charts import plot_service_history
+    from .outputs.results import PlotError
+
+    try:
+        paths = plot_service_history(directory, out, formats)
+    except PlotError as exc:
+        raise _UsageError(str(exc)) from None
+    print(f"{len(paths)} chart files written to {paths[0].parent}{os.sep}", flush=True)
     return EXIT_OK
 
 

@@ -33,6 +33,12 @@ charts instead (:data:`FRONTIER_CHARTS`):
 12. :func:`targets_chart` (``targets.py``) — the recommended target of each SKU against its
     velocity and unit cost, today's beside it (per class: a dot chart).
 
+A run folder of a scenario that re-plans (``servicesim run`` with ``policy.replan``,
+:func:`is_history_folder`) gets one chart, :func:`plot_service_history`:
+
+15. :func:`service_over_time_chart` (``service_over_time.py``) — the fill rate achieved in each
+    re-planning period against the policy's predicted service and the target.
+
 Charts 6 and 7 and the lost margin of chart 2 need more than the summary figures of
 ``runs.csv``: replication 0 of every alternative records them when it runs (the results
 store's ``chart_records.json``).  Each such chart says so in its caption.
@@ -62,6 +68,12 @@ from .inventory import inventory_chart
 from .network_map import NETWORK_STEM, is_network, network_chart
 from .objective import objective_chart
 from .service import service_chart
+from .service_over_time import (
+    SERVICE_OVER_TIME_STEM,
+    is_history_folder,
+    load_history,
+    service_over_time_chart,
+)
 from .targets import TARGETS_STEM, targets_chart
 from .tradeoff import tradeoff_chart
 from .unmet_demand import MAX_SHOWN, unmet_demand_chart
@@ -82,12 +94,15 @@ __all__ = [
     "house_style",
     "inventory_chart",
     "is_frontier_folder",
+    "is_history_folder",
     "is_target_key",
     "network_chart",
     "objective_chart",
     "plot_all",
     "plot_frontier",
+    "plot_service_history",
     "service_chart",
+    "service_over_time_chart",
     "targets_chart",
     "tradeoff_chart",
     "unmet_demand_chart",
@@ -159,6 +174,17 @@ def plot_frontier(results_dir: str | Path, out_dir: str | Path | None = None,
     for stem, chart in FRONTIER_CHARTS.items():
         written += _save(chart(results), folder / stem, formats)
     return written
+
+
+def plot_service_history(results_dir: str | Path, out_dir: str | Path | None = None,
+                         formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Write chart 15 (service over time) of a run folder that re-planned
+    (``policy_history.csv``, DOMAIN §8) into ``out_dir`` (default ``results_dir/charts``);
+    the paths written.  Raises :class:`PlotError` naming the file when it is broken."""
+    formats = _formats(formats)
+    history = load_history(results_dir)
+    folder = Path(out_dir) if out_dir is not None else history.directory / "charts"
+    return _save(service_over_time_chart(history), folder / SERVICE_OVER_TIME_STEM, formats)
 
 
 def _formats(formats: Sequence[str]) -> list[str]:
