@@ -444,3 +444,22 @@ def test_a_longer_outage_never_recovers_earlier(start: float, short: float, extr
         if e.recovered_day is not None:
             assert e.recovered_day >= e.end_day
             assert e.time_to_recover_days == e.recovered_day - e.end_day
+
+
+def test_a_run_without_random_events_still_has_the_figures() -> None:
+    rare = scenario({"r": {"kind": "supplier_outage", "rate_per_year": 1e-6}})
+    result = simulate(rare, 1)
+    assert result.disruptions == []
+    assert result.details["disruption_events"] == 0 == result.details["disruption_days"]
+
+
+def test_disruption_fields_are_sweepable_dotted_keys() -> None:
+    path = ROOT / "scenarios" / "disruption.yaml"
+    sc = load_scenario(path, overrides=["disruptions.strike.duration_days=30",
+                                        "disruptions.peak_season.factor=2.5",
+                                        "disruptions.supplier_trouble.rate_per_year=3"])
+    assert sc.disruptions["strike"].duration_days.mean == 30
+    assert sc.disruptions["peak_season"].factor == 2.5
+    assert sc.disruptions["supplier_trouble"].rate_per_year == 3
+    with pytest.raises(ScenarioError, match="disruptions.peak_season.factor"):
+        load_scenario(path, overrides=["disruptions.peak_season.factor=-1"])

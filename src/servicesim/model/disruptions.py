@@ -197,6 +197,7 @@ class DisruptionsMixin:
     the hooks bound at build time, the daily series and the events' records."""
 
     env: simpy.Environment
+    scenario: Scenario
     root: np.random.SeedSequence
     horizon: float
     segments: list[_Segment]
@@ -338,11 +339,13 @@ class DisruptionsMixin:
         daily = DailySeries(np.array(self.day_units, dtype=float),
                             np.array(self.day_short, dtype=float))
         result.daily = daily
-        if not self.windows:
+        if not self.scenario.disruptions:  # only asked for the daily series
             return
         rates = daily.trailing_fill_rate(RECOVERY_WINDOW_DAYS)
         result.disruptions = [recovery(w.name, w.kind, w.start, w.end, rates, daily,
                                        self.horizon) for w in self.windows]
+        # in every run of a scenario with disruptions (0 when no random event came), so
+        # that its replications have the same figures
         result.details["disruption_events"] = float(len(self.windows))
         result.details["disruption_days"] = float(sum(
             min(w.end, self.horizon) - w.start for w in self.windows))
