@@ -164,7 +164,7 @@ def test_supplier_outage_delays_exactly_the_purchase_orders_placed_in_it() -> No
 
     placed, received = times(hit.trace, "purchase"), times(hit.trace, "receipt")
     expected = sorted((130.0 if 100 <= t < 130 else t) + LEAD_DAYS for t in placed)
-    assert received == [t for t in expected if t <= 365.0]
+    assert received == [t for t in expected if t < 365.0]
     assert any(100 <= t < 130 for t in placed)
     assert [t for t in times(plain.trace, "purchase") if t < 100] == \
         [t for t in placed if t < 100]
@@ -339,7 +339,7 @@ def test_lane_closure_holds_internal_shipments_until_it_ends() -> None:
     assert shipped.count(25.25) == 5
     store = [t for t, kind, info in hit.trace
              if kind == "receipt" and info["location"] == "store"]
-    assert store == [t + 0.5 for t in shipped if t + 0.5 <= 60]
+    assert store == [t + 0.5 for t in shipped if t + 0.5 < 60]
     assert hit.by_location["store"]["avg_backorder_units"] > \
         plain.by_location["store"]["avg_backorder_units"]
 
@@ -463,3 +463,19 @@ def test_disruption_fields_are_sweepable_dotted_keys() -> None:
     assert sc.disruptions["supplier_trouble"].rate_per_year == 3
     with pytest.raises(ScenarioError, match="disruptions.peak_season.factor"):
         load_scenario(path, overrides=["disruptions.peak_season.factor=-1"])
+
+
+def test_a_supplier_outage_in_a_network_delays_the_supplier_orders_only() -> None:
+    """In the tiny network the dc buys from the supplier (lead time 2): its purchase orders
+    placed in [20.25, 25.25) arrive at 27.25; the store's internal orders are not delayed
+    at the supplier (they ship from the dc's stock as before the dc runs short)."""
+    data = yaml.safe_load(TINY_NETWORK)
+    data["disruptions"] = {"strike": {"kind": "supplier_outage", "start_day": 20.25,
+                                      "duration_days": 5}}
+    hit = simulate(scenario_from_dict(data), 1, trace=True)
+    assert hit.trace is not None
+    placed = [t for t, kind, _ in hit.trace if kind == "purchase"]
+    dc = [t for t, kind, info in hit.trace if kind == "receipt" and info["location"] == "dc"]
+    assert dc == sorted(t for t in (closed_until([(20.25, 25.25)], p) + 2 for p in placed)
+                        if t < 60)  # (the run stops before events at its horizon)
+    assert sum(20.25 <= t < 25.25 for t in placed) == 5
