@@ -18,7 +18,7 @@ from servicesim.errors import ScenarioError
 from servicesim.inputs.scenario_file import load_scenario
 from servicesim.model.disruptions import TimeWarp, closed_until
 from servicesim.model.results import DailySeries, DisruptionEvent
-from servicesim.model.simulation import simulate
+from servicesim.model.simulation import ServiceModel, simulate
 from servicesim.scenario.schema import Scenario
 from servicesim.scenario.serialise import dump_scenario
 from servicesim.scenario.validation import scenario_from_dict
@@ -132,11 +132,27 @@ def test_capacity_loss_needs_a_processing_time() -> None:
         scenario({"x": {"kind": "capacity_loss", "start_day": 1, "factor": 0.5}})
 
 
-def test_a_surge_refuses_a_renewal_segment() -> None:
-    data = one_sku({"x": {"kind": "demand_surge", "start_day": 1, "factor": 2}})
-    data["segments"]["buyers"]["order_interval_days"] = {"type": "constant", "value": 15}
-    with pytest.raises(ScenarioError, match="exponential order intervals"):
-        scenario_from_dict(data)
+@pytest.mark.parametrize("acquired", [False, True])
+def test_a_surge_runs_a_renewal_customers_clock_faster(acquired: bool) -> None:
+    """One customer ordering every 14 days (constant); a surge of 2 over [100, 130): the
+    gap from day 98 spends 2 days at rate 1 and 12 at rate 2 (day 106), then 7-day gaps
+    until day 127, whose gap spends 3 days at rate 2 (6 of 14) and 8 at rate 1 (day 138).
+    An acquired customer (``acquired``) is surged the same way."""
+    data = one_sku({"x": {"kind": "demand_surge", "start_day": 100, "duration_days": 30,
+                          "factor": 2}}, horizon=170.0)
+    buyers = data["segments"]["buyers"]
+    buyers["order_interval_days"] = {"type": "constant", "value": 14}
+    buyers["customers"] = 1
+    if acquired:  # no initial customer: one acquired at time 0 orders instead
+        buyers["customers"] = 0
+    model = ServiceModel(scenario_from_dict(data), 1, trace=True)
+    if acquired:
+        model._acquire(model.segments[0])
+    result = model.run()
+    assert result.trace is not None
+    times = [t for t, _ in orders(result.trace)]
+    assert times == pytest.approx([14.0 * k for k in range(1, 8)]
+                                  + [106, 113, 120, 127, 138, 152, 166], abs=1e-9)
 
 
 # --- the events ----------------------------------------------------------------------------

@@ -232,7 +232,8 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             env.process(self._merged_arrivals(group))
         for seg in self.segments:
             if seg.index in self.surges:  # a demand surge (model.disruptions)
-                env.process(self._surged_arrivals(seg))
+                env.process(self._surged_arrivals(seg) if seg.poisson
+                            else self._surged_renewal_arrivals(seg))
             elif not any(seg in group for group in merged):
                 env.process(self._arrivals(seg))
             if seg.spec.acquisition.customers_per_year > 0:
