@@ -72,6 +72,7 @@ from ..scenario.schema import Scenario
 from .accounting import replication_result
 from .clock import ClockMixin
 from .customers import CustomersMixin, _Segment, build_segment
+from .disruptions import DisruptionsMixin
 from .fulfilment import FulfilmentMixin
 from .histogram import DayHistogram
 from .network import NetworkMixin, build_fallbacks, build_network_stock_points
@@ -85,7 +86,7 @@ SeedLike = int | np.random.SeedSequence
 
 
 class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMixin,
-                   CustomersMixin):
+                   CustomersMixin, DisruptionsMixin):
     """One replication of a scenario on its own SimPy environment and random streams."""
 
     _LOOKAHEAD = True
@@ -98,12 +99,13 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         *,
         trace: bool = False,
         policies: dict[str, DerivedPolicy] | None = None,
+        daily: bool = False,
     ) -> None:
         with older_objects_frozen():
-            self._build(scenario, seed, trace, policies)
+            self._build(scenario, seed, trace, policies, daily)
 
     def _build(self, scenario: Scenario, seed: SeedLike, trace: bool,
-               policies: dict[str, DerivedPolicy] | None) -> None:
+               policies: dict[str, DerivedPolicy] | None, daily: bool = False) -> None:
         sc = scenario
         if sc.locations is not None and not isinstance(self, NetworkMixin):
             # the single-location model would buy every location's stock from the supplier
@@ -152,6 +154,7 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         self._reset_window()
         self.delivered_outside = [0] * len(self.stocks)  # scratch: deliveries out of window
         self.bo_wait_sum = 0.0
+        self._build_disruptions(sc, daily)  # DOMAIN §11; nothing bound without disruptions
 
     def _bind_lateral_supply(self, sc: Scenario) -> None:
         """Lateral supply (segments' ``fallback``, DOMAIN §7): the fallbacks, and the
@@ -219,12 +222,15 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         env = self.env
         # the Poisson segments, of every location, share one arrival process (separate
         # processes would stop each other's look-ahead with their pending timeouts)
-        poisson = [seg for seg in self.segments if seg.poisson and self._LOOKAHEAD]
+        poisson = [seg for seg in self.segments if seg.poisson and self._LOOKAHEAD
+                   and seg.index not in self.surges]
         merged = [poisson] if len(poisson) > 1 else []
         for group in merged:
             env.process(self._merged_arrivals(group))
         for seg in self.segments:
-            if not any(seg in group for group in merged):
+            if seg.index in self.surges:  # a demand surge (model.disruptions)
+                env.process(self._surged_arrivals(seg))
+            elif not any(seg in group for group in merged):
                 env.process(self._arrivals(seg))
             if seg.spec.acquisition.customers_per_year > 0:
                 env.process(self._acquisitions(seg))
@@ -246,6 +252,7 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             result = replication_result(self)
         if self.replanner is not None:
             result.policy_history = self.replanner.finish()
+        self._finish_disruptions(result)
         return result
 
 
@@ -259,16 +266,19 @@ def simulate(
     *,
     trace: bool = False,
     policies: dict[str, DerivedPolicy] | None = None,
+    daily: bool = False,
 ) -> ReplicationResult:
     """Run one replication of ``scenario``; reproducible from (scenario, seed).
 
     ``seed`` is an int or a ``numpy.random.SeedSequence`` (default: ``scenario.run.seed``).
-    With ``trace=True`` the result carries the event trace ``(time, kind, info)``.
+    With ``trace=True`` the result carries the event trace ``(time, kind, info)``.  With
+    ``daily=True`` (or when the scenario has ``disruptions``) it carries the demand and
+    shortfall per day (``result.daily``; DOMAIN §11).
     """
     if seed is None:
         seed = scenario.run.seed
     model = NetworkModel if scenario.locations is not None else ServiceModel
-    return model(scenario, seed, trace=trace, policies=policies).run()
+    return model(scenario, seed, trace=trace, policies=policies, daily=daily).run()
 
 
 __all__ = ["DayHistogram", "NetworkModel", "ReplicationResult", "ServiceModel", "simulate"]

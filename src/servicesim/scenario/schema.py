@@ -573,6 +573,36 @@ class ItemsSource(_Model):
         return self
 
 
+DisruptionKind = Literal["supplier_outage", "lane_closure", "demand_surge", "capacity_loss"]
+"""The kinds of disruption (DOMAIN §11)."""
+
+
+class Disruption(_Model):
+    """A disruption (DOMAIN §11): one event starting at ``start_day``, or random events at
+    ``rate_per_year`` (a Poisson process over the run; exactly one of the two), each lasting
+    a draw of ``duration_days``.  What it does depends on ``kind``:
+
+    ``supplier_outage``: no purchase order ships from the supplier (of ``skus``, default
+    all); ``lane_closure``: no internal shipment leaves on ``lane`` (``"FROM->TO"``, a
+    network's lane); ``demand_surge``: the order rate of ``segments`` (default all) is
+    multiplied by ``factor`` (> 0); ``capacity_loss``: order processing keeps ``factor`` of
+    its capacity (0 < factor <= 1)."""
+
+    kind: DisruptionKind
+    start_day: Days | None = None
+    rate_per_year: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] | None = None
+    duration_days: Dist = Field(default_factory=lambda: Constant(value=7.0))
+    factor: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] | None = None
+    segments: list[Name] | None = None
+    skus: list[Name] | None = None
+    lane: str | None = None
+
+    @field_validator("duration_days")
+    @classmethod
+    def _nonneg(cls, v: Any) -> Any:
+        return _check_time_dist(v)
+
+
 class Scenario(_Model):
     """The whole business: SKUs, customers, stock point, supplier, transport, money, run."""
 
@@ -590,10 +620,22 @@ class Scenario(_Model):
     finance: Finance = Field(default_factory=Finance)
     items: ItemsSource | None = None
     locations: dict[Name, Location] | None = None
+    disruptions: dict[Name, Disruption] = Field(default_factory=dict)
+    """Supplier outages, lane closures, demand surges, capacity losses (DOMAIN §11; none:
+    off)."""
+
+    @model_serializer(mode="wrap")
+    def _without_empty_disruptions(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Without disruptions the dump has no ``disruptions`` key, so a scenario written
+        out (and the results folders named by its hash) reads as it did before the key."""
+        data = handler(self)
+        if not self.disruptions and isinstance(data, dict):
+            data.pop("disruptions", None)
+        return data
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
-        problems = _network_problems(self)
+        problems = _network_problems(self) + _disruption_problems(self)
         if problems:
             raise ValidationError.from_exception_data("Scenario", [
                 InitErrorDetails(type=PydanticCustomError("network", message), loc=path,
@@ -810,6 +852,72 @@ def _network_problems(sc: Scenario) -> Problems:
                                  f"locations.{seg.location}.skus or set their sku_weights "
                                  "to 0"))
     return problems
+
+
+def _disruption_problems(sc: Scenario) -> Problems:
+    """Every problem of the ``disruptions`` (DOMAIN §11), as (key path, value, message)."""
+    problems: Problems = []
+    for name, d in sc.disruptions.items():
+        base = ("disruptions", name)
+        if (d.start_day is None) == (d.rate_per_year is None):
+            problems.append(((*base, "start_day"), d.start_day, "give exactly one of "
+                             "start_day (one scheduled event) and rate_per_year (random "
+                             "events)"))
+        problems.extend(_disruption_kind_problems(sc, base, d))
+        allowed = {"demand_surge": ("segments", "factor"), "supplier_outage": ("skus",),
+                   "lane_closure": ("lane",), "capacity_loss": ("factor",)}[d.kind]
+        for key in ("segments", "skus", "lane", "factor"):
+            if getattr(d, key) is not None and key not in allowed:
+                problems.append(((*base, key), getattr(d, key), f"is not used by a {d.kind} "
+                                 f"(it takes {', '.join(allowed)}): remove the key"))
+    return problems
+
+
+def _disruption_kind_problems(sc: Scenario, base: tuple[str, ...], d: Disruption) -> Problems:
+    """Problems of the fields a disruption's kind uses."""
+    problems: Problems = []
+    if d.kind in ("demand_surge", "capacity_loss") and d.factor is None:
+        problems.append(((*base, "factor"), None, f"missing; a {d.kind} needs a factor"))
+    if d.kind == "capacity_loss" and d.factor is not None and d.factor > 1:
+        problems.append(((*base, "factor"), d.factor, "is the share of capacity left: "
+                         "0 < factor <= 1"))
+    if d.kind == "capacity_loss":
+        t = sc.order_processing.time_days
+        if isinstance(t, Constant) and t.value == 0:
+            problems.append(((*base, "kind"), d.kind, "order_processing.time_days is 0, so "
+                             "a loss of processing capacity changes nothing: give order "
+                             "processing a time or remove the disruption"))
+    for key, known in (("segments", sc.segments), ("skus", sc.skus)):
+        names = getattr(d, key)
+        unknown = [n for n in names or () if n not in known]
+        if unknown:
+            problems.append(((*base, key), names, f"unknown name(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(known)}"))
+    if d.kind == "demand_surge":
+        for seg_name in d.segments or sc.segments:
+            seg = sc.segments.get(seg_name)
+            if seg is not None and not isinstance(seg.order_interval_days, Exponential):
+                problems.append(((*base, "segments"), seg_name, "a demand surge needs "
+                                 "exponential order intervals (a Poisson segment); segment "
+                                 f"{seg_name} has {seg.order_interval_days.type}"))
+    if d.kind == "lane_closure":
+        problems.extend(_lane_problems(sc, base, d.lane))
+    return problems
+
+
+def _lane_problems(sc: Scenario, base: tuple[str, ...], lane: str | None) -> Problems:
+    """A lane closure names a lane ``FROM->TO`` of the network."""
+    if sc.locations is None:
+        return [((*base, "kind"), "lane_closure", "a lane closure needs a network: the "
+                 "scenario declares no locations")]
+    lanes = [f"{loc.replenished_from}->{name}" for name, loc in sc.locations.items()
+             if loc.replenished_from != SUPPLIER]
+    if lane is None:
+        return [((*base, "lane"), None, f"missing; the lanes are: {', '.join(lanes)}")]
+    if lane not in lanes:
+        return [((*base, "lane"), lane, f"unknown lane; the lanes are: {', '.join(lanes)} "
+                 "(FROM->TO)")]
+    return []
 
 
 def _fallback_problems(sc: Scenario) -> Problems:
