@@ -84,7 +84,7 @@ __all__ = ["DEFAULT_REPLICATIONS", "FIGURES", "MANIFEST", "RiskError", "RiskInte
 
 DEFAULT_REPLICATIONS = 100
 """Replications per alternative by default: enough for a 5th percentile with a
-distribution-free interval (it needs about 60 for the interval's lower end)."""
+distribution-free interval (its lower end needs at least 72)."""
 FIGURES = ("roi", "item_fill_rate", "defections")
 """The figures whose distribution is reported (keys of :mod:`servicesim.kpis`)."""
 MANIFEST, SUMMARY_FILE = "manifest.json", "risk.json"
@@ -166,7 +166,7 @@ def _settings(scenario: Scenario, replications: int | None, seed: int | None
         raise ScenarioError([Problem(
             "--replications", "", replications, "a risk analysis needs 2 to 100,000 "
             f"replications (default {DEFAULT_REPLICATIONS}; a 5th percentile's interval "
-            "needs about 60)")])
+            "needs at least 72)")])
     root = scenario.run.seed if seed is None else seed
     if isinstance(root, bool) or not isinstance(root, int) or root < 0:
         raise ScenarioError([Problem("--seed", "", seed, "a seed is a whole number >= 0")])
