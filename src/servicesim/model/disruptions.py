@@ -21,8 +21,11 @@ What each kind does, through hooks bound at build time only when a scenario has 
   the event, by a time change: the segment's unit-exponential draw for the next order is
   *work* at the rate ``factor(t) × active customers / mean interval``
   (:class:`TimeWarp`), so the draws are those of the run without the surge (common random
-  numbers).  Only Poisson segments (validated); a surged segment runs its own arrival
-  process instead of joining the merged one (the figures are the same either way).
+  numbers).  A surged Poisson segment runs its own arrival process instead of joining the
+  merged one (the figures are the same either way).  A renewal (non-Poisson) segment is
+  surged by the same time change of each customer's clock: the drawn gap to a customer's
+  next order is spent at the rate ``factor`` while the surge lasts (so a constant gap of 14
+  days becomes 7 inside a surge of 2).
 * ``capacity_loss``: order processing keeps ``factor`` of its capacity.  Processing times
   are stretched, not servers removed: an order's processing work (its drawn time) is done
   at the rate ``factor`` while the event lasts and 1 outside it, from the moment it starts
@@ -197,6 +200,7 @@ class DisruptionsMixin:
     the hooks bound at build time, the daily series and the events' records."""
 
     env: simpy.Environment
+    scenario: Scenario
     root: np.random.SeedSequence
     horizon: float
     segments: list[_Segment]
@@ -230,6 +234,9 @@ class DisruptionsMixin:
                       if w.spec.segments is None or seg.name in w.spec.segments]
             if chosen:
                 self.surges[seg.index] = TimeWarp(chosen)
+                if not seg.poisson:
+                    self._renewal_customer = (  # type: ignore[method-assign]
+                        self._surged_renewal_customer)
         if "capacity_loss" in by_kind:
             self.capacity = TimeWarp([(w.start, w.end, w.spec.factor or 1.0)
                                       for w in by_kind["capacity_loss"]])
@@ -280,6 +287,43 @@ class DisruptionsMixin:
             n = len(active)
             if n:
                 place(seg, active[int(pick() * n)] if n > 1 else active[0], env._now)
+
+    def _surged_renewal_arrivals(self, seg: _Segment) -> Any:
+        """The initial customers of a renewal (non-Poisson) segment under a demand surge:
+        as :meth:`~servicesim.model.customers.CustomersMixin._renewal_arrivals`, each
+        customer's drawn gap spent at the surged rate (:class:`TimeWarp`): the customer's
+        clock runs ``factor`` times faster while the surge lasts."""
+        env = self.env
+        warp = self.surges[seg.index]
+        heap = seg.heap
+        gap = seg.interval
+        for c in range(seg.n_customers):
+            heap.append((warp.advance(0.0, gap()), c))
+        heapq.heapify(heap)
+        stockouts = seg.stockouts
+        while heap:
+            t, c = heap[0]
+            yield Wakeup(env, t)
+            heapq.heappop(heap)
+            if stockouts[c] >= 0:  # -1 marks a defected customer
+                now = env._now
+                self._place_order(seg, c, now)
+                heapq.heappush(heap, (warp.advance(now, gap()), c))
+
+    def _surged_renewal_customer(self, seg: _Segment, c: int) -> Any:
+        """An acquired customer of a renewal segment (bound in place of
+        :meth:`~servicesim.model.customers.CustomersMixin._renewal_customer` when a
+        renewal segment has a surge): its gaps spent at the surged rate, if any."""
+        env, gap, stockouts = self.env, seg.interval, seg.stockouts
+        warp = self.surges.get(seg.index)
+        while True:
+            if warp is None:
+                yield env.timeout(gap())
+            else:
+                yield Wakeup(env, warp.advance(env._now, gap()))
+            if stockouts[c] < 0:
+                return
+            self._place_order(seg, c, env.now)
 
     def _place_order_daily(self, seg: _Segment, cust: int, now: float) -> None:
         """:meth:`~servicesim.model.fulfilment.FulfilmentMixin._place_order`, then the
@@ -338,11 +382,13 @@ class DisruptionsMixin:
         daily = DailySeries(np.array(self.day_units, dtype=float),
                             np.array(self.day_short, dtype=float))
         result.daily = daily
-        if not self.windows:
+        if not self.scenario.disruptions:  # only asked for the daily series
             return
         rates = daily.trailing_fill_rate(RECOVERY_WINDOW_DAYS)
         result.disruptions = [recovery(w.name, w.kind, w.start, w.end, rates, daily,
                                        self.horizon) for w in self.windows]
+        # in every run of a scenario with disruptions (0 when no random event came), so
+        # that its replications have the same figures
         result.details["disruption_events"] = float(len(self.windows))
         result.details["disruption_days"] = float(sum(
             min(w.end, self.horizon) - w.start for w in self.windows))

@@ -28,7 +28,10 @@ inventory position (on hand − backorders + on order) after every demand that r
 periodic review (RS) orders up to S every R days.  Lead times are drawn per purchase order
 (orders may cross).  Lost demand (switch, defect, a wait that gives up) never reaches the
 inventory position.  With ``policy.replan`` the parameters are derived again every period
-from recent demand and rule from then on (:mod:`.replan`, DOMAIN §8).
+from recent demand and rule from then on (:mod:`.replan`, DOMAIN §8).  With
+``disruptions`` (supplier outages, lane closures, demand surges, capacity losses) the events
+are drawn at build time and act through hooks bound only then (:mod:`.disruptions`,
+DOMAIN §11); the result then carries the events, their recovery and the demand per day.
 
 Measurement (DOMAIN §6): time averages and event counts cover ``[warmup_days, horizon_days]``
 (accumulators reset at the warm-up); revenue counts units *delivered* in that window; order
@@ -229,7 +232,8 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             env.process(self._merged_arrivals(group))
         for seg in self.segments:
             if seg.index in self.surges:  # a demand surge (model.disruptions)
-                env.process(self._surged_arrivals(seg))
+                env.process(self._surged_arrivals(seg) if seg.poisson
+                            else self._surged_renewal_arrivals(seg))
             elif not any(seg in group for group in merged):
                 env.process(self._arrivals(seg))
             if seg.spec.acquisition.customers_per_year > 0:

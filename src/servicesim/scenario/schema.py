@@ -893,13 +893,6 @@ def _disruption_kind_problems(sc: Scenario, base: tuple[str, ...], d: Disruption
         if unknown:
             problems.append(((*base, key), names, f"unknown name(s) {', '.join(unknown)}; "
                              f"known: {', '.join(known)}"))
-    if d.kind == "demand_surge":
-        for seg_name in d.segments or sc.segments:
-            seg = sc.segments.get(seg_name)
-            if seg is not None and not isinstance(seg.order_interval_days, Exponential):
-                problems.append(((*base, "segments"), seg_name, "a demand surge needs "
-                                 "exponential order intervals (a Poisson segment); segment "
-                                 f"{seg_name} has {seg.order_interval_days.type}"))
     if d.kind == "lane_closure":
         problems.extend(_lane_problems(sc, base, d.lane))
     return problems
