@@ -405,23 +405,30 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+def _events_summary(events: Sequence[tuple[int, dict[str, Any], list[float]]], n: int
+                    ) -> dict[str, Any]:
+    """Recovery, events per replication, mean duration and the curve of some events."""
+    durations = [e["duration_days"] for _, e, _ in events]
+    return {"recovery": recovery_summary([e["time_to_recover_days"] for _, e, _ in events]),
+            "events_per_replication": len(events) / n,
+            "mean_duration_days": float(np.mean(durations)) if durations else math.nan,
+            "curve": _curve(events)}
+
+
 def _alternative(number: int, label: str, assignment: Mapping[str, Any], n: int, root: int,
                  measured: RiskRuns) -> dict[str, Any]:
     events = measured.all_events(number, n)
-    durations = [e["duration_days"] for _, e, _ in events]
     before = [e["before_fill_rate"] for _, e, _ in events if e["before_fill_rate"] is not None]
-    kinds: dict[str, int] = {}
-    for _, e, _ in events:
-        kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
+    kinds = sorted({e["kind"] for _, e, _ in events})
     return {
         "label": label, "params": dict(assignment),
         "figures": {key: distribution(measured.figure(number, n, key), seed=root,
                                       worst_tail=key == "roi") for key in FIGURES},
-        "recovery": recovery_summary([e["time_to_recover_days"] for _, e, _ in events]),
-        "events_per_replication": len(events) / n, "events_by_kind": kinds,
-        "mean_duration_days": float(np.mean(durations)) if durations else math.nan,
+        **_events_summary(events, n),
+        "events_by_kind": {k: sum(e["kind"] == k for _, e, _ in events) for k in kinds},
         "mean_before_fill_rate": float(np.mean(before)) if before else math.nan,
-        "curve": _curve(events),
+        "by_kind": {k: _events_summary([x for x in events if x[1]["kind"] == k], n)
+                    for k in kinds},
     }
 
 

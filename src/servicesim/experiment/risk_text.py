@@ -92,7 +92,7 @@ def _recovery_sentence(recovery: Mapping[str, Any], per_replication: float) -> s
     events = recovery["events"]
     if not events:
         return "No disruption event happened in any replication."
-    text = (f"{per_replication:.2f} disruption events a replication; ")
+    text = f"On average {per_replication:.1f} disruption events a replication; "
     if recovery["recovered"]:
         text += (f"the fill rate recovers a median of {recovery['median']:.1f} days after an "
                  f"event ends (95th percentile {recovery['p95']:.1f} days)")

@@ -83,8 +83,12 @@ def risk_distribution_chart(results: RiskResults) -> Any:
                         color=TAIL_COLOUR)
     width = 18 if len(shown) > 3 else 30
     ax.set_xticks(range(len(shown)), [_label(display_label(a), width) for _, a in shown])
-    ax.set_xlim(-0.6, len(shown) - 0.4)
-    ax.set_xlabel("Alternative (the same replications: common random numbers)")
+    if len(shown) == 1:  # one box, not stretched over the page
+        ax.set_xlim(-1.4, 1.8)
+        ax.set_xlabel("The scenario as is, over random disruptions")
+    else:
+        ax.set_xlim(-0.6, len(shown) - 1 + 0.9)  # room for the labels right of the last
+        ax.set_xlabel("Alternative (the same replications: common random numbers)")
     ax.set_ylabel("ROI, annualised (%)")
     ax.yaxis.set_major_formatter(exact_formatter("percent"))
     legend_above(ax, ncols=4)
@@ -117,56 +121,78 @@ def _distribution_caption(results: RiskResults) -> str:
 def risk_recovery_chart(results: RiskResults) -> Any:
     """Chart 14: the trailing fill rate around a disruption (see the module): one panel per
     alternative (at most :data:`MAX_PANELS`), the first alternative's mean repeated in the
-    others as a grey line for reference."""
-    shown = _shown(results)[:MAX_PANELS]
-    figure, axes = new_figure(1, len(shown))
+    others as a grey line for reference; or, for a single alternative with disruptions of
+    several kinds, one panel per kind."""
+    panels = _panels(results)
+    figure, axes = new_figure(1, len(panels))
     axes = list(np.atleast_1d(axes))
-    durations = [a.get("mean_duration_days", math.nan) for _, a in shown]
-    duration = float(np.nanmean(durations)) if np.isfinite(durations).any() else math.nan
-    curves = [_curve(a["curve"]) for _, a in shown]
-    values = [v for c in curves if c is not None for v in np.concatenate([c[1], c[2]])
-              if math.isfinite(v)]
+    values = [v for p in panels if p["curve"] is not None
+              for v in np.concatenate([p["curve"][1], p["curve"][2]]) if math.isfinite(v)]
     bottom = max(min(values), 0.0) if values else 0.0
-    events = 0
-    for position, (ax, (_, alternative), curve) in enumerate(zip(axes, shown, curves,
-                                                                strict=True)):
-        if math.isfinite(duration) and duration > 0:
-            ax.axvspan(0, duration, color="#bbbbbb", alpha=0.35, linewidth=0, gid=BACKGROUND,
-                       label=f"mean event duration ({duration:.1f} days)")
-        ax.axvline(0, color=GREY, linewidth=1.2, linestyle="--")
-        if position and curves[0] is not None:
-            ax.plot(curves[0][0], curves[0][1], color=GREY, linewidth=1.6,
-                    label=f"{display_label(shown[0][1])}: mean")
-        if curve is not None:
-            xs, mean, low, high = curve
-            events = max(events, int(alternative["curve"].get("events", 0)))
-            colour = PALETTE[position % len(PALETTE)]
-            ax.fill_between(xs, low, high, color=colour, alpha=0.2, linewidth=0,
-                            label="90 % of events" if position == 0 else None)
-            ax.plot(xs, mean, color=colour, linewidth=2.8,
-                    label="mean over events" if position == 0 else None)
-            ax.set_xlim(xs[0], xs[-1])
+    for position, (ax, panel) in enumerate(zip(axes, panels, strict=True)):
+        _panel(ax, panel, position == 0, narrow=len(panels) > 2)
         ax.set_ylim(bottom - 0.03 * (1 - bottom), 1.0 + 0.02 * (1 - bottom))
-        if len(shown) > 1:
-            ax.set_title(_label(display_label(alternative), 90 // len(shown)),
-                         fontsize=16, fontweight="normal", loc="left", pad=8)
-        ax.text(0.98, 0.04, _recovery_note(alternative), transform=ax.transAxes, ha="right",
-                va="bottom", fontsize=12, color="#333333",
-                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "alpha": 0.9,
-                      "edgecolor": "none"})
-        ax.set_xlabel("Days from the start of the event")
-        ax.yaxis.set_major_formatter(exact_formatter("percent"))
+        if len(panels) > 1:
+            ax.set_title(_label(panel["title"], 90 // len(panels)), fontsize=16,
+                         fontweight="normal", loc="left", pad=8)
         if position:
             ax.tick_params(labelleft=False)
     axes[0].set_ylabel("Item fill rate β, trailing 7 days (%)")
     handles, labels = _legend(axes)
     if len(axes) == 1:
         legend_above(axes[0], handles, labels, ncols=len(handles))
+    events = max((p["events"] for p in panels), default=0)
     page(figure, f"{results.scenario_name}: service around a disruption",
-         _recovery_caption(results, events, len(shown)), subtitle=_recovery_subtitle(results))
+         _recovery_caption(results, events, panels), subtitle=_recovery_subtitle(results))
     if len(axes) > 1:
         _legend_over_panels(figure, handles, labels)
     return figure
+
+
+def _panels(results: RiskResults) -> list[dict[str, Any]]:
+    """What each panel shows: its title, curve, events' mean duration, recovery, colour and
+    the reference curve (the first alternative's mean, in the panels of the others)."""
+    shown = _shown(results)[:MAX_PANELS]
+    by_kind = shown[0][1].get("by_kind") or {}
+    if len(shown) == 1 and len(by_kind) > 1:
+        kinds = sorted(by_kind, key=lambda k: -by_kind[k]["recovery"].get("events", 0))
+        return [{"title": kind.replace("_", " "), "curve": _curve(by_kind[kind]["curve"]),
+                 "duration": by_kind[kind].get("mean_duration_days", math.nan),
+                 "recovery": by_kind[kind]["recovery"], "colour": PALETTE[0],
+                 "reference": None, "events": int(by_kind[kind]["curve"].get("events", 0))}
+                for kind in kinds[:MAX_PANELS]]
+    first = _curve(shown[0][1]["curve"])
+    return [{"title": display_label(a), "curve": _curve(a["curve"]),
+             "duration": a.get("mean_duration_days", math.nan), "recovery": a["recovery"],
+             "colour": PALETTE[i % len(PALETTE)],
+             "reference": (first, f"{display_label(shown[0][1])}: mean") if i else None,
+             "events": int(a["curve"].get("events", 0))}
+            for i, (_, a) in enumerate(shown)]
+
+
+def _panel(ax: Any, panel: dict[str, Any], first: bool, narrow: bool) -> None:
+    duration = panel["duration"]
+    if isinstance(duration, int | float) and math.isfinite(duration) and duration > 0:
+        ax.axvspan(0, duration, color="#bbbbbb", alpha=0.35, linewidth=0, gid=BACKGROUND,
+                   label="the events' mean duration")
+    ax.axvline(0, color=GREY, linewidth=1.2, linestyle="--")
+    if panel["reference"] is not None and panel["reference"][0] is not None:
+        curve, label = panel["reference"]
+        ax.plot(curve[0], curve[1], color=GREY, linewidth=1.6, label=label)
+    if panel["curve"] is not None:
+        xs, mean, low, high = panel["curve"]
+        ax.fill_between(xs, low, high, color=panel["colour"], alpha=0.2, linewidth=0,
+                        label="90 % of events" if first else None)
+        ax.plot(xs, mean, color=panel["colour"], linewidth=2.8,
+                label="mean over events" if first else None)
+        ax.set_xlim(xs[0], xs[-1])
+    ax.text(0.98, 0.04, _recovery_note(panel["recovery"], duration), transform=ax.transAxes,
+            ha="right", va="bottom", fontsize=10.5 if narrow else 12, color="#333333",
+            bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "alpha": 0.9,
+                  "edgecolor": "none"})
+    ax.set_xlabel("Days from the event's start" if narrow
+                  else "Days from the start of the event")
+    ax.yaxis.set_major_formatter(exact_formatter("percent"))
 
 
 LEGEND_INCHES = 0.5
@@ -205,20 +231,20 @@ def _legend(axes: list[Any]) -> tuple[list[Any], list[str]]:
     return list(seen.values()), list(seen)
 
 
-def _recovery_note(alternative: dict[str, Any]) -> str:
-    recovery = alternative["recovery"]
+def _recovery_note(recovery: dict[str, Any], duration: Any) -> str:
+    """The panel's figures: events' mean duration, median time to recover, share not
+    recovered."""
     median = recovery.get("median")
     if not recovery.get("events"):
         return "no events"
-    if not (isinstance(median, int | float) and math.isfinite(median)):
-        return "no event recovered"
+    lines = [f"{recovery['events']:,} events, lasting {duration:.1f} days on average"
+             if isinstance(duration, int | float) and math.isfinite(duration)
+             else f"{recovery['events']:,} events"]
+    if isinstance(median, int | float) and math.isfinite(median):
+        lines.append(f"median recovery {median:.1f} days after the end")
     share = recovery.get("not_recovered_share") or 0.0
-    return (f"median recovery {median:.1f} days after the end\n"
-            f"{100 * share:.0f} % not recovered by the horizon")
-
-
-def _short(label: str) -> str:
-    return label if len(label) <= 34 else label[:33] + "…"
+    lines.append(f"{100 * share:.0f} % not recovered by the horizon")
+    return "\n".join(lines)
 
 
 def _recovery_subtitle(results: RiskResults) -> str:
@@ -228,22 +254,27 @@ def _recovery_subtitle(results: RiskResults) -> str:
         return "No disruption event happened in any replication."
     median = recovery.get("median")
     share = recovery.get("not_recovered_share")
-    text = f"{display_label(first)}: "
-    text += (f"the fill rate is back within 1 point of its level before the event a median "
-             f"of {median:.1f} days after the event ends" if isinstance(median, int | float)
-             and math.isfinite(median) else "no event recovered")
+    text = ("the fill rate is back within 1 point of its level before the event a median "
+            f"of {median:.1f} days after the event ends" if isinstance(median, int | float)
+            and math.isfinite(median) else "no event recovered")
+    text = f"{display_label(first)}: {text}" if len(results.alternatives) > 1 \
+        else text[:1].upper() + text[1:]
     if isinstance(share, int | float) and share > 0:
         text += f"; {100 * share:.0f} % of events had not recovered by the horizon"
     return text + "."
 
 
-def _recovery_caption(results: RiskResults, events: int, panels: int) -> str:
-    more = len(results.alternatives) - panels
-    return (f"Every disruption event of every replication ({events:,} per alternative), "
-            "aligned on the day it starts (day 0); the line is the mean over the events with "
-            "demand that day, the band holds 90 % of them (5th to 95th percentile). The "
+def _recovery_caption(results: RiskResults, events: int, panels: list[dict[str, Any]]
+                      ) -> str:
+    by_kind = len(results.alternatives) == 1 and len(panels) > 1
+    more = len(results.alternatives) - len(panels)
+    pooled = ("One panel per kind of disruption." if by_kind
+              else "Events of every kind are pooled.")
+    return ("Every disruption event of every replication, aligned on the day it starts (day "
+            "0); the line is the mean over the events with demand that day, the band holds "
+            "90 % of them (5th to 95th percentile); shaded: the events' mean duration. The "
             "trailing 7-day fill rate is the share of units ordered in the last 7 days "
-            "shipped from stock at once. Events of every kind are pooled; events.csv lists "
-            "each." + (f" The first {panels} alternatives of {len(results.alternatives)} "
-                       "are drawn." if more > 0 else "")
+            f"shipped from stock at once. {pooled} events.csv lists each."
+            + (f" The first {len(panels)} alternatives of {len(results.alternatives)} are "
+               "drawn." if more > 0 and not by_kind else "")
             + f" Results folder {results.directory.resolve().name}.")
