@@ -226,3 +226,28 @@ def test_terminal_output_ends_with_the_decision(folder: Path, tmp_path: Path,
     decision = _summary(next((tmp_path / "disruption").iterdir()))["decision"]
     assert out.rstrip().endswith(decision)
     assert "as is:" in out and "ROI (annualised)" in out and "worst 5 % mean" in out
+
+
+@pytest.mark.slow
+def test_the_printed_report_is_a_few_whole_pages(folder: Path, tmp_path: Path) -> None:
+    """Printed by Chromium, the report of two alternatives fits a handful of pages and
+    carries the decision and every table."""
+    import shutil
+    import subprocess
+
+    pypdf = pytest.importorskip("pypdf")
+    browser = next((p for p in map(shutil.which, ("chromium", "chromium-browser",
+                                                   "google-chrome")) if p), None)
+    if browser is None:
+        pytest.skip("no Chromium or Chrome on this machine")
+    pdf = tmp_path / "report.pdf"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}",
+                    "--no-pdf-header-footer", (folder / "report.html").as_uri()],
+                   capture_output=True, timeout=180, check=False)
+    pages = [p.extract_text() or "" for p in pypdf.PdfReader(pdf).pages]
+    assert 3 <= len(pages) <= 12
+    text = " ".join(" ".join(pages).split())
+    for heading in ("Distribution of ROI", "Paired differences", "Time to recover",
+                    "Disruptions", "the scenario as run"):
+        assert heading in text

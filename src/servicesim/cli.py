@@ -766,7 +766,7 @@ def _add_risk_command(commands: Any, common: argparse.ArgumentParser) -> None:
                     "is and one alternative per value of each --param, all on the same "
                     "replication seeds) and report, per alternative, the distribution of "
                     "ROI, item fill rate and defections (mean, median, 5th and 95th "
-                    "percentiles with confidence intervals, the mean of the worst 5 %% of "
+                    "percentiles with confidence intervals, the mean of the worst 5 % of "
                     "ROI), the time to recover from each disruption, and the paired "
                     "differences against the scenario as is. Writes runs.csv, events.csv, "
                     "recovery.csv, risk.json, the charts and the report to "
@@ -1017,8 +1017,9 @@ def _add_plot_command(commands: Any, common: argparse.ArgumentParser) -> None:
         "plot", parents=[common],
         help="draw the charts of a sweep or optimisation (or a comparison's chart)",
         description="Write the trade-off charts of a sweep or optimize results folder "
-                    "(PNG at 300 dpi and SVG) into RESULTS_DIR/charts/; on a compare folder, "
-                    "redraw its chart (compare.png and compare.svg) into RESULTS_DIR.")
+                    "(PNG at 300 dpi and SVG) into RESULTS_DIR/charts/ (a frontier or risk "
+                    "folder: its own charts); on a compare folder, redraw its chart "
+                    "(compare.png and compare.svg) into RESULTS_DIR.")
     plot.add_argument("results_dir", metavar="RESULTS_DIR")
     plot.add_argument("--out", metavar="DIR", help="folder for the charts "
                       "(default: RESULTS_DIR/charts; a compare folder: RESULTS_DIR)")
@@ -1100,7 +1101,7 @@ def _add_report_command(commands: Any, common: argparse.ArgumentParser) -> None:
                     "today's policy, charts, one row per alternative with the key figures, "
                     "assumptions in plain words, every figure with its 95 % CI, the "
                     "scenario) and report.xlsx (the same tables, every run with its seed) "
-                    "of a sweep, optimize or compare results folder.")
+                    "of a sweep, optimize, compare, frontier or risk results folder.")
     report.add_argument("results_dir", metavar="RESULTS_DIR")
     report.add_argument("--out", metavar="DIR", help="folder for the report "
                         "(default: RESULTS_DIR)")
