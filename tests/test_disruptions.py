@@ -117,10 +117,13 @@ def test_results_with_disruptions_pickle() -> None:
      "not used by a supplier_outage"),
     ({"kind": "supplier_outage", "start_day": -1}, "disruptions.x.start_day", ">= 0"),
     ({"kind": "flood", "start_day": 1}, "disruptions.x.kind", "supplier_outage"),
+    ({"kind": "supplier_outage", "rate_per_year": 10_000}, "disruptions.x.rate_per_year",
+     "at most 100,000"),
 ])
 def test_bad_disruptions_are_refused_naming_the_key(spec: dict[str, Any], key: str,
                                                     words: str) -> None:
-    extra = {"order_processing": {"time_days": 0.1}}
+    extra = {"order_processing": {"time_days": 0.1}, "run": {"horizon_days": 1e7}}
+    spec = {"duration_days": 3, **spec}
     with pytest.raises(ScenarioError) as err:
         scenario_from_dict(one_sku({"x": spec}, **extra), "file.yaml")
     text = str(err.value)
@@ -129,7 +132,13 @@ def test_bad_disruptions_are_refused_naming_the_key(spec: dict[str, Any], key: s
 
 def test_capacity_loss_needs_a_processing_time() -> None:
     with pytest.raises(ScenarioError, match="changes nothing"):
-        scenario({"x": {"kind": "capacity_loss", "start_day": 1, "factor": 0.5}})
+        scenario({"x": {"kind": "capacity_loss", "start_day": 1, "factor": 0.5,
+                        "duration_days": 2}})
+
+
+def test_a_disruption_needs_a_duration() -> None:
+    with pytest.raises(ScenarioError, match=r"disruptions.x.duration_days"):
+        scenario({"x": {"kind": "supplier_outage", "start_day": 1}})
 
 
 @pytest.mark.parametrize("acquired", [False, True])
@@ -363,7 +372,7 @@ def test_lane_closure_holds_internal_shipments_until_it_ends() -> None:
 def test_lane_closure_refuses_an_unknown_lane() -> None:
     data = yaml.safe_load(TINY_NETWORK)
     data["disruptions"] = {"flood": {"kind": "lane_closure", "lane": "store->dc",
-                                     "start_day": 1}}
+                                     "start_day": 1, "duration_days": 2}}
     with pytest.raises(ScenarioError, match=r"unknown lane; the lanes are: dc->store"):
         scenario_from_dict(data)
 
@@ -463,7 +472,8 @@ def test_a_longer_outage_never_recovers_earlier(start: float, short: float, extr
 
 
 def test_a_run_without_random_events_still_has_the_figures() -> None:
-    rare = scenario({"r": {"kind": "supplier_outage", "rate_per_year": 1e-6}})
+    rare = scenario({"r": {"kind": "supplier_outage", "rate_per_year": 1e-6,
+                           "duration_days": 5}})
     result = simulate(rare, 1)
     assert result.disruptions == []
     assert result.details["disruption_events"] == 0 == result.details["disruption_days"]

@@ -573,6 +573,8 @@ class ItemsSource(_Model):
         return self
 
 
+MAX_DISRUPTION_EVENTS = 100_000
+"""Most random events a disruption may expect over a run (each is drawn at build time)."""
 DisruptionKind = Literal["supplier_outage", "lane_closure", "demand_surge", "capacity_loss"]
 """The kinds of disruption (DOMAIN §11)."""
 
@@ -591,7 +593,7 @@ class Disruption(_Model):
     kind: DisruptionKind
     start_day: Days | None = None
     rate_per_year: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] | None = None
-    duration_days: Dist = Field(default_factory=lambda: Constant(value=7.0))
+    duration_days: Dist
     factor: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] | None = None
     segments: list[Name] | None = None
     skus: list[Name] | None = None
@@ -863,6 +865,13 @@ def _disruption_problems(sc: Scenario) -> Problems:
             problems.append(((*base, "start_day"), d.start_day, "give exactly one of "
                              "start_day (one scheduled event) and rate_per_year (random "
                              "events)"))
+        elif d.rate_per_year is not None:
+            expected = d.rate_per_year * sc.run.horizon_days / sc.finance.days_per_year
+            if expected > MAX_DISRUPTION_EVENTS:
+                problems.append(((*base, "rate_per_year"), d.rate_per_year, f"gives about "
+                                 f"{expected:,.0f} events over the run's "
+                                 f"{sc.run.horizon_days:g} days; at most "
+                                 f"{MAX_DISRUPTION_EVENTS:,} are allowed"))
         problems.extend(_disruption_kind_problems(sc, base, d))
         allowed = {"demand_surge": ("segments", "factor"), "supplier_outage": ("skus",),
                    "lane_closure": ("lane",), "capacity_loss": ("factor",)}[d.kind]
