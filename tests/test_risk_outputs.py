@@ -168,12 +168,14 @@ def test_a_folder_of_another_run_is_refused_without_resume_or_overwrite(
 
 
 def test_overwrite_replaces_another_run(tmp_path: Path) -> None:
+    """--force (or --overwrite) replaces the runs of another run in the folder."""
     scenario = short_scenario()
-    risk(scenario, replications=2, workers=1, out_dir=tmp_path, run_id="x")
-    result = risk(scenario, replications=3, workers=1, out_dir=tmp_path, run_id="x",
-                  overwrite=True)
-    assert len(rows(result.directory / "runs.csv")) == 3
-    assert _summary(result.directory)["replications"] == 3
+    first = risk(scenario, replications=2, workers=1, out_dir=tmp_path, run_id="x")
+    assert main(["risk", str(SCENARIO), "--horizon-days", HORIZON, "--set",
+                 "run.warmup_days=30", "--replications", "3", "--workers", "1", "--out",
+                 str(tmp_path), "--id", "x", "--quiet", "--no-plots", "--force"]) == 0
+    assert len(rows(first.directory / "runs.csv")) == 3
+    assert _summary(first.directory)["replications"] == 3
 
 
 @pytest.mark.parametrize(("param", "named"), [("no.such.key=1,2", "no.such.key"),

@@ -64,6 +64,7 @@ from .risk_stats import (
     paired_risk_difference,
     recovery_summary,
 )
+from .risk_text import decision_text, format_risk, method_text
 from .seeds import replication_seeds
 from .store import (
     COMPLETE,
@@ -135,8 +136,6 @@ class RiskResult:
 
     def report(self) -> str:
         """The terminal tables: one per alternative, the differences, the decision last."""
-        from .risk_text import format_risk
-
         return format_risk(self.summary)
 
 
@@ -437,8 +436,6 @@ def build_summary(scenario: Scenario, items: Sequence[tuple[Mapping[str, Any], S
                   ) -> dict[str, Any]:
     """What ``risk.json`` holds: the settings, every alternative's distributions and
     recovery, the paired differences to the first and the decision."""
-    from .risk_text import decision_text, method_text
-
     rows = [_alternative(i, label, a, n, root, measured)
             for i, ((a, _), label) in enumerate(zip(items, labels, strict=True))]
     reference = measured.figure(0, n, "roi")
