@@ -214,68 +214,96 @@ def risk(scenario: Scenario, params: Sequence[str | Param] | None = None, *,
         raise TypeError(f"scenario must be a servicesim.Scenario, got {scenario!r}")
     swept = _params(params)
     n, root = _settings(scenario, replications, seed)
-    # the scenario as run: the replications and seed of the whole analysis written into it
-    base = apply_params(scenario, {"run.replications": n, "run.seed": root}, option="risk")
-    items: list[tuple[dict[str, Any], Scenario]] = [({}, base)]
-    if swept:
-        items += alternatives(base, swept)
-    labels = [TODAY_LABEL] + [_label(a) for a, _ in items[1:]]
-    identity = _identity(base, swept, n, root)
+    plan = _plan(scenario, swept, n, root)
     directory = None
     if out_dir is not None:
-        name = run_id or content_id("risk", identity)
+        name = run_id or content_id("risk", plan.identity)
         check_run_id(name, error=RiskError)
         directory = Path(out_dir) / safe_folder_name(scenario.name) / name
-    keys = list(dict.fromkeys(p.key for p in swept))
-    columns = run_columns(keys, list(dict.fromkeys(
-        c for _, s in items for c in figure_columns(s))))
-    with _folder(directory, base, identity, columns, resume, overwrite) as (measured,
-                                                                            sessions):
+    with _folder(directory, plan.base, plan.identity, plan.columns, resume,
+                 overwrite) as (measured, sessions):
         session = {"command": command, "started": _now(), "ended": None, "status": RUNNING}
-        _manifest(directory, identity, [*sessions, session], RUNNING, len(measured.runs))
-        files = RiskFiles(directory, columns, measured) if directory is not None else None
-        tasks = _tasks(items, labels, keys, n, root, measured)
+        _manifest(directory, plan.identity, [*sessions, session], RUNNING, len(measured.runs))
+        files = RiskFiles(directory, plan.columns, measured) if directory is not None else None
         done = [0]
-
-        def on_row(row: dict[str, Any]) -> None:
-            if files is not None:
-                files.add(row)
-            else:
-                measured.add(row, row.pop("_events"), row.pop("_curves"))
-            done[0] += 1
-            advance()
-
         try:
-            with _pool(executor, workers, len(tasks)) as pool, \
-                    progress_bar(progress, n * len(items), n * len(items) - len(tasks),
-                                 desc="risk") as advance:
-                execute(tasks, pool, workers=1, on_row=on_row, run=run_risk_task)
+            _simulate(plan, measured, files, executor, workers, progress, done)
         except KeyboardInterrupt as exc:
             with ignoring_interrupts():
-                _finish(files, directory, identity, sessions, session, INTERRUPTED,
+                _finish(files, directory, plan.identity, sessions, session, INTERRUPTED,
                         measured, done[0])
             raise RiskInterrupted(directory, len(measured.runs), signal_number(exc)) \
                 from None
         except BaseException:
             with suppress(OutputError):
-                _finish(files, directory, identity, sessions, session, FAILED, measured,
+                _finish(files, directory, plan.identity, sessions, session, FAILED, measured,
                         done[0])
             raise
         with ignoring_interrupts():
             if files is not None:
                 files.write()
-            summary = build_summary(base, items, labels, n, root, measured)
+            summary = build_summary(plan.base, plan.items, plan.labels, n, root, measured)
             if directory is not None:
                 ResultsFolder(directory, MANIFEST).write_text(
                     SUMMARY_FILE, json.dumps(jsonable(summary), indent=1, ensure_ascii=False,
                                              allow_nan=False) + "\n")
-            _finish(None, directory, identity, sessions, session, COMPLETE, measured,
+            _finish(None, directory, plan.identity, sessions, session, COMPLETE, measured,
                     done[0])
     runs = [measured.runs[k] for k in sorted(measured.runs)]
     events = [{"alternative": a, "replication": r, "event": i, **e}
               for (a, r) in sorted(measured.events) for i, e in
               enumerate(measured.events[(a, r)])]
     return RiskResult(directory, summary, runs, events, done[0])
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a risk analysis runs: the scenario as run, the alternatives and their labels,
+    the swept keys, the columns of ``runs.csv`` and the identity of the run."""
+
+    base: Scenario
+    items: list[tuple[dict[str, Any], Scenario]]
+    labels: list[str]
+    keys: list[str]
+    columns: list[str]
+    identity: dict[str, Any]
+    replications: int
+    root: int
+
+
+def _plan(scenario: Scenario, swept: Sequence[Param], n: int, root: int) -> _Plan:
+    # the scenario as run: the replications and seed of the whole analysis written into it
+    base = apply_params(scenario, {"run.replications": n, "run.seed": root}, option="risk")
+    items: list[tuple[dict[str, Any], Scenario]] = [({}, base)]
+    if swept:
+        items += alternatives(base, swept)
+    labels = [TODAY_LABEL] + [_label(a) for a, _ in items[1:]]
+    keys = list(dict.fromkeys(p.key for p in swept))
+    columns = run_columns(keys, list(dict.fromkeys(
+        c for _, s in items for c in figure_columns(s))))
+    return _Plan(base, items, labels, keys, columns, _identity(base, swept, n, root), n, root)
+
+
+def _simulate(plan: _Plan, measured: RiskRuns, files: RiskFiles | None,
+              executor: Executor | None, workers: int | None, progress: bool,
+              done: list[int]) -> None:
+    """Run the missing simulations, keeping each row as it comes (``done[0]`` counts
+    them)."""
+    tasks = _tasks(plan.items, plan.labels, plan.keys, plan.replications, plan.root,
+                   measured)
+    total = plan.replications * len(plan.items)
+
+    def on_row(row: dict[str, Any]) -> None:
+        if files is not None:
+            files.add(row)
+        else:
+            measured.add(row, row.pop("_events"), row.pop("_curves"))
+        done[0] += 1
+        advance()
+
+    with _pool(executor, workers, len(tasks)) as pool, \
+            progress_bar(progress, total, total - len(tasks), desc="risk") as advance:
+        execute(tasks, pool, workers=1, on_row=on_row, run=run_risk_task)
 
 
 def _tasks(items: Sequence[tuple[Mapping[str, Any], Scenario]], labels: Sequence[str],
