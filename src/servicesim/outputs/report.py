@@ -449,8 +449,8 @@ Means over the replications; every figure with its confidence interval is in App
 
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None
                  ) -> dict[str, Path]:
-    """Write ``report.html`` and ``report.xlsx`` of a sweep, optimisation, compare or
-    frontier folder into ``out_dir`` (default: the folder itself); returns
+    """Write ``report.html`` and ``report.xlsx`` of a sweep, optimisation, compare,
+    frontier or risk folder into ``out_dir`` (default: the folder itself); returns
     ``{"html": path, "xlsx": path}``.
 
     Raises :class:`ReportError` for a folder that holds none of them.
@@ -462,6 +462,12 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None
         from .frontier_report import write_frontier_report
 
         return write_frontier_report(results_dir, out_dir)
+    from .risk_results import is_risk_folder
+
+    if is_risk_folder(results_dir):
+        from .risk_report import write_risk_report
+
+        return write_risk_report(results_dir, out_dir)
 
     if is_compare_folder(results_dir):
         from .compare_report import write_compare_report
