@@ -232,8 +232,14 @@ def test_recovery_fields_are_consistent() -> None:
     assert event.recovered_day - event.end_day == event.time_to_recover_days >= 0
     k = int(event.recovered_day) - 1
     assert rates[k] >= event.before_fill_rate - 0.01
-    # no whole day ending at or after the end of the outage recovered earlier
-    first = math.ceil(event.end_day) - 1
+    # no whole day ending at or after the end of the outage, and at or after its worst
+    # day, recovered earlier
+    start, end = int(event.start_day), math.ceil(event.end_day)
+    window = rates[start:end + 30]
+    worst = start + int(np.nanargmin(window))
+    assert rates[worst] < event.before_fill_rate - 0.01  # the outage was felt
+    first = max(end - 1, worst)
+    assert k >= worst
     assert all(not rates[d] >= event.before_fill_rate - 0.01 for d in range(first, k))
 
 

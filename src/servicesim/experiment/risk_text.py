@@ -138,7 +138,8 @@ def method_text(summary: Mapping[str, Any]) -> str:
         f"{summary['bootstrap_seed']} named 'risk-bootstrap' from the root seed); the "
         "paired difference of mean ROI has a paired-t interval. Time to recover (DOMAIN "
         "§11): days from the end of an event until the trailing 7-day item fill rate is "
-        "back within 1 point of its level before the event.")
+        "back within 1 point of its level before the event, counted once the event's "
+        "worst point (up to 30 days after its end) has passed.")
 
 
 # ------------------------------------------------------------------------ terminal

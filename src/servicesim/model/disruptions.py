@@ -64,6 +64,9 @@ BEFORE_DAYS = 28
 RECOVERY_WINDOW_DAYS = 7
 """Days of the trailing fill rate that must be back near the level before (DOMAIN §11)."""
 RECOVERY_TOLERANCE = 0.01
+IMPACT_DAYS = 30
+"""Days after an event's end within which its lowest fill rate is looked for: a supplier
+outage hurts once the purchase orders it delayed are missed, up to a lead time after it ends."""
 """How close (1 point of fill rate) the trailing fill rate must come back."""
 
 
@@ -172,6 +175,15 @@ def delay_lead_times(st: _Stock, windows: list[tuple[float, float]],
     st.lead_time = first_draw
 
 
+def _trough(rates: np.ndarray, first: int, last: int) -> int:
+    """The day of the lowest trailing fill rate in days ``first .. last − 1`` (days without
+    demand left out; ``first`` when there is none)."""
+    window = rates[first:max(first, min(last, len(rates)))]
+    if window.size == 0 or np.isnan(window).all():
+        return first
+    return first + int(np.nanargmin(window))
+
+
 def recovery(name: str, kind: str, start: float, end: float, rates: np.ndarray,
              daily: DailySeries, horizon: float) -> DisruptionEvent:
     """The event's record with its recovery (DOMAIN §11; defined on
@@ -185,7 +197,7 @@ def recovery(name: str, kind: str, start: float, end: float, rates: np.ndarray,
     recovered = None
     if before is not None:
         level = before - RECOVERY_TOLERANCE - 1e-12
-        k = max(0, math.ceil(end) - 1)
+        k = max(0, math.ceil(end) - 1, _trough(rates, day, math.ceil(end) + IMPACT_DAYS))
         while k + 1 <= horizon and k < len(rates):
             if rates[k] >= level:  # NaN (no demand) is never recovered
                 recovered = float(k + 1)

@@ -46,9 +46,12 @@ class DisruptionEvent:
     horizon: it is not clipped).  ``before_fill_rate``: the item fill rate of the 28 whole
     days before the day the event starts in (fewer when the run is younger; days of the
     warm-up count; None without demand then).  ``recovered_day``: the end (``k + 1``) of the
-    first whole day ``k`` ending at or after ``end_day`` whose trailing 7-day item fill rate
-    (days ``k − 6 .. k``, see :meth:`DailySeries.trailing_fill_rate`) is at least
-    ``before_fill_rate − 0.01``; None when no such day ends by the horizon.
+    first whole day ``k`` ending at or after ``end_day``, and not before the day of the
+    lowest trailing fill rate from the event's start to 30 days after its end (the event's
+    worst point: a supplier outage is felt when the purchase orders it delayed are missed, a
+    lead time later), whose trailing 7-day item fill rate (days ``k − 6 .. k``, see
+    :meth:`DailySeries.trailing_fill_rate`) is at least ``before_fill_rate − 0.01``; None
+    when no such day ends by the horizon.
     ``time_to_recover_days`` = ``recovered_day − end_day`` (None when not recovered)."""
 
     name: str

@@ -120,8 +120,9 @@ def _recovery_table(results: RiskResults) -> str:
                      f"{100 * share:.1f} %" if finite(share) else "n/a", kinds or "none"])
     return html_table(header, rows, klass="figures", group=(
         "Time to recover (DOMAIN §11): days from the end of an event until the trailing "
-        "7-day item fill rate is back within 1 point of its level before the event; over the "
-        "events that recovered by the horizon"))
+        "7-day item fill rate is back within 1 point of its level before the event, once "
+        "its worst point (up to 30 days after the end) has passed; over the events that "
+        "recovered by the horizon"))
 
 
 def _charts(results: RiskResults) -> list[Path]:
