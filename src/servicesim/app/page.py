@@ -81,7 +81,7 @@ def _section(title: str, *children: Any) -> Tag:
 
 def _target_slider(cid: str, start: Controls) -> Tag:
     low = min(0.5, math.floor(start.target * 200) / 200)
-    return ui.input_slider(cid, "Service target", min=low, max=0.995, value=start.target,
+    return ui.input_slider(cid, "Service target (0.95 = 95 %)", min=low, max=0.995, value=start.target,
                            step=0.005)
 
 
@@ -167,7 +167,7 @@ def page_ui(folder: Path) -> Tag:
                            class_="btn-sm btn-outline-primary w-100"),
         tags.p(f"Results folder: {folder}", class_="hint folder"))
     sweep_box = ui.card(
-        ui.card_header("ROI against the service target (quick sweep of the edited scenario)"),
+        ui.card_header("ROI against the service target (quick sweep)"),
         tags.div(ui.input_numeric("sweep_from", "from", 0.85, min=0.5, max=0.999, step=0.01),
                  ui.input_numeric("sweep_to", "to", 0.99, min=0.5, max=0.999, step=0.01),
                  ui.input_numeric("sweep_points", "points", 8, min=3, max=25, step=1),
@@ -180,7 +180,7 @@ def page_ui(folder: Path) -> Tag:
         ui.head_content(tags.link(rel="stylesheet", href="servicesim/servicesim-app.css"),
                         tags.script(src="servicesim/servicesim-app.js")),
         ui.output_ui("status"),
-        ui.card(ui.card_header(ui.output_ui("figures_title")), ui.output_ui("figures")),
+        ui.card(ui.card_header(tags.div(ui.output_ui("figures_title"))), ui.output_ui("figures")),
         ui.layout_columns(
             ui.card(ui.card_header("Theory beside the simulation (edited scenario)"),
                     ui.output_ui("theory")),
@@ -355,7 +355,8 @@ def _server(input: Inputs, output: Outputs, session: Session, first: Loaded, fol
         kind = "ok" if text.startswith("loaded ") else "ctl-error load-error"
         return tags.div(text, class_=kind, id="load-message", role="status")
 
-    @render.download(filename=lambda: f"{loaded().scenario.name}-edited.yaml")
+    @render.download_button(filename=lambda: f"{loaded().scenario.name}-edited.yaml",
+                            media_type="application/yaml")
     def download() -> Any:
         result, _ = edit()
         if result is not None and result.edited is not None:
@@ -392,11 +393,11 @@ def _server(input: Inputs, output: Outputs, session: Session, first: Loaded, fol
         if job is None or job.state != DONE:
             return "Key figures: today and the edited scenario"
         comparison = job.result.comparison
-        return TagList("Key figures: today and the edited scenario ",
-                       tags.small(f"mean and 95 % CI over {comparison.replications} "
+        return TagList(tags.div("Key figures: today and the edited scenario"),
+                       tags.div(f"mean and 95 % CI over {comparison.replications} "
                                   f"replications × {_days(comparison)} days, paired under "
                                   f"common random numbers (seed {comparison.seed})",
-                                  class_="muted"))
+                                  class_="muted subtitle"))
 
     @render.ui
     def figures() -> Any:
