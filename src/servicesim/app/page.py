@@ -81,8 +81,8 @@ def _section(title: str, *children: Any) -> Tag:
 
 def _target_slider(cid: str, start: Controls) -> Tag:
     low = min(0.5, math.floor(start.target * 200) / 200)
-    return ui.input_slider(cid, "Service target (0.95 = 95 %)", min=low, max=0.995, value=start.target,
-                           step=0.005)
+    return ui.input_slider(cid, "Service target (0.95 = 95 %)", min=low, max=0.995,
+                           value=start.target, step=0.005)
 
 
 def _segment_panel(i: int, seg: SegmentControls, gen: int) -> Any:
