@@ -55,6 +55,8 @@ from .tables import THEORY_NOTE, figure_rows, theory_texts
 
 STATIC = Path(__file__).with_name("static")
 POLL_SECONDS = 0.2
+MAX_THEORY_ROWS = 25
+"""SKUs shown in the theory table (a large scenario's first ones)."""
 DEFAULT_SCENARIO = Path("scenarios") / "baseline.yaml"
 
 
@@ -181,10 +183,9 @@ def page_ui(folder: Path) -> Tag:
                         tags.script(src="servicesim/servicesim-app.js")),
         ui.output_ui("status"),
         ui.card(ui.card_header(tags.div(ui.output_ui("figures_title"))), ui.output_ui("figures")),
-        ui.layout_columns(
-            ui.card(ui.card_header("Theory beside the simulation (edited scenario)"),
-                    ui.output_ui("theory")),
-            sweep_box, col_widths=(6, 6)),
+        ui.card(ui.card_header("Theory beside the simulation (edited scenario)"),
+                ui.output_ui("theory")),
+        sweep_box,
         title=tags.span("servicesim", tags.small(" what-if: service level, cost and ROI")),
         window_title="servicesim what-if", fillable=False)
 
@@ -521,7 +522,7 @@ def _figures(job: Job | None) -> Any:
 
 
 def _theory(job: Job) -> Any:
-    rows = theory_texts(job.result.theory)
+    rows = theory_texts(job.result.theory)[:MAX_THEORY_ROWS]
     head = tags.thead(tags.tr(tags.th("SKU"), tags.th("Target", class_="num"),
                               tags.th("Predicted", class_="num"),
                               tags.th("Simulated", class_="num"), tags.th("95 % CI", class_="ci"),
@@ -531,9 +532,13 @@ def _theory(job: Job) -> Any:
         tags.td(r.simulated, class_="num"), tags.td(r.simulated_ci, class_="ci"),
         tags.td(r.gap, class_="num" + ("" if r.within else " sig"))) for r in rows])
     metric = rows[0].metric if rows else ""
-    return TagList(tags.p(f"Service measured: {metric}.", class_="hint"),
-                   tags.table(head, body, class_="table table-sm theory", id="theory-table"),
-                   tags.p(THEORY_NOTE, class_="hint"))
+    more = len(job.result.theory) - len(rows)
+    table = TagList(tags.p(f"Service measured: {metric}; bold: the prediction lies outside "
+                           "the simulated 95 % CI.", class_="hint"),
+                    tags.table(head, body, class_="table table-sm theory", id="theory-table"),
+                    tags.p(f"… and {more:,} more SKUs", class_="hint") if more > 0 else None)
+    return ui.layout_columns(table, tags.p(THEORY_NOTE, class_="hint theory-note"),
+                             col_widths=(7, 5))
 
 
 def _sweep_view(job: Job | None, done: Job | None) -> Any:
