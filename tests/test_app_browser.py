@@ -221,6 +221,16 @@ def test_the_page_end_to_end(browser: Any, page_url: str, folders: dict[str, Pat
     driver.find_element(By.ID, "load_path").click()
     _until(lambda: "outside the results folder" in
            driver.find_element(By.ID, "load-message").text, 15, "the refused path")
+
+    # a good scenario, uploaded: the controls are drawn again for it and it runs
+    before = _done_job(driver) or driver.find_element(By.ID, "status").get_attribute("id")
+    other = ROOT / "scenarios" / "theory_lost_sales_basestock.yaml"
+    driver.find_element(By.ID, "upload").send_keys(str(other))
+    name = servicesim.load_scenario(other).name
+    _until(lambda: name in driver.find_element(By.ID, "scenario_name").text, 15,
+           "the uploaded scenario's name")
+    _until(lambda: _done_job(driver) not in ("", before), 60, "the new scenario's what-if")
+    assert _error(driver, "horizon_days") == ""
     written = {p.relative_to(folders["results"]).parts[0]
                for p in folders["results"].rglob("*") if p.is_file()}
     assert written <= {"app-uploads", "baseline"}  # uploads and the sweep's folder only
