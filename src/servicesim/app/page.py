@@ -161,7 +161,7 @@ def page_ui(folder: Path) -> Tag:
         tags.label("Upload a scenario (YAML)", for_="upload", class_="form-label"),
         tags.input(type="file", id="upload", accept=".yaml,.yml", class_="form-control",
                    data_limit=str(MAX_FILE_BYTES)),
-        tags.div(ui.input_text("path", None, placeholder="or a path inside the results folder"),
+        tags.div(ui.input_text("path", None, placeholder="path in the results folder"),
                  ui.input_action_button("load_path", "Load", class_="btn-sm"),
                  class_="path-row"),
         ui.output_ui("load_status"),
@@ -178,7 +178,7 @@ def page_ui(folder: Path) -> Tag:
                  class_="sweep-row"),
         ui.output_ui("sweep"))
     return ui.page_sidebar(
-        ui.sidebar(scenario_box, ui.output_ui("controls"), width=380, open="always"),
+        ui.sidebar(scenario_box, ui.output_ui("controls"), width=350, open="always"),
         ui.head_content(tags.link(rel="stylesheet", href="servicesim/servicesim-app.css"),
                         tags.script(src="servicesim/servicesim-app.js")),
         ui.output_ui("status"),
