@@ -15,6 +15,7 @@ import base64
 import binascii
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -252,90 +253,76 @@ def make_app(scenario: str | None, results_dir: str | os.PathLike[str]) -> App:
     return App(page_ui(folder), server, static_assets={"/servicesim": STATIC})
 
 
+class _State:
+    """One browser session's state: the loaded scenario and its generation, the runners
+    and their jobs (the latest, and the latest finished for the views)."""
+
+    def __init__(self, first: Loaded, pool: Any) -> None:
+        self.loaded = reactive.value(first)
+        self.gen = reactive.value(1)
+        self.load_message = reactive.value("")
+        self.whatif_runner, self.sweep_runner = Runner(pool), Runner(pool)
+        self.whatif_job: reactive.Value[Job | None] = reactive.value(None)
+        self.sweep_job: reactive.Value[Job | None] = reactive.value(None)
+        self.whatif_done: reactive.Value[Job | None] = reactive.value(None)
+        self.sweep_done: reactive.Value[Job | None] = reactive.value(None)
+        self.tick = reactive.value(0)
+
+    def use(self, new: Loaded, message: str) -> None:
+        """Show ``new``: its controls are drawn again and every result is cleared."""
+        self.loaded.set(new)
+        self.gen.set(self.gen() + 1)
+        self.load_message.set(message)
+        self.whatif_done.set(None)
+        self.sweep_done.set(None)
+
+
 def _server(input: Inputs, output: Outputs, session: Session, first: Loaded, folder: Path,
             pool: Any) -> None:
-    loaded = reactive.value(first)
-    gen = reactive.value(1)
-    load_message = reactive.value("")
-    whatif_runner, sweep_runner = Runner(pool), Runner(pool)
-    whatif_job: reactive.Value[Job | None] = reactive.value(None)
-    sweep_job: reactive.Value[Job | None] = reactive.value(None)
-    whatif_done: reactive.Value[Job | None] = reactive.value(None)
-    sweep_done: reactive.Value[Job | None] = reactive.value(None)
-    tick = reactive.value(0)
-
-    def use(new: Loaded, message: str) -> None:
-        loaded.set(new)
-        gen.set(gen() + 1)
-        load_message.set(message)
-        whatif_done.set(None)
-        sweep_done.set(None)
-
-    session.on_ended(whatif_runner.cancel)
-    session.on_ended(sweep_runner.cancel)
-
-    @render.ui
-    def controls() -> Any:
-        return controls_panel(loaded(), gen())
-
-    @render.ui
-    def scenario_name() -> Any:
-        current = loaded()
-        return TagList(tags.strong(current.scenario.name), tags.br(),
-                       tags.span(current.source, class_="hint"))
+    state = _State(first, pool)
+    session.on_ended(state.whatif_runner.cancel)
+    session.on_ended(state.sweep_runner.cancel)
 
     @reactive.calc
     def edit() -> tuple[Edit | None, dict[str, str]]:
-        now, missing = read_controls(input, loaded(), gen())
+        now, missing = read_controls(input, state.loaded(), state.gen())
         if missing:
             return None, missing
-        return apply_controls(loaded(), now, workers=2), {}
+        return apply_controls(state.loaded(), now, workers=2), {}
 
-    @reactive.effect
-    async def _launch() -> None:
-        result, missing = edit()
-        errors = {k: (v,) for k, v in missing.items()} if result is None else \
-            dict(result.errors)
-        await session.send_custom_message("servicesim-update", {
-            "errors": {k: "; ".join(v) for k, v in errors.items()},
-            "shares": _shares(loaded(), input, gen())})
-        sweep_runner.cancel()
-        if result is None or not result.ok:
-            whatif_runner.cancel()
-            whatif_job.set(None)
-            return
-        assert result.today_run is not None and result.edited_run is not None
-        job = whatif_runner.start("what-if", what_if_work(
-            result.today_run, result.edited_run, result.replications))
-        job.meta["edits"] = tuple(o for _, o in result.overrides)
-        whatif_job.set(job)
+    _scenario_outputs(input, state, folder, edit)
+    _run_effects(input, session, state, folder, edit)
+    _result_outputs(state, edit)
 
-    @reactive.effect
-    def _poll() -> None:
-        running = [job for job in (whatif_job(), sweep_job())
-                   if job is not None and not job.finished.is_set()]
-        for job, done in ((whatif_job(), whatif_done), (sweep_job(), sweep_done)):
-            if job is not None and job.finished.is_set():
-                with reactive.isolate():
-                    if done() is not job and job.state in (DONE, FAILED):
-                        done.set(job)
-        if running:
-            reactive.invalidate_later(POLL_SECONDS)
-        with reactive.isolate():
-            tick.set(tick() + 1)
+
+EditCalc = Callable[[], tuple[Edit | None, dict[str, str]]]
+
+
+def _scenario_outputs(input: Inputs, state: _State, folder: Path, edit: EditCalc) -> None:
+    """The controls, the scenario's name, loading (upload, path) and the download."""
+
+    @render.ui
+    def controls() -> Any:
+        return controls_panel(state.loaded(), state.gen())
+
+    @render.ui
+    def scenario_name() -> Any:
+        current = state.loaded()
+        return TagList(tags.strong(current.scenario.name), tags.br(),
+                       tags.span(current.source, class_="hint"))
 
     @reactive.effect
     @reactive.event(input.upload_text)
     def _upload() -> None:
         sent = input.upload_text()
-        name = str(sent.get("name") or "scenario.yaml")
+        name = str(sent.get("name") or "scenario.yaml") if isinstance(sent, dict) \
+            else "scenario.yaml"
         try:
-            data = _upload_bytes(sent)
-            scenario, path = load_upload(folder, name, data)
+            scenario, path = load_upload(folder, name, _upload_bytes(sent))
         except (ScenarioError, OutputError) as exc:
-            load_message.set(_problems_text(exc))
+            state.load_message.set(_problems_text(exc))
             return
-        use(Loaded.of(scenario, f"upload {name}"), f"loaded {name} (saved as {path})")
+        state.use(Loaded.of(scenario, f"upload {name}"), f"loaded {name} (saved as {path})")
 
     @reactive.effect
     @reactive.event(input.load_path)
@@ -344,19 +331,19 @@ def _server(input: Inputs, output: Outputs, session: Session, first: Loaded, fol
         try:
             scenario = load_confined(folder, typed)
         except ScenarioError as exc:
-            load_message.set(_problems_text(exc))
+            state.load_message.set(_problems_text(exc))
             return
-        use(Loaded.of(scenario, typed), f"loaded {typed}")
+        state.use(Loaded.of(scenario, typed), f"loaded {typed}")
 
     @render.ui
     def load_status() -> Any:
-        text = load_message()
+        text = state.load_message()
         if not text:
             return None
         kind = "ok" if text.startswith("loaded ") else "ctl-error load-error"
         return tags.div(text, class_=kind, id="load-message", role="status")
 
-    @render.download_button(filename=lambda: f"{loaded().scenario.name}-edited.yaml",
+    @render.download_button(filename=lambda: f"{state.loaded().scenario.name}-edited.yaml",
                             media_type="application/yaml")
     def download() -> Any:
         result, _ = edit()
@@ -365,56 +352,98 @@ def _server(input: Inputs, output: Outputs, session: Session, first: Loaded, fol
         else:
             yield "# the edited scenario has problems; fix them on the page first\n"
 
+
+def _run_effects(input: Inputs, session: Session, state: _State, folder: Path,
+                 edit: EditCalc) -> None:
+    """Every change starts a what-if (cancelling the running one and any sweep); the sweep
+    button starts a sweep; a poll follows the running jobs."""
+
+    @reactive.effect
+    async def _launch() -> None:
+        result, missing = edit()
+        errors = {k: (v,) for k, v in missing.items()} if result is None else \
+            dict(result.errors)
+        await session.send_custom_message("servicesim-update", {
+            "errors": {k: "; ".join(v) for k, v in errors.items()},
+            "shares": _shares(state.loaded(), input, state.gen())})
+        state.sweep_runner.cancel()
+        if result is None or not result.ok:
+            state.whatif_runner.cancel()
+            state.whatif_job.set(None)
+            return
+        assert result.today_run is not None and result.edited_run is not None
+        job = state.whatif_runner.start("what-if", what_if_work(
+            result.today_run, result.edited_run, result.replications))
+        job.meta["edits"] = tuple(o for _, o in result.overrides)
+        state.whatif_job.set(job)
+
     @reactive.effect
     @reactive.event(input.run_sweep)
     def _sweep() -> None:
         result, _ = edit()
         if result is None or result.edited_run is None:
-            sweep_job.set(None)
+            state.sweep_job.set(None)
             return
         try:
             targets = sweep_targets(float(input.sweep_from() or 0), float(input.sweep_to() or 0),
                                     int(input.sweep_points() or 0))
         except ValueError as exc:
-            sweep_done.set(None)
-            sweep_job.set(_failed("sweep", str(exc)))
+            state.sweep_done.set(None)
+            state.sweep_job.set(_failed("sweep", str(exc)))
             return
         edited, n = result.edited_run, result.replications
-        sweep_job.set(sweep_runner.start("sweep", lambda job, executor: quick_sweep(
+        state.sweep_job.set(state.sweep_runner.start("sweep", lambda job, executor: quick_sweep(
             edited, targets, n, folder, job, executor)))
+
+    @reactive.effect
+    def _poll() -> None:
+        jobs = ((state.whatif_job(), state.whatif_done), (state.sweep_job(), state.sweep_done))
+        for job, done in jobs:
+            if job is not None and job.finished.is_set():
+                with reactive.isolate():
+                    if done() is not job and job.state in (DONE, FAILED):
+                        done.set(job)
+        if any(job is not None and not job.finished.is_set() for job, _ in jobs):
+            reactive.invalidate_later(POLL_SECONDS)
+        with reactive.isolate():
+            state.tick.set(state.tick() + 1)
+
+
+def _result_outputs(state: _State, edit: EditCalc) -> None:
+    """The status line, the figures, the theory check and the sweep."""
 
     @render.ui
     def status() -> Any:
-        tick()
-        return _status(whatif_job(), edit()[0])
+        state.tick()
+        return _status(state.whatif_job(), edit()[0])
 
     @render.ui
     def figures_title() -> Any:
-        job = whatif_done()
+        job = state.whatif_done()
         if job is None or job.state != DONE:
             return "Key figures: today and the edited scenario"
         comparison = job.result.comparison
         return TagList(tags.div("Key figures: today and the edited scenario"),
                        tags.div(f"mean and 95 % CI over {comparison.replications} "
-                                  f"replications × {_days(comparison)} days, paired under "
-                                  f"common random numbers (seed {comparison.seed})",
-                                  class_="muted subtitle"))
+                                f"replications × {_days(comparison)} days, paired under "
+                                f"common random numbers (seed {comparison.seed})",
+                                class_="muted subtitle"))
 
     @render.ui
     def figures() -> Any:
-        return _figures(whatif_done())
+        return _figures(state.whatif_done())
 
     @render.ui
     def theory() -> Any:
-        job = whatif_done()
+        job = state.whatif_done()
         if job is None or job.state != DONE:
             return tags.p("Waiting for the first what-if…", class_="hint")
         return _theory(job)
 
     @render.ui
     def sweep() -> Any:
-        tick()
-        return _sweep_view(sweep_job(), sweep_done())
+        state.tick()
+        return _sweep_view(state.sweep_job(), state.sweep_done())
 
 
 def _upload_bytes(sent: Any) -> bytes:
