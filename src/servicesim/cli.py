@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_compare_command(commands, common)
     _add_items_commands(commands, common)
+    _add_app_command(commands, common)
 
     validate = commands.add_parser(
         "validate", parents=[common], help="check scenario files and report every problem",
@@ -1441,6 +1442,58 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+# ------------------------------------------------------------------------------- app
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
+    return value
+
+
+def _add_app_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    app = commands.add_parser(
+        "app", parents=[common],
+        help="the interactive what-if page in a web browser (pip install 'servicesim[app]')",
+        description="Serve a local web page: edit the service target, lead time, order "
+                    "quantities, reactions and expedite of SCENARIO.yaml (default "
+                    "scenarios/baseline.yaml) and see today against the edited scenario, "
+                    "paired under common random numbers, with the theory check and a quick "
+                    "ROI sweep.  Needs the app extra: pip install 'servicesim[app]'.",
+    )
+    app.add_argument("scenario", metavar="SCENARIO.yaml", nargs="?",
+                     help="the scenario loaded at start (default scenarios/baseline.yaml)")
+    app.add_argument("--port", type=_port, default=8050, help="port (default 8050)")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only)")
+    app.add_argument("--results-dir", metavar="DIR", default="results",
+                     help="the only folder the page reads scenario paths from and writes "
+                          "to: uploads, quick sweeps (default: results)")
+    app.set_defaults(handler=_cmd_app)
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from .app import AppError, serve  # the framework itself only when serving
+
+    def announce(url: str) -> None:
+        print(f"servicesim app: open {url} in a browser (Ctrl-C stops it)", flush=True)
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"{PROG}: warning: --host {args.host} lets other machines open the page",
+                  file=sys.stderr, flush=True)
+
+    try:
+        serve(args.scenario, host=args.host, port=args.port, results_dir=args.results_dir,
+              announce=announce)
+    except AppError as exc:
+        raise _UsageError(str(exc)) from None
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------- items and generate
