@@ -72,6 +72,7 @@ from ..scenario.schema import Scenario
 from .accounting import replication_result
 from .clock import ClockMixin
 from .customers import CustomersMixin, _Segment, build_segment
+from .failures import FailuresMixin
 from .fulfilment import FulfilmentMixin
 from .histogram import DayHistogram
 from .network import NetworkMixin, build_fallbacks, build_network_stock_points
@@ -85,7 +86,7 @@ SeedLike = int | np.random.SeedSequence
 
 
 class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMixin,
-                   CustomersMixin):
+                   CustomersMixin, FailuresMixin):
     """One replication of a scenario on its own SimPy environment and random streams."""
 
     _LOOKAHEAD = True
@@ -136,6 +137,8 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             seg.rationed = spec.priority > top and any(
                 st is not None and st.critical for st in seg.stocks)
             self.segments.append(seg)
+        # late, damaged, documented orders drive defection in some segment (DOMAIN §9)
+        self.failures_on = any(seg.failures is not None for seg in self.segments)
         self.lateral_open = {}
         if self.network and any(spec.fallback for spec in sc.segments.values()):
             self._bind_lateral_supply(sc)
