@@ -18,6 +18,7 @@ from servicesim.inputs.scenario_file import load_scenario
 from servicesim.model.failures import CAUSES, DAMAGED, DEFECTION_KEYS, LATE
 from servicesim.model.reactions import draw
 from servicesim.model.simulation import ServiceModel, simulate
+from servicesim.outputs.assumptions import assumption_tables
 from servicesim.scenario.overrides import with_overrides
 from servicesim.scenario.schema import Scenario
 from servicesim.scenario.serialise import dump_scenario
@@ -307,3 +308,15 @@ def test_bad_weights_are_refused_with_the_file_key_value_and_what_is_allowed(
     assert message.startswith(f"{path}:")
     assert "segments.retail.failure_weights" in message
     assert expected in message, message
+
+
+def test_the_report_states_the_weights_in_its_assumptions() -> None:
+    def retention(path: Path) -> list[str]:
+        (segments, *_) = assumption_tables(load_scenario(path))
+        return [row[6] for row in segments.rows]
+
+    assert all("counted as stockouts" not in text for text in retention(BASELINE))
+    key_accounts, retail = retention(FAILURES)
+    assert key_accounts.endswith("counted as stockouts for defection: a late order 1, "
+                                 "a damaged order 1, a documentation error 0.5")
+    assert retail.endswith("a late order 0.5, a damaged order 1, a documentation error 0.25")
