@@ -120,7 +120,7 @@ class FailuresMixin:
             defects = fl.u() < p
             if self.trace is not None:
                 self._log(self.env.now, "failure", segment=seg.name, customer=cust,
-                          kind=CAUSES[cause], defects=defects)
+                          failure=CAUSES[cause], defects=defects)
             if defects:
                 self._defect(seg, cust, cause)
                 return
