@@ -76,6 +76,7 @@ from .accounting import replication_result
 from .clock import ClockMixin
 from .customers import CustomersMixin, _Segment, build_segment
 from .disruptions import DisruptionsMixin
+from .failures import FailuresMixin
 from .fulfilment import FulfilmentMixin
 from .histogram import DayHistogram
 from .network import NetworkMixin, build_fallbacks, build_network_stock_points
@@ -89,7 +90,7 @@ SeedLike = int | np.random.SeedSequence
 
 
 class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMixin,
-                   CustomersMixin, DisruptionsMixin):
+                   CustomersMixin, DisruptionsMixin, FailuresMixin):
     """One replication of a scenario on its own SimPy environment and random streams."""
 
     _LOOKAHEAD = True
@@ -141,6 +142,8 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             seg.rationed = spec.priority > top and any(
                 st is not None and st.critical for st in seg.stocks)
             self.segments.append(seg)
+        # late, damaged, documented orders drive defection in some segment (DOMAIN §9)
+        self.failures_on = any(seg.failures is not None for seg in self.segments)
         self.lateral_open = {}
         if self.network and any(spec.fallback for spec in sc.segments.values()):
             self._bind_lateral_supply(sc)

@@ -390,6 +390,30 @@ class Fallback(_Model):
     cost_per_unit: Money = 0.0
 
 
+Weight = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+"""A service failure's weight: how many stockouts it counts as for defection (DOMAIN §9)."""
+
+
+class FailureWeights(_Model):
+    """Service failures beyond stockouts that drive defection (DOMAIN §9), per segment.
+
+    Each customer keeps a count of service failures F = stockouts met + Σ weight × failures
+    of each kind.  A stockout weighs 1 and draws its reaction with defection chance
+    ``defect + defect_increase_per_stockout × F``.  A delivered order that is ``late`` (cycle
+    time beyond the segment's promise), ``damaged`` or has a ``documentation`` error, when
+    that kind's weight w is > 0, makes the customer defect with chance
+    min(1, w × (defect + defect_increase_per_stockout × F)) and then adds w to F: a failure
+    of weight w counts as w stockouts would.  Weights 0 (the default): no effect."""
+
+    late: Weight = 0.0
+    damaged: Weight = 0.0
+    documentation: Weight = 0.0
+
+    def active(self) -> bool:
+        """Whether some failure kind drives defection."""
+        return self.late > 0 or self.damaged > 0 or self.documentation > 0
+
+
 class Segment(_Model):
     """A customer segment (DOMAIN §2, CRM): who orders, what, how often, how they react."""
 
@@ -417,6 +441,18 @@ class Segment(_Model):
     what the other segments leave); shares sum to 1 across segments."""
     fallback: Fallback | None = None
     """Lateral supply from another location for lines short at ``location`` (off: None)."""
+    failure_weights: FailureWeights = Field(default_factory=FailureWeights)
+    """Late, damaged and wrongly documented orders as service failures (DOMAIN §9; off: 0)."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_failures(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Without failure weights the dump has no ``failure_weights`` key, so a scenario
+        written out (and the results folders named by its hash) reads as before the key
+        existed."""
+        data = handler(self)
+        if not self.failure_weights.active() and isinstance(data, dict):
+            data.pop("failure_weights", None)
+        return data
 
     @field_validator("order_interval_days", "patience_days")
     @classmethod
