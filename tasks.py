@@ -6,6 +6,8 @@
                              # (--sensitivity); charts, tables and files in results/
     python3 tasks.py test    # run the test suite
     python3 tasks.py bench   # the speed benchmarks in benchmarks/
+    python3 tasks.py app     # the interactive what-if page (http://127.0.0.1:8050/);
+                             # extra arguments go to `servicesim app`, e.g. --port 8060
 
 Needs only Python 3.11+ and access to PyPI.  The environment is reinstalled when
 pyproject.toml changes.  Extra arguments are passed on, e.g.
@@ -56,6 +58,8 @@ def main(argv: list[str]) -> int:
         cmd = [str(PYTHON), "-m", "servicesim", "optimize", scenario, "--param",
                "policy.service_target", "--bounds", "0.80", "0.999", "--max-replications",
                "20", "--sensitivity", *rest[1:]]
+    elif task == "app":
+        cmd = [str(PYTHON), "-m", "servicesim", "app", *rest]
     elif task == "servicesim":
         cmd = [str(PYTHON), "-m", "servicesim", *rest]
     elif task == "test":

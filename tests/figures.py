@@ -14,6 +14,7 @@ Record anew (only when figures are meant to change, and say why in the commit):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -60,6 +61,8 @@ def fingerprint(scenario: Scenario, seed: int, trace: bool = False) -> dict[str,
     }
     if trace:
         out["trace"] = exact([[t, kind, info] for t, kind, info in result.trace or []])
+    if result.disruptions:  # the events and their recovery (runs with disruptions only)
+        out["disruptions"] = exact([list(dataclasses.astuple(e)) for e in result.disruptions])
     return out
 
 

@@ -49,8 +49,10 @@ def loaded(names: set[str], packages: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize("arguments", [("-m", "servicesim", "--version"),
                                        ("-m", "servicesim", "--help"),
                                        ("-m", "servicesim", "run", "--help"),
+                                       ("-m", "servicesim", "risk", "--help"),
                                        ("-c", "import servicesim")],
-                         ids=["--version", "--help", "run --help", "import servicesim"])
+                         ids=["--version", "--help", "run --help", "risk --help",
+                              "import servicesim"])
 def test_version_help_and_import_stay_light(arguments: tuple[str, ...]) -> None:
     names, proc = imported_modules(*arguments)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -69,7 +71,7 @@ def test_help_lists_every_command() -> None:
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
     assert commands is not None and {"run", "sweep", "optimize", "compare", "validate",
-                                     "plot", "report", "generate", "items"} <= set(commands)
+                                     "plot", "report", "generate", "items", "risk"} <= set(commands)
     listed = {line.split()[0] for line in proc.stdout.splitlines()
               if line.startswith("    ") and line.split()}
     assert set(commands) <= listed, proc.stdout

@@ -9,6 +9,8 @@ The public API (the CLI is a thin layer over it)::
     reps.summary()["roi"]                                   # mean and 95 % CI
     sweep = servicesim.sweep(scenario, ["policy.service_target=0.80:0.99:0.01"])
     sweep.best("roi"), sweep.directory                      # runs.csv, summary.csv, ...
+    spread = servicesim.risk(scenario_with_disruptions, ["policy.service_target=0.99"])
+    spread.decision                                         # ROI on average and in the worst 5 %
     path = servicesim.generate_dataset(skus=1000, days=730, seed=7, out_dir="data/gen")
     big, fit = servicesim.load_with_fit(path)    # item master + history, fitted per SKU
 
@@ -34,6 +36,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
     )
     from .experiment.optimize import Bound, OptimizeResult, optimize, parse_bound
     from .experiment.replications import ReplicationSet, run_replications
+    from .experiment.risk import RiskError, RiskInterrupted, RiskResult, risk
     from .experiment.sensitivity import SensitivityResult, sensitivity
     from .experiment.statistics import confidence_interval
     from .experiment.sweep import SweepError, SweepInterrupted, SweepResult, sweep
@@ -56,6 +59,7 @@ _HOMES = {
                              "frontier"),
     ".experiment.optimize": ("Bound", "OptimizeResult", "optimize", "parse_bound"),
     ".experiment.replications": ("ReplicationSet", "run_replications"),
+    ".experiment.risk": ("RiskError", "RiskInterrupted", "RiskResult", "risk"),
     ".experiment.sensitivity": ("SensitivityResult", "sensitivity"),
     ".experiment.statistics": ("confidence_interval",),
     ".experiment.sweep": ("SweepError", "SweepInterrupted", "SweepResult", "sweep"),
@@ -85,6 +89,9 @@ __all__ = [
     "OptimizeResult",
     "ReplicationResult",
     "ReplicationSet",
+    "RiskError",
+    "RiskInterrupted",
+    "RiskResult",
     "SUMMARY_KEYS",
     "Scenario",
     "ScenarioError",
@@ -102,6 +109,7 @@ __all__ = [
     "make_executor",
     "optimize",
     "parse_bound",
+    "risk",
     "run_replications",
     "scenario_from_dict",
     "sensitivity",

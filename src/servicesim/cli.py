@@ -175,11 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.set_defaults(handler=_cmd_optimize)
     _add_sensitivity_command(commands, common)
     _add_frontier_command(commands, common)
+    _add_risk_command(commands, common)
     _add_plot_command(commands, common)
     _add_report_command(commands, common)
 
     _add_compare_command(commands, common)
     _add_items_commands(commands, common)
+    _add_app_command(commands, common)
 
     validate = commands.add_parser(
         "validate", parents=[common], help="check scenario files and report every problem",
@@ -354,13 +356,41 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print()
             print(format_location_table(result.breakdown_summary("location"),
                                         currency=currency), flush=True)
+        _print_service_history(result)
     paths = write_run_outputs(result, args.out, run_id=args.run_id, overwrite=args.overwrite)
     if not args.quiet:
         folder = os.path.dirname(paths["summary"])
         names = ", ".join(p.name for p in paths.values())
         print(f"\nresults written to {folder}{os.sep} ({names})", file=info)
+    if "policy_history" in paths:
+        _history_chart(paths["policy_history"].parent, args, info)
     _warn(args, scenario, result)
     return EXIT_OK
+
+
+def _history_chart(folder: Any, args: argparse.Namespace, info: Any) -> None:
+    """Chart 15 of a run that re-planned, beside its files (a failure only warns: the
+    results are written)."""
+    from .outputs.charts import plot_service_history
+    from .outputs.results import PlotError
+
+    try:
+        paths = plot_service_history(folder)
+    except (PlotError, OSError) as exc:
+        _error(f"chart not written: {exc}")
+        return
+    if not args.quiet:
+        print(f"service over time charted in {paths[0]}", file=info, flush=True)
+
+
+def _print_service_history(result: Any) -> None:
+    """A run that re-planned: target, predicted and achieved service per SKU."""
+    from .experiment.service_history import has_history, service_by_sku
+    from .outputs.service_tables import format_service_by_sku
+
+    if has_history(result):
+        print()
+        print(format_service_by_sku(service_by_sku(result)), flush=True)
 
 
 def _values(values: Sequence[Any], shown: int = 6) -> str:
@@ -753,6 +783,99 @@ def _cmd_frontier(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------ servicesim risk
+
+
+def _add_risk_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    risk = commands.add_parser(
+        "risk", parents=[common],
+        help="risk analysis: the distribution of ROI and service over random disruptions, "
+             "and the time to recover",
+        description="Run many replications of a scenario with disruptions (the scenario as "
+                    "is and one alternative per value of each --param, all on the same "
+                    "replication seeds) and report, per alternative, the distribution of "
+                    "ROI, item fill rate and defections (mean, median, 5th and 95th "
+                    "percentiles with confidence intervals, the mean of the worst 5 % of "
+                    "ROI), the time to recover from each disruption, and the paired "
+                    "differences against the scenario as is. Writes runs.csv, events.csv, "
+                    "recovery.csv, risk.json, the charts and the report to "
+                    "OUT/<scenario name>/<run id>/.")
+    _add_scenario_options(risk, replications=False)
+    risk.add_argument("--replications", metavar="N", type=_count,
+                      help="replications per alternative (default 100: enough for a 5th "
+                           "percentile with a confidence interval)")
+    risk.add_argument("--param", metavar="KEY=VALUES", action="append", default=[],
+                      dest="params",
+                      help="an alternative per value, e.g. policy.service_target=0.95,0.99 "
+                           "(a list a,b,c or a range start:stop:step; repeatable: a full "
+                           "grid)")
+    _add_output_options(risk, "run")
+    risk.add_argument("--resume", action="store_true",
+                      help="continue an interrupted run: reuse its finished runs")
+    risk.add_argument("--overwrite", "--force", action="store_true", dest="overwrite",
+                      help="replace the runs of another run in the folder (without it, such "
+                           "a folder is refused)")
+    _add_executor_options(risk)
+    risk.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_no_plots_option(risk)
+    risk.set_defaults(handler=_cmd_risk)
+
+
+def _cmd_risk(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    from .experiment.engine import WorkerDied, parse_param
+    from .experiment.executors import make_executor  # the engine is needed only to run
+    from .experiment.risk import DEFAULT_REPLICATIONS, RiskError, RiskInterrupted, risk
+    from .experiment.store import FolderLocked
+
+    params = [parse_param(text, "--param") for text in args.params]
+    alternatives = 1 + (math.prod(len(p.values) for p in params) if params else 0)
+    n = args.replications or DEFAULT_REPLICATIONS
+    workers = args.workers or args.dask_local or os.cpu_count() or 1
+    check_size(scenario, replications=n, alternatives=alternatives, workers=workers,
+               allow_large=args.allow_large, source=args.scenario)
+    try:
+        with make_executor(workers=args.workers, scheduler=args.scheduler,
+                           dask_local=args.dask_local,
+                           connect_timeout=args.scheduler_timeout) as (executor, how):
+            if not args.quiet:
+                print(f"risk analysis of {scenario.name} ({args.scenario}): "
+                      f"{_plural(alternatives, 'alternative')} × {n} replications with "
+                      f"random disruptions (common random numbers); {_running(how)}",
+                      flush=True)
+            result = risk(scenario, params, replications=n, executor=executor,
+                          workers=1 if executor is None else None, out_dir=args.out,
+                          run_id=args.run_id, resume=args.resume, overwrite=args.overwrite,
+                          progress=not args.quiet, command=shlex.join([PROG, *args.argv]))
+    except RiskInterrupted as stop:
+        where = stop.directory
+        print(f"\n{PROG}: interrupted: {stop.done:,} finished runs kept in "
+              f"{where / 'runs.csv' if where else '(nowhere)'} (manifest status: "
+              f"interrupted)\ncontinue with:\n  "
+              f"{_resume_command(args, where.name if where else '')}", file=sys.stderr,
+              flush=True)
+        return 128 + stop.signum
+    except (FolderLocked, RiskError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except WorkerDied as exc:
+        _error(str(exc))
+        argv = [*args.argv, *([] if args.resume else ["--resume"])]
+        print(f"the finished runs are kept; continue with:\n  {shlex.join([PROG, *argv])}",
+              file=sys.stderr, flush=True)
+        return EXIT_FAILURE
+    if not args.quiet:
+        text = result.report()
+        print("\n" + text.rpartition("\n\n")[0])  # the decision comes last, below
+        print(f"\n{result.simulations:,} simulations run; results written to "
+              f"{result.directory}{os.sep} (runs.csv, events.csv, recovery.csv, risk.json)",
+              flush=True)
+    _plot_after(args, result.directory)
+    if not args.quiet:
+        print(f"\n{result.decision}", flush=True)
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------- servicesim sensitivity
 
 
@@ -923,8 +1046,9 @@ def _add_plot_command(commands: Any, common: argparse.ArgumentParser) -> None:
         "plot", parents=[common],
         help="draw the charts of a sweep or optimisation (or a comparison's chart)",
         description="Write the trade-off charts of a sweep or optimize results folder "
-                    "(PNG at 300 dpi and SVG) into RESULTS_DIR/charts/; on a compare folder, "
-                    "redraw its chart (compare.png and compare.svg) into RESULTS_DIR.")
+                    "(PNG at 300 dpi and SVG) into RESULTS_DIR/charts/ (a frontier or risk "
+                    "folder: its own charts); on a compare folder, redraw its chart "
+                    "(compare.png and compare.svg) into RESULTS_DIR.")
     plot.add_argument("results_dir", metavar="RESULTS_DIR")
     plot.add_argument("--out", metavar="DIR", help="folder for the charts "
                       "(default: RESULTS_DIR/charts; a compare folder: RESULTS_DIR)")
@@ -957,6 +1081,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from .outputs.tornado_chart import write_tornado_chart
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    if _is_history_folder(args.results_dir):
+        return _plot_history(args.results_dir, args.out, formats)
     sensitivity_only = (Path(args.results_dir) / "sensitivity.json").exists() and \
         not (Path(args.results_dir) / "runs.csv").exists()
     try:
@@ -968,6 +1094,28 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         paths += write_tornado_chart(args.results_dir, args.out, formats).values()
     folder = paths[0].parent if paths else args.out
     print(f"{len(paths)} chart files written to {folder}{os.sep}", flush=True)
+    return EXIT_OK
+
+
+def _is_history_folder(directory: str) -> bool:
+    """A ``servicesim run`` folder of a scenario that re-planned (not a sweep's)."""
+    from pathlib import Path
+
+    from .outputs.charts.service_over_time import is_history_folder
+
+    return is_history_folder(directory) and not (Path(directory) / "runs.csv").exists()
+
+
+def _plot_history(directory: str, out: str | None, formats: Sequence[str]) -> int:
+    """Chart 15 of a run folder that re-planned."""
+    from .outputs.charts import plot_service_history
+    from .outputs.results import PlotError
+
+    try:
+        paths = plot_service_history(directory, out, formats)
+    except PlotError as exc:
+        raise _UsageError(str(exc)) from None
+    print(f"{len(paths)} chart files written to {paths[0].parent}{os.sep}", flush=True)
     return EXIT_OK
 
 
@@ -1000,12 +1148,13 @@ def _plot_after(args: argparse.Namespace, directory: Any) -> None:
 def _add_report_command(commands: Any, common: argparse.ArgumentParser) -> None:
     report = commands.add_parser(
         "report", parents=[common],
-        help="write the HTML report and Excel workbook of results (sweep, optimize, compare)",
+        help="write the HTML report and Excel workbook of results (sweep, optimize, compare, "
+             "frontier, risk)",
         description="Write report.html (self-contained and printable: the decision against "
                     "today's policy, charts, one row per alternative with the key figures, "
                     "assumptions in plain words, every figure with its 95 % CI, the "
                     "scenario) and report.xlsx (the same tables, every run with its seed) "
-                    "of a sweep, optimize or compare results folder.")
+                    "of a sweep, optimize, compare, frontier or risk results folder.")
     report.add_argument("results_dir", metavar="RESULTS_DIR")
     report.add_argument("--out", metavar="DIR", help="folder for the report "
                         "(default: RESULTS_DIR)")
@@ -1293,6 +1442,58 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+# ------------------------------------------------------------------------------- app
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
+    return value
+
+
+def _add_app_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    app = commands.add_parser(
+        "app", parents=[common],
+        help="the interactive what-if page in a web browser (pip install 'servicesim[app]')",
+        description="Serve a local web page: edit the service target, lead time, order "
+                    "quantities, reactions and expedite of SCENARIO.yaml (default "
+                    "scenarios/baseline.yaml) and see today against the edited scenario, "
+                    "paired under common random numbers, with the theory check and a quick "
+                    "ROI sweep.  Needs the app extra: pip install 'servicesim[app]'.",
+    )
+    app.add_argument("scenario", metavar="SCENARIO.yaml", nargs="?",
+                     help="the scenario loaded at start (default scenarios/baseline.yaml)")
+    app.add_argument("--port", type=_port, default=8050, help="port (default 8050)")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only)")
+    app.add_argument("--results-dir", metavar="DIR", default="results",
+                     help="the only folder the page reads scenario paths from and writes "
+                          "to: uploads, quick sweeps (default: results)")
+    app.set_defaults(handler=_cmd_app)
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from .app import AppError, serve  # the framework itself only when serving
+
+    def announce(url: str) -> None:
+        print(f"servicesim app: open {url} in a browser (Ctrl-C stops it)", flush=True)
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"{PROG}: warning: --host {args.host} lets other machines open the page",
+                  file=sys.stderr, flush=True)
+
+    try:
+        serve(args.scenario, host=args.host, port=args.port, results_dir=args.results_dir,
+              announce=announce)
+    except AppError as exc:
+        raise _UsageError(str(exc)) from None
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------- items and generate

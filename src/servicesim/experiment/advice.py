@@ -346,9 +346,12 @@ def _demand_weighted(scenario: Scenario, targets: dict[str, float]) -> float | N
 def _over_service_reason(scenario: Scenario) -> str:
     segments = scenario.segments.values()
     reasons = []
-    if any(s.reactions.defect > 0 or s.defect_increase_per_stockout > 0 for s in segments):
+    replan = scenario.policy.replan
+    if replan is None and any(s.reactions.defect > 0 or s.defect_increase_per_stockout > 0
+                              for s in segments):
         reasons.append("customers who defect shrink demand below what the policy was derived "
-                       "for at time 0, so it over-serves")
+                       "for at time 0, so it over-serves (policy.replan derives it again as "
+                       "demand moves)")
     if any(s.reactions.backorder < 1 for s in segments):
         reasons.append("sales lost at a stockout leave the stock to the next customers, "
                        "while the derivation assumes backorders")
@@ -366,8 +369,8 @@ def _under_service_reason(scenario: Scenario) -> str:
     reasons = ["lumpy demand, random lead times or customers who wait and come back make "
                "lead-time demand more variable than the lead-time demand model "
                f"(policy.lead_time_demand: {scenario.policy.lead_time_demand}) assumes"]
-    if growing:
+    if growing and scenario.policy.replan is None:
         reasons.append("new customers grow demand beyond what the policy was derived for "
-                       "at time 0")
+                       "at time 0 (policy.replan derives it again as demand moves)")
     return "Likely reasons: " + "; ".join(reasons) + \
         ". The target does not buy the service it names here."

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..kpis import LOCATION_FIGURES, SUMMARY_KEYS
+from .failures import DEFECTION_KEYS
 from .network import _Internal
 from .results import ReplicationResult
 from .returns import apply_returns, returns_details, returns_kpis, returns_money
@@ -156,6 +157,7 @@ def segment_figures(model: ServiceModel, window: Window) -> Rows:
             "order_cycle_time_mean_days": ratio(seg.ct_sum, seg.ct_n),
             "lost_sales_units": float(seg.lost_units),
             "defections": float(seg.defections),
+            **defections_by_cause([seg]),
             "lost_customer_value": seg.lost_clv,
             "customers_acquired": float(seg.acquired),
             "active_customers_at_end": float(
@@ -329,6 +331,7 @@ def kpis(model: ServiceModel, money: Money, window: Window,
         "avg_backorder_units": sum(st.a_bo - st.a_ibo for st in stocks) / w,
         "lost_sales_units": float(sum(st.lost_units for st in stocks)),
         "defections": float(sum(s.defections for s in segments)),
+        **defections_by_cause(segments),
         **{key: getattr(money, key) for key in (
             "revenue", "gross_margin", "holding_cost", "ordering_cost", "transport_cost",
             "backorder_cost", "operating_profit", "avg_inventory_value",
@@ -497,10 +500,18 @@ def planned_lead_time(model: ServiceModel, sts: list[_Stock]) -> float:
         / sum(weights)
 
 
+def defections_by_cause(segments: list[Any]) -> dict[str, float]:
+    """Defections of the window by cause (DOMAIN §9): at a stockout, at the delivery of a
+    late, a damaged or a wrongly documented order; they sum to the defections."""
+    return {key: float(sum(seg.defected_by[i] for seg in segments))
+            for i, key in enumerate(DEFECTION_KEYS)}
+
+
 def customer_figures(segments: list[Any]) -> dict[str, float]:
     """The service of the customers of some segments pooled (DOMAIN §3): line and order fill
     rates, on-time and perfect-order rates, mean order cycle time, lost sales, defections
-    and the value of the customers lost; rates NaN where the segments had no orders."""
+    (in all and by cause, DOMAIN §9) and the value of the customers lost; rates NaN where
+    the segments had no orders."""
     def total(attr: str) -> float:
         return float(sum(getattr(seg, attr) for seg in segments))
 
@@ -512,6 +523,7 @@ def customer_figures(segments: list[Any]) -> dict[str, float]:
         "order_cycle_time_mean_days": ratio(total("ct_sum"), total("ct_n")),
         "lost_sales_units": total("lost_units"),
         "defections": total("defections"),
+        **defections_by_cause(segments),
         "lost_customer_value": total("lost_clv"),
     }
 

@@ -85,6 +85,7 @@ class FulfilmentMixin:
     _reorder: Callable[[_Stock, float], None]
     _stockout: Callable[[_Order, _Stock, int, float, int], None]
     _defect: Callable[[_Segment, int], None]
+    _experience: Callable[[_Segment, int, float, float, bool, bool], None]
     lateral_open: dict[_Order, list[tuple[int, int, float]]]
     returning: bool
     seg_returns: list[Any]
@@ -166,6 +167,8 @@ class FulfilmentMixin:
             self._fold(seg)
         if damaged or doc_error:
             self._failed_clean(seg, delivery - now, damaged, doc_error)
+        if seg.failures is not None:  # failures drive defection (DOMAIN §9)
+            self._experience(seg, cust, now, delivery, damaged, doc_error)
 
     def _process(self, now: float) -> float:
         """Order processing of an order entered at ``now``; returns when it is done.
@@ -273,6 +276,9 @@ class FulfilmentMixin:
             order.last_delivery = delivery
         if order.pending == 0:
             self._close(seg, order.t, order.last_delivery, order.lost, damaged, doc_error)
+            if seg.failures is not None:  # failures drive defection (DOMAIN §9)
+                self._experience(seg, order.cust, order.t, order.last_delivery, damaged,
+                                 doc_error)
         if order.defecting:
             self._defect(seg, order.cust)
 
@@ -311,6 +317,8 @@ class FulfilmentMixin:
             self._fold(seg)
         if damaged or doc_error:
             self._failed_clean(seg, last - order.t, damaged, doc_error)
+        if seg.failures is not None:  # failures drive defection (DOMAIN §9)
+            self._experience(seg, order.cust, order.t, last, damaged, doc_error)
 
     # ..................................................................... shipping
 
@@ -354,6 +362,9 @@ class FulfilmentMixin:
         if order.pending == 0:
             self._close(order.seg, order.t, order.last_delivery, order.lost, order.damaged,
                         order.doc_error)
+            if order.seg.failures is not None:  # failures drive defection (DOMAIN §9)
+                self._experience(order.seg, order.cust, order.t, order.last_delivery,
+                                 order.damaged, order.doc_error)
 
     def _close(self, seg: _Segment, t: float, last_delivery: float, lost: bool,
                damaged: bool, doc_error: bool) -> None:

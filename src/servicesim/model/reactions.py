@@ -108,15 +108,21 @@ def draw(seg: _Segment, st: _Stock, cust: int, defecting: bool) -> str:
     """Draw the customer's reaction to a stockout of ``st`` (DOMAIN §2) from that SKU's
     stream (keyed by its name: another SKU's stockouts do not shift it).
 
-    The chance of defection rises by ``defect_step`` with each stockout met before; the other
-    reactions share the rest in proportion.  A customer already defecting with this order
+    The chance of defection rises by ``defect_step`` with each stockout met before (and by
+    ``defect_step`` × weight with each other service failure of the segment's
+    ``failure_weights``, DOMAIN §9: see :mod:`.failures`); the other reactions share the rest
+    in proportion.  A customer already defecting with this order
     defects again (the draw is still taken, so the stream does not shift)."""
     u = st.react_u()
     if defecting:
         return RISING
     met = seg.stockouts[cust]
     seg.stockouts[cust] = met + 1
-    p_rising = seg.defect + seg.defect_step * met
+    failures = seg.failures
+    if failures is not None:  # F counts the weighted other failures too (DOMAIN §9)
+        p_rising = seg.defect + seg.defect_step * (met + failures.load[cust])
+    else:
+        p_rising = seg.defect + seg.defect_step * met
     if p_rising > 1.0:
         p_rising = 1.0
     if u < p_rising:

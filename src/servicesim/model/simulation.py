@@ -30,7 +30,10 @@ inventory position (on hand − backorders + on order) after every demand that r
 periodic review (RS) orders up to S every R days.  Lead times are drawn per purchase order
 (orders may cross).  Lost demand (switch, defect, a wait that gives up) never reaches the
 inventory position.  With ``policy.replan`` the parameters are derived again every period
-from recent demand and rule from then on (:mod:`.replan`, DOMAIN §8).
+from recent demand and rule from then on (:mod:`.replan`, DOMAIN §8).  With
+``disruptions`` (supplier outages, lane closures, demand surges, capacity losses) the events
+are drawn at build time and act through hooks bound only then (:mod:`.disruptions`,
+DOMAIN §11); the result then carries the events, their recovery and the demand per day.
 
 Measurement (DOMAIN §6): time averages and event counts cover ``[warmup_days, horizon_days]``
 (accumulators reset at the warm-up); revenue counts units *delivered* in that window; order
@@ -74,6 +77,8 @@ from ..scenario.schema import Scenario
 from .accounting import replication_result
 from .clock import ClockMixin
 from .customers import CustomersMixin, _Segment, build_segment
+from .disruptions import DisruptionsMixin
+from .failures import FailuresMixin
 from .fulfilment import FulfilmentMixin
 from .histogram import DayHistogram
 from .network import NetworkMixin, build_fallbacks, build_network_stock_points
@@ -88,7 +93,7 @@ SeedLike = int | np.random.SeedSequence
 
 
 class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMixin,
-                   CustomersMixin, ReturnsMixin):
+                   CustomersMixin, DisruptionsMixin, FailuresMixin, ReturnsMixin):
     """One replication of a scenario on its own SimPy environment and random streams."""
 
     _LOOKAHEAD = True
@@ -101,12 +106,13 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         *,
         trace: bool = False,
         policies: dict[str, DerivedPolicy] | None = None,
+        daily: bool = False,
     ) -> None:
         with older_objects_frozen():
-            self._build(scenario, seed, trace, policies)
+            self._build(scenario, seed, trace, policies, daily)
 
     def _build(self, scenario: Scenario, seed: SeedLike, trace: bool,
-               policies: dict[str, DerivedPolicy] | None) -> None:
+               policies: dict[str, DerivedPolicy] | None, daily: bool = False) -> None:
         sc = scenario
         if sc.locations is not None and not isinstance(self, NetworkMixin):
             # the single-location model would buy every location's stock from the supplier
@@ -139,6 +145,8 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             seg.rationed = spec.priority > top and any(
                 st is not None and st.critical for st in seg.stocks)
             self.segments.append(seg)
+        # late, damaged, documented orders drive defection in some segment (DOMAIN §9)
+        self.failures_on = any(seg.failures is not None for seg in self.segments)
         self.lateral_open = {}
         self._build_returns(sc)  # returns and reverse logistics (DOMAIN §10), when on
         if self.network and any(spec.fallback for spec in sc.segments.values()):
@@ -156,6 +164,7 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         self._reset_window()
         self.delivered_outside = [0] * len(self.stocks)  # scratch: deliveries out of window
         self.bo_wait_sum = 0.0
+        self._build_disruptions(sc, daily)  # DOMAIN §11; nothing bound without disruptions
 
     def _bind_lateral_supply(self, sc: Scenario) -> None:
         """Lateral supply (segments' ``fallback``, DOMAIN §7): the fallbacks, and the
@@ -223,12 +232,16 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
         env = self.env
         # the Poisson segments, of every location, share one arrival process (separate
         # processes would stop each other's look-ahead with their pending timeouts)
-        poisson = [seg for seg in self.segments if seg.poisson and self._LOOKAHEAD]
+        poisson = [seg for seg in self.segments if seg.poisson and self._LOOKAHEAD
+                   and seg.index not in self.surges]
         merged = [poisson] if len(poisson) > 1 else []
         for group in merged:
             env.process(self._merged_arrivals(group))
         for seg in self.segments:
-            if not any(seg in group for group in merged):
+            if seg.index in self.surges:  # a demand surge (model.disruptions)
+                env.process(self._surged_arrivals(seg) if seg.poisson
+                            else self._surged_renewal_arrivals(seg))
+            elif not any(seg in group for group in merged):
                 env.process(self._arrivals(seg))
             if seg.spec.acquisition.customers_per_year > 0:
                 env.process(self._acquisitions(seg))
@@ -250,6 +263,7 @@ class ServiceModel(ClockMixin, ReplenishmentMixin, ReactionsMixin, FulfilmentMix
             result = replication_result(self)
         if self.replanner is not None:
             result.policy_history = self.replanner.finish()
+        self._finish_disruptions(result)
         return result
 
 
@@ -263,16 +277,19 @@ def simulate(
     *,
     trace: bool = False,
     policies: dict[str, DerivedPolicy] | None = None,
+    daily: bool = False,
 ) -> ReplicationResult:
     """Run one replication of ``scenario``; reproducible from (scenario, seed).
 
     ``seed`` is an int or a ``numpy.random.SeedSequence`` (default: ``scenario.run.seed``).
-    With ``trace=True`` the result carries the event trace ``(time, kind, info)``.
+    With ``trace=True`` the result carries the event trace ``(time, kind, info)``.  With
+    ``daily=True`` (or when the scenario has ``disruptions``) it carries the demand and
+    shortfall per day (``result.daily``; DOMAIN §11).
     """
     if seed is None:
         seed = scenario.run.seed
     model = NetworkModel if scenario.locations is not None else ServiceModel
-    return model(scenario, seed, trace=trace, policies=policies).run()
+    return model(scenario, seed, trace=trace, policies=policies, daily=daily).run()
 
 
 __all__ = ["DayHistogram", "NetworkModel", "ReplicationResult", "ServiceModel", "simulate"]

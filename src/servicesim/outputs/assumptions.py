@@ -90,6 +90,14 @@ def _reactions(segment: Any) -> str:
     return text + f"; per {segment.reaction_per}"
 
 
+def _failures(weights: Any) -> str:
+    """The failure weights in words (DOMAIN §9), or nothing when none is set."""
+    words = {"late": "a late order", "damaged": "a damaged order",
+             "documentation": "a documentation error"}
+    named = [f"{words[k]} {number(v)}" for k, v in weights.model_dump().items() if v]
+    return "; counted as stockouts for defection: " + ", ".join(named) if named else ""
+
+
 def _segments(scenario: Scenario, currency: str | None) -> Table:
     rows = []
     for name, s in scenario.segments.items():
@@ -103,7 +111,8 @@ def _segments(scenario: Scenario, currency: str | None) -> Table:
                      f"{average_text(s.units_per_line)}",
                      _reactions(s), f"{number(s.promised_cycle_time_days)} d",
                      f"{_pct(s.retention_rate_per_year)} a year; "
-                     f"+{_pct(s.defect_increase_per_stockout)} defection per stockout",
+                     f"+{_pct(s.defect_increase_per_stockout)} defection per stockout"
+                     + _failures(s.failure_weights),
                      gained))
     return Table("Customer segments",
                  ("Segment", "Customers", "Orders", "Order size", "Reaction to a stockout",

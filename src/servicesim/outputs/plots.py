@@ -1,6 +1,6 @@
-"""The charts of a sweep, an optimisation or a frontier under their historical name: ``plot_all``,
-``CHARTS`` and every chart function, from :mod:`servicesim.outputs.charts` (one module per
-chart)."""
+"""The charts of a sweep, an optimisation, a frontier or a risk analysis under their
+historical name: ``plot_all``, ``CHARTS`` and every chart function, from
+:mod:`servicesim.outputs.charts` (one module per chart)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from .charts import (
     MAX_SHOWN,
     ONLY_WHEN,
     PALETTE,
+    RISK_CHARTS,
     STYLE_FILE,
     charts_for,
     cost_breakdown_chart,
@@ -20,11 +21,15 @@ from .charts import (
     house_style,
     inventory_chart,
     is_frontier_folder,
+    is_risk_folder,
     is_target_key,
     network_chart,
     objective_chart,
     plot_all,
     plot_frontier,
+    plot_risk,
+    risk_distribution_chart,
+    risk_recovery_chart,
     service_chart,
     targets_chart,
     tradeoff_chart,
@@ -39,6 +44,7 @@ __all__ = [
     "MAX_SHOWN",
     "ONLY_WHEN",
     "PALETTE",
+    "RISK_CHARTS",
     "STYLE_FILE",
     "Alternative",
     "PlotError",
@@ -52,12 +58,16 @@ __all__ = [
     "house_style",
     "inventory_chart",
     "is_frontier_folder",
+    "is_risk_folder",
     "is_target_key",
     "load_results",
     "network_chart",
     "objective_chart",
     "plot_all",
     "plot_frontier",
+    "plot_risk",
+    "risk_distribution_chart",
+    "risk_recovery_chart",
     "service_chart",
     "targets_chart",
     "tradeoff_chart",

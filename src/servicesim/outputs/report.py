@@ -342,8 +342,11 @@ FIGURE_GROUPS = (
                  "ready_rate")),
     ("Delivery", ("perfect_order_rate", "perfect_order_index", "on_time_rate",
                   "order_cycle_time_mean_days", "order_cycle_time_p95_days")),
-    ("Stock and customers", ("avg_on_hand_units", "avg_backorder_units", "lost_sales_units",
-                             "defections", "lost_customer_value", "salvage_value")),
+    ("Stock", ("avg_on_hand_units", "avg_backorder_units", "lost_sales_units",
+               "salvage_value")),
+    ("Customers lost", ("defections", "defections_stockout", "defections_late",
+                        "defections_damaged", "defections_documentation",
+                        "lost_customer_value")),
     ("Revenue and costs", ("revenue", "gross_margin", "holding_cost", "ordering_cost",
                            "transport_cost", "backorder_cost")),
     ("Profit and capital", ("operating_profit", "avg_inventory_value", "capital_employed",
@@ -451,8 +454,8 @@ Means over the replications; every figure with its confidence interval is in App
 
 def write_report(results_dir: str | Path, out_dir: str | Path | None = None
                  ) -> dict[str, Path]:
-    """Write ``report.html`` and ``report.xlsx`` of a sweep, optimisation, compare or
-    frontier folder into ``out_dir`` (default: the folder itself); returns
+    """Write ``report.html`` and ``report.xlsx`` of a sweep, optimisation, compare,
+    frontier or risk folder into ``out_dir`` (default: the folder itself); returns
     ``{"html": path, "xlsx": path}``.
 
     Raises :class:`ReportError` for a folder that holds none of them.
@@ -464,6 +467,12 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None
         from .frontier_report import write_frontier_report
 
         return write_frontier_report(results_dir, out_dir)
+    from .risk_results import is_risk_folder
+
+    if is_risk_folder(results_dir):
+        from .risk_report import write_risk_report
+
+        return write_risk_report(results_dir, out_dir)
 
     if is_compare_folder(results_dir):
         from .compare_report import write_compare_report

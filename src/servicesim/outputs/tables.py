@@ -19,6 +19,7 @@ from ..kpis import KPI_BY_KEY, SUMMARY_KEYS
 from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
 from ..text import aligned_lines
+from .service_tables import history_texts
 
 ID_COLUMNS = ("scenario", "replication", "seed")
 """The first columns of ``replications.csv``; the figures of SUMMARY_KEYS follow."""
@@ -126,6 +127,9 @@ def write_run_outputs(replication_set: ReplicationSetLike, out_dir: str | os.Pat
             summary_document(replication_set, level), indent=2, ensure_ascii=False,
             allow_nan=False) + "\n"),
     }
+    # a run that re-planned: its policies over time and its service per SKU (summary last)
+    texts = {**{k: v for k, v in texts.items() if k != "summary"},
+             **history_texts(replication_set, level), "summary": texts["summary"]}
     return {key: atomic_write_text(folder / name, text) for key, (name, text) in texts.items()}
 
 

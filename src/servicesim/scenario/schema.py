@@ -445,6 +445,30 @@ class Fallback(_Model):
     cost_per_unit: Money = 0.0
 
 
+Weight = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+"""A service failure's weight: how many stockouts it counts as for defection (DOMAIN §9)."""
+
+
+class FailureWeights(_Model):
+    """Service failures beyond stockouts that drive defection (DOMAIN §9), per segment.
+
+    Each customer keeps a count of service failures F = stockouts met + Σ weight × failures
+    of each kind.  A stockout weighs 1 and draws its reaction with defection chance
+    ``defect + defect_increase_per_stockout × F``.  A delivered order that is ``late`` (cycle
+    time beyond the segment's promise), ``damaged`` or has a ``documentation`` error, when
+    that kind's weight w is > 0, makes the customer defect with chance
+    min(1, w × (defect + defect_increase_per_stockout × F)) and then adds w to F: a failure
+    of weight w counts as w stockouts would.  Weights 0 (the default): no effect."""
+
+    late: Weight = 0.0
+    damaged: Weight = 0.0
+    documentation: Weight = 0.0
+
+    def active(self) -> bool:
+        """Whether some failure kind drives defection."""
+        return self.late > 0 or self.damaged > 0 or self.documentation > 0
+
+
 class Segment(_Model):
     """A customer segment (DOMAIN §2, CRM): who orders, what, how often, how they react."""
 
@@ -474,6 +498,18 @@ class Segment(_Model):
     """Lateral supply from another location for lines short at ``location`` (off: None)."""
     returns: Returns | None = None
     """Units this segment's customers send back (DOMAIN §10; off: None)."""
+    failure_weights: FailureWeights = Field(default_factory=FailureWeights)
+    """Late, damaged and wrongly documented orders as service failures (DOMAIN §9; off: 0)."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_failures(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Without failure weights the dump has no ``failure_weights`` key, so a scenario
+        written out (and the results folders named by its hash) reads as before the key
+        existed."""
+        data = handler(self)
+        if not self.failure_weights.active() and isinstance(data, dict):
+            data.pop("failure_weights", None)
+        return data
 
     @field_validator("order_interval_days", "patience_days")
     @classmethod
@@ -630,6 +666,38 @@ class ItemsSource(_Model):
         return self
 
 
+MAX_DISRUPTION_EVENTS = 100_000
+"""Most random events a disruption may expect over a run (each is drawn at build time)."""
+DisruptionKind = Literal["supplier_outage", "lane_closure", "demand_surge", "capacity_loss"]
+"""The kinds of disruption (DOMAIN §11)."""
+
+
+class Disruption(_Model):
+    """A disruption (DOMAIN §11): one event starting at ``start_day``, or random events at
+    ``rate_per_year`` (a Poisson process over the run; exactly one of the two), each lasting
+    a draw of ``duration_days``.  What it does depends on ``kind``:
+
+    ``supplier_outage``: no purchase order ships from the supplier (of ``skus``, default
+    all); ``lane_closure``: no internal shipment leaves on ``lane`` (``"FROM->TO"``, a
+    network's lane); ``demand_surge``: the order rate of ``segments`` (default all) is
+    multiplied by ``factor`` (> 0); ``capacity_loss``: order processing keeps ``factor`` of
+    its capacity (0 < factor <= 1)."""
+
+    kind: DisruptionKind
+    start_day: Days | None = None
+    rate_per_year: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] | None = None
+    duration_days: Dist
+    factor: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] | None = None
+    segments: list[Name] | None = None
+    skus: list[Name] | None = None
+    lane: str | None = None
+
+    @field_validator("duration_days")
+    @classmethod
+    def _nonneg(cls, v: Any) -> Any:
+        return _check_time_dist(v)
+
+
 class Scenario(_Model):
     """The whole business: SKUs, customers, stock point, supplier, transport, money, run."""
 
@@ -647,21 +715,27 @@ class Scenario(_Model):
     finance: Finance = Field(default_factory=Finance)
     items: ItemsSource | None = None
     locations: dict[Name, Location] | None = None
+    disruptions: dict[Name, Disruption] = Field(default_factory=dict)
+    """Supplier outages, lane closures, demand surges, capacity losses (DOMAIN §11; none:
+    off)."""
     reverse_logistics: ReverseLogistics = Field(default_factory=ReverseLogistics)
 
     @model_serializer(mode="wrap")
-    def _without_unset_returns(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """Without returns the dump has no returns or reverse_logistics keys, so a scenario
-        written out (and the results folders named by its hash) reads as it did before the
-        keys existed."""
+    def _without_unset_keys(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Without disruptions the dump has no ``disruptions`` key, and without returns no
+        returns or reverse_logistics keys, so a scenario written out (and the results
+        folders named by its hash) reads as it did before the keys existed."""
         data = handler(self)
         if isinstance(data, dict):
-            return _returns_dropped(self, data)
+            if not self.disruptions:
+                data.pop("disruptions", None)
+            data = _returns_dropped(self, data)
         return data
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
-        problems = _network_problems(self) + _returns_problems(self)
+        problems = _network_problems(self) + _disruption_problems(self) \
+            + _returns_problems(self)
         if problems:
             raise ValidationError.from_exception_data("Scenario", [
                 InitErrorDetails(type=PydanticCustomError("network", message), loc=path,
@@ -916,6 +990,72 @@ def _returns_dropped(sc: Scenario, data: dict[str, Any]) -> dict[str, Any]:
             if spec.returns is None and isinstance(entry, dict):
                 entry.pop("returns", None)
     return data
+
+
+def _disruption_problems(sc: Scenario) -> Problems:
+    """Every problem of the ``disruptions`` (DOMAIN §11), as (key path, value, message)."""
+    problems: Problems = []
+    for name, d in sc.disruptions.items():
+        base = ("disruptions", name)
+        if (d.start_day is None) == (d.rate_per_year is None):
+            problems.append(((*base, "start_day"), d.start_day, "give exactly one of "
+                             "start_day (one scheduled event) and rate_per_year (random "
+                             "events)"))
+        elif d.rate_per_year is not None:
+            expected = d.rate_per_year * sc.run.horizon_days / sc.finance.days_per_year
+            if expected > MAX_DISRUPTION_EVENTS:
+                problems.append(((*base, "rate_per_year"), d.rate_per_year, f"gives about "
+                                 f"{expected:,.0f} events over the run's "
+                                 f"{sc.run.horizon_days:g} days; at most "
+                                 f"{MAX_DISRUPTION_EVENTS:,} are allowed"))
+        problems.extend(_disruption_kind_problems(sc, base, d))
+        allowed = {"demand_surge": ("segments", "factor"), "supplier_outage": ("skus",),
+                   "lane_closure": ("lane",), "capacity_loss": ("factor",)}[d.kind]
+        for key in ("segments", "skus", "lane", "factor"):
+            if getattr(d, key) is not None and key not in allowed:
+                problems.append(((*base, key), getattr(d, key), f"is not used by a {d.kind} "
+                                 f"(it takes {', '.join(allowed)}): remove the key"))
+    return problems
+
+
+def _disruption_kind_problems(sc: Scenario, base: tuple[str, ...], d: Disruption) -> Problems:
+    """Problems of the fields a disruption's kind uses."""
+    problems: Problems = []
+    if d.kind in ("demand_surge", "capacity_loss") and d.factor is None:
+        problems.append(((*base, "factor"), None, f"missing; a {d.kind} needs a factor"))
+    if d.kind == "capacity_loss" and d.factor is not None and d.factor > 1:
+        problems.append(((*base, "factor"), d.factor, "is the share of capacity left: "
+                         "0 < factor <= 1"))
+    if d.kind == "capacity_loss":
+        t = sc.order_processing.time_days
+        if isinstance(t, Constant) and t.value == 0:
+            problems.append(((*base, "kind"), d.kind, "order_processing.time_days is 0, so "
+                             "a loss of processing capacity changes nothing: give order "
+                             "processing a time or remove the disruption"))
+    for key, known in (("segments", sc.segments), ("skus", sc.skus)):
+        names = getattr(d, key)
+        unknown = [n for n in names or () if n not in known]
+        if unknown:
+            problems.append(((*base, key), names, f"unknown name(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(known)}"))
+    if d.kind == "lane_closure":
+        problems.extend(_lane_problems(sc, base, d.lane))
+    return problems
+
+
+def _lane_problems(sc: Scenario, base: tuple[str, ...], lane: str | None) -> Problems:
+    """A lane closure names a lane ``FROM->TO`` of the network."""
+    if sc.locations is None:
+        return [((*base, "kind"), "lane_closure", "a lane closure needs a network: the "
+                 "scenario declares no locations")]
+    lanes = [f"{loc.replenished_from}->{name}" for name, loc in sc.locations.items()
+             if loc.replenished_from != SUPPLIER]
+    if lane is None:
+        return [((*base, "lane"), None, f"missing; the lanes are: {', '.join(lanes)}")]
+    if lane not in lanes:
+        return [((*base, "lane"), lane, f"unknown lane; the lanes are: {', '.join(lanes)} "
+                 "(FROM->TO)")]
+    return []
 
 
 def _fallback_problems(sc: Scenario) -> Problems:

@@ -33,6 +33,20 @@ charts instead (:data:`FRONTIER_CHARTS`):
 12. :func:`targets_chart` (``targets.py``) — the recommended target of each SKU against its
     velocity and unit cost, today's beside it (per class: a dot chart).
 
+A risk folder (``servicesim risk``, :func:`is_risk_folder`) gets its own two charts
+(:data:`RISK_CHARTS`, ``risk.py``):
+
+13. :func:`risk_distribution_chart` — ROI over the replications of each alternative, the
+    mean, 5th percentile and worst-5 % mean marked;
+14. :func:`risk_recovery_chart` — the trailing 7-day fill rate around a disruption, aligned
+    on each event's start, mean and 90 % band per alternative.
+
+A run folder of a scenario that re-plans (``servicesim run`` with ``policy.replan``,
+:func:`is_history_folder`) gets one chart, :func:`plot_service_history`:
+
+15. :func:`service_over_time_chart` (``service_over_time.py``) — the fill rate achieved in each
+    re-planning period against the policy's predicted service and the target.
+
 Charts 6 and 7 and the lost margin of chart 2 need more than the summary figures of
 ``runs.csv``: replication 0 of every alternative records them when it runs (the results
 store's ``chart_records.json``).  Each such chart says so in its caption.
@@ -53,6 +67,7 @@ from typing import Any
 from ...files import atomic_write_bytes
 from ..frontier_results import FrontierResults, is_frontier_folder, load_frontier
 from ..results import PlotError, Results, load_results
+from ..risk_results import RiskResults, is_risk_folder, load_risk
 from .common import GREY, PALETTE, STYLE_FILE, house_style, is_target_key
 from .cost_breakdown import cost_breakdown_chart
 from .cycle_time import cycle_time_chart
@@ -61,7 +76,19 @@ from .heatmap import heat_map_applies, heat_map_chart
 from .inventory import inventory_chart
 from .network_map import NETWORK_STEM, is_network, network_chart
 from .objective import objective_chart
+from .risk import (
+    DISTRIBUTION_STEM,
+    RECOVERY_STEM,
+    risk_distribution_chart,
+    risk_recovery_chart,
+)
 from .service import service_chart
+from .service_over_time import (
+    SERVICE_OVER_TIME_STEM,
+    is_history_folder,
+    load_history,
+    service_over_time_chart,
+)
 from .targets import TARGETS_STEM, targets_chart
 from .tradeoff import tradeoff_chart
 from .unmet_demand import MAX_SHOWN, unmet_demand_chart
@@ -73,6 +100,7 @@ __all__ = [
     "MAX_SHOWN",
     "ONLY_WHEN",
     "PALETTE",
+    "RISK_CHARTS",
     "STYLE_FILE",
     "cost_breakdown_chart",
     "charts_for",
@@ -82,12 +110,19 @@ __all__ = [
     "house_style",
     "inventory_chart",
     "is_frontier_folder",
+    "is_history_folder",
+    "is_risk_folder",
     "is_target_key",
     "network_chart",
     "objective_chart",
     "plot_all",
     "plot_frontier",
+    "plot_service_history",
+    "plot_risk",
+    "risk_distribution_chart",
+    "risk_recovery_chart",
     "service_chart",
+    "service_over_time_chart",
     "targets_chart",
     "tradeoff_chart",
     "unmet_demand_chart",
@@ -112,6 +147,12 @@ FRONTIER_CHARTS: dict[str, Callable[[FrontierResults], Any]] = {
 }
 """The charts of a frontier folder: file stem → chart function."""
 
+RISK_CHARTS: dict[str, Callable[[RiskResults], Any]] = {
+    DISTRIBUTION_STEM: risk_distribution_chart,
+    RECOVERY_STEM: risk_recovery_chart,
+}
+"""The charts of a risk folder: file stem → chart function."""
+
 ONLY_WHEN: dict[str, Callable[[Results], bool]] = {"09-heat-map": heat_map_applies,
                                                    NETWORK_STEM: is_network}
 """Charts drawn only for some folders: stem → whether it applies (not drawn, no warning)."""
@@ -128,12 +169,14 @@ def plot_all(results_dir: str | Path, out_dir: str | Path | None = None,
     """Write every chart of a results folder as PNG (300 dpi) and/or SVG; their paths.
 
     ``out_dir`` defaults to ``results_dir/charts``; a frontier folder gets its own charts
-    (:func:`plot_frontier`).  Raises :class:`PlotError` for a folder without results or an
-    unknown format.
+    (:func:`plot_frontier`), and so does a risk folder (:func:`plot_risk`).  Raises
+    :class:`PlotError` for a folder without results or an unknown format.
     """
     formats = _formats(formats)
     if is_frontier_folder(results_dir):
         return plot_frontier(results_dir, out_dir, formats)
+    if is_risk_folder(results_dir):
+        return plot_risk(results_dir, out_dir, formats)
     results = load_results(results_dir, objective)
     folder = Path(out_dir) if out_dir is not None else results.directory / "charts"
     written = []
@@ -157,6 +200,31 @@ def plot_frontier(results_dir: str | Path, out_dir: str | Path | None = None,
     folder = Path(out_dir) if out_dir is not None else results.directory / "charts"
     written = []
     for stem, chart in FRONTIER_CHARTS.items():
+        written += _save(chart(results), folder / stem, formats)
+    return written
+
+
+def plot_service_history(results_dir: str | Path, out_dir: str | Path | None = None,
+                         formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Write chart 15 (service over time) of a run folder that re-planned
+    (``policy_history.csv``, DOMAIN §8) into ``out_dir`` (default ``results_dir/charts``);
+    the paths written.  Raises :class:`PlotError` naming the file when it is broken."""
+    formats = _formats(formats)
+    history = load_history(results_dir)
+    folder = Path(out_dir) if out_dir is not None else history.directory / "charts"
+    return _save(service_over_time_chart(history), folder / SERVICE_OVER_TIME_STEM, formats)
+
+
+def plot_risk(results_dir: str | Path, out_dir: str | Path | None = None,
+              formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Write the charts of a risk folder (:data:`RISK_CHARTS`, DOMAIN §11) as PNG (300 dpi)
+    and/or SVG into ``out_dir`` (default ``results_dir/charts``); their paths.  Raises
+    :class:`PlotError` naming the file when the folder is incomplete or broken."""
+    formats = _formats(formats)
+    results = load_risk(results_dir)
+    folder = Path(out_dir) if out_dir is not None else results.directory / "charts"
+    written = []
+    for stem, chart in RISK_CHARTS.items():
         written += _save(chart(results), folder / stem, formats)
     return written
 
