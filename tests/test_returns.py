@@ -298,3 +298,24 @@ def test_over_service_advice_names_restocked_returns() -> None:
     from servicesim.experiment.advice import _over_service_reason
     assert "restocked returns" in _over_service_reason(load_scenario(RETURNS))
     assert "restocked returns" not in _over_service_reason(load_scenario(BASELINE))
+
+
+def test_returns_with_disruptions_and_failure_weights() -> None:
+    """Returns beside a supplier outage, a demand surge, a capacity loss and failure
+    weights: every unit is still accounted for."""
+    sc = load_scenario(RETURNS, [
+        "run.horizon_days=300",
+        "disruptions={strike: {kind: supplier_outage, start_day: 120, duration_days: 21}, "
+        "peak: {kind: demand_surge, start_day: 150, duration_days: 20, factor: 1.6}, "
+        "slow: {kind: capacity_loss, start_day: 200, duration_days: 10, factor: 0.5}}",
+        "order_processing.servers=2",
+        "segments.retail.failure_weights={late: 0.5, damaged: 1, documentation: 0.25}"])
+    r = simulate(sc, 6)
+    d = r.details
+    assert d["total_units_demanded"] == d["total_units_shipped"] \
+        + d["total_units_backordered_open"] + d["total_units_lost"] + d["total_units_waiting"]
+    assert d["total_units_delivered_returnable"] == d["total_units_kept"] \
+        + d["total_units_returned"] + d["total_units_coming_back"]
+    assert d["total_units_returned"] == d["total_units_restocked"] \
+        + d["total_units_scrapped"] + d["total_units_in_processing"]
+    assert r.kpis["units_returned"] > 0 and r.daily is not None
