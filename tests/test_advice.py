@@ -33,9 +33,19 @@ def baseline() -> Scenario:
     return load_scenario(BASELINE)
 
 
+TIGHT_PROMISE = {"service_failures.yaml"}
+"""Shipped scenarios whose promise is tighter than transit keeps on purpose: late orders are
+what they show (the express-outbound what-if), so the promise warning is their only one."""
+
+
 def test_the_shipped_scenarios_raise_no_scenario_warning() -> None:
     for path in sorted((ROOT / "scenarios").glob("*.yaml")):
-        assert scenario_warnings(load_scenario(path)) == [], path.name
+        warnings = scenario_warnings(load_scenario(path))
+        if path.name in TIGHT_PROMISE:
+            assert warnings and all("promised_cycle_time_days" in w for w in warnings), \
+                path.name
+        else:
+            assert warnings == [], path.name
 
 
 def test_a_promise_the_logistics_cannot_keep_is_named(baseline: Scenario) -> None:
