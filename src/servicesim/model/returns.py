@@ -2,8 +2,10 @@
 
 A unit delivered to a customer of a segment with ``returns`` comes back with the
 probability of its reason — ``damaged``, ``wrong`` (wrong or mis-documented) or
-``customer`` (the customer's own return) — drawn per unit from a stream per segment and SKU
-(keyed by their names: common random numbers, DOMAIN §2).  The returned units of one
+``customer`` (the customer's own return), independently of the other units.  Each line
+delivered draws how many of its units come back (binomial, one uniform) and then each
+returned unit's reason, from a stream per segment and SKU (keyed by their names: common
+random numbers, DOMAIN §2).  The returned units of one
 delivery travel back together as one *return shipment*: back at the stock point that
 shipped them ``delay_days`` after the delivery, then inspected for
 ``reverse_logistics.processing_days``.  Damaged units are repaired (a share, at a cost)
@@ -98,6 +100,23 @@ def _cuts(shares: ReturnShares) -> tuple[float, float, float] | None:
     return (damaged, wrong, back) if back > 0.0 else None
 
 
+def _returned(x: float, units: int, p: float) -> int:
+    """How many of ``units`` units, each back with probability ``p``, come back: the
+    binomial (``units``, ``p``) drawn by inverse transform from one uniform ``x`` (one draw
+    per line instead of one per unit: most lines return nothing, and ``x`` below
+    (1 − p)^units says so at once)."""
+    if p >= 1.0:
+        return units
+    pmf = (1.0 - p) ** units
+    cdf, k = pmf, 0
+    odds = p / (1.0 - p)
+    while x >= cdf and k < units:
+        pmf *= (units - k) / (k + 1) * odds
+        k += 1
+        cdf += pmf
+    return k
+
+
 def _segment_returns(sc: Scenario, root: np.random.SeedSequence, seg: _Segment
                      ) -> _SegmentReturns:
     spec = seg.spec.returns
@@ -177,14 +196,13 @@ class ReturnsMixin:
                 continue
             damaged, wrong, anyhow = cuts
             u = sr.u[i]
-            reasons = [0, 0, 0]
-            for _ in range(units):
-                x = u()
-                if x < anyhow:
-                    reasons[0 if x < damaged else 1 if x < wrong else 2] += 1
-            n = reasons[0] + reasons[1] + reasons[2]
+            n = _returned(u(), units, anyhow)
             ret.run_kept += units - n
             if n:
+                reasons = [0, 0, 0]
+                for _ in range(n):  # each unit back: its reason, in proportion
+                    x = u() * anyhow
+                    reasons[0 if x < damaged else 1 if x < wrong else 2] += 1
                 if share >= 1.0:
                     repaired = reasons[0]
                 elif share > 0.0:  # a draw per damaged unit: repaired, or scrapped
