@@ -264,8 +264,9 @@ class DisruptionsMixin:
             days = max(1, math.ceil(self.horizon))
             self.day_units = [0] * days
             self.day_short = [0] * days
-            self._place_order = self._place_order_daily  # type: ignore[method-assign]
-        self.disrupted = self.daily_on or self.capacity is not None
+            self.day_booked, self.day_totals = 0, (0, 0)
+            self.env.process(self._daily_counts(days))
+        self.disrupted = self.capacity is not None
 
     def _bind_outages(self, windows: list[Window]) -> None:
         """Supplier outages: each supplier-replenished stock point of an SKU named gets
@@ -337,16 +338,34 @@ class DisruptionsMixin:
                 return
             self._place_order(seg, c, env.now)
 
-    def _place_order_daily(self, seg: _Segment, cust: int, now: float) -> None:
-        """:meth:`~servicesim.model.fulfilment.FulfilmentMixin._place_order`, then the
-        order's units and units short at the first attempt booked on its day."""
-        units, short = seg.units, seg.units_short
-        type(self)._place_order(self, seg, cust, now)  # type: ignore[arg-type]
-        day = int(now)
-        if day >= len(self.day_units):
-            day = len(self.day_units) - 1
-        self.day_units[day] += seg.units - units
-        self.day_short[day] += seg.units_short - short
+    def _run_totals(self) -> tuple[int, int]:
+        """Customers' units ordered and units short at the first attempt since time 0 (the
+        window's counters and what the warm-up's reset carried)."""
+        units = short = 0
+        for seg in self.segments:
+            units += seg.units
+            short += seg.units_short
+        carried = self.tot_units_before
+        return carried + units, carried - self.tot_first_before + short
+
+    def _daily_counts(self, days: int) -> Any:
+        """At the end of every day, book the units ordered and short since the day before:
+        one event a day instead of work per order.  An order books its units when it is
+        placed, so a day holds the orders placed in it.  The run stops at the horizon before
+        an event due then, so :meth:`_book_day` books the last day when it finishes."""
+        env = self.env
+        for day in range(days - 1):
+            yield env.timeout(day + 1 - env.now)
+            self._book_day()
+
+    def _book_day(self) -> None:
+        """The next day's units ordered and short: the run's totals now less those booked."""
+        units, short = self._run_totals()
+        before_units, before_short = self.day_totals
+        day = self.day_booked
+        self.day_units[day] = units - before_units
+        self.day_short[day] = short - before_short
+        self.day_booked, self.day_totals = day + 1, (units, short)
 
     def _process_disrupted(self, now: float) -> float:
         """Order processing under capacity losses: as
@@ -391,6 +410,8 @@ class DisruptionsMixin:
         """Put the daily series, the events' records and their figures on ``result``."""
         if not self.daily_on:
             return
+        if self.day_booked < len(self.day_units):  # the last day (see _daily_counts)
+            self._book_day()
         daily = DailySeries(np.array(self.day_units, dtype=float),
                             np.array(self.day_short, dtype=float))
         result.daily = daily
