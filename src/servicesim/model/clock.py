@@ -50,6 +50,22 @@ class Receipt(simpy.Event):
         heapq.heappush(env._queue, (env._now + delay, _NORMAL, next(env._eid), self))
 
 
+class Restock(simpy.Event):
+    """Returned units put back on hand at the absolute time ``at`` (DOMAIN §10), booked in
+    passing like a receipt (:meth:`ClockMixin._catch_up`), so that the arrival processes
+    need not stop for them."""
+
+    def __init__(self, env: simpy.Environment, at: float, stock: _Stock, qty: int,
+                 callback: Callable[[simpy.Event], None]) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self.stock = stock
+        self.qty = qty
+        self._value = None
+        self._ok = True
+        heapq.heappush(env._queue, (at, _NORMAL, next(env._eid), self))
+
+
 class Wakeup(simpy.Event):
     """An event at the absolute time ``at`` (a timeout without the rounding of
     ``now + (at − now)``), for the merged arrival process."""
@@ -72,11 +88,13 @@ class ClockMixin:
 
     env: simpy.Environment
     _receive: Callable[[_Stock, int], None]
+    _restock_units: Callable[[_Stock, int], None]
 
     def _catch_up(self, t: float) -> bool:
-        """Book the receipts due at or before ``t`` that head the event queue, in queue
-        order, as SimPy would process them; True when nothing else is due by ``t`` either,
-        so an order at ``t`` can be placed at once (the look-ahead)."""
+        """Book the receipts (and restocks of returned units) due at or before ``t`` that
+        head the event queue, in queue order, as SimPy would process them; True when nothing
+        else is due by ``t`` either, so an order at ``t`` can be placed at once (the
+        look-ahead)."""
         env = self.env
         queue = env._queue
         while queue:
@@ -84,12 +102,16 @@ class ClockMixin:
             if head[0] > t:
                 return True
             event = head[3]
-            if type(event) is not Receipt:
+            kind = type(event)
+            if kind is not Receipt and kind is not Restock:
                 return False
             heapq.heappop(queue)
             env._now = head[0]
             event.callbacks = None  # type: ignore[assignment]  # processed (SimPy's mark)
-            self._receive(event.stock, event.qty)
+            if kind is Receipt:
+                self._receive(event.stock, event.qty)
+            else:
+                self._restock_units(event.stock, event.qty)
         return True
 
     def _on_receipt(self, event: simpy.Event) -> None:

@@ -11,7 +11,6 @@ every line is delivered or lost; its cycle time is last delivery − order time 
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +88,7 @@ class FulfilmentMixin:
     lateral_open: dict[_Order, list[tuple[int, int, float]]]
     returning: bool
     seg_returns: list[Any]
+    ret_sent: dict[int, int]
     _deliver: Callable[..., None]
     _draw_returns: Callable[..., None]
 
@@ -115,7 +115,7 @@ class FulfilmentMixin:
         sent: list[int] | None = None
         if self.returning and self.seg_returns[seg.index] is not None:
             # the shipment's units per SKU, counted apart for its returns (model.returns)
-            sent, delivered = delivered, defaultdict(int)  # type: ignore[assignment]
+            sent, delivered = delivered, self.ret_sent  # type: ignore[assignment]
         damaged = doc_error = False
         if self.quality_checks:
             damaged, doc_error = self._quality()

@@ -31,8 +31,8 @@ returns are on.
 
 from __future__ import annotations
 
-import functools
 import math
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,7 @@ import simpy
 
 from ..scenario.distributions import Sampler
 from ..scenario.schema import ReturnShares, Scenario
-from .clock import Wakeup
+from .clock import Restock
 from .streams import PerSku, stream, uniforms
 
 if TYPE_CHECKING:
@@ -153,6 +153,9 @@ class ReturnsMixin:
         self.returning = any(seg.spec.returns is not None for seg in self.segments)
         if not self.returning:
             return
+        # the units per SKU position of the shipment being placed: one counter reused
+        # order after order (FulfilmentMixin._place_order counts into it, _deliver empties it)
+        self.ret_sent: defaultdict[int, int] = defaultdict(int)
         self.seg_returns: list[_SegmentReturns | None] = [
             None if seg.spec.returns is None else _segment_returns(sc, self.root, seg)
             for seg in self.segments]
@@ -177,6 +180,7 @@ class ReturnsMixin:
         for i, units in shipped.items():
             delivered[i] += units
         self._draw_returns(seg, shipped.items(), delivery)
+        shipped.clear()  # the scratch counter of the next order (see _build_returns)
 
     def _draw_returns(self, seg: _Segment, shipped: Iterable[tuple[int, int]],
                       delivery: float) -> None:
@@ -261,21 +265,23 @@ class ReturnsMixin:
             self._log(self.env.now, "return", segment=seg.name, units=total,
                       back=arrival, processed=done,
                       restocked=sum(n for _, n in restock))
-        if restock:
-            Wakeup(self.env, done).callbacks.append(functools.partial(self._restock,
-                                                                      restock))
+        for st, units in restock:  # booked in passing, as receipts are (model.clock)
+            Restock(self.env, done, st, units, self._on_restock)
 
-    def _restock(self, restock: list[tuple[_Stock, int]], _event: simpy.Event) -> None:
+    def _on_restock(self, event: simpy.Event) -> None:
+        """A restock processed by SimPy itself (it headed no look-ahead)."""
+        assert isinstance(event, Restock)
+        self._restock_units(event.stock, event.qty)
+
+    def _restock_units(self, st: _Stock, units: int) -> None:
         """Returned units inspected: back on hand, through the receipt's path."""
         now = self.env.now
-        for st, units in restock:
-            if now == st.next_review and st.snap_at != now:  # the period ends before this
-                st.snap_at, st.snap_oh, st.snap_bo = now, st.on_hand, st.backorders
-            self.ret.run_restocked += units
-            if self.trace is not None:
-                self._log(now, "restock", sku=st.name, units=units,
-                          on_hand_before=st.on_hand)
-            self._put_away(st, units, 0, now)
+        if now == st.next_review and st.snap_at != now:  # the period ends before this
+            st.snap_at, st.snap_oh, st.snap_bo = now, st.on_hand, st.backorders
+        self.ret.run_restocked += units
+        if self.trace is not None:
+            self._log(now, "restock", sku=st.name, units=units, on_hand_before=st.on_hand)
+        self._put_away(st, units, 0, now)
 
 
 # --------------------------------------------------------------------------- figures
