@@ -39,7 +39,8 @@ class _Run(Protocol):
 
 def has_history(replication_set: _Run) -> bool:
     """Whether the runs re-planned (they carry a policy history)."""
-    return any(r.policy_history for r in replication_set.results)
+    return any(getattr(r, "policy_history", None)
+               for r in getattr(replication_set, "results", ()))
 
 
 def _achieved(demanded: int, short: int) -> float:
