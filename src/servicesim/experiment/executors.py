@@ -38,8 +38,8 @@ from types import FrameType, TracebackType
 from typing import Any
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "PARENT_CHECK_SECONDS", "ExecutorError", "ProcessPool",
-           "Terminated", "ignoring_interrupts", "make_executor", "signal_number", "stop_pool",
-           "terminate_as_interrupt"]
+           "Terminated", "ignoring_interrupts", "make_executor", "pool_or_given",
+           "signal_number", "stop_pool", "terminate_as_interrupt"]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a Dask scheduler to answer before giving up."""
@@ -460,3 +460,16 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
         return
     with _process_pool(count) as made:
         yield made
+
+
+@contextmanager
+def pool_or_given(executor: Executor | None, workers: int | None, tasks: int | None = None
+                  ) -> Iterator[Executor | None]:
+    """The executor given, or one process pool of ``workers`` (default: all cores) for a
+    whole run, or none (serially in this process) for ``workers=1`` or when ``tasks`` says
+    there is at most one task."""
+    if executor is not None or workers == 1 or (tasks is not None and tasks <= 1):
+        yield executor
+        return
+    with make_executor(workers=workers) as (pool, _):
+        yield pool

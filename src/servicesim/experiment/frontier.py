@@ -38,7 +38,6 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +49,7 @@ from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
 from .allocation import Path as FrontierPath
 from .allocation import frontier_path, marginal_analysis
-from .executors import ignoring_interrupts, make_executor, signal_number
+from .executors import ignoring_interrupts, pool_or_given, signal_number
 from .frontier_curves import Curves, Prediction, curves_from, unit_margins
 from .frontier_items import (
     Item,
@@ -81,6 +80,7 @@ from .store import (
     check_run_id,
     content_id,
     figure_columns,
+    utc_now,
 )
 from .sweep import progress_bar
 
@@ -159,7 +159,7 @@ def measure_curves(scenario: Scenario, values: Mapping[str, Sequence[float]], *,
     numbers = [runner.alternative(f"step {j}", "search",
                                   {i.name: values[i.name][j] for i in items})
                for j in range(steps)]
-    with _pool(executor, workers) as pool:
+    with pool_or_given(executor, workers) as pool:
         runner.executor = pool
         runner.run(numbers, replications, seed, field_name)
     curves = curves_from(runner.measured, items, steps, replications, values,
@@ -209,12 +209,12 @@ def frontier(scenario: Scenario, *, objective: str = "roi", budget: float | None
     with _folder(directory, scenario, identity, resume) as (measured_rows, sessions):
         measured = measured_rows(points, figure_columns(scenario))
         runner = Runner(scenario, items, directory, measured)
-        session = {"command": command, "started": _now(), "ended": None, "status": RUNNING}
+        session = {"command": command, "started": utc_now(), "ended": None, "status": RUNNING}
         _manifest(directory, identity, [*sessions, session], RUNNING, runner)
         total = estimated_simulations(scenario, settings.targets, settings.confirm_replications,
                                       settings.replications)
         try:
-            with _pool(executor, workers) as pool, \
+            with pool_or_given(executor, workers) as pool, \
                     progress_bar(progress, max(total, len(measured.runs)), len(measured.runs),
                                  desc="frontier") as advance:
                 runner.executor, runner.advance = pool, advance
@@ -232,21 +232,6 @@ def frontier(scenario: Scenario, *, objective: str = "roi", budget: float | None
             write_outputs(directory, scenario, result)
             _finish(runner, identity, sessions, session, COMPLETE)
     return result
-
-
-@contextmanager
-def _pool(executor: Executor | None, workers: int | None) -> Iterator[Executor | None]:
-    """The executor given, or one process pool of ``workers`` (default: all cores) for the
-    whole run, or none for ``workers=1`` (serially in this process)."""
-    if executor is not None or workers == 1:
-        yield executor
-        return
-    with make_executor(workers=workers) as (pool, _):
-        yield pool
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @contextmanager
@@ -305,7 +290,7 @@ def _finish(runner: Runner, identity: Mapping[str, Any], sessions: list[dict[str
         if runner.files is not None:
             runner.files.write()
     finally:
-        session.update(status=status, ended=_now(), simulations=runner.simulations)
+        session.update(status=status, ended=utc_now(), simulations=runner.simulations)
         _manifest(runner.directory, identity, [*sessions, session], status, runner)
 
 

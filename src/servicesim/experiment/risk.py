@@ -28,7 +28,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from ..files import OutputError, jsonable, safe_folder_name
 from ..scenario.schema import Scenario
 from ..scenario.serialise import dump_scenario
 from .engine import Param, Task, alternatives, execute, parse_param
-from .executors import ignoring_interrupts, make_executor, signal_number
+from .executors import ignoring_interrupts, pool_or_given, signal_number
 from .params import apply_params
 from .risk_runs import (
     AFTER_DAYS,
@@ -77,6 +76,7 @@ from .store import (
     check_run_id,
     content_id,
     figure_columns,
+    utc_now,
 )
 from .sweep import progress_bar
 
@@ -222,7 +222,7 @@ def risk(scenario: Scenario, params: Sequence[str | Param] | None = None, *,
         directory = Path(out_dir) / safe_folder_name(scenario.name) / name
     with _folder(directory, plan.base, plan.identity, plan.columns, resume,
                  overwrite) as (measured, sessions):
-        session = {"command": command, "started": _now(), "ended": None, "status": RUNNING}
+        session = {"command": command, "started": utc_now(), "ended": None, "status": RUNNING}
         _manifest(directory, plan.identity, [*sessions, session], RUNNING, len(measured.runs))
         files = RiskFiles(directory, plan.columns, measured) if directory is not None else None
         done = [0]
@@ -301,7 +301,7 @@ def _simulate(plan: _Plan, measured: RiskRuns, files: RiskFiles | None,
         done[0] += 1
         advance()
 
-    with _pool(executor, workers, len(tasks)) as pool, \
+    with pool_or_given(executor, workers, len(tasks)) as pool, \
             progress_bar(progress, total, total - len(tasks), desc="risk") as advance:
         execute(tasks, pool, workers=1, on_row=on_row, run=run_risk_task)
 
@@ -317,22 +317,6 @@ def _tasks(items: Sequence[tuple[Mapping[str, Any], Scenario]], labels: Sequence
         tasks += [Task(number, params, r, root, seeds[r], scenario)
                   for r in range(n) if not measured.has(number, r)]
     return tasks
-
-
-@contextmanager
-def _pool(executor: Executor | None, workers: int | None, tasks: int
-          ) -> Iterator[Executor | None]:
-    """The executor given, or one process pool of ``workers`` (default: all cores), or
-    none for ``workers=1`` or a single task (serially in this process)."""
-    if executor is not None or workers == 1 or tasks <= 1:
-        yield executor
-        return
-    with make_executor(workers=workers) as (pool, _):
-        yield pool
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @contextmanager
@@ -400,7 +384,7 @@ def _finish(files: RiskFiles | None, directory: Path | None, identity: Mapping[s
         if files is not None:
             files.write()
     finally:
-        session.update(status=status, ended=_now(), simulations=simulations)
+        session.update(status=status, ended=utc_now(), simulations=simulations)
         _manifest(directory, identity, [*sessions, session], status, len(measured.runs))
 
 

@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ from ..scenario.serialise import parse_yaml
 from ..scenario.validation import scenario_from_dict
 
 __all__ = [
+    "is_kind_folder",
+    "utc_now",
     "COMPLETE",
     "ComparisonTable",
     "FAILED",
@@ -534,3 +537,21 @@ class ComparisonTable:
             if row["figure"] == figure and row["label"] == label:
                 return row
         raise KeyError(f"no row for figure {figure!r} and scenario {label!r}")
+
+
+def utc_now() -> str:
+    """The time now in UTC, to the second, as a manifest's sessions record it."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def is_kind_folder(directory: str | os.PathLike[str], summary_file: str, kind: str) -> bool:
+    """Whether a folder holds the results of a command of ``kind``: its ``summary_file``,
+    or a manifest of that kind (a run still going, interrupted or failed)."""
+    folder = Path(directory)
+    if (folder / summary_file).is_file():
+        return True
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("kind") == kind

@@ -40,30 +40,25 @@ class Receipt(simpy.Event):
     """
 
     def __init__(self, env: simpy.Environment, delay: float, stock: _Stock, qty: int,
-                 callback: Callable[[simpy.Event], None]) -> None:
+                 callback: Callable[[simpy.Event], None], at: float | None = None) -> None:
         self.env = env
         self.callbacks = [callback]
         self.stock = stock
         self.qty = qty
         self._value = None
         self._ok = True
-        heapq.heappush(env._queue, (env._now + delay, _NORMAL, next(env._eid), self))
+        when = env._now + delay if at is None else at  # ``at``: an absolute time instead
+        heapq.heappush(env._queue, (when, _NORMAL, next(env._eid), self))
 
 
-class Restock(simpy.Event):
+class Restock(Receipt):
     """Returned units put back on hand at the absolute time ``at`` (DOMAIN §10), booked in
-    passing like a receipt (:meth:`ClockMixin._catch_up`), so that the arrival processes
-    need not stop for them."""
+    passing like a receipt (:meth:`ClockMixin._catch_up` tells the two apart by their exact
+    type), so that the arrival processes need not stop for them."""
 
     def __init__(self, env: simpy.Environment, at: float, stock: _Stock, qty: int,
                  callback: Callable[[simpy.Event], None]) -> None:
-        self.env = env
-        self.callbacks = [callback]
-        self.stock = stock
-        self.qty = qty
-        self._value = None
-        self._ok = True
-        heapq.heappush(env._queue, (at, _NORMAL, next(env._eid), self))
+        super().__init__(env, at - env._now, stock, qty, callback, at=at)
 
 
 class Wakeup(simpy.Event):

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import ScenarioError
-from ..experiment.store import read_scenario, read_table
+from ..experiment.store import is_kind_folder, read_scenario, read_table
 from ..files import OutputError, restored
 from ..kpis import KPI_BY_KEY
 from .results import PlotError
@@ -249,16 +249,9 @@ def column(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
 
 
 def is_frontier_folder(directory: str | Path) -> bool:
-    """Whether a folder holds the results of ``servicesim frontier``: a ``frontier.json``,
-    or a manifest of kind ``frontier`` (a run still going, interrupted or failed)."""
-    folder = Path(directory)
-    if (folder / FRONTIER_FILE).is_file():
-        return True
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("kind") == "frontier"
+    """Whether a folder holds the results of ``servicesim frontier``: a ``frontier.json``, or
+    a manifest of kind ``frontier`` (a run still going, interrupted or failed)."""
+    return is_kind_folder(directory, FRONTIER_FILE, "frontier")
 
 
 def load_frontier(directory: str | Path) -> FrontierResults:

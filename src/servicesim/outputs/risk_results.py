@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScenarioError
-from ..experiment.store import read_scenario, read_table
+from ..experiment.store import is_kind_folder, read_scenario, read_table
 from ..files import OutputError
 from .formatting import params_text
 from .results import PlotError
@@ -98,16 +98,9 @@ def display_label(alternative: Mapping[str, Any]) -> str:
 
 
 def is_risk_folder(directory: str | Path) -> bool:
-    """Whether a folder holds the results of ``servicesim risk``: a ``risk.json``, or a
-    manifest of kind ``risk`` (a run still going, interrupted or failed)."""
-    folder = Path(directory)
-    if (folder / RISK_FILE).is_file():
-        return True
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("kind") == "risk"
+    """Whether a folder holds the results of ``servicesim risk``: a ``risk.json``, or
+    a manifest of kind ``risk`` (a run still going, interrupted or failed)."""
+    return is_kind_folder(directory, RISK_FILE, "risk")
 
 
 def load_risk(directory: str | Path) -> RiskResults:
